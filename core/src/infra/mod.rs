@@ -1,0 +1,5 @@
+//! Infrastructure shared by every feature: the operation registry (`wire`)
+//! and the daemon that serves it on a Unix socket (`daemon`).
+
+pub mod daemon;
+pub mod wire;

@@ -1,0 +1,45 @@
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Who is calling an operation. Passed to every handler so it can pick the
+/// metadata namespace and check permissions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", content = "id", rename_all = "snake_case")]
+pub enum Caller {
+    /// The `sd` command line, running the core in its own process.
+    Cli,
+    /// A client of the daemon's Unix socket (the CLI or a script).
+    Socket,
+    /// A WebAssembly extension, by manifest id.
+    Extension(String),
+}
+
+impl Caller {
+    /// The metadata and sidecar namespace this caller writes to by default:
+    /// `user` for people, the extension id for extensions.
+    pub fn namespace(&self) -> &str {
+        match self {
+            Caller::Cli | Caller::Socket => "user",
+            Caller::Extension(id) => id,
+        }
+    }
+
+    /// Whether this caller may write into `namespace`. People may write any
+    /// namespace; an extension only its own.
+    pub fn may_write_namespace(&self, namespace: &str) -> bool {
+        match self {
+            Caller::Cli | Caller::Socket => true,
+            Caller::Extension(id) => id == namespace,
+        }
+    }
+}
+
+impl std::fmt::Display for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Caller::Cli => f.write_str("cli"),
+            Caller::Socket => f.write_str("socket"),
+            Caller::Extension(id) => write!(f, "extension:{id}"),
+        }
+    }
+}

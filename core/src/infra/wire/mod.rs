@@ -1,0 +1,16 @@
+//! The operation registry: every operation is a typed handler registered once
+//! under a versioned method string and reached only through
+//! [`Core::execute_json_operation`](crate::Core::execute_json_operation).
+
+mod caller;
+mod method;
+mod progress;
+mod registry;
+
+pub use caller::Caller;
+pub use method::{MethodKind, parse_method};
+pub use progress::{Progress, ProgressSink};
+pub use registry::{
+    MAX_PAYLOAD_BYTES, OpContext, Operation, OperationEntry, OperationInfo, Scope, find,
+    operations, parse_payload,
+};

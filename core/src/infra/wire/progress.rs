@@ -1,0 +1,40 @@
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+/// A progress report from a long operation (indexing), streamed to the caller
+/// before the final result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Progress {
+    /// Current phase, e.g. `walking`, `hashing`, `writing`.
+    pub phase: String,
+    /// Units done in this phase.
+    pub done: u64,
+    /// Units in this phase, when known.
+    pub total: Option<u64>,
+    /// Short human message.
+    pub message: String,
+}
+
+/// Where an operation sends progress. Sending never blocks and never fails the
+/// operation: a caller that went away simply stops receiving.
+#[derive(Debug, Clone)]
+pub struct ProgressSink(mpsc::UnboundedSender<Progress>);
+
+impl ProgressSink {
+    /// A sink and the receiver that reads from it.
+    pub fn channel() -> (Self, mpsc::UnboundedReceiver<Progress>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Self(tx), rx)
+    }
+
+    /// Reports progress.
+    pub fn report(&self, phase: &str, done: u64, total: Option<u64>, message: impl Into<String>) {
+        let _ = self.0.send(Progress {
+            phase: phase.to_string(),
+            done,
+            total,
+            message: message.into(),
+        });
+    }
+}

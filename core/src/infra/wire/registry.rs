@@ -1,0 +1,263 @@
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+
+use futures::future::BoxFuture;
+use schemars::{JsonSchema, Schema};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::{Caller, MethodKind, ProgressSink, parse_method};
+use crate::Core;
+use crate::error::{OpError, OpResult};
+use crate::library::Library;
+
+/// Largest JSON payload any transport accepts, in bytes. Transports check it
+/// before parsing (see [`parse_payload`]) so an oversized request costs no
+/// allocation beyond its frame.
+pub const MAX_PAYLOAD_BYTES: usize = 8 * 1024 * 1024;
+
+/// Whether an operation needs a library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Runs without a library (`library_id` is ignored).
+    Core,
+    /// Needs `library_id`; the handler gets the opened library.
+    Library,
+}
+
+/// Everything a handler may use: the core, the resolved library (for
+/// library-scoped operations), who is calling, and where to send progress.
+#[derive(Clone)]
+pub struct OpContext {
+    /// The running core.
+    pub core: Arc<Core>,
+    /// The library named by `library_id`, for [`Scope::Library`] operations.
+    pub library: Option<Arc<Library>>,
+    /// Who is calling.
+    pub caller: Caller,
+    /// Progress channel, when the transport streams progress.
+    pub progress: Option<ProgressSink>,
+}
+
+impl OpContext {
+    /// The library of a library-scoped operation.
+    pub fn library(&self) -> OpResult<&Arc<Library>> {
+        self.library.as_ref().ok_or_else(|| {
+            OpError::internal("operation declared Scope::Core but asked for a library")
+        })
+    }
+
+    /// Reports progress if anyone listens.
+    pub fn progress(&self, phase: &str, done: u64, total: Option<u64>, message: impl Into<String>) {
+        if let Some(sink) = &self.progress {
+            sink.report(phase, done, total, message);
+        }
+    }
+}
+
+/// A typed operation. Implement it, then register it with
+/// [`register_operation!`](crate::register_operation).
+pub trait Operation: 'static {
+    /// Versioned method string, e.g. `query:test.ping.v1`.
+    const METHOD: &'static str;
+    /// One line for `sd ops`.
+    const DESCRIPTION: &'static str;
+    /// Whether a library is needed.
+    const SCOPE: Scope;
+    /// Input, deserialised from the JSON payload.
+    type Input: DeserializeOwned + JsonSchema + Send + 'static;
+    /// Output, serialised to JSON.
+    type Output: Serialize + JsonSchema + Send + 'static;
+
+    /// Runs the operation.
+    fn execute(
+        ctx: OpContext,
+        input: Self::Input,
+    ) -> impl Future<Output = OpResult<Self::Output>> + Send;
+}
+
+/// A registered operation, type-erased. Built by [`OperationEntry::of`].
+pub struct OperationEntry {
+    /// Versioned method string.
+    pub method: &'static str,
+    /// One-line description.
+    pub description: &'static str,
+    /// Whether a library is needed.
+    pub scope: Scope,
+    input_schema: fn() -> Schema,
+    output_schema: fn() -> Schema,
+    handler: fn(OpContext, Value) -> BoxFuture<'static, OpResult<Value>>,
+}
+
+inventory::collect!(OperationEntry);
+
+impl OperationEntry {
+    /// The entry for operation `T`; used by `register_operation!`.
+    pub const fn of<T: Operation>() -> Self {
+        Self {
+            method: T::METHOD,
+            description: T::DESCRIPTION,
+            scope: T::SCOPE,
+            input_schema: schema_of::<T::Input>,
+            output_schema: schema_of::<T::Output>,
+            handler: handle::<T>,
+        }
+    }
+
+    /// JSON Schema of the input.
+    pub fn input_schema(&self) -> Schema {
+        (self.input_schema)()
+    }
+
+    /// JSON Schema of the output.
+    pub fn output_schema(&self) -> Schema {
+        (self.output_schema)()
+    }
+
+    /// Runs the handler on a raw payload.
+    pub(crate) fn call(
+        &self,
+        ctx: OpContext,
+        payload: Value,
+    ) -> BoxFuture<'static, OpResult<Value>> {
+        (self.handler)(ctx, payload)
+    }
+}
+
+fn schema_of<T: JsonSchema>() -> Schema {
+    schemars::schema_for!(T)
+}
+
+fn handle<T: Operation>(ctx: OpContext, payload: Value) -> BoxFuture<'static, OpResult<Value>> {
+    Box::pin(async move {
+        // An absent payload means "no arguments": treat it like `{}` so inputs
+        // whose fields are all optional accept both.
+        let payload = if payload.is_null() {
+            Value::Object(Default::default())
+        } else {
+            payload
+        };
+        let input: T::Input = serde_json::from_value(payload).map_err(|e| {
+            OpError::invalid(format!(
+                "payload for `{}` does not match its input schema: {e}; see `sd ops --schema {}`",
+                T::METHOD,
+                T::METHOD
+            ))
+        })?;
+        let output = T::execute(ctx, input).await?;
+        serde_json::to_value(output).map_err(|e| {
+            OpError::internal(format!(
+                "could not serialise the output of `{}`: {e}",
+                T::METHOD
+            ))
+        })
+    })
+}
+
+/// Registers an [`Operation`] so `execute_json_operation` can reach it.
+#[macro_export]
+macro_rules! register_operation {
+    ($op:ty) => {
+        ::inventory::submit! { $crate::infra::wire::OperationEntry::of::<$op>() }
+    };
+}
+
+struct Registry {
+    by_method: HashMap<&'static str, &'static OperationEntry>,
+    sorted: Vec<&'static OperationEntry>,
+}
+
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let mut by_method = HashMap::new();
+        for entry in inventory::iter::<OperationEntry> {
+            if parse_method(entry.method).is_err() {
+                tracing::error!(
+                    method = entry.method,
+                    "operation registered under a malformed method; skipped"
+                );
+                continue;
+            }
+            if by_method.insert(entry.method, entry).is_some() {
+                tracing::error!(
+                    method = entry.method,
+                    "operation registered twice; the last one wins"
+                );
+            }
+        }
+        let mut sorted: Vec<_> = by_method.values().copied().collect();
+        sorted.sort_by_key(|e| e.method);
+        Registry { by_method, sorted }
+    })
+}
+
+/// Looks up a registered operation by exact method string.
+pub fn find(method: &str) -> Option<&'static OperationEntry> {
+    registry().by_method.get(method).copied()
+}
+
+/// All registered operations, sorted by method.
+pub fn operations() -> &'static [&'static OperationEntry] {
+    &registry().sorted
+}
+
+/// Describes one operation for `query:core.operations.v1`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, JsonSchema)]
+pub struct OperationInfo {
+    /// Versioned method string.
+    pub method: String,
+    /// `query` or `action`.
+    pub kind: String,
+    /// `core` or `library`.
+    pub scope: String,
+    /// One-line description.
+    pub description: String,
+    /// JSON Schema of the payload.
+    pub input_schema: Value,
+    /// JSON Schema of the result.
+    pub output_schema: Value,
+}
+
+impl From<&OperationEntry> for OperationInfo {
+    fn from(e: &OperationEntry) -> Self {
+        let kind = match parse_method(e.method) {
+            Ok((MethodKind::Query, _)) => "query",
+            _ => "action",
+        };
+        OperationInfo {
+            method: e.method.to_string(),
+            kind: kind.to_string(),
+            scope: match e.scope {
+                Scope::Core => "core",
+                Scope::Library => "library",
+            }
+            .to_string(),
+            description: e.description.to_string(),
+            input_schema: e.input_schema().to_value(),
+            output_schema: e.output_schema().to_value(),
+        }
+    }
+}
+
+/// Parses a raw payload as every transport must: bounded in size, UTF-8, JSON.
+/// An empty payload is `null`.
+pub fn parse_payload(bytes: &[u8]) -> OpResult<Value> {
+    if bytes.len() > MAX_PAYLOAD_BYTES {
+        return Err(OpError::exhausted(format!(
+            "payload is {} bytes, over the limit of {MAX_PAYLOAD_BYTES} bytes; send large data as several sidecars",
+            bytes.len()
+        )));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        OpError::invalid(format!("payload is not valid UTF-8 ({e}); send JSON text"))
+    })?;
+    serde_json::from_str(text)
+        .map_err(|e| OpError::invalid(format!("payload is not valid JSON: {e}")))
+}

@@ -1,0 +1,135 @@
+//! `sd-core`: libraries on SQLite, the VDFS, and the one operation registry
+//! that the CLI, the daemon's socket and extensions all go through.
+//!
+//! Start with [`Core::open`] and [`Core::execute_json_operation`].
+
+pub mod error;
+pub mod infra;
+pub mod library;
+pub mod ops;
+pub mod vdfs;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::Value;
+use tracing::Instrument;
+use uuid::Uuid;
+
+pub use error::{ErrorCode, OpError, OpResult};
+pub use infra::wire::{Caller, OpContext, ProgressSink, Scope};
+use library::LibraryManager;
+
+/// Environment variable naming the data directory.
+pub const DATA_DIR_ENV: &str = "SD_DATA_DIR";
+
+/// File name of the daemon's socket inside the data directory.
+pub const SOCKET_FILE: &str = "daemon.sock";
+
+/// The data directory: `$SD_DATA_DIR`, else the platform data dir
+/// (`~/.local/share/spacedrive` on Linux).
+pub fn default_data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    dirs::data_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("spacedrive")
+}
+
+/// The running core: its data directory and its libraries.
+pub struct Core {
+    data_dir: PathBuf,
+    libraries: LibraryManager,
+    started: Instant,
+}
+
+impl Core {
+    /// Opens the core on `data_dir`, creating it if needed, and opens every
+    /// library in it.
+    pub fn open(data_dir: &Path) -> OpResult<Arc<Core>> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            OpError::internal(format!(
+                "cannot create data dir {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        let libraries = LibraryManager::load(data_dir.join("libraries"))?;
+        Ok(Arc::new(Core {
+            data_dir: data_dir.to_path_buf(),
+            libraries,
+            started: Instant::now(),
+        }))
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Path of the daemon socket.
+    pub fn socket_path(&self) -> PathBuf {
+        self.data_dir.join(SOCKET_FILE)
+    }
+
+    /// The libraries.
+    pub fn libraries(&self) -> &LibraryManager {
+        &self.libraries
+    }
+
+    /// Time since [`Core::open`].
+    pub fn uptime(&self) -> std::time::Duration {
+        self.started.elapsed()
+    }
+
+    /// Runs the operation registered under `method` on `payload`. The only way
+    /// any client reaches an operation.
+    pub async fn execute_json_operation(
+        self: &Arc<Self>,
+        method: &str,
+        library_id: Option<Uuid>,
+        payload: Value,
+        caller: Caller,
+    ) -> OpResult<Value> {
+        self.execute_with_progress(method, library_id, payload, caller, None)
+            .await
+    }
+
+    /// [`execute_json_operation`](Self::execute_json_operation), streaming
+    /// progress of long operations to `progress`.
+    pub async fn execute_with_progress(
+        self: &Arc<Self>,
+        method: &str,
+        library_id: Option<Uuid>,
+        payload: Value,
+        caller: Caller,
+        progress: Option<ProgressSink>,
+    ) -> OpResult<Value> {
+        infra::wire::parse_method(method)?;
+        let entry = infra::wire::find(method).ok_or_else(|| {
+            OpError::invalid(format!(
+                "unknown method `{method}`; run `sd ops` to list the operations"
+            ))
+        })?;
+        let library = match entry.scope {
+            Scope::Core => None,
+            Scope::Library => {
+                let id = library_id.ok_or_else(|| {
+                    OpError::invalid(format!(
+                        "`{method}` needs a library: pass its id (`--library` on the CLI)"
+                    ))
+                })?;
+                Some(self.libraries.get(id).await?)
+            }
+        };
+        let ctx = OpContext {
+            core: self.clone(),
+            library,
+            caller,
+            progress,
+        };
+        let span = tracing::debug_span!("op", %method, caller = %ctx.caller);
+        entry.call(ctx, payload).instrument(span).await
+    }
+}

@@ -1,0 +1,65 @@
+//! Opening a library database: a pool of WAL connections with foreign keys on,
+//! migrated to the current schema.
+
+use std::path::Path;
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite_migration::{M, Migrations};
+
+use crate::error::{OpError, OpResult};
+
+/// Pool of connections to one library database.
+pub type Pool = r2d2::Pool<SqliteConnectionManager>;
+
+const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("migrations/001_init.sql"))];
+
+/// Connections per library. Readers run in parallel under WAL; writers queue
+/// on SQLite's lock with a busy timeout.
+const POOL_SIZE: u32 = 8;
+
+/// Opens (creating if needed) the database at `path`, migrates it and returns
+/// a pool.
+pub fn open(path: &Path) -> OpResult<Pool> {
+    {
+        // Migrate on a dedicated connection first, so pool connections never
+        // see a half-migrated schema.
+        let mut conn = rusqlite::Connection::open(path)?;
+        configure(&conn)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        Migrations::from_slice(MIGRATIONS)
+            .to_latest(&mut conn)
+            .map_err(|e| {
+                OpError::internal(format!(
+                    "could not migrate {}: {e}; the file may come from a newer version of sd",
+                    path.display()
+                ))
+            })?;
+    }
+    let manager = SqliteConnectionManager::file(path).with_init(|c| configure(c));
+    let pool = r2d2::Pool::builder()
+        .max_size(POOL_SIZE)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(30))
+        .build(manager)?;
+    Ok(pool)
+}
+
+fn configure(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        assert!(
+            rusqlite_migration::Migrations::from_slice(super::MIGRATIONS)
+                .validate()
+                .is_ok()
+        );
+    }
+}

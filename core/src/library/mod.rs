@@ -1,0 +1,225 @@
+//! Libraries: each a folder under `<data dir>/libraries/<uuid>/` holding
+//! `library.db` (SQLite, WAL) and a `sidecars/` store.
+
+mod db;
+mod manager;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use manager::LibraryManager;
+
+use crate::error::{OpError, OpResult};
+use crate::vdfs::sidecar::SidecarStore;
+
+/// File name of a library's database inside its folder.
+pub const DB_FILE: &str = "library.db";
+
+/// An open library.
+pub struct Library {
+    id: Uuid,
+    name: String,
+    path: PathBuf,
+    pool: db::Pool,
+    sidecars: SidecarStore,
+    /// Locations with a scan (or removal) under way in this process.
+    busy_locations: std::sync::Mutex<std::collections::HashSet<i64>>,
+}
+
+/// Marks a location busy until dropped; see [`Library::begin_scan`].
+pub struct ScanGuard<'a> {
+    library: &'a Library,
+    location: i64,
+}
+
+impl Drop for ScanGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut busy) = self.library.busy_locations.lock() {
+            busy.remove(&self.location);
+        }
+    }
+}
+
+/// What `libraries.list` and `libraries.create` return.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct LibraryInfo {
+    /// Library id.
+    pub id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// Folder holding the database and sidecars.
+    pub path: String,
+    /// Number of entries (indexed and virtual).
+    pub entries: u64,
+    /// Number of locations.
+    pub locations: u64,
+}
+
+impl Library {
+    /// Creates a new library folder at `path` with the given id and name.
+    pub(crate) fn create(path: &Path, id: Uuid, name: &str) -> OpResult<Self> {
+        std::fs::create_dir_all(path)?;
+        let pool = db::open(&path.join(DB_FILE))?;
+        let conn = pool.get()?;
+        conn.execute(
+            "INSERT INTO library_info(key, value) VALUES ('id', ?1), ('name', ?2)",
+            (id.to_string(), name),
+        )?;
+        drop(conn);
+        Ok(Self::assemble(id, name.to_string(), path, pool))
+    }
+
+    /// Opens an existing library folder.
+    pub(crate) fn open(path: &Path) -> OpResult<Self> {
+        let db_path = path.join(DB_FILE);
+        if !db_path.is_file() {
+            return Err(OpError::not_found(format!(
+                "{} has no {DB_FILE}",
+                path.display()
+            )));
+        }
+        let pool = db::open(&db_path)?;
+        let conn = pool.get()?;
+        let get = |key: &str| -> OpResult<String> {
+            conn.query_row(
+                "SELECT value FROM library_info WHERE key = ?1",
+                [key],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| OpError::internal(format!("{} lacks its `{key}`", db_path.display())))
+        };
+        let id: Uuid = get("id")?.parse().map_err(|e| {
+            OpError::internal(format!("{} has a malformed id: {e}", db_path.display()))
+        })?;
+        let name = get("name")?;
+        drop(conn);
+        Ok(Self::assemble(id, name, path, pool))
+    }
+
+    fn assemble(id: Uuid, name: String, path: &Path, pool: db::Pool) -> Self {
+        Self {
+            id,
+            name,
+            sidecars: SidecarStore::new(path.join("sidecars")),
+            path: path.to_path_buf(),
+            pool,
+            busy_locations: Default::default(),
+        }
+    }
+
+    /// Claims a location for a scan; fails with `conflict` if one is running,
+    /// since two scans of one location would race on the same rows.
+    pub fn begin_scan(&self, location: i64) -> OpResult<ScanGuard<'_>> {
+        let mut busy = self
+            .busy_locations
+            .lock()
+            .map_err(|_| OpError::internal("scan registry poisoned"))?;
+        if !busy.insert(location) {
+            return Err(OpError::conflict(
+                "a scan of this location is already running; wait for it to finish",
+            ));
+        }
+        Ok(ScanGuard {
+            library: self,
+            location,
+        })
+    }
+
+    /// Library id.
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+
+    /// Display name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The library's folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The sidecar blob store.
+    pub fn sidecars(&self) -> &SidecarStore {
+        &self.sidecars
+    }
+
+    /// Runs `f` on a pooled connection on the blocking thread pool, so async
+    /// callers never block a runtime worker on SQLite.
+    pub async fn read<T, F>(self: &std::sync::Arc<Self>, f: F) -> OpResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> OpResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.get()?;
+            f(&conn)
+        })
+        .await
+        .map_err(|e| OpError::internal(format!("database task failed: {e}")))?
+    }
+
+    /// Runs `f` inside an immediate (write-locking) transaction that commits
+    /// when `f` returns `Ok` and rolls back otherwise.
+    pub async fn write<T, F>(self: &std::sync::Arc<Self>, f: F) -> OpResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> OpResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            write_tx(&mut conn, f)
+        })
+        .await
+        .map_err(|e| OpError::internal(format!("database task failed: {e}")))?
+    }
+
+    /// A pooled connection for synchronous code already on a blocking thread
+    /// (the indexer).
+    pub fn connection(
+        &self,
+    ) -> OpResult<r2d2::PooledConnection<r2d2_sqlite::SqliteConnectionManager>> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Summary for listings.
+    pub async fn info(self: &std::sync::Arc<Self>) -> OpResult<LibraryInfo> {
+        let (entries, locations) = self
+            .read(|c| {
+                let e: u64 = c.query_row("SELECT COUNT(*) FROM entries", [], |r| {
+                    r.get::<_, i64>(0).map(|n| n.max(0) as u64)
+                })?;
+                let l: u64 = c.query_row("SELECT COUNT(*) FROM locations", [], |r| {
+                    r.get::<_, i64>(0).map(|n| n.max(0) as u64)
+                })?;
+                Ok((e, l))
+            })
+            .await?;
+        Ok(LibraryInfo {
+            id: self.id,
+            name: self.name.clone(),
+            path: self.path.display().to_string(),
+            entries,
+            locations,
+        })
+    }
+}
+
+/// Runs `f` in an immediate transaction on `conn`.
+pub fn write_tx<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> OpResult<T>,
+) -> OpResult<T> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let out = f(&tx)?;
+    tx.commit()?;
+    Ok(out)
+}

@@ -1,0 +1,114 @@
+//! `test.ping`, `core.status`, `core.operations`.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::OpResult;
+use crate::infra::wire::{OpContext, Operation, OperationInfo, Scope, operations};
+use crate::register_operation;
+
+/// Input of `query:test.ping.v1`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PingInput {
+    /// Text to echo back.
+    pub message: String,
+    /// Optional number echoed back unchanged.
+    #[serde(default)]
+    pub count: Option<u64>,
+}
+
+/// Output of `query:test.ping.v1`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct PingOutput {
+    /// `Pong: <message>`.
+    pub echo: String,
+    /// The count sent, if any.
+    pub count: Option<u64>,
+    /// Who called, as the core saw it (`cli`, `socket`, `extension:<id>`).
+    pub caller: String,
+}
+
+/// Echoes its input; proves a transport reaches the registry.
+pub struct Ping;
+
+impl Operation for Ping {
+    const METHOD: &'static str = "query:test.ping.v1";
+    const DESCRIPTION: &'static str = "Echo a message back (round-trip test)";
+    const SCOPE: Scope = Scope::Core;
+    type Input = PingInput;
+    type Output = PingOutput;
+
+    async fn execute(ctx: OpContext, input: PingInput) -> OpResult<PingOutput> {
+        Ok(PingOutput {
+            echo: format!("Pong: {}", input.message),
+            count: input.count,
+            caller: ctx.caller.to_string(),
+        })
+    }
+}
+register_operation!(Ping);
+
+/// Empty input.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoInput {}
+
+/// Output of `query:core.status.v1`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct StatusOutput {
+    /// Version of sd-core.
+    pub version: String,
+    /// Data directory in use.
+    pub data_dir: String,
+    /// Process id of the process that ran the operation.
+    pub pid: u32,
+    /// Seconds since the core opened.
+    pub uptime_secs: u64,
+    /// Number of libraries.
+    pub libraries: usize,
+    /// Number of registered operations.
+    pub operations: usize,
+}
+
+/// Reports the core's version, data dir and counts.
+pub struct Status;
+
+impl Operation for Status {
+    const METHOD: &'static str = "query:core.status.v1";
+    const DESCRIPTION: &'static str = "Version, data directory, uptime and counts";
+    const SCOPE: Scope = Scope::Core;
+    type Input = NoInput;
+    type Output = StatusOutput;
+
+    async fn execute(ctx: OpContext, _: NoInput) -> OpResult<StatusOutput> {
+        Ok(StatusOutput {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            data_dir: ctx.core.data_dir().display().to_string(),
+            pid: std::process::id(),
+            uptime_secs: ctx.core.uptime().as_secs(),
+            libraries: ctx.core.libraries().list().await.len(),
+            operations: operations().len(),
+        })
+    }
+}
+register_operation!(Status);
+
+/// Lists every registered operation with its input and output JSON Schema.
+pub struct Operations;
+
+impl Operation for Operations {
+    const METHOD: &'static str = "query:core.operations.v1";
+    const DESCRIPTION: &'static str = "Every operation with its input and output JSON Schema";
+    const SCOPE: Scope = Scope::Core;
+    type Input = NoInput;
+    type Output = Vec<OperationInfo>;
+
+    async fn execute(_: OpContext, _: NoInput) -> OpResult<Vec<OperationInfo>> {
+        Ok(operations()
+            .iter()
+            .map(|e| OperationInfo::from(*e))
+            .collect())
+    }
+}
+register_operation!(Operations);

@@ -1,0 +1,8 @@
+//! Every operation, one folder per domain. Each registers itself with
+//! `register_operation!`; nothing else lists them.
+
+pub mod core;
+pub mod libraries;
+pub mod locations;
+pub mod search;
+pub mod vdfs;

@@ -1,0 +1,277 @@
+//! Entries: the rows of the VDFS, their wire form and the queries on them.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{format_ns, names, now_ns};
+use crate::error::{OpError, OpResult};
+
+/// Kind of an entry indexed from a folder.
+pub const KIND_FILE: &str = "file";
+/// Kind of a folder.
+pub const KIND_DIR: &str = "dir";
+/// Kind of a symbolic link that was not followed.
+pub const KIND_SYMLINK: &str = "symlink";
+/// Default kind of an entry created through an operation.
+pub const KIND_VIRTUAL: &str = "virtual";
+
+/// An entry as clients see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Entry {
+    /// Stable id; survives renames, moves and rescans.
+    pub id: Uuid,
+    /// File or display name.
+    pub name: String,
+    /// `file`, `dir`, `symlink`, or the kind a virtual entry was created with.
+    pub kind: String,
+    /// Absolute path, for entries indexed from a location.
+    pub path: Option<String>,
+    /// Location the entry was indexed from.
+    pub location_id: Option<Uuid>,
+    /// Parent entry.
+    pub parent_id: Option<Uuid>,
+    /// Size in bytes.
+    pub size: u64,
+    /// Creation time (RFC 3339), when known.
+    pub created_at: Option<String>,
+    /// Modification time (RFC 3339), when known.
+    pub modified_at: Option<String>,
+    /// When the entry was last indexed or written.
+    pub indexed_at: String,
+    /// BLAKE3 hash of the content (hex), for files that were read.
+    pub content_hash: Option<String>,
+    /// Who created it: `core` for indexed entries, else the creator's namespace.
+    pub owner: String,
+}
+
+/// An entry with its metadata and sidecar list, for `vdfs.entry`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct EntryDetail {
+    /// The entry.
+    #[serde(flatten)]
+    pub entry: Entry,
+    /// Metadata by namespace, then key.
+    pub metadata: BTreeMap<String, BTreeMap<String, Value>>,
+    /// Sidecars attached to the entry.
+    pub sidecars: Vec<SidecarInfo>,
+}
+
+/// A sidecar's description (not its content).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SidecarInfo {
+    /// Owning namespace.
+    pub namespace: String,
+    /// Name, unique per entry and namespace.
+    pub name: String,
+    /// BLAKE3 hash of the content (hex).
+    pub hash: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// MIME type given by the writer.
+    pub content_type: String,
+    /// When it was written.
+    pub created_at: String,
+}
+
+/// Columns every entry query selects, in the order [`entry_from_row`] reads.
+pub const ENTRY_COLUMNS: &str = "e.uuid, e.name, e.kind, e.rel_path, l.path, l.uuid, p.uuid, e.size, \
+     e.created_ns, e.modified_ns, e.indexed_ns, e.content_hash, e.owner";
+
+/// The `FROM` clause matching [`ENTRY_COLUMNS`].
+pub const ENTRY_FROM: &str = "entries e LEFT JOIN locations l ON l.id = e.location_id LEFT JOIN entries p ON p.id = e.parent_id";
+
+fn parse_uuid(s: String) -> rusqlite::Result<Uuid> {
+    s.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+/// Reads an [`Entry`] from a row selected with [`ENTRY_COLUMNS`].
+pub fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<Entry> {
+    let rel_path: Option<String> = row.get(3)?;
+    let loc_path: Option<String> = row.get(4)?;
+    let path = match (loc_path, rel_path) {
+        (Some(root), Some(rel)) if rel.is_empty() => Some(root),
+        (Some(root), Some(rel)) => Some(format!("{}/{rel}", root.trim_end_matches('/'))),
+        _ => None,
+    };
+    Ok(Entry {
+        id: parse_uuid(row.get(0)?)?,
+        name: row.get(1)?,
+        kind: row.get(2)?,
+        path,
+        location_id: row
+            .get::<_, Option<String>>(5)?
+            .map(parse_uuid)
+            .transpose()?,
+        parent_id: row
+            .get::<_, Option<String>>(6)?
+            .map(parse_uuid)
+            .transpose()?,
+        size: row.get::<_, i64>(7)?.max(0) as u64,
+        created_at: row.get::<_, Option<i64>>(8)?.map(format_ns),
+        modified_at: row.get::<_, Option<i64>>(9)?.map(format_ns),
+        indexed_at: format_ns(row.get(10)?),
+        content_hash: row.get(11)?,
+        owner: row.get(12)?,
+    })
+}
+
+/// Internal row id of the entry with this UUID.
+pub fn row_id(conn: &Connection, id: Uuid) -> OpResult<i64> {
+    conn.query_row(
+        "SELECT id FROM entries WHERE uuid = ?1",
+        [id.to_string()],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| OpError::not_found(format!("no entry with id {id} in this library")))
+}
+
+/// The entry with this UUID.
+pub fn get(conn: &Connection, id: Uuid) -> OpResult<Entry> {
+    let sql = format!("SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE e.uuid = ?1");
+    conn.query_row(&sql, [id.to_string()], entry_from_row)
+        .optional()?
+        .ok_or_else(|| OpError::not_found(format!("no entry with id {id} in this library")))
+}
+
+/// Entries by internal row ids, in the order given; ids that no longer exist
+/// are skipped.
+pub fn get_many(conn: &Connection, ids: &[i64]) -> OpResult<Vec<(i64, Entry)>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE e.id = ?1"
+    ))?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(e) = stmt.query_row([id], entry_from_row).optional()? {
+            out.push((*id, e));
+        }
+    }
+    Ok(out)
+}
+
+/// The entry with its metadata and sidecars.
+pub fn detail(conn: &Connection, id: Uuid) -> OpResult<EntryDetail> {
+    let entry = get(conn, id)?;
+    let rid = row_id(conn, id)?;
+    let metadata = super::metadata::all(conn, rid)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT namespace, name, hash, size, content_type, created_ns FROM sidecars WHERE entry_id = ?1 \
+         ORDER BY namespace, name",
+    )?;
+    let sidecars = stmt
+        .query_map([rid], |r| {
+            Ok(SidecarInfo {
+                namespace: r.get(0)?,
+                name: r.get(1)?,
+                hash: r.get(2)?,
+                size: r.get::<_, i64>(3)?.max(0) as u64,
+                content_type: r.get(4)?,
+                created_at: format_ns(r.get(5)?),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(EntryDetail {
+        entry,
+        metadata,
+        sidecars,
+    })
+}
+
+/// Creates a virtual entry owned by `owner`, optionally under `parent`.
+pub fn create_virtual(
+    conn: &Connection,
+    name: &str,
+    kind: &str,
+    parent: Option<Uuid>,
+    owner: &str,
+) -> OpResult<(i64, Uuid)> {
+    names::validate_name("entry name", name)?;
+    names::validate_kind(kind)?;
+    if [KIND_FILE, KIND_DIR, KIND_SYMLINK].contains(&kind) {
+        return Err(OpError::invalid(format!(
+            "kind `{kind}` is reserved for indexed entries; use `virtual` or a kind of your own such as `receipt`"
+        )));
+    }
+    let parent_row = parent.map(|p| row_id(conn, p)).transpose()?;
+    let id = Uuid::new_v4();
+    conn.execute(
+        "INSERT INTO entries(uuid, parent_id, name, kind, size, indexed_ns, owner) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6)",
+        params![id.to_string(), parent_row, name, kind, now_ns(), owner],
+    )?;
+    Ok((conn.last_insert_rowid(), id))
+}
+
+/// Filter for [`list`].
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Only children of this entry.
+    pub parent: Option<Uuid>,
+    /// Only entries of this location.
+    pub location: Option<Uuid>,
+    /// Only entries of this kind.
+    pub kind: Option<String>,
+    /// Only virtual entries (no location).
+    pub virtual_only: bool,
+}
+
+/// A page of entries and the total matching the filter.
+pub fn list(
+    conn: &Connection,
+    filter: &ListFilter,
+    limit: u32,
+    offset: u64,
+) -> OpResult<(Vec<Entry>, u64)> {
+    let mut clauses = Vec::new();
+    let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+    if let Some(parent) = filter.parent {
+        clauses.push("e.parent_id = ?".to_string());
+        args.push(Box::new(row_id(conn, parent)?));
+    }
+    if let Some(loc) = filter.location {
+        let lid: i64 = conn
+            .query_row(
+                "SELECT id FROM locations WHERE uuid = ?1",
+                [loc.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| {
+                OpError::not_found(format!("no location with id {loc}; run `sd location list`"))
+            })?;
+        clauses.push("e.location_id = ?".to_string());
+        args.push(Box::new(lid));
+    }
+    if let Some(kind) = &filter.kind {
+        clauses.push("e.kind = ?".to_string());
+        args.push(Box::new(kind.clone()));
+    }
+    if filter.virtual_only {
+        clauses.push("e.location_id IS NULL".to_string());
+    }
+    let where_sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    let total: u64 = conn.query_row(
+        &format!("SELECT COUNT(*) FROM entries e {where_sql}"),
+        rusqlite::params_from_iter(args.iter()),
+        |r| r.get::<_, i64>(0).map(|n| n.max(0) as u64),
+    )?;
+    let sql = format!(
+        "SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} {where_sql} ORDER BY e.location_id, e.rel_path, e.name, e.id \
+         LIMIT {limit} OFFSET {offset}"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let entries = stmt
+        .query_map(rusqlite::params_from_iter(args.iter()), entry_from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok((entries, total))
+}

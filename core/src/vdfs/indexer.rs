@@ -1,0 +1,639 @@
+//! The indexer: walks a location in parallel, hashes new and changed files on
+//! all cores, and writes the differences in batched transactions.
+//!
+//! Incremental by design: a file whose size and modification time are
+//! unchanged is not read again; a file that vanished from one path and
+//! appeared with the same hash at another keeps its entry (and its metadata
+//! and sidecars). Each batch commits on its own, so a crash leaves a
+//! consistent database that the next scan completes.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use ignore::{WalkBuilder, WalkState};
+use rayon::prelude::*;
+use rusqlite::{Connection, OptionalExtension, params};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::entry::{KIND_DIR, KIND_FILE, KIND_SYMLINK};
+use super::{format_ns, now_ns, to_ns};
+use crate::error::{OpError, OpResult};
+use crate::library::{Library, write_tx};
+
+/// Files hashed and written per transaction.
+const BATCH: usize = 512;
+/// Warnings kept in a report; the rest are only counted.
+const MAX_WARNINGS: usize = 100;
+
+/// A location: a real folder indexed into the library.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Location {
+    /// Location id.
+    pub id: Uuid,
+    /// Absolute, canonical path of the folder.
+    pub path: String,
+    /// Whether symbolic links are followed.
+    pub follow_links: bool,
+    /// When it was added.
+    pub created_at: String,
+    /// When the last scan finished, if one did.
+    pub last_scan_completed_at: Option<String>,
+    /// Whether a scan started and has not finished (it was interrupted).
+    pub scan_incomplete: bool,
+    /// Entries indexed from it.
+    pub entries: u64,
+}
+
+/// What a scan did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ScanReport {
+    /// The location scanned.
+    pub location_id: Uuid,
+    /// Entries created.
+    pub added: u64,
+    /// Files whose content changed.
+    pub modified: u64,
+    /// Files found at a new path with a known hash (entry kept).
+    pub moved: u64,
+    /// Entries whose file or folder disappeared.
+    pub deleted: u64,
+    /// Entries unchanged since the last scan.
+    pub unchanged: u64,
+    /// Files read and hashed.
+    pub files_hashed: u64,
+    /// Bytes read and hashed.
+    pub bytes_hashed: u64,
+    /// Problems that did not stop the scan (unreadable files, symlink loops).
+    pub warnings: Vec<String>,
+    /// Number of warnings, including those not listed.
+    pub warning_count: u64,
+    /// Wall-clock time of the scan.
+    pub duration_ms: u64,
+}
+
+impl ScanReport {
+    fn warn(&mut self, w: String) {
+        self.warning_count += 1;
+        if self.warnings.len() < MAX_WARNINGS {
+            tracing::warn!("{w}");
+            self.warnings.push(w);
+        }
+    }
+}
+
+/// Reports progress: phase, done, total.
+pub type ProgressFn<'a> = &'a (dyn Fn(&str, u64, Option<u64>) + Sync);
+
+fn row_to_location(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Location)> {
+    let uuid: String = r.get(1)?;
+    let started: Option<i64> = r.get(5)?;
+    let completed: Option<i64> = r.get(6)?;
+    Ok((
+        r.get(0)?,
+        Location {
+            id: uuid.parse().map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    1,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?,
+            path: r.get(2)?,
+            follow_links: r.get(3)?,
+            created_at: format_ns(r.get(4)?),
+            last_scan_completed_at: completed.map(format_ns),
+            scan_incomplete: matches!((started, completed), (Some(s), c) if c.is_none_or(|c| c < s)),
+            entries: r.get::<_, i64>(7)?.max(0) as u64,
+        },
+    ))
+}
+
+const LOCATION_SQL: &str = "SELECT l.id, l.uuid, l.path, l.follow_links, l.created_at, l.last_scan_started_at, \
+     l.last_scan_completed_at, (SELECT COUNT(*) FROM entries e WHERE e.location_id = l.id) FROM locations l";
+
+/// All locations.
+pub fn list_locations(conn: &Connection) -> OpResult<Vec<Location>> {
+    let mut stmt = conn.prepare(&format!("{LOCATION_SQL} ORDER BY l.path"))?;
+    let rows = stmt.query_map([], row_to_location)?;
+    Ok(rows.map(|r| r.map(|(_, l)| l)).collect::<Result<_, _>>()?)
+}
+
+/// Finds a location by id or by path; returns its row id and description.
+pub fn find_location(
+    conn: &Connection,
+    id: Option<Uuid>,
+    path: Option<&str>,
+) -> OpResult<(i64, Location)> {
+    let found = match (id, path) {
+        (Some(id), _) => conn
+            .query_row(
+                &format!("{LOCATION_SQL} WHERE l.uuid = ?1"),
+                [id.to_string()],
+                row_to_location,
+            )
+            .optional()?,
+        (None, Some(path)) => {
+            let canon = std::fs::canonicalize(path)
+                .map(|p| p.display().to_string())
+                .unwrap_or(path.to_string());
+            conn.query_row(
+                &format!("{LOCATION_SQL} WHERE l.path = ?1"),
+                [canon],
+                row_to_location,
+            )
+            .optional()?
+        }
+        (None, None) => return Err(OpError::invalid("name a location by `id` or by `path`")),
+    };
+    found.ok_or_else(|| {
+        OpError::not_found("no such location in this library; run `sd location list`")
+    })
+}
+
+/// The location with this row id.
+pub fn find_location_by_row(conn: &Connection, row: i64) -> OpResult<(i64, Location)> {
+    conn.query_row(
+        &format!("{LOCATION_SQL} WHERE l.id = ?1"),
+        [row],
+        row_to_location,
+    )
+    .optional()?
+    .ok_or_else(|| OpError::not_found("the location was removed"))
+}
+
+/// Registers `path` as a location (with its root entry) and returns its row id.
+pub fn add_location(
+    conn: &mut Connection,
+    path: &Path,
+    follow_links: bool,
+) -> OpResult<(i64, Location)> {
+    let canon = std::fs::canonicalize(path)
+        .map_err(|e| OpError::not_found(format!("cannot open {}: {e}", path.display())))?;
+    if !canon.is_dir() {
+        return Err(OpError::invalid(format!(
+            "{} is not a folder; a location must be a folder",
+            canon.display()
+        )));
+    }
+    let canon_str = canon
+        .to_str()
+        .ok_or_else(|| {
+            OpError::invalid(format!(
+                "{} is not valid UTF-8; rename the folder",
+                canon.display()
+            ))
+        })?
+        .to_string();
+    let name = canon
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("/")
+        .to_string();
+    let meta = std::fs::metadata(&canon)?;
+    write_tx(conn, |tx| {
+        let exists: Option<String> = tx
+            .query_row(
+                "SELECT uuid FROM locations WHERE path = ?1",
+                [&canon_str],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = exists {
+            return Err(OpError::conflict(format!(
+                "{canon_str} is already location {id}; run `sd location rescan {id}` to update it"
+            )));
+        }
+        let now = now_ns();
+        tx.execute(
+            "INSERT INTO locations(uuid, path, follow_links, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![Uuid::new_v4().to_string(), canon_str, follow_links, now],
+        )?;
+        let loc = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO entries(uuid, location_id, rel_path, name, kind, size, modified_ns, indexed_ns, owner) \
+             VALUES (?1, ?2, '', ?3, 'dir', 0, ?4, ?5, 'core')",
+            params![Uuid::new_v4().to_string(), loc, name, meta.modified().ok().map(to_ns), now],
+        )?;
+        Ok(())
+    })?;
+    find_location(conn, None, Some(&canon_str))
+}
+
+/// One thing the walk found.
+struct Found {
+    rel: String,
+    kind: &'static str,
+    size: i64,
+    modified: Option<i64>,
+    created: Option<i64>,
+}
+
+struct Existing {
+    id: i64,
+    kind: String,
+    size: i64,
+    modified: Option<i64>,
+    hash: Option<String>,
+}
+
+fn parent_rel(rel: &str) -> &str {
+    rel.rsplit_once('/').map_or("", |(p, _)| p)
+}
+
+fn file_name(rel: &str) -> &str {
+    rel.rsplit_once('/').map_or(rel, |(_, n)| n)
+}
+
+/// Walks `root` in parallel. Errors become warnings.
+fn walk(root: &Path, follow_links: bool, progress: ProgressFn<'_>) -> (Vec<Found>, Vec<String>) {
+    let found = Mutex::new(Vec::new());
+    let warnings = Mutex::new(Vec::new());
+    let count = AtomicU64::new(0);
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(8);
+    let walker = WalkBuilder::new(root)
+        .standard_filters(false)
+        .follow_links(follow_links)
+        .threads(threads)
+        .build_parallel();
+    let push_warning = |w: String| {
+        if let Ok(mut v) = warnings.lock() {
+            v.push(w);
+        }
+    };
+    walker.run(|| {
+        Box::new(|res| {
+            let dent = match res {
+                Ok(d) => d,
+                Err(e) => {
+                    push_warning(format!("skipped: {e}"));
+                    return WalkState::Continue;
+                }
+            };
+            if dent.depth() == 0 {
+                return WalkState::Continue;
+            }
+            let Ok(rel) = dent.path().strip_prefix(root) else {
+                return WalkState::Continue;
+            };
+            let Some(rel) = rel.to_str() else {
+                push_warning(format!(
+                    "skipped {}: name is not valid UTF-8",
+                    dent.path().display()
+                ));
+                return WalkState::Skip;
+            };
+            let meta = match dent.metadata() {
+                Ok(m) => m,
+                Err(e) => {
+                    push_warning(format!("skipped {}: {e}", dent.path().display()));
+                    return WalkState::Continue;
+                }
+            };
+            let kind = if dent.path_is_symlink() && !follow_links {
+                KIND_SYMLINK
+            } else if meta.is_dir() {
+                KIND_DIR
+            } else if meta.is_file() {
+                KIND_FILE
+            } else {
+                // Sockets, FIFOs and devices are not content.
+                return WalkState::Continue;
+            };
+            let f = Found {
+                rel: rel.to_string(),
+                kind,
+                size: if kind == KIND_FILE {
+                    meta.len() as i64
+                } else {
+                    0
+                },
+                modified: meta.modified().ok().map(to_ns),
+                created: meta.created().ok().map(to_ns),
+            };
+            if let Ok(mut v) = found.lock() {
+                v.push(f);
+            }
+            let n = count.fetch_add(1, Ordering::Relaxed) + 1;
+            if n % 1000 == 0 {
+                progress("walking", n, None);
+            }
+            WalkState::Continue
+        })
+    });
+    (
+        found.into_inner().unwrap_or_default(),
+        warnings.into_inner().unwrap_or_default(),
+    )
+}
+
+fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok((hasher.finalize().to_hex().to_string(), total))
+}
+
+/// Scans location row `location` of `library`, bringing its entries in line
+/// with the disk. Runs on the calling (blocking) thread and uses rayon for
+/// hashing.
+pub fn scan(library: &Library, location: i64, progress: ProgressFn<'_>) -> OpResult<ScanReport> {
+    let started = Instant::now();
+    let mut conn = library.connection()?;
+    let (root, follow_links, loc_uuid): (String, bool, String) = conn
+        .query_row(
+            "SELECT path, follow_links, uuid FROM locations WHERE id = ?1",
+            [location],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?
+        .ok_or_else(|| OpError::not_found("location vanished during the scan"))?;
+    let mut report = ScanReport {
+        location_id: loc_uuid
+            .parse()
+            .map_err(|e| OpError::internal(format!("bad location id: {e}")))?,
+        ..Default::default()
+    };
+    let root = PathBuf::from(root);
+    if !root.is_dir() {
+        return Err(OpError::unavailable(format!(
+            "location folder {} is not reachable; reconnect the drive or remove the location",
+            root.display()
+        )));
+    }
+    conn.execute(
+        "UPDATE locations SET last_scan_started_at = ?1 WHERE id = ?2",
+        params![now_ns(), location],
+    )?;
+
+    progress("walking", 0, None);
+    let (found, walk_warnings) = walk(&root, follow_links, progress);
+    for w in walk_warnings {
+        report.warn(w);
+    }
+    progress("walking", found.len() as u64, Some(found.len() as u64));
+
+    // What the database holds for this location.
+    let mut existing: HashMap<String, Existing> = HashMap::new();
+    let mut root_id = None;
+    {
+        let mut stmt = conn.prepare(
+            "SELECT id, rel_path, kind, size, modified_ns, content_hash FROM entries WHERE location_id = ?1",
+        )?;
+        let rows = stmt.query_map([location], |r| {
+            Ok((
+                r.get::<_, String>(1)?,
+                Existing {
+                    id: r.get(0)?,
+                    kind: r.get(2)?,
+                    size: r.get(3)?,
+                    modified: r.get(4)?,
+                    hash: r.get(5)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (rel, ex) = row?;
+            if rel.is_empty() {
+                root_id = Some(ex.id);
+            } else {
+                existing.insert(rel, ex);
+            }
+        }
+    }
+    let root_id = root_id.ok_or_else(|| OpError::internal("location has no root entry"))?;
+
+    // Classify.
+    let mut dir_ids: HashMap<String, i64> = HashMap::from([(String::new(), root_id)]);
+    let mut new_non_files: Vec<&Found> = Vec::new();
+    let mut to_hash: Vec<(&Found, Option<i64>)> = Vec::new();
+    let mut replaced: Vec<i64> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
+    for f in &found {
+        match existing.get(&f.rel) {
+            Some(ex) if ex.kind == f.kind => {
+                seen.insert(&f.rel);
+                if f.kind == KIND_DIR {
+                    dir_ids.insert(f.rel.clone(), ex.id);
+                }
+                if f.kind == KIND_FILE
+                    && (ex.size != f.size || ex.modified != f.modified || ex.hash.is_none())
+                {
+                    to_hash.push((f, Some(ex.id)));
+                } else {
+                    report.unchanged += 1;
+                }
+            }
+            other => {
+                if let Some(ex) = other {
+                    // Same path, different kind: the old entry goes.
+                    seen.insert(&f.rel);
+                    replaced.push(ex.id);
+                }
+                if f.kind == KIND_FILE {
+                    to_hash.push((f, None));
+                } else {
+                    new_non_files.push(f);
+                }
+            }
+        }
+    }
+    let mut missing: HashMap<i64, &str> = existing
+        .iter()
+        .filter(|(rel, _)| !seen.contains(rel.as_str()))
+        .map(|(rel, ex)| (ex.id, rel.as_str()))
+        .collect();
+    // Hashes of vanished files, for move detection.
+    let mut vanished_by_hash: HashMap<&str, Vec<i64>> = HashMap::new();
+    for (rel, ex) in &existing {
+        if let (false, Some(h), true) =
+            (seen.contains(rel.as_str()), &ex.hash, ex.kind == KIND_FILE)
+        {
+            vanished_by_hash.entry(h.as_str()).or_default().push(ex.id);
+        }
+    }
+
+    if !replaced.is_empty() {
+        write_tx(&mut conn, |tx| {
+            let mut del = tx.prepare_cached("DELETE FROM entries WHERE id = ?1")?;
+            for id in &replaced {
+                del.execute([id])?;
+            }
+            Ok(())
+        })?;
+        report.deleted += replaced.len() as u64;
+    }
+
+    // Folders and links, parents before children.
+    new_non_files.sort_by_key(|f| (f.rel.matches('/').count(), f.rel.as_str()));
+    let now = now_ns();
+    for chunk in new_non_files.chunks(BATCH) {
+        write_tx(&mut conn, |tx| {
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO entries(uuid, location_id, parent_id, rel_path, name, kind, size, created_ns, modified_ns, \
+                 indexed_ns, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, 'core')",
+            )?;
+            for f in chunk {
+                let parent = dir_ids.get(parent_rel(&f.rel)).copied().unwrap_or(root_id);
+                ins.execute(params![
+                    Uuid::new_v4().to_string(),
+                    location,
+                    parent,
+                    f.rel,
+                    file_name(&f.rel),
+                    f.kind,
+                    f.created,
+                    f.modified,
+                    now
+                ])?;
+                if f.kind == KIND_DIR {
+                    dir_ids.insert(f.rel.clone(), tx.last_insert_rowid());
+                }
+            }
+            Ok(())
+        })?;
+        report.added += chunk.len() as u64;
+    }
+
+    // Files: hash a batch on all cores, then write it in one transaction.
+    let total = to_hash.len() as u64;
+    let mut done = 0u64;
+    progress("hashing", 0, Some(total));
+    for chunk in to_hash.chunks(BATCH) {
+        let hashed: Vec<(&Found, Option<i64>, std::io::Result<(String, u64)>)> = chunk
+            .par_iter()
+            .map(|(f, id)| (*f, *id, hash_file(&root.join(&f.rel))))
+            .collect();
+        let mut batch_warnings = Vec::new();
+        let batch = write_tx(&mut conn, |tx| {
+            let mut stats = ScanReport::default();
+            let mut update = tx.prepare_cached(
+                "UPDATE entries SET size = ?1, modified_ns = ?2, created_ns = ?3, content_hash = ?4, indexed_ns = ?5 \
+                 WHERE id = ?6",
+            )?;
+            let mut relocate = tx.prepare_cached(
+                "UPDATE entries SET rel_path = ?1, name = ?2, parent_id = ?3, size = ?4, modified_ns = ?5, \
+                 created_ns = ?6, indexed_ns = ?7 WHERE id = ?8",
+            )?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO entries(uuid, location_id, parent_id, rel_path, name, kind, size, created_ns, modified_ns, \
+                 indexed_ns, content_hash, owner) VALUES (?1, ?2, ?3, ?4, ?5, 'file', ?6, ?7, ?8, ?9, ?10, 'core')",
+            )?;
+            let now = now_ns();
+            let mut moved_ids = Vec::new();
+            for (f, existing_id, result) in &hashed {
+                let hash = match result {
+                    Ok((h, n)) => {
+                        stats.files_hashed += 1;
+                        stats.bytes_hashed += n;
+                        Some(h.as_str())
+                    }
+                    Err(e) => {
+                        batch_warnings.push(format!(
+                            "could not read {}: {e}",
+                            root.join(&f.rel).display()
+                        ));
+                        None
+                    }
+                };
+                if let Some(id) = existing_id {
+                    update.execute(params![f.size, f.modified, f.created, hash, now, id])?;
+                    stats.modified += 1;
+                    continue;
+                }
+                let parent = dir_ids.get(parent_rel(&f.rel)).copied().unwrap_or(root_id);
+                let moved_from = hash
+                    .and_then(|h| vanished_by_hash.get_mut(h))
+                    .and_then(Vec::pop);
+                // The vanished entry may already be gone with a replaced
+                // folder; then this is a plain addition.
+                let relocated = match moved_from {
+                    Some(id) => {
+                        relocate.execute(params![
+                            f.rel,
+                            file_name(&f.rel),
+                            parent,
+                            f.size,
+                            f.modified,
+                            f.created,
+                            now,
+                            id
+                        ])? == 1
+                    }
+                    None => false,
+                };
+                if let (true, Some(id)) = (relocated, moved_from) {
+                    moved_ids.push(id);
+                    stats.moved += 1;
+                } else {
+                    insert.execute(params![
+                        Uuid::new_v4().to_string(),
+                        location,
+                        parent,
+                        f.rel,
+                        file_name(&f.rel),
+                        f.size,
+                        f.created,
+                        f.modified,
+                        now,
+                        hash
+                    ])?;
+                    stats.added += 1;
+                }
+            }
+            Ok((stats, moved_ids))
+        })?;
+        let (stats, moved_ids) = batch;
+        for id in moved_ids {
+            missing.remove(&id);
+        }
+        for w in batch_warnings {
+            report.warn(w);
+        }
+        report.added += stats.added;
+        report.modified += stats.modified;
+        report.moved += stats.moved;
+        report.files_hashed += stats.files_hashed;
+        report.bytes_hashed += stats.bytes_hashed;
+        done += chunk.len() as u64;
+        progress("hashing", done, Some(total));
+    }
+
+    // What vanished. Deleting a folder deletes its children by cascade, so
+    // some deletes below find nothing; every vanished id is gone either way.
+    let gone: Vec<i64> = missing.into_keys().collect();
+    for chunk in gone.chunks(BATCH) {
+        write_tx(&mut conn, |tx| {
+            let mut del = tx.prepare_cached("DELETE FROM entries WHERE id = ?1")?;
+            for id in chunk {
+                del.execute([id])?;
+            }
+            Ok(())
+        })?;
+    }
+    report.deleted += gone.len() as u64;
+
+    conn.execute(
+        "UPDATE locations SET last_scan_completed_at = ?1 WHERE id = ?2",
+        params![now_ns(), location],
+    )?;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    progress("done", total, Some(total));
+    Ok(report)
+}

@@ -1,0 +1,222 @@
+//! Sidecars: named blobs attached to an entry and owned by a namespace. The
+//! bytes live in a content-addressed store (`sidecars/blobs/ab/abcd…`, named
+//! by BLAKE3 hash); the database maps (entry, namespace, name) to a hash.
+//!
+//! Every change happens inside the database's write transaction, so blob
+//! creation and garbage collection are serialised with the rows that refer to
+//! them, across threads and processes.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::entry::SidecarInfo;
+use super::{format_ns, names, now_ns};
+use crate::error::{OpError, OpResult};
+
+/// Largest sidecar, in bytes.
+pub const MAX_SIDECAR_BYTES: usize = 8 * 1024 * 1024;
+
+/// Most text indexed for search from one sidecar, in bytes.
+const MAX_INDEXED_TEXT: usize = 1024 * 1024;
+
+/// The blob store of one library.
+pub struct SidecarStore {
+    root: PathBuf,
+}
+
+impl SidecarStore {
+    /// A store rooted at `root` (created on first write).
+    pub fn new(root: PathBuf) -> Self {
+        Self { root }
+    }
+
+    fn blob_path(&self, hash: &str) -> PathBuf {
+        self.root.join("blobs").join(&hash[..2]).join(hash)
+    }
+
+    /// Writes `data` under its hash (atomically: temp file, fsync, rename) and
+    /// returns the hash. Writing the same bytes twice stores them once.
+    fn put(&self, data: &[u8]) -> OpResult<String> {
+        let hash = blake3::hash(data).to_hex().to_string();
+        let path = self.blob_path(&hash);
+        if path.is_file() {
+            return Ok(hash);
+        }
+        let dir = path
+            .parent()
+            .ok_or_else(|| OpError::internal("blob path has no parent"))?;
+        std::fs::create_dir_all(dir)?;
+        let tmp_dir = self.root.join("tmp");
+        std::fs::create_dir_all(&tmp_dir)?;
+        let tmp = tmp_dir.join(uuid::Uuid::new_v4().to_string());
+        let result = (|| -> std::io::Result<()> {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(data)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)
+        })();
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(OpError::internal(format!(
+                "could not store sidecar blob: {e}"
+            )));
+        }
+        Ok(hash)
+    }
+
+    /// Reads a blob and checks it against its hash.
+    fn get(&self, hash: &str) -> OpResult<Vec<u8>> {
+        let path = self.blob_path(hash);
+        let data = std::fs::read(&path).map_err(|e| {
+            OpError::internal(format!(
+                "sidecar blob {hash} is missing from the store ({e}); write the sidecar again"
+            ))
+        })?;
+        if blake3::hash(&data).to_hex().as_str() != hash {
+            return Err(OpError::internal(format!(
+                "sidecar blob {hash} is corrupt on disk (hash mismatch); write the sidecar again"
+            )));
+        }
+        Ok(data)
+    }
+
+    fn remove_if_unreferenced(&self, conn: &Connection, hash: &str) -> OpResult<()> {
+        let refs: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM sidecars WHERE hash = ?1",
+            [hash],
+            |r| r.get(0),
+        )?;
+        if refs == 0 {
+            match std::fs::remove_file(self.blob_path(hash)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(%hash, error = %e, "could not delete unreferenced sidecar blob")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Root folder of the store.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+/// Whether a content type is text we index for search.
+fn is_text(content_type: &str) -> bool {
+    let ct = content_type.trim().to_ascii_lowercase();
+    ct.starts_with("text/") || ct.starts_with("application/json") || ct.ends_with("+json")
+}
+
+/// Writes (or replaces) sidecar `name` of `namespace` on entry row `entry`,
+/// inside the caller's write transaction.
+pub fn write(
+    conn: &Connection,
+    store: &SidecarStore,
+    entry: i64,
+    namespace: &str,
+    name: &str,
+    content_type: &str,
+    data: &[u8],
+) -> OpResult<SidecarInfo> {
+    names::validate_namespace(namespace)?;
+    names::validate_name("sidecar name", name)?;
+    if content_type.is_empty()
+        || content_type.len() > 128
+        || content_type.chars().any(char::is_control)
+    {
+        return Err(OpError::invalid(
+            "content_type must be 1-128 printable characters, e.g. `text/plain`",
+        ));
+    }
+    if data.len() > MAX_SIDECAR_BYTES {
+        return Err(OpError::exhausted(format!(
+            "sidecar `{name}` is {} bytes, over the {MAX_SIDECAR_BYTES}-byte limit; split it",
+            data.len()
+        )));
+    }
+    let old: Option<String> = conn
+        .query_row(
+            "SELECT hash FROM sidecars WHERE entry_id = ?1 AND namespace = ?2 AND name = ?3",
+            params![entry, namespace, name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let hash = store.put(data)?;
+    let created = now_ns();
+    conn.prepare_cached(
+        "INSERT INTO sidecars(entry_id, namespace, name, hash, size, content_type, created_ns) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(entry_id, namespace, name) DO UPDATE SET \
+         hash = excluded.hash, size = excluded.size, content_type = excluded.content_type, created_ns = excluded.created_ns",
+    )?
+    .execute(params![entry, namespace, name, hash, data.len() as i64, content_type, created])?;
+
+    let source = format!("sidecar:{namespace}/{name}");
+    match std::str::from_utf8(data) {
+        Ok(text) if is_text(content_type) => {
+            let mut end = text.len().min(MAX_INDEXED_TEXT);
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            conn.prepare_cached(
+                "INSERT INTO search_docs(entry_id, source, body) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT(entry_id, source) DO UPDATE SET body = excluded.body",
+            )?
+            .execute(params![entry, source, &text[..end]])?;
+        }
+        _ => {
+            conn.execute(
+                "DELETE FROM search_docs WHERE entry_id = ?1 AND source = ?2",
+                params![entry, source],
+            )?;
+        }
+    }
+    if let Some(old) = old.filter(|o| *o != hash) {
+        store.remove_if_unreferenced(conn, &old)?;
+    }
+    Ok(SidecarInfo {
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        hash,
+        size: data.len() as u64,
+        content_type: content_type.to_string(),
+        created_at: format_ns(created),
+    })
+}
+
+/// Reads sidecar `name` of `namespace` on entry row `entry`.
+pub fn read(
+    conn: &Connection,
+    store: &SidecarStore,
+    entry: i64,
+    namespace: &str,
+    name: &str,
+) -> OpResult<(SidecarInfo, Vec<u8>)> {
+    names::validate_namespace(namespace)?;
+    names::validate_name("sidecar name", name)?;
+    let info = conn
+        .query_row(
+            "SELECT hash, size, content_type, created_ns FROM sidecars WHERE entry_id = ?1 AND namespace = ?2 AND name = ?3",
+            params![entry, namespace, name],
+            |r| {
+                Ok(SidecarInfo {
+                    namespace: namespace.to_string(),
+                    name: name.to_string(),
+                    hash: r.get(0)?,
+                    size: r.get::<_, i64>(1)?.max(0) as u64,
+                    content_type: r.get(2)?,
+                    created_at: format_ns(r.get(3)?),
+                })
+            },
+        )
+        .optional()?
+        .ok_or_else(|| {
+            OpError::not_found(format!("entry has no sidecar `{name}` in namespace `{namespace}`; see `sd entry show`"))
+        })?;
+    let data = store.get(&info.hash)?;
+    Ok((info, data))
+}
