@@ -1,0 +1,117 @@
+//! Helpers for tests that run the real `sd` binary.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const SD: &str = env!("CARGO_BIN_EXE_sd");
+
+/// A `sd daemon` process on its own data dir, killed on drop.
+pub struct Daemon {
+    pub child: Child,
+    pub data_dir: PathBuf,
+}
+
+impl Daemon {
+    pub fn start(data_dir: &Path) -> Daemon {
+        let child = Command::new(SD)
+            .arg("daemon")
+            .env("SD_DATA_DIR", data_dir)
+            .env("SD_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn sd daemon");
+        let socket = data_dir.join("daemon.sock");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while UnixStream::connect(&socket).is_err() {
+            assert!(Instant::now() < deadline, "daemon did not start listening");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Daemon { child, data_dir: data_dir.to_path_buf() }
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.data_dir.join("daemon.sock")
+    }
+
+    pub fn kill9(&mut self) {
+        // std's Child::kill sends SIGKILL on Unix.
+        self.child.kill().expect("kill daemon");
+        self.child.wait().expect("reap daemon");
+    }
+
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `sd` with `args` on `data_dir`.
+pub fn sd(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(SD).args(args).env("SD_DATA_DIR", data_dir).env("SD_LOG", "error").output().expect("run sd")
+}
+
+/// Runs `sd --json ...`, asserts success and parses stdout.
+pub fn sd_json(data_dir: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = sd(data_dir, &all);
+    assert!(
+        out.status.success(),
+        "sd {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("sd {args:?}: bad JSON ({e})"))
+}
+
+/// Writes one raw frame: 4-byte big-endian length, then the bytes.
+pub fn write_frame(s: &mut UnixStream, body: &[u8]) {
+    s.write_all(&(body.len() as u32).to_be_bytes()).unwrap();
+    s.write_all(body).unwrap();
+}
+
+/// Reads one raw frame and parses it as JSON.
+pub fn read_frame(s: &mut UnixStream) -> std::io::Result<Value> {
+    let mut len = [0u8; 4];
+    s.read_exact(&mut len)?;
+    let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+    s.read_exact(&mut body)?;
+    Ok(serde_json::from_slice(&body).expect("daemon frame is JSON"))
+}
+
+/// Sends a request and returns the final (non-progress) frame.
+pub fn request(s: &mut UnixStream, req: &Value) -> Value {
+    write_frame(s, req.to_string().as_bytes());
+    loop {
+        let f = read_frame(s).expect("response frame");
+        if f.get("progress").is_none() {
+            return f;
+        }
+    }
+}
+
+/// Writes `files` small files in nested folders; returns their relative paths.
+pub fn make_tree(root: &Path, files: usize) -> Vec<String> {
+    let mut out = Vec::with_capacity(files);
+    for i in 0..files {
+        let rel = format!("d{}/e{}/f{i}.txt", i % 16, (i / 16) % 16);
+        let path = root.join(&rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, format!("content of file {i}")).unwrap();
+        out.push(rel);
+    }
+    out
+}

@@ -1,0 +1,424 @@
+//! The VDFS on a real SQLite library and real files: indexing, incremental
+//! rescans, virtual entries, metadata namespaces, sidecars and search.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{all_entries, call, make_tree, new_library};
+use sd_core::{Caller, Core, ErrorCode};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn index_then_rescan_reports_exactly_what_changed() {
+    let data = tempfile::tempdir().unwrap();
+    let tree = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(tree.path()).unwrap();
+    let files = make_tree(&root, 2100);
+    let core = Core::open(data.path()).unwrap();
+    let lib = new_library(&core, "test").await;
+
+    let out = call(&core, "action:locations.add.input.v1", Some(lib), json!({ "path": root })).await.unwrap();
+    let dirs = 10 + 10 * 7; // d0..d9, each with e0..e6
+    assert_eq!(out["scan"]["added"], files.len() + dirs, "{out}");
+    assert_eq!(out["scan"]["files_hashed"], files.len());
+    assert_eq!(out["scan"]["warning_count"], 0);
+
+    let entries = all_entries(&core, lib).await;
+    assert_eq!(entries.len(), files.len() + dirs + 1, "root + dirs + files");
+    for rel in &files {
+        let path = root.join(rel);
+        let e = &entries[path.to_str().unwrap()];
+        let expected = blake3::hash(&std::fs::read(&path).unwrap()).to_hex().to_string();
+        assert_eq!(e["content_hash"], expected.as_str(), "{rel}");
+        assert_eq!(e["size"], std::fs::metadata(&path).unwrap().len());
+        assert_eq!(e["kind"], "file");
+    }
+
+    // Search by a file name: exactly that file.
+    let hits = call(&core, "query:search.v1", Some(lib), json!({ "query": "f1234" })).await.unwrap();
+    assert_eq!(hits["total"], 1, "{hits}");
+    assert_eq!(hits["results"][0]["entry"]["name"], "f1234.txt");
+    assert_eq!(hits["results"][0]["reasons"][0]["source"], "name");
+
+    // Unchanged rescan reads nothing.
+    let again = call(&core, "action:locations.rescan.input.v1", Some(lib), json!({ "path": root })).await.unwrap();
+    assert_eq!(again["scan"]["files_hashed"], 0, "{again}");
+    assert_eq!(again["scan"]["unchanged"], files.len() + dirs);
+
+    // Modify 3, delete 4, add 5, move 2 (one across folders, one renamed).
+    let before = all_entries(&core, lib).await;
+    for i in [1usize, 2, 3] {
+        std::fs::write(root.join(&files[i]), format!("changed content {i}")).unwrap();
+    }
+    for i in [10usize, 11, 12, 13] {
+        std::fs::remove_file(root.join(&files[i])).unwrap();
+    }
+    std::fs::create_dir_all(root.join("new")).unwrap();
+    for i in 0..5 {
+        std::fs::write(root.join(format!("new/n{i}.txt")), format!("brand new {i}")).unwrap();
+    }
+    let moved_from = [root.join(&files[20]), root.join(&files[21])];
+    let moved_to = [root.join("new/moved-here.txt"), root.join(&files[21]).with_file_name("renamed.txt")];
+    for (from, to) in moved_from.iter().zip(&moved_to) {
+        std::fs::rename(from, to).unwrap();
+    }
+
+    let r = call(&core, "action:locations.rescan.input.v1", Some(lib), json!({ "path": root })).await.unwrap();
+    let s = &r["scan"];
+    assert_eq!(s["modified"], 3, "{r}");
+    assert_eq!(s["deleted"], 4, "{r}");
+    assert_eq!(s["added"], 5 + 1, "5 files and the folder `new`: {r}");
+    assert_eq!(s["moved"], 2, "{r}");
+    assert_eq!(s["files_hashed"], 3 + 5 + 2, "only changed and new files are read: {r}");
+
+    let after = all_entries(&core, lib).await;
+    for i in [1usize, 2, 3] {
+        let p = root.join(&files[i]);
+        let key = p.to_str().unwrap();
+        assert_eq!(after[key]["id"], before[key]["id"], "modified file keeps its id");
+        assert_eq!(after[key]["content_hash"], blake3::hash(format!("changed content {i}").as_bytes()).to_hex().as_str());
+    }
+    for i in [10usize, 11, 12, 13] {
+        assert!(!after.contains_key(root.join(&files[i]).to_str().unwrap()));
+    }
+    for (from, to) in moved_from.iter().zip(&moved_to) {
+        let old = &before[from.to_str().unwrap()];
+        let new = &after[to.to_str().unwrap()];
+        assert_eq!(old["id"], new["id"], "a moved file keeps its entry");
+        assert!(!after.contains_key(from.to_str().unwrap()));
+    }
+    assert_eq!(after[root.join("new/moved-here.txt").to_str().unwrap()]["name"], "moved-here.txt");
+    assert_eq!(after.len(), before.len() - 4 + 6);
+
+    // Removing a whole folder removes its subtree.
+    std::fs::remove_dir_all(root.join("d9")).unwrap();
+    let r = call(&core, "action:locations.rescan.input.v1", Some(lib), json!({ "path": root })).await.unwrap();
+    let gone = before.keys().filter(|k| k.starts_with(root.join("d9").to_str().unwrap())).count();
+    assert_eq!(r["scan"]["deleted"], gone, "{r}");
+    let final_entries = all_entries(&core, lib).await;
+    assert!(final_entries.keys().all(|k| !k.starts_with(root.join("d9/").to_str().unwrap())));
+    assert_eq!(final_entries.len(), after.len() - gone);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn symlink_loops_and_unreadable_files_are_warnings() {
+    let data = tempfile::tempdir().unwrap();
+    let tree = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(tree.path()).unwrap();
+    std::fs::create_dir_all(root.join("a/b")).unwrap();
+    std::fs::write(root.join("a/b/ok.txt"), "fine").unwrap();
+    std::os::unix::fs::symlink(root.join("a"), root.join("a/b/loop")).unwrap();
+    let core = Core::open(data.path()).unwrap();
+    let lib = new_library(&core, "links").await;
+
+    let out = call(&core, "action:locations.add.input.v1", Some(lib), json!({ "path": root, "follow_links": true }))
+        .await
+        .unwrap();
+    let warnings = out["scan"]["warnings"].as_array().unwrap();
+    assert!(warnings.iter().any(|w| w.as_str().unwrap().contains("loop")), "{out}");
+    let entries = all_entries(&core, lib).await;
+    assert!(entries.contains_key(root.join("a/b/ok.txt").to_str().unwrap()));
+
+    // Without following, the link is an entry of its own and nothing loops.
+    let lib2 = new_library(&core, "nolinks").await;
+    let out = call(&core, "action:locations.add.input.v1", Some(lib2), json!({ "path": root })).await.unwrap();
+    assert_eq!(out["scan"]["warning_count"], 0, "{out}");
+    let entries = all_entries(&core, lib2).await;
+    assert_eq!(entries[root.join("a/b/loop").to_str().unwrap()]["kind"], "symlink");
+
+    // A dangling link, followed, is a warning too.
+    std::os::unix::fs::symlink(root.join("nowhere"), root.join("dangling")).unwrap();
+    let lib3 = new_library(&core, "dangling").await;
+    let out = call(&core, "action:locations.add.input.v1", Some(lib3), json!({ "path": root, "follow_links": true }))
+        .await
+        .unwrap();
+    let warnings = out["scan"]["warnings"].as_array().unwrap();
+    assert!(warnings.iter().any(|w| w.as_str().unwrap().contains("dangling")), "{out}");
+
+    // An unreadable file (when not root, who reads everything) is a warning.
+    if is_root() {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(root.join("secret.txt"), "x").unwrap();
+    std::fs::set_permissions(root.join("secret.txt"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    let out = call(&core, "action:locations.rescan.input.v1", Some(lib2), json!({ "path": root })).await.unwrap();
+    assert_eq!(out["scan"]["warning_count"], 1, "{out}");
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
+        .unwrap_or(false)
+}
+
+#[tokio::test]
+async fn virtual_entries_metadata_sidecars_and_search() {
+    let data = tempfile::tempdir().unwrap();
+    let core = Core::open(data.path()).unwrap();
+    let lib = new_library(&core, "virt").await;
+
+    let created = call(
+        &core,
+        "action:vdfs.create_entry.input.v1",
+        Some(lib),
+        json!({ "name": "Blue Bottle", "kind": "receipt", "metadata": { "category": "food", "amount": 4.5 } }),
+    )
+    .await
+    .unwrap();
+    let id = created["entry_id"].as_str().unwrap().to_string();
+    assert_eq!(created["entry"]["kind"], "receipt");
+    assert_eq!(created["entry"]["owner"], "user");
+
+    call(
+        &core,
+        "action:vdfs.write_sidecar.input.v1",
+        Some(lib),
+        json!({ "entry_id": id, "name": "ocr.txt", "text": "Espresso 3.00 Croissant 1.50 Total coffee" }),
+    )
+    .await
+    .unwrap();
+    let other = call(&core, "action:vdfs.create_entry.input.v1", Some(lib), json!({ "name": "Hardware store" }))
+        .await
+        .unwrap();
+    let other_id = other["entry_id"].as_str().unwrap().to_string();
+    call(
+        &core,
+        "action:vdfs.update_metadata.input.v1",
+        Some(lib),
+        json!({ "entry_id": other_id, "set": { "category": "tools" } }),
+    )
+    .await
+    .unwrap();
+
+    // Terms matched across fields: name ("blue"), sidecar ("croissant").
+    let hits = call(&core, "query:search.v1", Some(lib), json!({ "query": "blue croissant" })).await.unwrap();
+    assert_eq!(hits["total"], 1, "{hits}");
+    let sources: Vec<_> =
+        hits["results"][0]["reasons"].as_array().unwrap().iter().map(|r| r["source"].as_str().unwrap()).collect();
+    assert!(sources.contains(&"name") && sources.contains(&"sidecar:user/ocr.txt"), "{hits}");
+
+    // Metadata values are searchable, and filterable.
+    let hits = call(&core, "query:search.v1", Some(lib), json!({ "query": "food" })).await.unwrap();
+    assert_eq!(hits["results"][0]["reasons"][0]["source"], "metadata:user.category");
+    let filtered = call(
+        &core,
+        "query:search.v1",
+        Some(lib),
+        json!({ "where": [{ "namespace": "user", "key": "category", "value": "tools" }] }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(filtered["total"], 1);
+    assert_eq!(filtered["results"][0]["entry"]["name"], "Hardware store");
+    let by_kind = call(&core, "query:search.v1", Some(lib), json!({ "kind": "receipt" })).await.unwrap();
+    assert_eq!(by_kind["total"], 1);
+
+    // Updating metadata re-indexes; removing drops it from search.
+    call(
+        &core,
+        "action:vdfs.update_metadata.input.v1",
+        Some(lib),
+        json!({ "entry_id": id, "set": { "category": "drinks" } }),
+    )
+    .await
+    .unwrap();
+    let hits = call(&core, "query:search.v1", Some(lib), json!({ "query": "food" })).await.unwrap();
+    assert_eq!(hits["total"], 0, "{hits}");
+    call(&core, "action:vdfs.update_metadata.input.v1", Some(lib), json!({ "entry_id": id, "remove": ["category"] }))
+        .await
+        .unwrap();
+    let hits = call(&core, "query:search.v1", Some(lib), json!({ "query": "drinks" })).await.unwrap();
+    assert_eq!(hits["total"], 0, "{hits}");
+
+    // Sidecar reads return what was written, verified.
+    let sc = call(&core, "query:vdfs.read_sidecar.v1", Some(lib), json!({ "entry_id": id, "name": "ocr.txt" }))
+        .await
+        .unwrap();
+    assert_eq!(sc["text"], "Espresso 3.00 Croissant 1.50 Total coffee");
+    let bin = call(
+        &core,
+        "action:vdfs.write_sidecar.input.v1",
+        Some(lib),
+        json!({ "entry_id": id, "name": "raw.bin", "data_base64": "AAEC/w==" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bin["size"], 4);
+    let sc = call(&core, "query:vdfs.read_sidecar.v1", Some(lib), json!({ "entry_id": id, "name": "raw.bin" }))
+        .await
+        .unwrap();
+    assert_eq!(sc["data_base64"], "AAEC/w==");
+
+    // A corrupted blob is detected, not returned.
+    let lib_dir = data.path().join("libraries").join(lib.to_string());
+    let hash = sc["hash"].as_str().unwrap();
+    std::fs::write(lib_dir.join("sidecars/blobs").join(&hash[..2]).join(hash), b"tampered").unwrap();
+    let err = call(&core, "query:vdfs.read_sidecar.v1", Some(lib), json!({ "entry_id": id, "name": "raw.bin" }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::Internal);
+    assert!(err.message.contains("corrupt"), "{err}");
+
+    let detail = call(&core, "query:vdfs.entry.v1", Some(lib), json!({ "id": id })).await.unwrap();
+    assert_eq!(detail["metadata"]["user"]["amount"], 4.5);
+    assert_eq!(detail["sidecars"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn hostile_names_and_payloads_get_typed_errors() {
+    let data = tempfile::tempdir().unwrap();
+    let core = Core::open(data.path()).unwrap();
+    let lib = new_library(&core, "bad").await;
+    let e = call(&core, "action:vdfs.create_entry.input.v1", Some(lib), json!({ "name": "ok" })).await.unwrap();
+    let id = e["entry_id"].clone();
+
+    for name in ["..", "../../etc/passwd", "/etc/passwd", "a\u{0}b", "", "a/b"] {
+        let err = call(&core, "action:vdfs.create_entry.input.v1", Some(lib), json!({ "name": name })).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidInput, "entry name {name:?}");
+        let err = call(
+            &core,
+            "action:vdfs.write_sidecar.input.v1",
+            Some(lib),
+            json!({ "entry_id": id, "name": name, "text": "x" }),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidInput, "sidecar name {name:?}");
+    }
+    // Nothing escaped the sidecar store.
+    assert!(!data.path().join("etc").exists());
+
+    let err = call(&core, "query:nope.v1", None, json!({})).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidInput);
+    assert!(err.message.contains("unknown method"), "{err}");
+    let err = call(&core, "query:test.ping.v1", None, json!({ "message": 5 })).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidInput);
+    assert!(err.message.contains("query:test.ping.v1"), "{err}");
+    let err = call(&core, "query:vdfs.list_entries.v1", None, json!({})).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidInput);
+    assert!(err.message.contains("needs a library"), "{err}");
+    let err = call(&core, "query:vdfs.list_entries.v1", Some(uuid::Uuid::new_v4()), json!({})).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotFound);
+    let err = call(&core, "query:vdfs.entry.v1", Some(lib), json!({ "id": uuid::Uuid::new_v4() })).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotFound);
+    let big = sd_core::infra::wire::parse_payload(&vec![b' '; sd_core::infra::wire::MAX_PAYLOAD_BYTES + 1]).unwrap_err();
+    assert_eq!(big.code, ErrorCode::ResourceExhausted);
+    let err = sd_core::infra::wire::parse_payload(b"\xff\xfe").unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidInput);
+
+    // An extension writes only its own namespace.
+    let ext = Caller::Extension("finance".into());
+    let err = core
+        .execute_json_operation(
+            "action:vdfs.update_metadata.input.v1",
+            Some(lib),
+            json!({ "entry_id": id, "namespace": "user", "set": { "k": 1 } }),
+            ext.clone(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::PermissionDenied);
+    let ok = core
+        .execute_json_operation(
+            "action:vdfs.update_metadata.input.v1",
+            Some(lib),
+            json!({ "entry_id": id, "set": { "category": "food" } }),
+            ext,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ok["namespace"], "finance");
+    let hits = call(
+        &core,
+        "query:search.v1",
+        Some(lib),
+        json!({ "where": [{ "namespace": "finance", "key": "category", "value": "food" }] }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(hits["total"], 1);
+}
+
+#[tokio::test]
+async fn every_operation_schema_matches_its_handler() {
+    let data = tempfile::tempdir().unwrap();
+    let tree = tempfile::tempdir().unwrap();
+    make_tree(tree.path(), 20);
+    let core = Core::open(data.path()).unwrap();
+    let ops = call(&core, "query:core.operations.v1", None, json!({})).await.unwrap();
+    let ops: HashMap<String, serde_json::Value> = ops
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["method"].as_str().unwrap().to_string(), o.clone()))
+        .collect();
+    let required = [
+        "query:test.ping.v1",
+        "query:core.status.v1",
+        "query:core.operations.v1",
+        "action:libraries.create.input.v1",
+        "query:libraries.list.v1",
+        "action:locations.add.input.v1",
+        "action:locations.rescan.input.v1",
+        "query:locations.list.v1",
+        "query:vdfs.list_entries.v1",
+        "query:vdfs.entry.v1",
+        "action:vdfs.create_entry.input.v1",
+        "action:vdfs.update_metadata.input.v1",
+        "action:vdfs.write_sidecar.input.v1",
+        "query:vdfs.read_sidecar.v1",
+        "query:search.v1",
+    ];
+    for m in required {
+        assert!(ops.contains_key(m), "{m} is not registered");
+    }
+
+    // Call every operation with a real payload; the payload must satisfy the
+    // listed input schema and the result the listed output schema.
+    let lib_out = call(&core, "action:libraries.create.input.v1", None, json!({ "name": "s" })).await.unwrap();
+    let lib: uuid::Uuid = lib_out["id"].as_str().unwrap().parse().unwrap();
+    let entry = call(&core, "action:vdfs.create_entry.input.v1", Some(lib), json!({ "name": "e" })).await.unwrap();
+    let eid = entry["entry_id"].clone();
+    let cases: Vec<(&str, Option<uuid::Uuid>, serde_json::Value)> = vec![
+        ("query:test.ping.v1", None, json!({ "message": "hi", "count": 3 })),
+        ("query:core.status.v1", None, json!({})),
+        ("query:core.operations.v1", None, json!({})),
+        ("query:libraries.list.v1", None, json!({})),
+        ("action:locations.add.input.v1", Some(lib), json!({ "path": tree.path() })),
+        ("action:locations.rescan.input.v1", Some(lib), json!({ "path": tree.path() })),
+        ("query:locations.list.v1", Some(lib), json!({})),
+        ("query:vdfs.list_entries.v1", Some(lib), json!({ "limit": 5 })),
+        ("query:vdfs.entry.v1", Some(lib), json!({ "id": eid })),
+        ("action:vdfs.create_entry.input.v1", Some(lib), json!({ "name": "x", "metadata": { "a": 1 } })),
+        ("action:vdfs.update_metadata.input.v1", Some(lib), json!({ "entry_id": eid, "set": { "k": "v" } })),
+        ("action:vdfs.write_sidecar.input.v1", Some(lib), json!({ "entry_id": eid, "name": "n.txt", "text": "t" })),
+        ("query:vdfs.read_sidecar.v1", Some(lib), json!({ "entry_id": eid, "name": "n.txt" })),
+        ("query:search.v1", Some(lib), json!({ "query": "f1" })),
+        ("action:locations.remove.input.v1", Some(lib), json!({ "path": tree.path() })),
+        ("action:libraries.remove.input.v1", None, json!({ "id": lib })),
+    ];
+    let mut covered = std::collections::HashSet::new();
+    covered.insert("action:libraries.create.input.v1".to_string());
+    let check = |schema: &serde_json::Value, value: &serde_json::Value, what: &str| {
+        let validator = jsonschema::validator_for(schema).unwrap_or_else(|e| panic!("{what}: invalid schema: {e}"));
+        let errors: Vec<String> = validator.iter_errors(value).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{what}: {value} does not match its schema: {errors:?}");
+    };
+    check(&ops["action:libraries.create.input.v1"]["output_schema"], &lib_out, "libraries.create output");
+    for (method, l, payload) in cases {
+        let op = &ops[method];
+        check(&op["input_schema"], &payload, &format!("{method} input"));
+        let out = call(&core, method, l, payload).await.unwrap_or_else(|e| panic!("{method}: {e}"));
+        check(&op["output_schema"], &out, &format!("{method} output"));
+        covered.insert(method.to_string());
+    }
+    let uncovered: Vec<_> = ops.keys().filter(|m| !covered.contains(*m)).collect();
+    assert!(uncovered.is_empty(), "operations without a schema check: {uncovered:?}");
+
+    // And the input schema rejects what the handler rejects.
+    let ping_schema = &ops["query:test.ping.v1"]["input_schema"];
+    assert!(!jsonschema::is_valid(ping_schema, &json!({ "message": 1 })));
+    assert!(call(&core, "query:test.ping.v1", None, json!({ "message": 1 })).await.is_err());
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The main job, end to end, on an embedded default (SQLite in a data dir
+# under target/, nothing to set up): create a library, index a sample
+# folder, tag an entry, and search.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+[ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+
+cargo build --release --quiet -p sd
+SD="$PWD/target/release/sd"
+export SD_DATA_DIR="$PWD/target/demo/data"
+SAMPLE="$PWD/target/demo/sample"
+rm -rf "$PWD/target/demo"
+mkdir -p "$SAMPLE/receipts/2026" "$SAMPLE/notes"
+printf 'Blue Bottle Coffee\nLatte 5.50\nTotal 5.50\n' > "$SAMPLE/receipts/2026/coffee-receipt-0412.txt"
+printf 'Hardware Depot\nHammer 19.99\nTotal 19.99\n' > "$SAMPLE/receipts/2026/hardware-receipt-0415.txt"
+printf 'Ideas for the garden\n' > "$SAMPLE/notes/garden-plans.md"
+for i in $(seq 1 500); do printf 'log line %s\n' "$i" > "$SAMPLE/notes/log-$i.txt"; done
+
+run() { echo "\$ sd $*"; "$SD" "$@"; echo; }
+run library create Demo
+run location add "$SAMPLE"
+run search "coffee receipt"
+ENTRY=$("$SD" --json search coffee | sed -n 's/.*"id": "\([0-9a-f-]*\)".*/\1/p' | head -1)
+run entry meta "$ENTRY" category=food amount=5.5
+run search --where user.category=food
+run entry show "$ENTRY"
+rm "$SAMPLE/notes/log-1.txt"
+printf 'changed\n' > "$SAMPLE/notes/garden-plans.md"
+run location rescan "$SAMPLE"
+run status
