@@ -42,6 +42,7 @@ pub fn default_data_dir() -> PathBuf {
 pub struct Core {
     data_dir: PathBuf,
     libraries: LibraryManager,
+    extensions: infra::extension::ExtensionManager,
     started: Instant,
 }
 
@@ -56,9 +57,12 @@ impl Core {
             ))
         })?;
         let libraries = LibraryManager::load(data_dir.join("libraries"))?;
-        Ok(Arc::new(Core {
+        let ext_dir = data_dir.join("extensions");
+        std::fs::create_dir_all(&ext_dir)?;
+        Ok(Arc::new_cyclic(|core| Core {
             data_dir: data_dir.to_path_buf(),
             libraries,
+            extensions: infra::extension::ExtensionManager::new(ext_dir, core.clone()),
             started: Instant::now(),
         }))
     }
@@ -76,6 +80,11 @@ impl Core {
     /// The libraries.
     pub fn libraries(&self) -> &LibraryManager {
         &self.libraries
+    }
+
+    /// The extension host.
+    pub fn extensions(&self) -> &infra::extension::ExtensionManager {
+        &self.extensions
     }
 
     /// Time since [`Core::open`].

@@ -2,4 +2,5 @@
 //! and the daemon that serves it on a Unix socket (`daemon`).
 
 pub mod daemon;
+pub mod extension;
 pub mod wire;

@@ -2,6 +2,7 @@
 //! `register_operation!`; nothing else lists them.
 
 pub mod core;
+pub mod extensions;
 pub mod libraries;
 pub mod locations;
 pub mod search;

@@ -47,6 +47,12 @@ impl Operation for ListLibraries {
     async fn execute(ctx: OpContext, _: NoInput) -> OpResult<Vec<LibraryInfo>> {
         let mut out = Vec::new();
         for lib in ctx.core.libraries().list().await {
+            // An extension sees only the libraries its manifest grants.
+            if let crate::Caller::Extension(id) = &ctx.caller
+                && !ctx.core.extensions().library_allowed(id, lib.id()).await
+            {
+                continue;
+            }
             out.push(lib.info().await?);
         }
         Ok(out)

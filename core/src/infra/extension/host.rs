@@ -1,0 +1,411 @@
+//! Host side of the ABI: the state each guest store carries, the host
+//! functions, and bounds-checked access to guest memory.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+use wasmtime::{AsContext, AsContextMut, Caller, Linker, Memory, TypedFunc};
+
+use super::abi::{self, IMPORT_MODULE};
+use super::permissions::{Guard, Stats};
+use super::runtime::CpuBudget;
+use crate::Core;
+use crate::error::{OpError, OpResult};
+use crate::infra::wire::{self, MAX_PAYLOAD_BYTES};
+
+/// Longest method string a guest may send.
+const MAX_METHOD_BYTES: u32 = 256;
+/// Largest result delivered to a guest.
+pub const MAX_RESULT_BYTES: usize = 16 * 1024 * 1024;
+/// Longest single log line.
+const MAX_LOG_LINE: u32 = 16 * 1024;
+/// Log bytes one guest call may emit before lines are dropped.
+const LOG_BUDGET_PER_CALL: usize = 1024 * 1024;
+
+tokio::task_local! {
+    /// Extensions whose code is on the current call path; a call into one of
+    /// them again would wait on its own lock, so it is refused instead.
+    pub static CALL_CHAIN: Vec<String>;
+}
+
+/// The extensions on the current call path.
+pub fn call_chain() -> Vec<String> {
+    CALL_CHAIN.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// Limits of one store: memory size and counts of instances, tables and
+/// memories. Hitting the memory limit traps with a message naming it.
+pub struct Limits {
+    /// Largest linear memory, in bytes.
+    pub max_memory: usize,
+    /// Set when a growth was refused.
+    pub memory_exceeded: bool,
+}
+
+impl wasmtime::ResourceLimiter for Limits {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.max_memory {
+            self.memory_exceeded = true;
+            return Err(wasmtime::Error::msg(format!(
+                "memory limit exceeded: the extension asked for {desired} bytes, its limit is {} MiB",
+                self.max_memory / (1024 * 1024)
+            )));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+
+    fn instances(&self) -> usize {
+        1
+    }
+
+    fn tables(&self) -> usize {
+        4
+    }
+
+    fn memories(&self) -> usize {
+        1
+    }
+}
+
+/// The guest exports the host itself calls.
+#[derive(Clone)]
+pub struct GuestExports {
+    /// The guest's linear memory.
+    pub memory: Memory,
+    /// `wasm_alloc(size) -> ptr`.
+    pub alloc: TypedFunc<u32, u32>,
+    /// `wasm_free(ptr, size)`.
+    pub free: TypedFunc<(u32, u32), ()>,
+}
+
+/// Data of one guest store.
+pub struct HostState {
+    /// Extension id.
+    pub extension: String,
+    /// The core, for operations.
+    pub core: Weak<Core>,
+    /// Permission checks.
+    pub guard: Arc<Guard>,
+    /// Counters.
+    pub stats: Arc<Stats>,
+    /// Memory and count limits.
+    pub limits: Limits,
+    /// CPU budget of the call under way.
+    pub budget: CpuBudget,
+    /// Tick counter of the runtime.
+    pub clock: Arc<AtomicU64>,
+    /// Set once the instance exists.
+    pub exports: Option<GuestExports>,
+    /// Log bytes left in this call.
+    pub log_budget: usize,
+}
+
+impl HostState {
+    fn now(&self) -> u64 {
+        self.clock.load(Ordering::Relaxed)
+    }
+
+    /// Resets per-call budgets; returns the epoch deadline to set.
+    pub fn start_call(&mut self, cpu_ms: u32) -> u64 {
+        self.log_budget = LOG_BUDGET_PER_CALL;
+        let now = self.now();
+        self.budget.start(cpu_ms, now)
+    }
+}
+
+/// A region of guest memory.
+#[derive(Debug, Clone, Copy)]
+pub struct Region {
+    /// Offset.
+    pub ptr: u32,
+    /// Length in bytes.
+    pub len: u32,
+}
+
+impl Region {
+    fn overlaps(&self, other: &Region) -> bool {
+        let (a0, a1) = (u64::from(self.ptr), u64::from(self.ptr) + u64::from(self.len));
+        let (b0, b1) = (u64::from(other.ptr), u64::from(other.ptr) + u64::from(other.len));
+        self.len > 0 && other.len > 0 && a0 < b1 && b0 < a1
+    }
+}
+
+fn exports(ctx: &impl AsContext<Data = HostState>) -> OpResult<GuestExports> {
+    ctx.as_context().data().exports.clone().ok_or_else(|| OpError::internal("guest exports not bound yet"))
+}
+
+/// Copies `len` bytes at `ptr` out of guest memory, refusing lengths over
+/// `max` and ranges outside the memory.
+pub fn read_guest(ctx: &impl AsContext<Data = HostState>, ptr: u32, len: u32, max: u32, what: &str) -> OpResult<Vec<u8>> {
+    if len > max {
+        return Err(OpError::exhausted(format!("{what} is {len} bytes, over the limit of {max} bytes")));
+    }
+    let memory = exports(ctx)?.memory;
+    let data = memory.data(ctx);
+    let start = ptr as usize;
+    let end = start.checked_add(len as usize).filter(|&e| e <= data.len()).ok_or_else(|| {
+        OpError::invalid(format!(
+            "{what} at {ptr}..{} lies outside guest memory ({} bytes)",
+            u64::from(ptr) + u64::from(len),
+            data.len()
+        ))
+    })?;
+    Ok(data[start..end].to_vec())
+}
+
+/// Allocates `len` bytes with the guest's own `wasm_alloc` and checks the
+/// pointer: not 0, inside memory, and not overlapping `live` (regions the
+/// guest handed to the host for this call). A bad pointer is a trap: the
+/// guest's allocator is broken and the host cannot deliver.
+pub async fn guest_alloc(
+    ctx: &mut (impl AsContextMut<Data = HostState> + Send),
+    len: u32,
+    live: &[Region],
+) -> wasmtime::Result<u32> {
+    let ex = exports(ctx).map_err(wasmtime::Error::msg)?;
+    let ptr = ex.alloc.call_async(&mut *ctx, len).await?;
+    let size = ex.memory.data_size(&*ctx) as u64;
+    let region = Region { ptr, len };
+    if ptr == 0 {
+        return Err(wasmtime::Error::msg(format!("wasm_alloc({len}) returned 0 (out of memory, or a broken allocator)")));
+    }
+    if u64::from(ptr) + u64::from(len) > size {
+        return Err(wasmtime::Error::msg(format!(
+            "wasm_alloc({len}) returned {ptr}, outside guest memory ({size} bytes)"
+        )));
+    }
+    if let Some(r) = live.iter().find(|r| r.overlaps(&region)) {
+        return Err(wasmtime::Error::msg(format!(
+            "wasm_alloc({len}) returned {ptr}, overlapping a live argument at {}..{}",
+            r.ptr,
+            u64::from(r.ptr) + u64::from(r.len)
+        )));
+    }
+    Ok(ptr)
+}
+
+/// Writes `[u32 little-endian length][bytes]` into a fresh guest allocation
+/// and returns its pointer. The guest owns it and frees it with
+/// `wasm_free(ptr, 4 + length)`.
+pub async fn deliver(
+    ctx: &mut (impl AsContextMut<Data = HostState> + Send),
+    bytes: &[u8],
+    live: &[Region],
+) -> wasmtime::Result<u32> {
+    let total = u32::try_from(bytes.len() + 4).map_err(|_| wasmtime::Error::msg("result too large"))?;
+    let ptr = guest_alloc(ctx, total, live).await?;
+    let memory = exports(ctx).map_err(wasmtime::Error::msg)?.memory;
+    let mut framed = Vec::with_capacity(bytes.len() + 4);
+    framed.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    framed.extend_from_slice(bytes);
+    memory.write(&mut *ctx, ptr as usize, &framed)?;
+    Ok(ptr)
+}
+
+/// Reads a `[u32 length][bytes]` block the guest returned, bounded by `max`.
+pub fn read_framed(ctx: &impl AsContext<Data = HostState>, ptr: u32, max: u32) -> OpResult<Vec<u8>> {
+    let len_bytes = read_guest(ctx, ptr, 4, 4, "result length")?;
+    let len = u32::from_le_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]);
+    let start = ptr.checked_add(4).ok_or_else(|| OpError::invalid("result pointer overflows"))?;
+    read_guest(ctx, start, len, max, "result")
+}
+
+/// The JSON envelope a guest receives.
+pub fn envelope(result: &OpResult<Value>) -> Vec<u8> {
+    let v = match result {
+        Ok(v) => json!({ "ok": v }),
+        Err(e) => json!({ "error": e }),
+    };
+    let bytes = serde_json::to_vec(&v).unwrap_or_default();
+    if bytes.len() > MAX_RESULT_BYTES {
+        let e = OpError::exhausted(format!(
+            "result is {} bytes, over the {MAX_RESULT_BYTES}-byte limit for guests; ask for less (use limit/offset)",
+            bytes.len()
+        ));
+        return serde_json::to_vec(&json!({ "error": e })).unwrap_or_default();
+    }
+    bytes
+}
+
+/// The guest enters the host: stop charging CPU.
+fn pause(caller: &mut Caller<'_, HostState>) {
+    let now = caller.data().now();
+    caller.data_mut().budget.pause(now);
+}
+
+/// The guest resumes: restart its CPU clock with what is left.
+fn resume(caller: &mut Caller<'_, HostState>) {
+    let now = caller.data().now();
+    let deadline = caller.data_mut().budget.resume(now);
+    caller.as_context_mut().set_epoch_deadline(deadline);
+}
+
+async fn run_call(caller: &mut Caller<'_, HostState>, args: [u32; 5]) -> (OpResult<Value>, Vec<Region>) {
+    let [m_ptr, m_len, lib_ptr, p_ptr, p_len] = args;
+    let mut live = vec![Region { ptr: m_ptr, len: m_len }, Region { ptr: p_ptr, len: p_len }];
+    if lib_ptr != 0 {
+        live.push(Region { ptr: lib_ptr, len: 16 });
+    }
+    let stats = caller.data().stats.clone();
+    let parsed = (|| -> OpResult<(String, Option<Uuid>, Value)> {
+        let method = read_guest(caller, m_ptr, m_len, MAX_METHOD_BYTES, "method")?;
+        let method =
+            String::from_utf8(method).map_err(|e| OpError::invalid(format!("method is not valid UTF-8: {e}")))?;
+        let library = if lib_ptr == 0 {
+            None
+        } else {
+            let b = read_guest(caller, lib_ptr, 16, 16, "library id")?;
+            let mut raw = [0u8; 16];
+            raw.copy_from_slice(&b);
+            Some(Uuid::from_bytes(raw))
+        };
+        let payload = read_guest(caller, p_ptr, p_len, MAX_PAYLOAD_BYTES as u32, "payload")?;
+        Ok((method, library, wire::parse_payload(&payload)?))
+    })();
+    let (method, library, payload) = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            stats.bad_requests.fetch_add(1, Ordering::Relaxed);
+            stats.set_last_error(e.to_string());
+            return (Err(e), live);
+        }
+    };
+    let (extension, guard, core) = {
+        let d = caller.data();
+        (d.extension.clone(), d.guard.clone(), d.core.clone())
+    };
+    let result = async {
+        guard.check(&method, library)?;
+        let core = core.upgrade().ok_or_else(|| OpError::unavailable("the core is shutting down"))?;
+        let mut chain = call_chain();
+        chain.push(extension.clone());
+        CALL_CHAIN
+            .scope(
+                chain,
+                core.execute_json_operation(&method, library, payload, crate::Caller::Extension(extension.clone())),
+            )
+            .await
+    }
+    .await;
+    stats.record(&result);
+    if let Err(e) = &result {
+        tracing::debug!(extension = %extension, %method, error = %e, "extension call failed");
+    }
+    (result, live)
+}
+
+/// Checks a job host function's handle. Jobs are bound to an instance by the
+/// job system; an instance serving no job accepts none.
+fn job_handle_ok(_caller: &Caller<'_, HostState>, _job: u32) -> bool {
+    false
+}
+
+/// Builds the linker with every host function of ABI v1.
+pub fn linker(engine: &wasmtime::Engine) -> OpResult<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    let err = |e: wasmtime::Error| OpError::internal(format!("cannot define host functions: {e}"));
+    linker
+        .func_wrap_async(
+            IMPORT_MODULE,
+            "spacedrive_call",
+            |mut caller: Caller<'_, HostState>, (m_ptr, m_len, lib_ptr, p_ptr, p_len): (u32, u32, u32, u32, u32)| {
+                Box::new(async move {
+                    pause(&mut caller);
+                    let (result, live) = run_call(&mut caller, [m_ptr, m_len, lib_ptr, p_ptr, p_len]).await;
+                    resume(&mut caller);
+                    deliver(&mut caller, &envelope(&result), &live).await
+                })
+            },
+        )
+        .map_err(err)?;
+    linker
+        .func_wrap(IMPORT_MODULE, "spacedrive_log", |mut caller: Caller<'_, HostState>, level: u32, ptr: u32, len: u32| {
+            let text = match read_guest(&caller, ptr, len, MAX_LOG_LINE, "log line") {
+                Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                Err(e) => {
+                    caller.data().stats.bad_requests.fetch_add(1, Ordering::Relaxed);
+                    caller.data().stats.set_last_error(e.to_string());
+                    return;
+                }
+            };
+            let data = caller.data_mut();
+            if data.log_budget < text.len() {
+                data.stats.logs_dropped.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            data.log_budget -= text.len();
+            let ext = data.extension.as_str();
+            match level {
+                0 => tracing::trace!(target: "extension", extension = ext, "{text}"),
+                1 => tracing::debug!(target: "extension", extension = ext, "{text}"),
+                2 => tracing::info!(target: "extension", extension = ext, "{text}"),
+                3 => tracing::warn!(target: "extension", extension = ext, "{text}"),
+                _ => tracing::error!(target: "extension", extension = ext, "{text}"),
+            }
+        })
+        .map_err(err)?;
+
+    // Job functions: arguments are validated here; the job system binds a
+    // running job to the instance.
+    fn text_arg(caller: &Caller<'_, HostState>, ptr: u32, len: u32, max: u32) -> Result<String, i32> {
+        let bytes = read_guest(caller, ptr, len, max, "job argument").map_err(|e| {
+            if e.code == crate::ErrorCode::ResourceExhausted { abi::JOB_TOO_LARGE } else { abi::JOB_BAD_ARGUMENT }
+        })?;
+        String::from_utf8(bytes).map_err(|_| abi::JOB_BAD_ARGUMENT)
+    }
+    linker
+        .func_wrap(
+            IMPORT_MODULE,
+            "job_report_progress",
+            |caller: Caller<'_, HostState>, job: u32, fraction: f32, ptr: u32, len: u32| -> i32 {
+                if !fraction.is_finite() || !(0.0..=1.0).contains(&fraction) {
+                    return abi::JOB_BAD_ARGUMENT;
+                }
+                if let Err(code) = text_arg(&caller, ptr, len, 4096) {
+                    return code;
+                }
+                if job_handle_ok(&caller, job) { abi::JOB_OK } else { abi::JOB_NO_SUCH_JOB }
+            },
+        )
+        .map_err(err)?;
+    linker
+        .func_wrap(IMPORT_MODULE, "job_checkpoint", |caller: Caller<'_, HostState>, job: u32, ptr: u32, len: u32| -> i32 {
+            match read_guest(&caller, ptr, len, crate::infra::extension::MAX_CHECKPOINT_BYTES, "checkpoint") {
+                Ok(_) if job_handle_ok(&caller, job) => abi::JOB_OK,
+                Ok(_) => abi::JOB_NO_SUCH_JOB,
+                Err(e) if e.code == crate::ErrorCode::ResourceExhausted => abi::JOB_TOO_LARGE,
+                Err(_) => abi::JOB_BAD_ARGUMENT,
+            }
+        })
+        .map_err(err)?;
+    linker
+        .func_wrap(IMPORT_MODULE, "job_check_interrupt", |caller: Caller<'_, HostState>, job: u32| -> i32 {
+            if job_handle_ok(&caller, job) { abi::JOB_OK } else { abi::JOB_NO_SUCH_JOB }
+        })
+        .map_err(err)?;
+    linker
+        .func_wrap(IMPORT_MODULE, "job_add_warning", |caller: Caller<'_, HostState>, job: u32, ptr: u32, len: u32| -> i32 {
+            if let Err(code) = text_arg(&caller, ptr, len, 4096) {
+                return code;
+            }
+            if job_handle_ok(&caller, job) { abi::JOB_OK } else { abi::JOB_NO_SUCH_JOB }
+        })
+        .map_err(err)?;
+    for name in ["job_increment_bytes", "job_increment_items"] {
+        linker
+            .func_wrap(IMPORT_MODULE, name, |caller: Caller<'_, HostState>, job: u32, n: i64| -> i32 {
+                if n < 0 {
+                    return abi::JOB_BAD_ARGUMENT;
+                }
+                if job_handle_ok(&caller, job) { abi::JOB_OK } else { abi::JOB_NO_SUCH_JOB }
+            })
+            .map_err(err)?;
+    }
+    Ok(linker)
+}

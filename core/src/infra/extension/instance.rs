@@ -1,0 +1,228 @@
+//! One live instance of an extension: its store, the exports the host calls,
+//! and guest calls under the CPU budget with traps turned into typed errors.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use serde_json::Value;
+use uuid::Uuid;
+use wasmtime::{Module, Store, Trap, TypedFunc};
+
+use super::abi::ABI_VERSION;
+use super::host::{self, GuestExports, HostState, Limits, Region};
+use super::manifest::Manifest;
+use super::permissions::{Guard, Stats};
+use super::runtime::Runtime;
+use crate::Core;
+use crate::error::{ErrorCode, OpError, OpResult};
+
+/// A live guest instance.
+pub struct Instance {
+    store: Store<HostState>,
+    instance: wasmtime::Instance,
+    init: TypedFunc<(), i32>,
+    cleanup: TypedFunc<(), i32>,
+    cpu_ms: u32,
+    trapped: bool,
+}
+
+/// Turns a guest failure into a typed error that says what happened.
+pub fn trap_error(extension: &str, what: &str, e: &wasmtime::Error, state: &HostState) -> OpError {
+    let budget = state.budget.per_call_ms;
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => OpError::exhausted(format!(
+            "extension `{extension}` exceeded its CPU budget of {budget} ms in {what} and was stopped"
+        )),
+        Some(Trap::StackOverflow) => OpError::exhausted(format!(
+            "extension `{extension}` overflowed its stack in {what} (too deep recursion) and was stopped"
+        )),
+        _ if state.limits.memory_exceeded => OpError::exhausted(format!(
+            "extension `{extension}` exceeded its memory limit of {} MiB in {what} and was stopped",
+            state.limits.max_memory / (1024 * 1024)
+        )),
+        Some(trap) => OpError::internal(format!("extension `{extension}` trapped in {what}: {trap}")),
+        None => {
+            let msg = format!("{e:#}");
+            let first = msg.lines().next().unwrap_or("").to_string();
+            OpError::internal(format!("extension `{extension}` failed in {what}: {first}"))
+        }
+    }
+}
+
+impl Instance {
+    /// Instantiates `module` and checks its ABI version. Does not call
+    /// `plugin_init`.
+    pub async fn new(
+        runtime: &Runtime,
+        linker: &wasmtime::Linker<HostState>,
+        module: &Module,
+        manifest: &Manifest,
+        core: std::sync::Weak<Core>,
+        guard: Arc<Guard>,
+        stats: Arc<Stats>,
+    ) -> OpResult<Instance> {
+        let cpu_ms = manifest.permissions.max_cpu_ms_per_call;
+        let state = HostState {
+            extension: manifest.id.clone(),
+            core,
+            guard,
+            stats,
+            limits: Limits { max_memory: manifest.permissions.max_memory_mb as usize * 1024 * 1024, memory_exceeded: false },
+            budget: Default::default(),
+            clock: runtime.clock(),
+            exports: None,
+            log_budget: 0,
+        };
+        let mut store = Store::new(runtime.engine(), state);
+        store.limiter(|s| &mut s.limits);
+        store.epoch_deadline_trap();
+        let deadline = store.data_mut().start_call(cpu_ms);
+        store.set_epoch_deadline(deadline);
+        let id = manifest.id.clone();
+        let instance = match linker.instantiate_async(&mut store, module).await {
+            Ok(i) => i,
+            Err(e) => return Err(trap_error(&id, "instantiation", &e, store.data())),
+        };
+        let typed_err =
+            |name: &str, e: wasmtime::Error| OpError::invalid(format!("export `{name}` is unusable: {e}"));
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .ok_or_else(|| OpError::invalid("module does not export `memory`"))?;
+        let alloc = instance.get_typed_func(&mut store, "wasm_alloc").map_err(|e| typed_err("wasm_alloc", e))?;
+        let free = instance.get_typed_func(&mut store, "wasm_free").map_err(|e| typed_err("wasm_free", e))?;
+        let init = instance.get_typed_func(&mut store, "plugin_init").map_err(|e| typed_err("plugin_init", e))?;
+        let cleanup =
+            instance.get_typed_func(&mut store, "plugin_cleanup").map_err(|e| typed_err("plugin_cleanup", e))?;
+        let version: TypedFunc<(), i32> = instance
+            .get_typed_func(&mut store, "spacedrive_abi_version")
+            .map_err(|e| typed_err("spacedrive_abi_version", e))?;
+        store.data_mut().exports = Some(GuestExports { memory, alloc, free });
+        let mut inst = Instance { store, instance, init, cleanup, cpu_ms, trapped: false };
+        let v = inst.call(&version, (), "spacedrive_abi_version").await?;
+        if v != ABI_VERSION {
+            return Err(OpError::invalid(format!(
+                "module speaks extension ABI version {v}, this host speaks version {ABI_VERSION}; rebuild it against a matching SDK"
+            )));
+        }
+        Ok(inst)
+    }
+
+    fn extension(&self) -> &str {
+        &self.store.data().extension
+    }
+
+    /// Whether a guest call trapped. A trapped instance may be half-way
+    /// through changing its own state, so it is not used again.
+    pub fn trapped(&self) -> bool {
+        self.trapped
+    }
+
+    /// Records a trap and turns it into a typed error.
+    fn fail(&mut self, what: &str, e: &wasmtime::Error) -> OpError {
+        self.trapped = true;
+        let err = trap_error(self.extension(), what, e, self.store.data());
+        self.store.data().stats.traps.fetch_add(1, Ordering::Relaxed);
+        self.store.data().stats.set_last_error(err.to_string());
+        err
+    }
+
+    /// Calls a guest function under a fresh CPU budget.
+    async fn call<P, R>(&mut self, f: &TypedFunc<P, R>, params: P, what: &str) -> OpResult<R>
+    where
+        P: wasmtime::WasmParams + Send + Sync,
+        R: wasmtime::WasmResults + Send + Sync,
+    {
+        let deadline = self.store.data_mut().start_call(self.cpu_ms);
+        self.store.set_epoch_deadline(deadline);
+        match f.call_async(&mut self.store, params).await {
+            Ok(r) => Ok(r),
+            Err(e) => Err(self.fail(what, &e)),
+        }
+    }
+
+    /// Runs `plugin_init`; a non-zero return is an error.
+    pub async fn init(&mut self) -> OpResult<()> {
+        let init = self.init.clone();
+        match self.call(&init, (), "plugin_init").await? {
+            0 => Ok(()),
+            code => Err(OpError::internal(format!(
+                "extension `{}` failed to initialise: plugin_init returned {code}",
+                self.extension()
+            ))),
+        }
+    }
+
+    /// Runs `plugin_cleanup`.
+    pub async fn cleanup(&mut self) -> OpResult<()> {
+        let cleanup = self.cleanup.clone();
+        match self.call(&cleanup, (), "plugin_cleanup").await? {
+            0 => Ok(()),
+            code => Err(OpError::internal(format!("plugin_cleanup of `{}` returned {code}", self.extension()))),
+        }
+    }
+
+    /// Calls an operation handler export: the payload (and library id) are
+    /// written into memory from the guest's `wasm_alloc` and freed by the
+    /// host afterwards; the guest's result block is read and then freed with
+    /// `wasm_free(ptr, 4 + len)`.
+    pub async fn call_operation(&mut self, export: &str, library: Option<Uuid>, payload: &Value) -> OpResult<Value> {
+        let handler: TypedFunc<(u32, u32, u32), u32> = self
+            .instance
+            .get_typed_func(&mut self.store, export)
+            .map_err(|e| OpError::internal(format!("export `{export}` is unusable: {e}")))?;
+        let ext = self.extension().to_string();
+        let what = format!("operation handler `{export}`");
+        let bytes = serde_json::to_vec(payload).map_err(|e| OpError::internal(format!("encode payload: {e}")))?;
+        let deadline = self.store.data_mut().start_call(self.cpu_ms);
+        self.store.set_epoch_deadline(deadline);
+
+        let len = bytes.len() as u32;
+        let p_ptr = match host::guest_alloc(&mut self.store, len.max(1), &[]).await {
+            Ok(p) => p,
+            Err(e) => return Err(self.fail(&what, &e)),
+        };
+        let memory = self.store.data().exports.as_ref().map(|e| e.memory).ok_or_else(|| OpError::internal("no memory"))?;
+        memory.write(&mut self.store, p_ptr as usize, &bytes).map_err(|e| OpError::internal(format!("{e}")))?;
+        let live = [Region { ptr: p_ptr, len: len.max(1) }];
+        let lib_ptr = match library {
+            Some(id) => {
+                let ptr = match host::guest_alloc(&mut self.store, 16, &live).await {
+                    Ok(p) => p,
+                    Err(e) => return Err(self.fail(&what, &e)),
+                };
+                memory.write(&mut self.store, ptr as usize, id.as_bytes()).map_err(|e| OpError::internal(format!("{e}")))?;
+                ptr
+            }
+            None => 0,
+        };
+        let result_ptr = match handler.call_async(&mut self.store, (p_ptr, len, lib_ptr)).await {
+            Ok(p) => p,
+            Err(e) => return Err(self.fail(&what, &e)),
+        };
+        let framed = host::read_framed(&self.store, result_ptr, host::MAX_RESULT_BYTES as u32);
+        let free = self.store.data().exports.as_ref().map(|e| e.free.clone()).ok_or_else(|| OpError::internal("no free"))?;
+        let mut frees = vec![(p_ptr, len.max(1))];
+        if lib_ptr != 0 {
+            frees.push((lib_ptr, 16));
+        }
+        if let Ok(b) = &framed {
+            frees.push((result_ptr, b.len() as u32 + 4));
+        }
+        for args in frees {
+            if let Err(e) = free.call_async(&mut self.store, args).await {
+                return Err(self.fail(&what, &e));
+            }
+        }
+        let framed = framed.map_err(|e| e.context(format!("extension `{ext}` returned a bad result block")))?;
+        let envelope: Value = serde_json::from_slice(&framed)
+            .map_err(|e| OpError::internal(format!("extension `{ext}` returned invalid JSON from `{export}`: {e}")))?;
+        if let Some(err) = envelope.get("error") {
+            return Err(serde_json::from_value::<OpError>(err.clone()).unwrap_or_else(|_| {
+                OpError::new(ErrorCode::Internal, format!("extension `{ext}` returned a malformed error: {err}"))
+            }));
+        }
+        envelope.get("ok").cloned().ok_or_else(|| {
+            OpError::internal(format!("extension `{ext}` returned neither `ok` nor `error` from `{export}`"))
+        })
+    }
+}

@@ -1,0 +1,564 @@
+//! Installing, loading, reloading and calling extensions.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::SystemTime;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::{Mutex, RwLock};
+use uuid::Uuid;
+use wasmtime::Module;
+
+use super::abi;
+use super::host::{self, HostState};
+use super::instance::Instance;
+use super::manifest::{Manifest, Permissions, ProvidedJob, ProvidedOperation};
+use super::permissions::{Guard, Stats, StatsSnapshot};
+use super::runtime::Runtime;
+use crate::Core;
+use crate::error::{OpError, OpResult};
+use crate::vdfs::format_ns;
+
+/// Largest module accepted, in bytes.
+pub const MAX_MODULE_BYTES: usize = 64 * 1024 * 1024;
+const MANIFEST_FILE: &str = "manifest.json";
+const MODULE_FILE: &str = "module.wasm";
+
+/// Where an installation comes from.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstallSource {
+    /// A folder with `manifest.json` (whose `wasm` names the module), or a
+    /// `.wasm` file with an embedded manifest or a `manifest.json` beside it.
+    pub path: String,
+    /// The module file, overriding the manifest's `wasm` (used for cargo
+    /// extensions, whose module lies in cargo's target folder).
+    #[serde(default)]
+    pub wasm: Option<String>,
+}
+
+/// Load state of an installed extension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", tag = "state", content = "detail")]
+pub enum ExtensionState {
+    /// Instantiated and initialised.
+    Loaded,
+    /// Installed; loaded on first use.
+    Installed,
+    /// Loading failed; the detail says why.
+    Failed(String),
+}
+
+/// What `extensions.list` and `extensions.info` show.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ExtensionInfo {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Description.
+    pub description: String,
+    /// Load state.
+    #[serde(flatten)]
+    pub state: ExtensionState,
+    /// Permissions granted at installation.
+    pub permissions: Permissions,
+    /// Operations it provides.
+    pub operations: Vec<ProvidedOperation>,
+    /// Jobs it provides.
+    pub jobs: Vec<ProvidedJob>,
+    /// BLAKE3 of the module.
+    pub module_hash: String,
+    /// Module size in bytes.
+    pub module_size: u64,
+    /// When it was (re)loaded, if loaded.
+    pub loaded_at: Option<String>,
+    /// Source file watched for changes (`sd ext dev`), if any.
+    pub watching: Option<String>,
+    /// Outcome of the last hot reload, if any.
+    pub last_reload: Option<String>,
+    /// Counters since the host started.
+    pub stats: StatsSnapshot,
+}
+
+/// A loaded extension.
+struct Loaded {
+    manifest: Manifest,
+    guard: Arc<Guard>,
+    module: Module,
+    instance: Mutex<Option<Instance>>,
+    loaded_at: SystemTime,
+}
+
+/// Installed extensions and the live instances of those in use.
+pub struct ExtensionManager {
+    dir: PathBuf,
+    core: Weak<Core>,
+    runtime: OnceLock<(Arc<Runtime>, wasmtime::Linker<HostState>)>,
+    loaded: RwLock<HashMap<String, Arc<Loaded>>>,
+    failed: std::sync::Mutex<HashMap<String, String>>,
+    stats: std::sync::Mutex<HashMap<String, Arc<Stats>>>,
+    /// Serialises installs, loads and removals.
+    lifecycle: Mutex<()>,
+    watchers: std::sync::Mutex<HashMap<String, (PathBuf, notify::RecommendedWatcher)>>,
+    reloads: std::sync::Mutex<HashMap<String, String>>,
+}
+
+fn read_bounded(path: &Path, max: usize, what: &str) -> OpResult<Vec<u8>> {
+    let meta = std::fs::metadata(path).map_err(|e| OpError::not_found(format!("cannot read {what} {}: {e}", path.display())))?;
+    if meta.len() > max as u64 {
+        return Err(OpError::exhausted(format!("{what} {} is {} bytes, over the {max}-byte limit", path.display(), meta.len())));
+    }
+    std::fs::read(path).map_err(|e| OpError::not_found(format!("cannot read {what} {}: {e}", path.display())))
+}
+
+/// Reads the manifest and module an install source names.
+fn read_source(src: &InstallSource) -> OpResult<(Manifest, Vec<u8>, PathBuf)> {
+    let path = PathBuf::from(&src.path);
+    let (dir, wasm_path) = if path.is_dir() {
+        (Some(path.clone()), None)
+    } else if path.is_file() {
+        (None, Some(path.clone()))
+    } else {
+        return Err(OpError::not_found(format!("{} is neither a folder nor a file", path.display())));
+    };
+    let folder_manifest = match &dir {
+        Some(d) => {
+            let m = d.join(MANIFEST_FILE);
+            Some(Manifest::parse(&read_bounded(&m, super::manifest::MAX_MANIFEST_BYTES, "manifest")?)
+                .map_err(|e| e.context(m.display()))?)
+        }
+        None => {
+            let beside = path.with_file_name(MANIFEST_FILE);
+            match beside.is_file() {
+                true => Some(
+                    Manifest::parse(&read_bounded(&beside, super::manifest::MAX_MANIFEST_BYTES, "manifest")?)
+                        .map_err(|e| e.context(beside.display()))?,
+                ),
+                false => None,
+            }
+        }
+    };
+    let wasm_path = match (&src.wasm, wasm_path, &dir, &folder_manifest) {
+        (Some(w), _, _, _) => PathBuf::from(w),
+        (None, Some(p), _, _) => p,
+        (None, None, Some(d), Some(m)) => match &m.wasm {
+            Some(w) => d.join(w),
+            None => {
+                return Err(OpError::invalid(format!(
+                    "{} names no module: set its `wasm` field, or install the .wasm file",
+                    d.join(MANIFEST_FILE).display()
+                )));
+            }
+        },
+        _ => return Err(OpError::invalid("no module to install")),
+    };
+    let wasm = read_bounded(&wasm_path, MAX_MODULE_BYTES, "module")?;
+    let embedded = Manifest::from_module(&wasm)?;
+    let manifest = match (folder_manifest, embedded) {
+        (Some(m), _) => m,
+        (None, Some(m)) => m,
+        (None, None) => {
+            return Err(OpError::invalid(format!(
+                "{} has no embedded manifest and no manifest.json beside it",
+                wasm_path.display()
+            )));
+        }
+    };
+    Ok((manifest, wasm, wasm_path))
+}
+
+impl ExtensionManager {
+    /// A manager for extensions installed under `dir`.
+    pub fn new(dir: PathBuf, core: Weak<Core>) -> Self {
+        Self {
+            dir,
+            core,
+            runtime: OnceLock::new(),
+            loaded: Default::default(),
+            failed: Default::default(),
+            stats: Default::default(),
+            lifecycle: Mutex::new(()),
+            watchers: Default::default(),
+            reloads: Default::default(),
+        }
+    }
+
+    fn runtime(&self) -> OpResult<&(Arc<Runtime>, wasmtime::Linker<HostState>)> {
+        if let Some(r) = self.runtime.get() {
+            return Ok(r);
+        }
+        let runtime = Arc::new(Runtime::new(&self.dir.join(".cache"))?);
+        let linker = host::linker(runtime.engine())?;
+        Ok(self.runtime.get_or_init(|| (runtime, linker)))
+    }
+
+    /// Modules loaded from the compiled-module cache, and compiled, so far.
+    pub fn cache_stats(&self) -> (usize, usize) {
+        self.runtime.get().map(|(r, _)| r.cache_stats()).unwrap_or((0, 0))
+    }
+
+    fn stats_for(&self, id: &str) -> Arc<Stats> {
+        let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        stats.entry(id.to_string()).or_default().clone()
+    }
+
+    /// Reads and validates an install source without installing it: what
+    /// `sd ext install` shows before asking for consent.
+    pub fn inspect(&self, src: &InstallSource) -> OpResult<Manifest> {
+        let (manifest, wasm, _) = read_source(src)?;
+        self.compile(&manifest, &wasm)?;
+        Ok(manifest)
+    }
+
+    fn compile(&self, manifest: &Manifest, wasm: &[u8]) -> OpResult<Module> {
+        let (runtime, _) = self.runtime()?;
+        let module = Module::new(runtime.engine(), wasm)
+            .map_err(|e| OpError::invalid(format!("not a valid WebAssembly module: {e:#}")))?;
+        let handlers: Vec<&str> = manifest.operations.iter().map(|o| o.export.as_str()).collect();
+        abi::check_module(&module, &handlers)?;
+        Ok(module)
+    }
+
+    /// Compiles, instantiates and initialises an extension; nothing is
+    /// registered yet.
+    async fn start(&self, manifest: Manifest, wasm: &[u8]) -> OpResult<Arc<Loaded>> {
+        let module = self.compile(&manifest, wasm)?;
+        let (runtime, linker) = self.runtime()?;
+        let guard = Arc::new(Guard::new(&manifest.id, &manifest.permissions));
+        let stats = self.stats_for(&manifest.id);
+        let mut instance =
+            Instance::new(runtime, linker, &module, &manifest, self.core.clone(), guard.clone(), stats).await?;
+        instance.init().await.map_err(|e| e.context(format!("extension `{}` was not loaded", manifest.id)))?;
+        Ok(Arc::new(Loaded { manifest, guard, module, instance: Mutex::new(Some(instance)), loaded_at: SystemTime::now() }))
+    }
+
+    async fn stop(&self, loaded: Arc<Loaded>) {
+        let mut slot = loaded.instance.lock().await;
+        if let Some(mut inst) = slot.take()
+            && let Err(e) = inst.cleanup().await
+        {
+            tracing::warn!(extension = %loaded.manifest.id, error = %e, "plugin_cleanup failed");
+        }
+    }
+
+    fn installed_dir(&self, id: &str) -> OpResult<PathBuf> {
+        crate::vdfs::names::validate_namespace(id)?;
+        Ok(self.dir.join(id))
+    }
+
+    /// Installs (or upgrades) an extension and loads it. An extension whose
+    /// `plugin_init` fails is not installed.
+    pub async fn install(&self, src: &InstallSource, watch: bool) -> OpResult<ExtensionInfo> {
+        let (manifest, wasm, wasm_path) = read_source(src)?;
+        let id = manifest.id.clone();
+        {
+            let _life = self.lifecycle.lock().await;
+            let loaded = self.start(manifest.clone(), &wasm).await?;
+            let dest = self.installed_dir(&id)?;
+            let tmp = self.dir.join(format!(".install-{id}-{}", Uuid::new_v4()));
+            let write = || -> std::io::Result<()> {
+                std::fs::create_dir_all(&tmp)?;
+                let mut stored = manifest.clone();
+                stored.wasm = Some(MODULE_FILE.to_string());
+                std::fs::write(tmp.join(MODULE_FILE), &wasm)?;
+                std::fs::write(tmp.join(MANIFEST_FILE), serde_json::to_vec_pretty(&stored).unwrap_or_default())?;
+                if dest.exists() {
+                    std::fs::remove_dir_all(&dest)?;
+                }
+                std::fs::rename(&tmp, &dest)
+            };
+            if let Err(e) = write() {
+                let _ = std::fs::remove_dir_all(&tmp);
+                self.stop(loaded).await;
+                return Err(OpError::internal(format!("cannot store extension `{id}`: {e}")));
+            }
+            let old = self.loaded.write().await.insert(id.clone(), loaded);
+            if let Some(old) = old {
+                self.stop(old).await;
+            }
+            self.failed.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        }
+        if watch {
+            self.watch(&id, src.clone(), wasm_path)?;
+        }
+        self.info(&id).await
+    }
+
+    /// The installed manifest of `id`.
+    fn installed_manifest(&self, id: &str) -> OpResult<Manifest> {
+        let path = self.installed_dir(id)?.join(MANIFEST_FILE);
+        if !path.is_file() {
+            return Err(OpError::not_found(format!("no extension `{id}` is installed; run `sd ext list`")));
+        }
+        Manifest::parse(&read_bounded(&path, super::manifest::MAX_MANIFEST_BYTES, "manifest")?)
+    }
+
+    /// Ids of installed extensions, sorted.
+    pub fn installed_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = std::fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().join(MANIFEST_FILE).is_file())
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// The loaded extension `id`, loading it from its installation if needed.
+    async fn get(&self, id: &str) -> OpResult<Arc<Loaded>> {
+        if let Some(l) = self.loaded.read().await.get(id) {
+            return Ok(l.clone());
+        }
+        let _life = self.lifecycle.lock().await;
+        if let Some(l) = self.loaded.read().await.get(id) {
+            return Ok(l.clone());
+        }
+        let manifest = self.installed_manifest(id)?;
+        let wasm = read_bounded(&self.installed_dir(id)?.join(MODULE_FILE), MAX_MODULE_BYTES, "module")?;
+        match self.start(manifest, &wasm).await {
+            Ok(loaded) => {
+                self.loaded.write().await.insert(id.to_string(), loaded.clone());
+                self.failed.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+                Ok(loaded)
+            }
+            Err(e) => {
+                tracing::error!(extension = id, error = %e, "extension failed to load");
+                self.failed.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), e.message.clone());
+                Err(e)
+            }
+        }
+    }
+
+    /// Loads every installed extension (at daemon start). Failures are
+    /// logged and shown by `sd ext list`; the others load regardless.
+    pub async fn load_all(&self) {
+        for id in self.installed_ids() {
+            let _ = self.get(&id).await;
+        }
+    }
+
+    /// Loads `id` if needed.
+    pub async fn load(&self, id: &str) -> OpResult<ExtensionInfo> {
+        self.get(id).await?;
+        self.info(id).await
+    }
+
+    /// Unloads (calling `plugin_cleanup`) and deletes an extension.
+    pub async fn remove(&self, id: &str) -> OpResult<()> {
+        let dir = self.installed_dir(id)?;
+        if !dir.join(MANIFEST_FILE).is_file() {
+            return Err(OpError::not_found(format!("no extension `{id}` is installed; run `sd ext list`")));
+        }
+        self.unwatch(id);
+        let _life = self.lifecycle.lock().await;
+        if let Some(old) = self.loaded.write().await.remove(id) {
+            self.stop(old).await;
+        }
+        self.failed.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+        std::fs::remove_dir_all(&dir).map_err(|e| OpError::internal(format!("cannot delete {}: {e}", dir.display())))
+    }
+
+    /// Unloads every extension, calling `plugin_cleanup` (at shutdown).
+    pub async fn unload_all(&self) {
+        let all: Vec<_> = self.loaded.write().await.drain().map(|(_, l)| l).collect();
+        for l in all {
+            self.stop(l).await;
+        }
+    }
+
+    /// Whether extension `id` may use `library` (for filtering listings).
+    pub async fn library_allowed(&self, id: &str, library: Uuid) -> bool {
+        match self.loaded.read().await.get(id) {
+            Some(l) => l.guard.library_allowed(library),
+            None => false,
+        }
+    }
+
+    /// Operations provided by installed extensions, with their extension.
+    pub fn provided_operations(&self) -> Vec<(String, ProvidedOperation)> {
+        self.installed_ids()
+            .into_iter()
+            .filter_map(|id| self.installed_manifest(&id).ok())
+            .flat_map(|m| m.operations.into_iter().map(move |op| (m.id.clone(), op)))
+            .collect()
+    }
+
+    /// Runs an operation an extension provides, if one provides `method`.
+    pub async fn call_operation(&self, method: &str, library: Option<Uuid>, payload: Value) -> Option<OpResult<Value>> {
+        let (_, name) = crate::infra::wire::parse_method(method).ok()?;
+        let id = name.split('.').next()?.to_string();
+        let manifest = self.installed_manifest(&id).ok()?;
+        let op = manifest.operations.iter().find(|o| o.method == method)?.clone();
+        Some(self.run_operation(&id, &op, library, payload).await)
+    }
+
+    async fn run_operation(
+        &self,
+        id: &str,
+        op: &ProvidedOperation,
+        library: Option<Uuid>,
+        payload: Value,
+    ) -> OpResult<Value> {
+        if host::call_chain().iter().any(|c| c == id) {
+            return Err(OpError::conflict(format!(
+                "`{}` would re-enter extension `{id}`, which is already handling this call; call it from elsewhere",
+                op.method
+            )));
+        }
+        let loaded = self.get(id).await?;
+        let mut slot = loaded.instance.lock().await;
+        if slot.is_none() {
+            // The last call trapped: start a fresh instance.
+            let (runtime, linker) = self.runtime()?;
+            let stats = self.stats_for(id);
+            stats.restarts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut inst = Instance::new(
+                runtime,
+                linker,
+                &loaded.module,
+                &loaded.manifest,
+                self.core.clone(),
+                loaded.guard.clone(),
+                stats,
+            )
+            .await?;
+            inst.init().await?;
+            *slot = Some(inst);
+        }
+        let inst = slot.as_mut().ok_or_else(|| OpError::internal("instance vanished"))?;
+        let result = host::CALL_CHAIN
+            .scope(
+                {
+                    let mut chain = host::call_chain();
+                    chain.push(id.to_string());
+                    chain
+                },
+                inst.call_operation(&op.export, library, &payload),
+            )
+            .await;
+        if inst.trapped() {
+            // The next call gets a fresh instance.
+            *slot = None;
+        }
+        result
+    }
+
+    /// Description of one installed extension.
+    pub async fn info(&self, id: &str) -> OpResult<ExtensionInfo> {
+        let manifest = self.installed_manifest(id)?;
+        let module_path = self.installed_dir(id)?.join(MODULE_FILE);
+        let wasm = read_bounded(&module_path, MAX_MODULE_BYTES, "module")?;
+        let loaded = self.loaded.read().await.get(id).cloned();
+        let failed = self.failed.lock().unwrap_or_else(|p| p.into_inner()).get(id).cloned();
+        let state = match (&loaded, failed) {
+            (Some(_), _) => ExtensionState::Loaded,
+            (None, Some(f)) => ExtensionState::Failed(f),
+            (None, None) => ExtensionState::Installed,
+        };
+        let watching = self
+            .watchers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .map(|(p, _)| p.display().to_string());
+        Ok(ExtensionInfo {
+            id: manifest.id.clone(),
+            name: manifest.name.clone(),
+            version: manifest.version.clone(),
+            description: manifest.description.clone(),
+            state,
+            permissions: manifest.permissions.clone(),
+            operations: manifest.operations.clone(),
+            jobs: manifest.jobs.clone(),
+            module_hash: blake3::hash(&wasm).to_hex().to_string(),
+            module_size: wasm.len() as u64,
+            loaded_at: loaded.map(|l| format_ns(crate::vdfs::to_ns(l.loaded_at))),
+            watching,
+            last_reload: self.reloads.lock().unwrap_or_else(|p| p.into_inner()).get(id).cloned(),
+            stats: self.stats_for(id).snapshot(),
+        })
+    }
+
+    /// Every installed extension.
+    pub async fn list(&self) -> Vec<ExtensionInfo> {
+        let mut out = Vec::new();
+        for id in self.installed_ids() {
+            if let Ok(info) = self.info(&id).await {
+                out.push(info);
+            }
+        }
+        out
+    }
+
+    /// Reinstalls from `src` if it still loads; keeps the running version and
+    /// records why otherwise.
+    async fn hot_reload(&self, id: &str, src: &InstallSource) {
+        let outcome = match read_source(src) {
+            Ok((manifest, _, _)) if manifest.id != id => {
+                Err(OpError::invalid(format!("the rebuilt module is extension `{}`, not `{id}`", manifest.id)))
+            }
+            Ok(_) => self.install(src, false).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        let note = match outcome {
+            Ok(()) => {
+                tracing::info!(extension = id, "reloaded");
+                format!("reloaded at {}", format_ns(crate::vdfs::now_ns()))
+            }
+            Err(e) => {
+                tracing::warn!(extension = id, error = %e, "reload failed; the previous version keeps running");
+                format!("reload failed at {}, previous version kept: {e}", format_ns(crate::vdfs::now_ns()))
+            }
+        };
+        self.reloads.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), note);
+    }
+
+    fn unwatch(&self, id: &str) {
+        self.watchers.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+    }
+
+    /// Watches the module file of a dev install and hot-reloads on change.
+    fn watch(&self, id: &str, src: InstallSource, wasm_path: PathBuf) -> OpResult<()> {
+        use notify::Watcher;
+        let core = self.core.clone();
+        let handle = tokio::runtime::Handle::current();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let file = std::fs::canonicalize(&wasm_path).unwrap_or(wasm_path.clone());
+        let file_name = file.file_name().map(|n| n.to_os_string());
+        let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+            if let Ok(ev) = ev
+                && ev.paths.iter().any(|p| p.file_name().map(|n| n.to_os_string()) == file_name)
+                && !matches!(ev.kind, notify::EventKind::Access(_))
+            {
+                let _ = tx.send(());
+            }
+        })
+        .map_err(|e| OpError::internal(format!("cannot watch {}: {e}", file.display())))?;
+        // Watch the folder: build tools replace the file rather than write it.
+        let folder = file.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+        watcher
+            .watch(&folder, notify::RecursiveMode::NonRecursive)
+            .map_err(|e| OpError::internal(format!("cannot watch {}: {e}", folder.display())))?;
+        let id_owned = id.to_string();
+        handle.spawn(async move {
+            while rx.recv().await.is_some() {
+                // Let the writer finish, and fold a burst of events into one.
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                while rx.try_recv().is_ok() {}
+                let Some(core) = core.upgrade() else { break };
+                core.extensions().hot_reload(&id_owned, &src).await;
+            }
+        });
+        self.watchers.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), (file, watcher));
+        Ok(())
+    }
+}

@@ -1,0 +1,315 @@
+//! The extension manifest: identity, permissions, provided operations and
+//! jobs. Read from `manifest.json` or from the module's `spacedrive:manifest`
+//! custom section, and validated with errors that name the field.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{OpError, OpResult};
+use crate::infra::wire::parse_method;
+use crate::vdfs::names;
+
+/// Name of the custom section a module may embed its manifest in.
+pub const MANIFEST_SECTION: &str = "spacedrive:manifest";
+/// Largest manifest accepted, in bytes.
+pub const MAX_MANIFEST_BYTES: usize = 256 * 1024;
+
+/// Upper bound for `max_memory_mb`.
+pub const MAX_MEMORY_MB: u32 = 4096;
+/// Upper bound for `max_cpu_ms_per_call`.
+pub const MAX_CPU_MS: u32 = 600_000;
+
+/// An extension's manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Unique id; also the extension's metadata namespace and the prefix of
+    /// the operations it provides. Lowercase letters, digits, `-`, `_`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Version (semver recommended).
+    pub version: String,
+    /// One-paragraph description.
+    #[serde(default)]
+    pub description: String,
+    /// Module file, relative to the manifest's folder. Not needed when the
+    /// manifest is embedded in the module.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wasm: Option<String>,
+    /// What the extension may do.
+    pub permissions: Permissions,
+    /// Operations the extension provides.
+    #[serde(default)]
+    pub operations: Vec<ProvidedOperation>,
+    /// Jobs the extension provides.
+    #[serde(default)]
+    pub jobs: Vec<ProvidedJob>,
+}
+
+/// Permissions asked for in the manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Permissions {
+    /// Method prefixes the extension may call, matched against the method
+    /// name after `query:`/`action:` (so `vdfs.` allows
+    /// `action:vdfs.create_entry.input.v1`).
+    pub methods: Vec<String>,
+    /// Libraries it may use: `"*"` for all, or library UUIDs.
+    pub libraries: Vec<String>,
+    /// Rate limits.
+    #[serde(default)]
+    pub rate_limits: RateLimits,
+    /// Domains it may reach through the host's network operations.
+    #[serde(default)]
+    pub network_access: Vec<String>,
+    /// Linear memory limit in MiB (default 64).
+    #[serde(default = "default_memory_mb")]
+    pub max_memory_mb: u32,
+    /// CPU budget of one guest call in milliseconds, not counting time spent
+    /// in the host (default 5000).
+    #[serde(default = "default_cpu_ms")]
+    pub max_cpu_ms_per_call: u32,
+}
+
+/// Rate limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimits {
+    /// Host calls per minute (bursts up to this many).
+    #[serde(default = "default_rpm")]
+    pub requests_per_minute: u32,
+    /// Jobs of this extension running at once.
+    #[serde(default = "default_jobs")]
+    pub concurrent_jobs: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self { requests_per_minute: default_rpm(), concurrent_jobs: default_jobs() }
+    }
+}
+
+fn default_memory_mb() -> u32 {
+    64
+}
+fn default_cpu_ms() -> u32 {
+    5000
+}
+fn default_rpm() -> u32 {
+    1000
+}
+fn default_jobs() -> u32 {
+    2
+}
+
+/// An operation the extension provides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProvidedOperation {
+    /// Versioned method in the extension's namespace, e.g.
+    /// `query:finance.summary.v1` for extension `finance`.
+    pub method: String,
+    /// Exported guest function handling it.
+    pub export: String,
+    /// One line for `sd ops`.
+    #[serde(default)]
+    pub description: String,
+    /// JSON Schema of the input (default: anything).
+    #[serde(default = "any_schema")]
+    pub input_schema: Value,
+    /// JSON Schema of the output (default: anything).
+    #[serde(default = "any_schema")]
+    pub output_schema: Value,
+}
+
+fn any_schema() -> Value {
+    Value::Bool(true)
+}
+
+/// A job the extension provides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProvidedJob {
+    /// Job name, unique within the extension.
+    pub name: String,
+    /// Exported guest function running it.
+    pub export: String,
+}
+
+fn field_err(field: &str, problem: impl std::fmt::Display) -> OpError {
+    OpError::invalid(format!("manifest field `{field}` {problem}"))
+}
+
+fn is_export_name(s: &str) -> bool {
+    (1..=128).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !s.as_bytes()[0].is_ascii_digit()
+}
+
+fn is_domain(s: &str) -> bool {
+    let host = s.strip_prefix("*.").unwrap_or(s);
+    (1..=253).contains(&host.len())
+        && host.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+impl Manifest {
+    /// Parses and validates manifest JSON.
+    pub fn parse(bytes: &[u8]) -> OpResult<Manifest> {
+        if bytes.len() > MAX_MANIFEST_BYTES {
+            return Err(OpError::invalid(format!("manifest is over {MAX_MANIFEST_BYTES} bytes")));
+        }
+        let m: Manifest = serde_json::from_slice(bytes).map_err(|e| OpError::invalid(format!("manifest: {e}")))?;
+        m.validate()?;
+        Ok(m)
+    }
+
+    /// Checks every field; errors name the field.
+    pub fn validate(&self) -> OpResult<()> {
+        names::validate_namespace(&self.id).map_err(|e| field_err("id", e.message))?;
+        if self.id == "user" || self.id == "core" {
+            return Err(field_err("id", "may not be `user` or `core`, which are reserved"));
+        }
+        if self.name.trim().is_empty() || self.name.len() > 128 {
+            return Err(field_err("name", "must be 1-128 bytes"));
+        }
+        if self.version.is_empty() || self.version.len() > 64 || self.version.chars().any(char::is_whitespace) {
+            return Err(field_err("version", "must be 1-64 bytes without spaces, e.g. `0.1.0`"));
+        }
+        if self.description.len() > 4096 {
+            return Err(field_err("description", "must be at most 4096 bytes"));
+        }
+        if let Some(w) = &self.wasm {
+            names::validate_name("module file", w).map_err(|e| field_err("wasm", e.message))?;
+        }
+        let p = &self.permissions;
+        for (i, m) in p.methods.iter().enumerate() {
+            let ok = !m.is_empty()
+                && m.len() <= 128
+                && m.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+            if !ok {
+                return Err(field_err(
+                    &format!("permissions.methods[{i}]"),
+                    format!("`{m}` must be a lowercase method prefix such as `vdfs.` (without `query:`/`action:`)"),
+                ));
+            }
+        }
+        for (i, l) in p.libraries.iter().enumerate() {
+            if l != "*" && l.parse::<uuid::Uuid>().is_err() {
+                return Err(field_err(&format!("permissions.libraries[{i}]"), format!("`{l}` is neither `*` nor a UUID")));
+            }
+        }
+        if p.rate_limits.requests_per_minute == 0 || p.rate_limits.requests_per_minute > 1_000_000 {
+            return Err(field_err("permissions.rate_limits.requests_per_minute", "must be 1 to 1000000"));
+        }
+        if p.rate_limits.concurrent_jobs == 0 || p.rate_limits.concurrent_jobs > 64 {
+            return Err(field_err("permissions.rate_limits.concurrent_jobs", "must be 1 to 64"));
+        }
+        for (i, d) in p.network_access.iter().enumerate() {
+            if !is_domain(d) {
+                return Err(field_err(
+                    &format!("permissions.network_access[{i}]"),
+                    format!("`{d}` must be a domain such as `api.example.com` or `*.example.com`"),
+                ));
+            }
+        }
+        if p.max_memory_mb == 0 || p.max_memory_mb > MAX_MEMORY_MB {
+            return Err(field_err("permissions.max_memory_mb", format!("must be 1 to {MAX_MEMORY_MB}")));
+        }
+        if p.max_cpu_ms_per_call < 10 || p.max_cpu_ms_per_call > MAX_CPU_MS {
+            return Err(field_err("permissions.max_cpu_ms_per_call", format!("must be 10 to {MAX_CPU_MS}")));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, op) in self.operations.iter().enumerate() {
+            let field = format!("operations[{i}].method");
+            let (_, name) = parse_method(&op.method).map_err(|e| field_err(&field, e.message))?;
+            if !name.starts_with(&format!("{}.", self.id)) {
+                return Err(field_err(&field, format!("`{}` must be in the extension's namespace `{}.`", op.method, self.id)));
+            }
+            if !seen.insert(op.method.as_str()) {
+                return Err(field_err(&field, format!("`{}` is declared twice", op.method)));
+            }
+            if !is_export_name(&op.export) {
+                return Err(field_err(&format!("operations[{i}].export"), "must be an export name like `op_summary`"));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, job) in self.jobs.iter().enumerate() {
+            names::validate_kind(&job.name).map_err(|e| field_err(&format!("jobs[{i}].name"), e.message))?;
+            if !seen.insert(job.name.as_str()) {
+                return Err(field_err(&format!("jobs[{i}].name"), format!("`{}` is declared twice", job.name)));
+            }
+            if !is_export_name(&job.export) {
+                return Err(field_err(&format!("jobs[{i}].export"), "must be an export name like `execute_counter`"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The manifest embedded in a module's custom section, if any.
+    pub fn from_module(wasm: &[u8]) -> OpResult<Option<Manifest>> {
+        for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+            let payload = payload.map_err(|e| OpError::invalid(format!("not a valid WebAssembly module: {e}")))?;
+            if let wasmparser::Payload::CustomSection(reader) = payload
+                && reader.name() == MANIFEST_SECTION
+            {
+                return Manifest::parse(reader.data()).map(Some).map_err(|e| e.context("embedded manifest"));
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn base() -> Value {
+        json!({
+            "id": "finance", "name": "Finance", "version": "0.1.0",
+            "permissions": { "methods": ["vdfs."], "libraries": ["*"] }
+        })
+    }
+
+    fn parse(v: Value) -> OpResult<Manifest> {
+        Manifest::parse(v.to_string().as_bytes())
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let m = parse(base()).unwrap();
+        assert_eq!(m.permissions.max_memory_mb, 64);
+        assert_eq!(m.permissions.rate_limits.requests_per_minute, 1000);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases: Vec<(Value, &str)> = vec![
+            (json!({"permissions": {"methods": [], "libraries": [], "root": true}}), "unknown field `root`"),
+            (json!({"permissions": {"methods": ["VDFS"], "libraries": []}}), "permissions.methods[0]"),
+            (json!({"permissions": {"methods": [], "libraries": ["mine"]}}), "permissions.libraries[0]"),
+            (json!({"permissions": {"methods": [], "libraries": [], "max_memory_mb": 0}}), "permissions.max_memory_mb"),
+            (json!({"permissions": {"methods": [], "libraries": [], "network_access": ["http://x"]}}), "network_access[0]"),
+            (json!({"id": "Bad Id"}), "`id`"),
+            (json!({"id": "user"}), "reserved"),
+            (json!({"wasm": "../x.wasm"}), "`wasm`"),
+            (json!({"operations": [{"method": "query:vdfs.steal.v1", "export": "x"}]}), "namespace"),
+            (json!({"jobs": [{"name": "a", "export": "1bad"}]}), "jobs[0].export"),
+        ];
+        for (patch, expected) in cases {
+            let mut v = base();
+            for (k, val) in patch.as_object().unwrap() {
+                v[k] = val.clone();
+            }
+            let err = parse(v.clone()).unwrap_err();
+            assert!(err.message.contains(expected), "{v}: {err}");
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! The WebAssembly extension host, on Wasmtime.
+//!
+//! A guest speaks ABI v1 (`abi`, and `docs/extension-abi.md`): it imports a
+//! few host functions from module `spacedrive` and exports memory, an
+//! allocator and lifecycle functions. Every host call is checked against the
+//! manifest's permissions (`permissions`) and runs the one operation registry
+//! as `Caller::Extension(id)`. Each store is limited in memory, CPU (epoch
+//! deadlines that do not count time spent in the host) and stack.
+
+pub mod abi;
+mod host;
+mod instance;
+mod manager;
+pub mod manifest;
+pub mod permissions;
+pub mod runtime;
+
+pub use host::call_chain;
+pub use manager::{ExtensionInfo, ExtensionManager, ExtensionState, InstallSource};
+pub use manifest::Manifest;
+
+/// Largest job checkpoint, in bytes.
+pub const MAX_CHECKPOINT_BYTES: u32 = 16 * 1024 * 1024;

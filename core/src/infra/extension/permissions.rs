@@ -1,0 +1,158 @@
+//! Enforcement of a manifest's permissions on every host call, and the
+//! per-extension counters `sd ext info` shows.
+
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::manifest::Permissions;
+use crate::error::{ErrorCode, OpError, OpResult};
+use crate::infra::wire::parse_method;
+
+/// The checks one extension's calls go through.
+pub struct Guard {
+    extension: String,
+    methods: Vec<String>,
+    all_libraries: bool,
+    libraries: Vec<Uuid>,
+    limiter: DefaultDirectRateLimiter,
+    rpm: u32,
+}
+
+impl Guard {
+    /// Builds the guard for a validated manifest.
+    pub fn new(extension: &str, p: &Permissions) -> Guard {
+        let rpm = NonZeroU32::new(p.rate_limits.requests_per_minute).unwrap_or(NonZeroU32::MIN);
+        Guard {
+            extension: extension.to_string(),
+            methods: p.methods.clone(),
+            all_libraries: p.libraries.iter().any(|l| l == "*"),
+            libraries: p.libraries.iter().filter_map(|l| l.parse().ok()).collect(),
+            limiter: RateLimiter::direct(Quota::per_minute(rpm)),
+            rpm: rpm.get(),
+        }
+    }
+
+    /// Whether the extension may use this library.
+    pub fn library_allowed(&self, id: Uuid) -> bool {
+        self.all_libraries || self.libraries.contains(&id)
+    }
+
+    /// Checks one call: method prefix, library ACL, rate limit.
+    pub fn check(&self, method: &str, library: Option<Uuid>) -> OpResult<()> {
+        let (_, name) = parse_method(method)?;
+        // An extension may always call the operations it provides itself.
+        let own = name.starts_with(&format!("{}.", self.extension));
+        if !own && !self.methods.iter().any(|prefix| name.starts_with(prefix.as_str())) {
+            return Err(OpError::denied(format!(
+                "extension `{}` may not call `{method}`: add a prefix of `{name}` to permissions.methods in its manifest",
+                self.extension
+            )));
+        }
+        if let Some(lib) = library
+            && !self.library_allowed(lib)
+        {
+            return Err(OpError::denied(format!(
+                "extension `{}` may not use library {lib}: add it (or \"*\") to permissions.libraries",
+                self.extension
+            )));
+        }
+        if self.limiter.check().is_err() {
+            return Err(OpError::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "extension `{}` exceeded its limit of {} requests per minute; slow down or raise permissions.rate_limits.requests_per_minute",
+                    self.extension, self.rpm
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Counters of one extension, kept across reloads.
+#[derive(Default)]
+pub struct Stats {
+    /// Host calls made.
+    pub calls: AtomicU64,
+    /// Calls denied by method or library permissions.
+    pub denied_permission: AtomicU64,
+    /// Calls denied by the rate limit.
+    pub denied_rate: AtomicU64,
+    /// Calls refused for bad pointers, sizes or encodings.
+    pub bad_requests: AtomicU64,
+    /// Guest traps (CPU, memory, stack, bugs).
+    pub traps: AtomicU64,
+    /// Times the instance was recreated after a trap.
+    pub restarts: AtomicU64,
+    /// Log lines dropped over the per-call log budget.
+    pub logs_dropped: AtomicU64,
+    /// The most recent denial or failure.
+    pub last_error: Mutex<Option<String>>,
+}
+
+/// A snapshot of [`Stats`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StatsSnapshot {
+    /// Host calls made.
+    pub calls: u64,
+    /// Calls denied by method or library permissions.
+    pub denied_permission: u64,
+    /// Calls denied by the rate limit.
+    pub denied_rate: u64,
+    /// Calls refused for bad pointers, sizes or encodings.
+    pub bad_requests: u64,
+    /// Guest traps.
+    pub traps: u64,
+    /// Instance restarts after traps.
+    pub restarts: u64,
+    /// Log lines dropped.
+    pub logs_dropped: u64,
+    /// The most recent denial or failure.
+    pub last_error: Option<String>,
+}
+
+impl Stats {
+    /// Records the outcome of a host call.
+    pub fn record(&self, result: &OpResult<serde_json::Value>) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = result {
+            let counter = match e.code {
+                ErrorCode::PermissionDenied => Some(&self.denied_permission),
+                ErrorCode::RateLimited => Some(&self.denied_rate),
+                _ => None,
+            };
+            if let Some(c) = counter {
+                c.fetch_add(1, Ordering::Relaxed);
+            }
+            self.set_last_error(e.to_string());
+        }
+    }
+
+    /// Remembers the latest problem.
+    pub fn set_last_error(&self, e: String) {
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = Some(e);
+        }
+    }
+
+    /// Current values.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        StatsSnapshot {
+            calls: get(&self.calls),
+            denied_permission: get(&self.denied_permission),
+            denied_rate: get(&self.denied_rate),
+            bad_requests: get(&self.bad_requests),
+            traps: get(&self.traps),
+            restarts: get(&self.restarts),
+            logs_dropped: get(&self.logs_dropped),
+            last_error: self.last_error.lock().ok().and_then(|l| l.clone()),
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! `extensions.inspect`, `extensions.install`, `extensions.list`,
+//! `extensions.info`, `extensions.load`, `extensions.remove`.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::OpResult;
+use crate::infra::extension::{ExtensionInfo, InstallSource, Manifest};
+use crate::infra::wire::{OpContext, Operation, Scope};
+use crate::ops::core::NoInput;
+use crate::register_operation;
+
+/// Reads and checks an extension without installing it.
+pub struct Inspect;
+
+impl Operation for Inspect {
+    const METHOD: &'static str = "query:extensions.inspect.v1";
+    const DESCRIPTION: &'static str = "Read and check an extension's manifest and module without installing it";
+    const SCOPE: Scope = Scope::Core;
+    type Input = InstallSource;
+    type Output = Manifest;
+
+    async fn execute(ctx: OpContext, input: InstallSource) -> OpResult<Manifest> {
+        ctx.core.extensions().inspect(&input)
+    }
+}
+register_operation!(Inspect);
+
+/// Input of `action:extensions.install.input.v1`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstallInput {
+    /// Where the extension comes from.
+    #[serde(flatten)]
+    pub source: InstallSource,
+    /// Watch the module file and hot-reload it when it changes (`sd ext dev`).
+    #[serde(default)]
+    pub watch: bool,
+}
+
+/// Installs (or upgrades) an extension and loads it.
+pub struct Install;
+
+impl Operation for Install {
+    const METHOD: &'static str = "action:extensions.install.input.v1";
+    const DESCRIPTION: &'static str = "Install or upgrade an extension and load it (runs plugin_init)";
+    const SCOPE: Scope = Scope::Core;
+    type Input = InstallInput;
+    type Output = ExtensionInfo;
+
+    async fn execute(ctx: OpContext, input: InstallInput) -> OpResult<ExtensionInfo> {
+        ctx.core.extensions().install(&input.source, input.watch).await
+    }
+}
+register_operation!(Install);
+
+/// Lists installed extensions.
+pub struct List;
+
+impl Operation for List {
+    const METHOD: &'static str = "query:extensions.list.v1";
+    const DESCRIPTION: &'static str = "List installed extensions with their state and counters";
+    const SCOPE: Scope = Scope::Core;
+    type Input = NoInput;
+    type Output = Vec<ExtensionInfo>;
+
+    async fn execute(ctx: OpContext, _: NoInput) -> OpResult<Vec<ExtensionInfo>> {
+        Ok(ctx.core.extensions().list().await)
+    }
+}
+register_operation!(List);
+
+/// Input naming one extension.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionRef {
+    /// Extension id.
+    pub id: String,
+}
+
+/// Shows one extension.
+pub struct Info;
+
+impl Operation for Info {
+    const METHOD: &'static str = "query:extensions.info.v1";
+    const DESCRIPTION: &'static str = "One extension: manifest, state, denials and other counters";
+    const SCOPE: Scope = Scope::Core;
+    type Input = ExtensionRef;
+    type Output = ExtensionInfo;
+
+    async fn execute(ctx: OpContext, input: ExtensionRef) -> OpResult<ExtensionInfo> {
+        ctx.core.extensions().info(&input.id).await
+    }
+}
+register_operation!(Info);
+
+/// Loads an installed extension now (it loads on first use otherwise).
+pub struct Load;
+
+impl Operation for Load {
+    const METHOD: &'static str = "action:extensions.load.input.v1";
+    const DESCRIPTION: &'static str = "Load an installed extension now (runs plugin_init)";
+    const SCOPE: Scope = Scope::Core;
+    type Input = ExtensionRef;
+    type Output = ExtensionInfo;
+
+    async fn execute(ctx: OpContext, input: ExtensionRef) -> OpResult<ExtensionInfo> {
+        ctx.core.extensions().load(&input.id).await
+    }
+}
+register_operation!(Load);
+
+/// Output of `action:extensions.remove.input.v1`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct RemoveOutput {
+    /// The removed extension.
+    pub removed: String,
+}
+
+/// Unloads and deletes an extension.
+pub struct Remove;
+
+impl Operation for Remove {
+    const METHOD: &'static str = "action:extensions.remove.input.v1";
+    const DESCRIPTION: &'static str = "Unload (runs plugin_cleanup) and delete an extension";
+    const SCOPE: Scope = Scope::Core;
+    type Input = ExtensionRef;
+    type Output = RemoveOutput;
+
+    async fn execute(ctx: OpContext, input: ExtensionRef) -> OpResult<RemoveOutput> {
+        ctx.core.extensions().remove(&input.id).await?;
+        Ok(RemoveOutput { removed: input.id })
+    }
+}
+register_operation!(Remove);
