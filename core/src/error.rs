@@ -58,10 +58,7 @@ pub type OpResult<T> = Result<T, OpError>;
 impl OpError {
     /// Builds an error of any class.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
+        Self { code, message: message.into() }
     }
     /// `invalid_input`.
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -103,15 +100,13 @@ impl From<rusqlite::Error> for OpError {
     fn from(e: rusqlite::Error) -> Self {
         use rusqlite::ffi::ErrorCode as C;
         match e.sqlite_error_code() {
-            Some(C::DatabaseBusy | C::DatabaseLocked) => OpError::unavailable(format!(
-                "the library database is busy ({e}); retry in a moment"
-            )),
-            Some(C::DiskFull) => {
-                OpError::exhausted(format!("disk full while writing the library: {e}"))
+            Some(C::DatabaseBusy | C::DatabaseLocked) => {
+                OpError::unavailable(format!("the library database is busy ({e}); retry in a moment"))
             }
-            Some(C::DatabaseCorrupt | C::NotADatabase) => OpError::internal(format!(
-                "the library database is damaged ({e}); restore it from a backup"
-            )),
+            Some(C::DiskFull) => OpError::exhausted(format!("disk full while writing the library: {e}")),
+            Some(C::DatabaseCorrupt | C::NotADatabase) => {
+                OpError::internal(format!("the library database is damaged ({e}); restore it from a backup"))
+            }
             _ => OpError::internal(format!("database error: {e}")),
         }
     }
@@ -119,9 +114,7 @@ impl From<rusqlite::Error> for OpError {
 
 impl From<r2d2::Error> for OpError {
     fn from(e: r2d2::Error) -> Self {
-        OpError::unavailable(format!(
-            "no database connection available ({e}); retry in a moment"
-        ))
+        OpError::unavailable(format!("no database connection available ({e}); retry in a moment"))
     }
 }
 

@@ -33,9 +33,7 @@ pub fn default_data_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
     }
-    dirs::data_dir()
-        .unwrap_or_else(std::env::temp_dir)
-        .join("spacedrive")
+    dirs::data_dir().unwrap_or_else(std::env::temp_dir).join("spacedrive")
 }
 
 /// The running core: its data directory and its libraries.
@@ -50,12 +48,8 @@ impl Core {
     /// Opens the core on `data_dir`, creating it if needed, and opens every
     /// library in it.
     pub fn open(data_dir: &Path) -> OpResult<Arc<Core>> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            OpError::internal(format!(
-                "cannot create data dir {}: {e}",
-                data_dir.display()
-            ))
-        })?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| OpError::internal(format!("cannot create data dir {}: {e}", data_dir.display())))?;
         let libraries = LibraryManager::load(data_dir.join("libraries"))?;
         let ext_dir = data_dir.join("extensions");
         std::fs::create_dir_all(&ext_dir)?;
@@ -101,8 +95,7 @@ impl Core {
         payload: Value,
         caller: Caller,
     ) -> OpResult<Value> {
-        self.execute_with_progress(method, library_id, payload, caller, None)
-            .await
+        self.execute_with_progress(method, library_id, payload, caller, None).await
     }
 
     /// [`execute_json_operation`](Self::execute_json_operation), streaming
@@ -116,28 +109,23 @@ impl Core {
         progress: Option<ProgressSink>,
     ) -> OpResult<Value> {
         infra::wire::parse_method(method)?;
-        let entry = infra::wire::find(method).ok_or_else(|| {
-            OpError::invalid(format!(
-                "unknown method `{method}`; run `sd ops` to list the operations"
-            ))
-        })?;
+        let Some(entry) = infra::wire::find(method) else {
+            // Not a core operation: perhaps one an extension provides.
+            if let Some(result) = self.extensions.call_operation(method, library_id, payload).await {
+                return result;
+            }
+            return Err(OpError::invalid(format!("unknown method `{method}`; run `sd ops` to list the operations")));
+        };
         let library = match entry.scope {
             Scope::Core => None,
             Scope::Library => {
                 let id = library_id.ok_or_else(|| {
-                    OpError::invalid(format!(
-                        "`{method}` needs a library: pass its id (`--library` on the CLI)"
-                    ))
+                    OpError::invalid(format!("`{method}` needs a library: pass its id (`--library` on the CLI)"))
                 })?;
                 Some(self.libraries.get(id).await?)
             }
         };
-        let ctx = OpContext {
-            core: self.clone(),
-            library,
-            caller,
-            progress,
-        };
+        let ctx = OpContext { core: self.clone(), library, caller, progress };
         let span = tracing::debug_span!("op", %method, caller = %ctx.caller);
         entry.call(ctx, payload).instrument(span).await
     }

@@ -77,7 +77,10 @@ async fn index_then_rescan_reports_exactly_what_changed() {
         let p = root.join(&files[i]);
         let key = p.to_str().unwrap();
         assert_eq!(after[key]["id"], before[key]["id"], "modified file keeps its id");
-        assert_eq!(after[key]["content_hash"], blake3::hash(format!("changed content {i}").as_bytes()).to_hex().as_str());
+        assert_eq!(
+            after[key]["content_hash"],
+            blake3::hash(format!("changed content {i}").as_bytes()).to_hex().as_str()
+        );
     }
     for i in [10usize, 11, 12, 13] {
         assert!(!after.contains_key(root.join(&files[i]).to_str().unwrap()));
@@ -179,9 +182,8 @@ async fn virtual_entries_metadata_sidecars_and_search() {
     )
     .await
     .unwrap();
-    let other = call(&core, "action:vdfs.create_entry.input.v1", Some(lib), json!({ "name": "Hardware store" }))
-        .await
-        .unwrap();
+    let other =
+        call(&core, "action:vdfs.create_entry.input.v1", Some(lib), json!({ "name": "Hardware store" })).await.unwrap();
     let other_id = other["entry_id"].as_str().unwrap().to_string();
     call(
         &core,
@@ -275,7 +277,8 @@ async fn hostile_names_and_payloads_get_typed_errors() {
     let id = e["entry_id"].clone();
 
     for name in ["..", "../../etc/passwd", "/etc/passwd", "a\u{0}b", "", "a/b"] {
-        let err = call(&core, "action:vdfs.create_entry.input.v1", Some(lib), json!({ "name": name })).await.unwrap_err();
+        let err =
+            call(&core, "action:vdfs.create_entry.input.v1", Some(lib), json!({ "name": name })).await.unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidInput, "entry name {name:?}");
         let err = call(
             &core,
@@ -303,7 +306,8 @@ async fn hostile_names_and_payloads_get_typed_errors() {
     assert_eq!(err.code, ErrorCode::NotFound);
     let err = call(&core, "query:vdfs.entry.v1", Some(lib), json!({ "id": uuid::Uuid::new_v4() })).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::NotFound);
-    let big = sd_core::infra::wire::parse_payload(&vec![b' '; sd_core::infra::wire::MAX_PAYLOAD_BYTES + 1]).unwrap_err();
+    let big =
+        sd_core::infra::wire::parse_payload(&vec![b' '; sd_core::infra::wire::MAX_PAYLOAD_BYTES + 1]).unwrap_err();
     assert_eq!(big.code, ErrorCode::ResourceExhausted);
     let err = sd_core::infra::wire::parse_payload(b"\xff\xfe").unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidInput);
@@ -348,12 +352,8 @@ async fn every_operation_schema_matches_its_handler() {
     make_tree(tree.path(), 20);
     let core = Core::open(data.path()).unwrap();
     let ops = call(&core, "query:core.operations.v1", None, json!({})).await.unwrap();
-    let ops: HashMap<String, serde_json::Value> = ops
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| (o["method"].as_str().unwrap().to_string(), o.clone()))
-        .collect();
+    let ops: HashMap<String, serde_json::Value> =
+        ops.as_array().unwrap().iter().map(|o| (o["method"].as_str().unwrap().to_string(), o.clone())).collect();
     let required = [
         "query:test.ping.v1",
         "query:core.status.v1",

@@ -55,14 +55,12 @@ impl Backend {
                 let core = core.clone();
                 let method = method.to_string();
                 let task = tokio::spawn(async move {
-                    core.execute_with_progress(&method, library, payload, Caller::Cli, Some(sink))
-                        .await
+                    core.execute_with_progress(&method, library, payload, Caller::Cli, Some(sink)).await
                 });
                 while let Some(p) = rx.recv().await {
                     on_progress(p);
                 }
-                task.await
-                    .map_err(|e| OpError::internal(format!("operation task failed: {e}")))?
+                task.await.map_err(|e| OpError::internal(format!("operation task failed: {e}")))?
             }
         };
         if let Some(bar) = bar {
@@ -84,11 +82,9 @@ fn update_bar(bar: &ProgressBar, p: &Progress) {
         Some(total) if total > 0 => {
             if bar.length() != Some(total) {
                 bar.set_style(
-                    ProgressStyle::with_template(
-                        "{msg:10} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
+                    ProgressStyle::with_template("{msg:10} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> "),
                 );
                 bar.set_length(total);
             }

@@ -15,11 +15,7 @@ use uuid::Uuid;
 use backend::Backend;
 
 #[derive(Parser)]
-#[command(
-    name = "sd",
-    version,
-    about = "Spacedrive: a local-first data core with sandboxed extensions"
-)]
+#[command(name = "sd", version, about = "Spacedrive: a local-first data core with sandboxed extensions")]
 struct Cli {
     /// Data directory (default: $SD_DATA_DIR, else ~/.local/share/spacedrive).
     #[arg(long, global = true, env = "SD_DATA_DIR")]
@@ -163,11 +159,7 @@ struct SearchArgs {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let default_level = if matches!(cli.command, Command::Daemon) {
-        "info"
-    } else {
-        "warn"
-    };
+    let default_level = if matches!(cli.command, Command::Daemon) { "info" } else { "warn" };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SD_LOG")
@@ -201,9 +193,7 @@ fn parse_json_arg(text: &str) -> OpResult<Value> {
 fn parse_pairs(pairs: &[String]) -> OpResult<serde_json::Map<String, Value>> {
     let mut map = serde_json::Map::new();
     for pair in pairs {
-        let (k, v) = pair
-            .split_once('=')
-            .ok_or_else(|| OpError::invalid(format!("`{pair}` is not key=value")))?;
+        let (k, v) = pair.split_once('=').ok_or_else(|| OpError::invalid(format!("`{pair}` is not key=value")))?;
         let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string()));
         map.insert(k.to_string(), value);
     }
@@ -218,30 +208,17 @@ struct Ctx {
 }
 
 impl Ctx {
-    async fn call(
-        &mut self,
-        method: &str,
-        library: Option<Uuid>,
-        payload: Value,
-    ) -> OpResult<Value> {
+    async fn call(&mut self, method: &str, library: Option<Uuid>, payload: Value) -> OpResult<Value> {
         self.backend.call(method, library, payload, false).await
     }
 
-    async fn call_with_progress(
-        &mut self,
-        method: &str,
-        library: Option<Uuid>,
-        payload: Value,
-    ) -> OpResult<Value> {
+    async fn call_with_progress(&mut self, method: &str, library: Option<Uuid>, payload: Value) -> OpResult<Value> {
         let show = !self.json;
         self.backend.call(method, library, payload, show).await
     }
 
     async fn libraries(&mut self) -> OpResult<Vec<Value>> {
-        match self
-            .call("query:libraries.list.v1", None, Value::Null)
-            .await?
-        {
+        match self.call("query:libraries.list.v1", None, Value::Null).await? {
             Value::Array(v) => Ok(v),
             _ => Err(OpError::internal("libraries.list returned no list")),
         }
@@ -250,15 +227,10 @@ impl Ctx {
     /// Resolves a library by id or name.
     async fn find_library(&mut self, wanted: &str) -> OpResult<Uuid> {
         let libs = self.libraries().await?;
-        let hit = libs
-            .iter()
-            .find(|l| l["id"].as_str() == Some(wanted) || l["name"].as_str() == Some(wanted));
-        hit.and_then(|l| l["id"].as_str()?.parse().ok())
-            .ok_or_else(|| {
-                OpError::not_found(format!(
-                    "no library `{wanted}`; run `sd library list` to see the libraries"
-                ))
-            })
+        let hit = libs.iter().find(|l| l["id"].as_str() == Some(wanted) || l["name"].as_str() == Some(wanted));
+        hit.and_then(|l| l["id"].as_str()?.parse().ok()).ok_or_else(|| {
+            OpError::not_found(format!("no library `{wanted}`; run `sd library list` to see the libraries"))
+        })
     }
 
     /// The library for commands that need one: `--library`, else the only
@@ -269,23 +241,12 @@ impl Ctx {
         }
         let libs = self.libraries().await?;
         match libs.len() {
-            0 => Err(OpError::not_found(
-                "there is no library yet; create one with `sd library create NAME`",
-            )),
-            1 => libs[0]["id"]
-                .as_str()
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| OpError::internal("bad library id")),
+            0 => Err(OpError::not_found("there is no library yet; create one with `sd library create NAME`")),
+            1 => libs[0]["id"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| OpError::internal("bad library id")),
             _ => {
                 let current = output::read_current_library(&self.data_dir);
                 match current {
-                    Some(id)
-                        if libs
-                            .iter()
-                            .any(|l| l["id"].as_str() == Some(&id.to_string())) =>
-                    {
-                        Ok(id)
-                    }
+                    Some(id) if libs.iter().any(|l| l["id"].as_str() == Some(&id.to_string())) => Ok(id),
                     _ => Err(OpError::invalid(
                         "there are several libraries: pass `--library ID` or choose one with `sd library use ID`",
                     )),
@@ -296,10 +257,7 @@ impl Ctx {
 
     fn print(&self, value: &Value, human: impl FnOnce(&Value)) {
         if self.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(value).unwrap_or_default()
-            );
+            println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
         } else {
             human(value);
         }
@@ -307,20 +265,12 @@ impl Ctx {
 }
 
 async fn run(cli: Cli) -> OpResult<()> {
-    let data_dir = cli
-        .data_dir
-        .clone()
-        .unwrap_or_else(sd_core::default_data_dir);
+    let data_dir = cli.data_dir.clone().unwrap_or_else(sd_core::default_data_dir);
     if let Command::Daemon = cli.command {
         return run_daemon(&data_dir).await;
     }
     let backend = Backend::connect(&data_dir).await?;
-    let mut ctx = Ctx {
-        backend,
-        data_dir,
-        json: cli.json,
-        library: cli.library,
-    };
+    let mut ctx = Ctx { backend, data_dir, json: cli.json, library: cli.library };
     match cli.command {
         Command::Daemon => unreachable!("handled above"),
         Command::Status => {
@@ -332,18 +282,14 @@ async fn run(cli: Cli) -> OpResult<()> {
             ctx.print(&v, |v| output::status(v, via));
         }
         Command::Ops { schema } => {
-            let v = ctx
-                .call("query:core.operations.v1", None, Value::Null)
-                .await?;
+            let v = ctx.call("query:core.operations.v1", None, Value::Null).await?;
             match schema {
                 Some(method) => {
                     let op = v
                         .as_array()
                         .and_then(|ops| ops.iter().find(|o| o["method"] == method.as_str()))
                         .cloned()
-                        .ok_or_else(|| {
-                            OpError::not_found(format!("no operation `{method}`; run `sd ops`"))
-                        })?;
+                        .ok_or_else(|| OpError::not_found(format!("no operation `{method}`; run `sd ops`")))?;
                     println!("{}", serde_json::to_string_pretty(&op).unwrap_or_default());
                 }
                 None => ctx.print(&v, output::operations),
@@ -382,19 +328,9 @@ async fn run(cli: Cli) -> OpResult<()> {
 async fn library_cmd(ctx: &mut Ctx, cmd: LibraryCmd) -> OpResult<()> {
     match cmd {
         LibraryCmd::Create { name } => {
-            let v = ctx
-                .call(
-                    "action:libraries.create.input.v1",
-                    None,
-                    json!({ "name": name }),
-                )
-                .await?;
+            let v = ctx.call("action:libraries.create.input.v1", None, json!({ "name": name })).await?;
             ctx.print(&v, |v| {
-                println!(
-                    "Created library {} ({})",
-                    v["name"].as_str().unwrap_or(""),
-                    v["id"].as_str().unwrap_or("")
-                )
+                println!("Created library {} ({})", v["name"].as_str().unwrap_or(""), v["id"].as_str().unwrap_or(""))
             });
         }
         LibraryCmd::List => {
@@ -409,21 +345,13 @@ async fn library_cmd(ctx: &mut Ctx, cmd: LibraryCmd) -> OpResult<()> {
                     "removing library {id} deletes its database and sidecars; run again with --yes to confirm"
                 )));
             }
-            let v = ctx
-                .call(
-                    "action:libraries.remove.input.v1",
-                    None,
-                    json!({ "id": id }),
-                )
-                .await?;
+            let v = ctx.call("action:libraries.remove.input.v1", None, json!({ "id": id })).await?;
             ctx.print(&v, |_| println!("Removed library {id}"));
         }
         LibraryCmd::Use { library } => {
             let id = ctx.find_library(&library).await?;
             output::write_current_library(&ctx.data_dir, id)?;
-            ctx.print(&json!({ "current_library": id }), |_| {
-                println!("Using library {id}")
-            });
+            ctx.print(&json!({ "current_library": id }), |_| println!("Using library {id}"));
         }
     }
     Ok(())
@@ -433,9 +361,7 @@ fn location_ref(s: &str) -> Value {
     match s.parse::<Uuid>() {
         Ok(id) => json!({ "id": id }),
         Err(_) => {
-            let abs = std::fs::canonicalize(s)
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|_| s.to_string());
+            let abs = std::fs::canonicalize(s).map(|p| p.display().to_string()).unwrap_or_else(|_| s.to_string());
             json!({ "path": abs })
         }
     }
@@ -448,43 +374,23 @@ async fn location_cmd(ctx: &mut Ctx, cmd: LocationCmd) -> OpResult<()> {
             // The daemon may run in another directory: send an absolute path.
             let abs = std::fs::canonicalize(&path)
                 .map_err(|e| OpError::not_found(format!("cannot open {}: {e}", path.display())))?;
-            let payload =
-                json!({ "path": abs.display().to_string(), "follow_links": follow_links });
-            let v = ctx
-                .call_with_progress("action:locations.add.input.v1", Some(lib), payload)
-                .await?;
+            let payload = json!({ "path": abs.display().to_string(), "follow_links": follow_links });
+            let v = ctx.call_with_progress("action:locations.add.input.v1", Some(lib), payload).await?;
             ctx.print(&v, output::scan);
         }
         LocationCmd::Rescan { location } => {
-            let v = ctx
-                .call_with_progress(
-                    "action:locations.rescan.input.v1",
-                    Some(lib),
-                    location_ref(&location),
-                )
-                .await?;
+            let v =
+                ctx.call_with_progress("action:locations.rescan.input.v1", Some(lib), location_ref(&location)).await?;
             ctx.print(&v, output::scan);
         }
         LocationCmd::List => {
-            let v = ctx
-                .call("query:locations.list.v1", Some(lib), Value::Null)
-                .await?;
+            let v = ctx.call("query:locations.list.v1", Some(lib), Value::Null).await?;
             ctx.print(&v, output::locations);
         }
         LocationCmd::Remove { location } => {
-            let v = ctx
-                .call(
-                    "action:locations.remove.input.v1",
-                    Some(lib),
-                    location_ref(&location),
-                )
-                .await?;
+            let v = ctx.call("action:locations.remove.input.v1", Some(lib), location_ref(&location)).await?;
             ctx.print(&v, |v| {
-                println!(
-                    "Removed location {} ({} entries)",
-                    v["removed"].as_str().unwrap_or(""),
-                    v["entries"]
-                )
+                println!("Removed location {} ({} entries)", v["removed"].as_str().unwrap_or(""), v["entries"])
             });
         }
     }
@@ -494,55 +400,24 @@ async fn location_cmd(ctx: &mut Ctx, cmd: LocationCmd) -> OpResult<()> {
 async fn entry_cmd(ctx: &mut Ctx, cmd: EntryCmd) -> OpResult<()> {
     let lib = ctx.library().await?;
     match cmd {
-        EntryCmd::List {
-            parent,
-            kind,
-            virtual_only,
-            limit,
-            offset,
-        } => {
+        EntryCmd::List { parent, kind, virtual_only, limit, offset } => {
             let payload = json!({ "parent": parent, "kind": kind, "virtual_only": virtual_only, "limit": limit, "offset": offset });
-            let v = ctx
-                .call("query:vdfs.list_entries.v1", Some(lib), payload)
-                .await?;
+            let v = ctx.call("query:vdfs.list_entries.v1", Some(lib), payload).await?;
             ctx.print(&v, output::entries);
         }
         EntryCmd::Show { id } => {
-            let v = ctx
-                .call("query:vdfs.entry.v1", Some(lib), json!({ "id": id }))
-                .await?;
+            let v = ctx.call("query:vdfs.entry.v1", Some(lib), json!({ "id": id })).await?;
             ctx.print(&v, output::entry_detail);
         }
-        EntryCmd::Create {
-            name,
-            kind,
-            parent,
-            meta,
-        } => {
+        EntryCmd::Create { name, kind, parent, meta } => {
             let payload = json!({ "name": name, "kind": kind, "parent": parent, "metadata": parse_pairs(&meta)? });
-            let v = ctx
-                .call("action:vdfs.create_entry.input.v1", Some(lib), payload)
-                .await?;
-            ctx.print(&v, |v| {
-                println!("Created entry {}", v["entry_id"].as_str().unwrap_or(""))
-            });
+            let v = ctx.call("action:vdfs.create_entry.input.v1", Some(lib), payload).await?;
+            ctx.print(&v, |v| println!("Created entry {}", v["entry_id"].as_str().unwrap_or("")));
         }
-        EntryCmd::Meta {
-            id,
-            pairs,
-            namespace,
-        } => {
-            let payload =
-                json!({ "entry_id": id, "namespace": namespace, "set": parse_pairs(&pairs)? });
-            let v = ctx
-                .call("action:vdfs.update_metadata.input.v1", Some(lib), payload)
-                .await?;
-            ctx.print(&v, |v| {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&v["metadata"]).unwrap_or_default()
-                )
-            });
+        EntryCmd::Meta { id, pairs, namespace } => {
+            let payload = json!({ "entry_id": id, "namespace": namespace, "set": parse_pairs(&pairs)? });
+            let v = ctx.call("action:vdfs.update_metadata.input.v1", Some(lib), payload).await?;
+            ctx.print(&v, |v| println!("{}", serde_json::to_string_pretty(&v["metadata"]).unwrap_or_default()));
         }
     }
     Ok(())
@@ -552,9 +427,7 @@ async fn run_daemon(data_dir: &std::path::Path) -> OpResult<()> {
     let core = Core::open(data_dir)?;
     let socket = core.socket_path();
     let shutdown = async {
-        let mut term = match tokio::signal::unix::signal(
-            tokio::signal::unix::SignalKind::terminate(),
-        ) {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot listen for SIGTERM; stop the daemon with Ctrl-C");
@@ -568,10 +441,6 @@ async fn run_daemon(data_dir: &std::path::Path) -> OpResult<()> {
         }
         tracing::info!("shutting down");
     };
-    eprintln!(
-        "sd daemon serving {} on {}",
-        data_dir.display(),
-        socket.display()
-    );
+    eprintln!("sd daemon serving {} on {}", data_dir.display(), socket.display());
     sd_core::infra::daemon::serve(core, &socket, shutdown).await
 }

@@ -37,11 +37,7 @@ fn human_bytes(n: u64) -> String {
         x /= 1024.0;
         i += 1;
     }
-    if i == 0 {
-        format!("{n} B")
-    } else {
-        format!("{x:.1} {}", UNITS[i])
-    }
+    if i == 0 { format!("{n} B") } else { format!("{x:.1} {}", UNITS[i]) }
 }
 
 pub fn status(v: &Value, via: &str) {
@@ -54,12 +50,7 @@ pub fn status(v: &Value, via: &str) {
 
 pub fn operations(v: &Value) {
     for op in v.as_array().into_iter().flatten() {
-        println!(
-            "{:45} {:8} {}",
-            s(&op["method"]),
-            s(&op["scope"]),
-            s(&op["description"])
-        );
+        println!("{:45} {:8} {}", s(&op["method"]), s(&op["scope"]), s(&op["description"]));
     }
 }
 
@@ -69,23 +60,10 @@ pub fn libraries(v: &Value, current: Option<Uuid>) {
         println!("No libraries. Create one with `sd library create NAME`.");
         return;
     }
-    println!(
-        "  {:36}  {:20} {:>9} {:>9}",
-        "ID", "NAME", "ENTRIES", "LOCATIONS"
-    );
+    println!("  {:36}  {:20} {:>9} {:>9}", "ID", "NAME", "ENTRIES", "LOCATIONS");
     for l in libs {
-        let mark = if current.map(|c| c.to_string()).as_deref() == l["id"].as_str() {
-            "*"
-        } else {
-            " "
-        };
-        println!(
-            "{mark} {:36}  {:20} {:>9} {:>9}",
-            s(&l["id"]),
-            s(&l["name"]),
-            l["entries"],
-            l["locations"]
-        );
+        let mark = if current.map(|c| c.to_string()).as_deref() == l["id"].as_str() { "*" } else { " " };
+        println!("{mark} {:36}  {:20} {:>9} {:>9}", s(&l["id"]), s(&l["name"]), l["entries"], l["locations"]);
     }
 }
 
@@ -121,35 +99,18 @@ pub fn locations(v: &Value) {
         return;
     }
     for l in locs {
-        let state = if l["scan_incomplete"].as_bool() == Some(true) {
-            "  (last scan interrupted: rescan)"
-        } else {
-            ""
-        };
-        println!(
-            "{}  {}  {} entries{state}",
-            s(&l["id"]),
-            s(&l["path"]),
-            l["entries"]
-        );
+        let state = if l["scan_incomplete"].as_bool() == Some(true) { "  (last scan interrupted: rescan)" } else { "" };
+        println!("{}  {}  {} entries{state}", s(&l["id"]), s(&l["path"]), l["entries"]);
     }
 }
 
 fn entry_line(e: &Value) -> String {
     let place = e["path"].as_str().unwrap_or_else(|| s(&e["name"]));
-    format!(
-        "{}  {:8} {:>10}  {place}",
-        s(&e["id"]),
-        s(&e["kind"]),
-        human_bytes(e["size"].as_u64().unwrap_or(0))
-    )
+    format!("{}  {:8} {:>10}  {place}", s(&e["id"]), s(&e["kind"]), human_bytes(e["size"].as_u64().unwrap_or(0)))
 }
 
 pub fn entries(v: &Value) {
-    let list = v["entries"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let list = v["entries"].as_array().map(Vec::as_slice).unwrap_or_default();
     for e in list {
         println!("{}", entry_line(e));
     }
@@ -158,12 +119,9 @@ pub fn entries(v: &Value) {
 
 pub fn entry_detail(v: &Value) {
     println!("{}", entry_line(v));
-    for (key, label) in [
-        ("content_hash", "hash"),
-        ("modified_at", "modified"),
-        ("indexed_at", "indexed"),
-        ("owner", "owner"),
-    ] {
+    for (key, label) in
+        [("content_hash", "hash"), ("modified_at", "modified"), ("indexed_at", "indexed"), ("owner", "owner")]
+    {
         if let Some(x) = v[key].as_str() {
             println!("  {label:9} {x}");
         }
@@ -187,10 +145,7 @@ pub fn entry_detail(v: &Value) {
 }
 
 pub fn search(v: &Value) {
-    let results = v["results"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let results = v["results"].as_array().map(Vec::as_slice).unwrap_or_default();
     if results.is_empty() {
         println!("No matches.");
         return;

@@ -158,7 +158,8 @@ fn malformed_frames_do_not_hurt_the_daemon() {
     assert_eq!(read_frame(&mut s).unwrap()["error"]["code"], "invalid_input");
     write_frame(&mut s, b"\xff\xfe\xfd");
     assert_eq!(read_frame(&mut s).unwrap()["error"]["code"], "invalid_input");
-    let r = request(&mut s, &json!({ "id": 1, "method": "query:test.ping.v1", "payload": { "message": "still here" } }));
+    let r =
+        request(&mut s, &json!({ "id": 1, "method": "query:test.ping.v1", "payload": { "message": "still here" } }));
     assert_eq!(r["ok"]["echo"], "Pong: still here");
     // Unknown method, wrong payload type, missing library, oversized payload.
     let r = request(&mut s, &json!({ "id": 2, "method": "query:does.not.exist.v1" }));

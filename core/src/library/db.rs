@@ -27,14 +27,12 @@ pub fn open(path: &Path) -> OpResult<Pool> {
         let mut conn = rusqlite::Connection::open(path)?;
         configure(&conn)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        Migrations::from_slice(MIGRATIONS)
-            .to_latest(&mut conn)
-            .map_err(|e| {
-                OpError::internal(format!(
-                    "could not migrate {}: {e}; the file may come from a newer version of sd",
-                    path.display()
-                ))
-            })?;
+        Migrations::from_slice(MIGRATIONS).to_latest(&mut conn).map_err(|e| {
+            OpError::internal(format!(
+                "could not migrate {}: {e}; the file may come from a newer version of sd",
+                path.display()
+            ))
+        })?;
     }
     let manager = SqliteConnectionManager::file(path).with_init(|c| configure(c));
     let pool = r2d2::Pool::builder()
@@ -56,10 +54,6 @@ fn configure(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
 mod tests {
     #[test]
     fn migrations_are_valid() {
-        assert!(
-            rusqlite_migration::Migrations::from_slice(super::MIGRATIONS)
-                .validate()
-                .is_ok()
-        );
+        assert!(rusqlite_migration::Migrations::from_slice(super::MIGRATIONS).validate().is_ok());
     }
 }

@@ -34,27 +34,20 @@ impl LibraryManager {
                 }
             }
         }
-        Ok(Self {
-            root,
-            libraries: RwLock::new(libraries),
-        })
+        Ok(Self { root, libraries: RwLock::new(libraries) })
     }
 
     /// Creates a library named `name`.
     pub async fn create(&self, name: &str) -> OpResult<Arc<Library>> {
         let name = name.trim();
         if name.is_empty() || name.len() > 256 || name.contains('\0') {
-            return Err(OpError::invalid(
-                "a library name must be 1 to 256 bytes without NUL",
-            ));
+            return Err(OpError::invalid("a library name must be 1 to 256 bytes without NUL"));
         }
         // Hold the write lock across creation so two concurrent creates of
         // the same name cannot both pass the check.
         let mut libraries = self.libraries.write().await;
         if libraries.values().any(|l| l.name() == name) {
-            return Err(OpError::conflict(format!(
-                "a library named `{name}` exists already; pick another name"
-            )));
+            return Err(OpError::conflict(format!("a library named `{name}` exists already; pick another name")));
         }
         let id = Uuid::new_v4();
         let path = self.root.join(id.to_string());
@@ -76,24 +69,15 @@ impl LibraryManager {
 
     /// The library with this id.
     pub async fn get(&self, id: Uuid) -> OpResult<Arc<Library>> {
-        self.libraries
-            .read()
-            .await
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| {
-                OpError::not_found(format!(
-                    "no library with id {id}; run `sd library list` to see the libraries"
-                ))
-            })
+        self.libraries.read().await.get(&id).cloned().ok_or_else(|| {
+            OpError::not_found(format!("no library with id {id}; run `sd library list` to see the libraries"))
+        })
     }
 
     /// Removes a library and deletes its folder.
     pub async fn remove(&self, id: Uuid) -> OpResult<()> {
         let lib = self.libraries.write().await.remove(&id).ok_or_else(|| {
-            OpError::not_found(format!(
-                "no library with id {id}; run `sd library list` to see the libraries"
-            ))
+            OpError::not_found(format!("no library with id {id}; run `sd library list` to see the libraries"))
         })?;
         let path = lib.path().to_path_buf();
         drop(lib);

@@ -65,10 +65,7 @@ impl Library {
         std::fs::create_dir_all(path)?;
         let pool = db::open(&path.join(DB_FILE))?;
         let conn = pool.get()?;
-        conn.execute(
-            "INSERT INTO library_info(key, value) VALUES ('id', ?1), ('name', ?2)",
-            (id.to_string(), name),
-        )?;
+        conn.execute("INSERT INTO library_info(key, value) VALUES ('id', ?1), ('name', ?2)", (id.to_string(), name))?;
         drop(conn);
         Ok(Self::assemble(id, name.to_string(), path, pool))
     }
@@ -77,25 +74,18 @@ impl Library {
     pub(crate) fn open(path: &Path) -> OpResult<Self> {
         let db_path = path.join(DB_FILE);
         if !db_path.is_file() {
-            return Err(OpError::not_found(format!(
-                "{} has no {DB_FILE}",
-                path.display()
-            )));
+            return Err(OpError::not_found(format!("{} has no {DB_FILE}", path.display())));
         }
         let pool = db::open(&db_path)?;
         let conn = pool.get()?;
         let get = |key: &str| -> OpResult<String> {
-            conn.query_row(
-                "SELECT value FROM library_info WHERE key = ?1",
-                [key],
-                |r| r.get(0),
-            )
-            .optional()?
-            .ok_or_else(|| OpError::internal(format!("{} lacks its `{key}`", db_path.display())))
+            conn.query_row("SELECT value FROM library_info WHERE key = ?1", [key], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| OpError::internal(format!("{} lacks its `{key}`", db_path.display())))
         };
-        let id: Uuid = get("id")?.parse().map_err(|e| {
-            OpError::internal(format!("{} has a malformed id: {e}", db_path.display()))
-        })?;
+        let id: Uuid = get("id")?
+            .parse()
+            .map_err(|e| OpError::internal(format!("{} has a malformed id: {e}", db_path.display())))?;
         let name = get("name")?;
         drop(conn);
         Ok(Self::assemble(id, name, path, pool))
@@ -115,19 +105,11 @@ impl Library {
     /// Claims a location for a scan; fails with `conflict` if one is running,
     /// since two scans of one location would race on the same rows.
     pub fn begin_scan(&self, location: i64) -> OpResult<ScanGuard<'_>> {
-        let mut busy = self
-            .busy_locations
-            .lock()
-            .map_err(|_| OpError::internal("scan registry poisoned"))?;
+        let mut busy = self.busy_locations.lock().map_err(|_| OpError::internal("scan registry poisoned"))?;
         if !busy.insert(location) {
-            return Err(OpError::conflict(
-                "a scan of this location is already running; wait for it to finish",
-            ));
+            return Err(OpError::conflict("a scan of this location is already running; wait for it to finish"));
         }
-        Ok(ScanGuard {
-            library: self,
-            location,
-        })
+        Ok(ScanGuard { library: self, location })
     }
 
     /// Library id.
@@ -184,9 +166,7 @@ impl Library {
 
     /// A pooled connection for synchronous code already on a blocking thread
     /// (the indexer).
-    pub fn connection(
-        &self,
-    ) -> OpResult<r2d2::PooledConnection<r2d2_sqlite::SqliteConnectionManager>> {
+    pub fn connection(&self) -> OpResult<r2d2::PooledConnection<r2d2_sqlite::SqliteConnectionManager>> {
         Ok(self.pool.get()?)
     }
 
@@ -194,12 +174,10 @@ impl Library {
     pub async fn info(self: &std::sync::Arc<Self>) -> OpResult<LibraryInfo> {
         let (entries, locations) = self
             .read(|c| {
-                let e: u64 = c.query_row("SELECT COUNT(*) FROM entries", [], |r| {
-                    r.get::<_, i64>(0).map(|n| n.max(0) as u64)
-                })?;
-                let l: u64 = c.query_row("SELECT COUNT(*) FROM locations", [], |r| {
-                    r.get::<_, i64>(0).map(|n| n.max(0) as u64)
-                })?;
+                let e: u64 =
+                    c.query_row("SELECT COUNT(*) FROM entries", [], |r| r.get::<_, i64>(0).map(|n| n.max(0) as u64))?;
+                let l: u64 =
+                    c.query_row("SELECT COUNT(*) FROM locations", [], |r| r.get::<_, i64>(0).map(|n| n.max(0) as u64))?;
                 Ok((e, l))
             })
             .await?;
@@ -214,10 +192,7 @@ impl Library {
 }
 
 /// Runs `f` in an immediate transaction on `conn`.
-pub fn write_tx<T>(
-    conn: &mut Connection,
-    f: impl FnOnce(&rusqlite::Transaction<'_>) -> OpResult<T>,
-) -> OpResult<T> {
+pub fn write_tx<T>(conn: &mut Connection, f: impl FnOnce(&rusqlite::Transaction<'_>) -> OpResult<T>) -> OpResult<T> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let out = f(&tx)?;
     tx.commit()?;

@@ -83,12 +83,11 @@ pub const ENTRY_COLUMNS: &str = "e.uuid, e.name, e.kind, e.rel_path, l.path, l.u
      e.created_ns, e.modified_ns, e.indexed_ns, e.content_hash, e.owner";
 
 /// The `FROM` clause matching [`ENTRY_COLUMNS`].
-pub const ENTRY_FROM: &str = "entries e LEFT JOIN locations l ON l.id = e.location_id LEFT JOIN entries p ON p.id = e.parent_id";
+pub const ENTRY_FROM: &str =
+    "entries e LEFT JOIN locations l ON l.id = e.location_id LEFT JOIN entries p ON p.id = e.parent_id";
 
 fn parse_uuid(s: String) -> rusqlite::Result<Uuid> {
-    s.parse().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })
+    s.parse().map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 /// Reads an [`Entry`] from a row selected with [`ENTRY_COLUMNS`].
@@ -105,14 +104,8 @@ pub fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<Entry> {
         name: row.get(1)?,
         kind: row.get(2)?,
         path,
-        location_id: row
-            .get::<_, Option<String>>(5)?
-            .map(parse_uuid)
-            .transpose()?,
-        parent_id: row
-            .get::<_, Option<String>>(6)?
-            .map(parse_uuid)
-            .transpose()?,
+        location_id: row.get::<_, Option<String>>(5)?.map(parse_uuid).transpose()?,
+        parent_id: row.get::<_, Option<String>>(6)?.map(parse_uuid).transpose()?,
         size: row.get::<_, i64>(7)?.max(0) as u64,
         created_at: row.get::<_, Option<i64>>(8)?.map(format_ns),
         modified_at: row.get::<_, Option<i64>>(9)?.map(format_ns),
@@ -124,13 +117,9 @@ pub fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<Entry> {
 
 /// Internal row id of the entry with this UUID.
 pub fn row_id(conn: &Connection, id: Uuid) -> OpResult<i64> {
-    conn.query_row(
-        "SELECT id FROM entries WHERE uuid = ?1",
-        [id.to_string()],
-        |r| r.get(0),
-    )
-    .optional()?
-    .ok_or_else(|| OpError::not_found(format!("no entry with id {id} in this library")))
+    conn.query_row("SELECT id FROM entries WHERE uuid = ?1", [id.to_string()], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| OpError::not_found(format!("no entry with id {id} in this library")))
 }
 
 /// The entry with this UUID.
@@ -144,9 +133,7 @@ pub fn get(conn: &Connection, id: Uuid) -> OpResult<Entry> {
 /// Entries by internal row ids, in the order given; ids that no longer exist
 /// are skipped.
 pub fn get_many(conn: &Connection, ids: &[i64]) -> OpResult<Vec<(i64, Entry)>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE e.id = ?1"
-    ))?;
+    let mut stmt = conn.prepare_cached(&format!("SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE e.id = ?1"))?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(e) = stmt.query_row([id], entry_from_row).optional()? {
@@ -177,11 +164,7 @@ pub fn detail(conn: &Connection, id: Uuid) -> OpResult<EntryDetail> {
             })
         })?
         .collect::<Result<_, _>>()?;
-    Ok(EntryDetail {
-        entry,
-        metadata,
-        sidecars,
-    })
+    Ok(EntryDetail { entry, metadata, sidecars })
 }
 
 /// Creates a virtual entry owned by `owner`, optionally under `parent`.
@@ -222,12 +205,7 @@ pub struct ListFilter {
 }
 
 /// A page of entries and the total matching the filter.
-pub fn list(
-    conn: &Connection,
-    filter: &ListFilter,
-    limit: u32,
-    offset: u64,
-) -> OpResult<(Vec<Entry>, u64)> {
+pub fn list(conn: &Connection, filter: &ListFilter, limit: u32, offset: u64) -> OpResult<(Vec<Entry>, u64)> {
     let mut clauses = Vec::new();
     let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
     if let Some(parent) = filter.parent {
@@ -236,15 +214,9 @@ pub fn list(
     }
     if let Some(loc) = filter.location {
         let lid: i64 = conn
-            .query_row(
-                "SELECT id FROM locations WHERE uuid = ?1",
-                [loc.to_string()],
-                |r| r.get(0),
-            )
+            .query_row("SELECT id FROM locations WHERE uuid = ?1", [loc.to_string()], |r| r.get(0))
             .optional()?
-            .ok_or_else(|| {
-                OpError::not_found(format!("no location with id {loc}; run `sd location list`"))
-            })?;
+            .ok_or_else(|| OpError::not_found(format!("no location with id {loc}; run `sd location list`")))?;
         clauses.push("e.location_id = ?".to_string());
         args.push(Box::new(lid));
     }
@@ -255,11 +227,7 @@ pub fn list(
     if filter.virtual_only {
         clauses.push("e.location_id IS NULL".to_string());
     }
-    let where_sql = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
+    let where_sql = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
     let total: u64 = conn.query_row(
         &format!("SELECT COUNT(*) FROM entries e {where_sql}"),
         rusqlite::params_from_iter(args.iter()),
@@ -270,8 +238,6 @@ pub fn list(
          LIMIT {limit} OFFSET {offset}"
     );
     let mut stmt = conn.prepare(&sql)?;
-    let entries = stmt
-        .query_map(rusqlite::params_from_iter(args.iter()), entry_from_row)?
-        .collect::<Result<_, _>>()?;
+    let entries = stmt.query_map(rusqlite::params_from_iter(args.iter()), entry_from_row)?.collect::<Result<_, _>>()?;
     Ok((entries, total))
 }

@@ -97,13 +97,9 @@ fn row_to_location(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Location)> {
     Ok((
         r.get(0)?,
         Location {
-            id: uuid.parse().map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    1,
-                    rusqlite::types::Type::Text,
-                    Box::new(e),
-                )
-            })?,
+            id: uuid
+                .parse()
+                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e)))?,
             path: r.get(2)?,
             follow_links: r.get(3)?,
             created_at: format_ns(r.get(4)?),
@@ -125,85 +121,43 @@ pub fn list_locations(conn: &Connection) -> OpResult<Vec<Location>> {
 }
 
 /// Finds a location by id or by path; returns its row id and description.
-pub fn find_location(
-    conn: &Connection,
-    id: Option<Uuid>,
-    path: Option<&str>,
-) -> OpResult<(i64, Location)> {
+pub fn find_location(conn: &Connection, id: Option<Uuid>, path: Option<&str>) -> OpResult<(i64, Location)> {
     let found = match (id, path) {
         (Some(id), _) => conn
-            .query_row(
-                &format!("{LOCATION_SQL} WHERE l.uuid = ?1"),
-                [id.to_string()],
-                row_to_location,
-            )
+            .query_row(&format!("{LOCATION_SQL} WHERE l.uuid = ?1"), [id.to_string()], row_to_location)
             .optional()?,
         (None, Some(path)) => {
-            let canon = std::fs::canonicalize(path)
-                .map(|p| p.display().to_string())
-                .unwrap_or(path.to_string());
-            conn.query_row(
-                &format!("{LOCATION_SQL} WHERE l.path = ?1"),
-                [canon],
-                row_to_location,
-            )
-            .optional()?
+            let canon = std::fs::canonicalize(path).map(|p| p.display().to_string()).unwrap_or(path.to_string());
+            conn.query_row(&format!("{LOCATION_SQL} WHERE l.path = ?1"), [canon], row_to_location).optional()?
         }
         (None, None) => return Err(OpError::invalid("name a location by `id` or by `path`")),
     };
-    found.ok_or_else(|| {
-        OpError::not_found("no such location in this library; run `sd location list`")
-    })
+    found.ok_or_else(|| OpError::not_found("no such location in this library; run `sd location list`"))
 }
 
 /// The location with this row id.
 pub fn find_location_by_row(conn: &Connection, row: i64) -> OpResult<(i64, Location)> {
-    conn.query_row(
-        &format!("{LOCATION_SQL} WHERE l.id = ?1"),
-        [row],
-        row_to_location,
-    )
-    .optional()?
-    .ok_or_else(|| OpError::not_found("the location was removed"))
+    conn.query_row(&format!("{LOCATION_SQL} WHERE l.id = ?1"), [row], row_to_location)
+        .optional()?
+        .ok_or_else(|| OpError::not_found("the location was removed"))
 }
 
 /// Registers `path` as a location (with its root entry) and returns its row id.
-pub fn add_location(
-    conn: &mut Connection,
-    path: &Path,
-    follow_links: bool,
-) -> OpResult<(i64, Location)> {
-    let canon = std::fs::canonicalize(path)
-        .map_err(|e| OpError::not_found(format!("cannot open {}: {e}", path.display())))?;
+pub fn add_location(conn: &mut Connection, path: &Path, follow_links: bool) -> OpResult<(i64, Location)> {
+    let canon =
+        std::fs::canonicalize(path).map_err(|e| OpError::not_found(format!("cannot open {}: {e}", path.display())))?;
     if !canon.is_dir() {
-        return Err(OpError::invalid(format!(
-            "{} is not a folder; a location must be a folder",
-            canon.display()
-        )));
+        return Err(OpError::invalid(format!("{} is not a folder; a location must be a folder", canon.display())));
     }
     let canon_str = canon
         .to_str()
-        .ok_or_else(|| {
-            OpError::invalid(format!(
-                "{} is not valid UTF-8; rename the folder",
-                canon.display()
-            ))
-        })?
+        .ok_or_else(|| OpError::invalid(format!("{} is not valid UTF-8; rename the folder", canon.display())))?
         .to_string();
-    let name = canon
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("/")
-        .to_string();
+    let name = canon.file_name().and_then(|n| n.to_str()).unwrap_or("/").to_string();
     let meta = std::fs::metadata(&canon)?;
     write_tx(conn, |tx| {
-        let exists: Option<String> = tx
-            .query_row(
-                "SELECT uuid FROM locations WHERE path = ?1",
-                [&canon_str],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let exists: Option<String> =
+            tx.query_row("SELECT uuid FROM locations WHERE path = ?1", [&canon_str], |r| r.get(0)).optional()?;
         if let Some(id) = exists {
             return Err(OpError::conflict(format!(
                 "{canon_str} is already location {id}; run `sd location rescan {id}` to update it"
@@ -255,14 +209,9 @@ fn walk(root: &Path, follow_links: bool, progress: ProgressFn<'_>) -> (Vec<Found
     let found = Mutex::new(Vec::new());
     let warnings = Mutex::new(Vec::new());
     let count = AtomicU64::new(0);
-    let threads = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(8);
-    let walker = WalkBuilder::new(root)
-        .standard_filters(false)
-        .follow_links(follow_links)
-        .threads(threads)
-        .build_parallel();
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
+    let walker =
+        WalkBuilder::new(root).standard_filters(false).follow_links(follow_links).threads(threads).build_parallel();
     let push_warning = |w: String| {
         if let Ok(mut v) = warnings.lock() {
             v.push(w);
@@ -284,10 +233,7 @@ fn walk(root: &Path, follow_links: bool, progress: ProgressFn<'_>) -> (Vec<Found
                 return WalkState::Continue;
             };
             let Some(rel) = rel.to_str() else {
-                push_warning(format!(
-                    "skipped {}: name is not valid UTF-8",
-                    dent.path().display()
-                ));
+                push_warning(format!("skipped {}: name is not valid UTF-8", dent.path().display()));
                 return WalkState::Skip;
             };
             let meta = match dent.metadata() {
@@ -310,11 +256,7 @@ fn walk(root: &Path, follow_links: bool, progress: ProgressFn<'_>) -> (Vec<Found
             let f = Found {
                 rel: rel.to_string(),
                 kind,
-                size: if kind == KIND_FILE {
-                    meta.len() as i64
-                } else {
-                    0
-                },
+                size: if kind == KIND_FILE { meta.len() as i64 } else { 0 },
                 modified: meta.modified().ok().map(to_ns),
                 created: meta.created().ok().map(to_ns),
             };
@@ -328,10 +270,7 @@ fn walk(root: &Path, follow_links: bool, progress: ProgressFn<'_>) -> (Vec<Found
             WalkState::Continue
         })
     });
-    (
-        found.into_inner().unwrap_or_default(),
-        warnings.into_inner().unwrap_or_default(),
-    )
+    (found.into_inner().unwrap_or_default(), warnings.into_inner().unwrap_or_default())
 }
 
 fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
@@ -357,17 +296,13 @@ pub fn scan(library: &Library, location: i64, progress: ProgressFn<'_>) -> OpRes
     let started = Instant::now();
     let mut conn = library.connection()?;
     let (root, follow_links, loc_uuid): (String, bool, String) = conn
-        .query_row(
-            "SELECT path, follow_links, uuid FROM locations WHERE id = ?1",
-            [location],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+        .query_row("SELECT path, follow_links, uuid FROM locations WHERE id = ?1", [location], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .optional()?
         .ok_or_else(|| OpError::not_found("location vanished during the scan"))?;
     let mut report = ScanReport {
-        location_id: loc_uuid
-            .parse()
-            .map_err(|e| OpError::internal(format!("bad location id: {e}")))?,
+        location_id: loc_uuid.parse().map_err(|e| OpError::internal(format!("bad location id: {e}")))?,
         ..Default::default()
     };
     let root = PathBuf::from(root);
@@ -377,10 +312,7 @@ pub fn scan(library: &Library, location: i64, progress: ProgressFn<'_>) -> OpRes
             root.display()
         )));
     }
-    conn.execute(
-        "UPDATE locations SET last_scan_started_at = ?1 WHERE id = ?2",
-        params![now_ns(), location],
-    )?;
+    conn.execute("UPDATE locations SET last_scan_started_at = ?1 WHERE id = ?2", params![now_ns(), location])?;
 
     progress("walking", 0, None);
     let (found, walk_warnings) = walk(&root, follow_links, progress);
@@ -399,13 +331,7 @@ pub fn scan(library: &Library, location: i64, progress: ProgressFn<'_>) -> OpRes
         let rows = stmt.query_map([location], |r| {
             Ok((
                 r.get::<_, String>(1)?,
-                Existing {
-                    id: r.get(0)?,
-                    kind: r.get(2)?,
-                    size: r.get(3)?,
-                    modified: r.get(4)?,
-                    hash: r.get(5)?,
-                },
+                Existing { id: r.get(0)?, kind: r.get(2)?, size: r.get(3)?, modified: r.get(4)?, hash: r.get(5)? },
             ))
         })?;
         for row in rows {
@@ -432,9 +358,7 @@ pub fn scan(library: &Library, location: i64, progress: ProgressFn<'_>) -> OpRes
                 if f.kind == KIND_DIR {
                     dir_ids.insert(f.rel.clone(), ex.id);
                 }
-                if f.kind == KIND_FILE
-                    && (ex.size != f.size || ex.modified != f.modified || ex.hash.is_none())
-                {
+                if f.kind == KIND_FILE && (ex.size != f.size || ex.modified != f.modified || ex.hash.is_none()) {
                     to_hash.push((f, Some(ex.id)));
                 } else {
                     report.unchanged += 1;
@@ -462,9 +386,7 @@ pub fn scan(library: &Library, location: i64, progress: ProgressFn<'_>) -> OpRes
     // Hashes of vanished files, for move detection.
     let mut vanished_by_hash: HashMap<&str, Vec<i64>> = HashMap::new();
     for (rel, ex) in &existing {
-        if let (false, Some(h), true) =
-            (seen.contains(rel.as_str()), &ex.hash, ex.kind == KIND_FILE)
-        {
+        if let (false, Some(h), true) = (seen.contains(rel.as_str()), &ex.hash, ex.kind == KIND_FILE) {
             vanished_by_hash.entry(h.as_str()).or_default().push(ex.id);
         }
     }
@@ -516,10 +438,8 @@ pub fn scan(library: &Library, location: i64, progress: ProgressFn<'_>) -> OpRes
     let mut done = 0u64;
     progress("hashing", 0, Some(total));
     for chunk in to_hash.chunks(BATCH) {
-        let hashed: Vec<(&Found, Option<i64>, std::io::Result<(String, u64)>)> = chunk
-            .par_iter()
-            .map(|(f, id)| (*f, *id, hash_file(&root.join(&f.rel))))
-            .collect();
+        let hashed: Vec<(&Found, Option<i64>, std::io::Result<(String, u64)>)> =
+            chunk.par_iter().map(|(f, id)| (*f, *id, hash_file(&root.join(&f.rel)))).collect();
         let mut batch_warnings = Vec::new();
         let batch = write_tx(&mut conn, |tx| {
             let mut stats = ScanReport::default();
@@ -545,10 +465,7 @@ pub fn scan(library: &Library, location: i64, progress: ProgressFn<'_>) -> OpRes
                         Some(h.as_str())
                     }
                     Err(e) => {
-                        batch_warnings.push(format!(
-                            "could not read {}: {e}",
-                            root.join(&f.rel).display()
-                        ));
+                        batch_warnings.push(format!("could not read {}: {e}", root.join(&f.rel).display()));
                         None
                     }
                 };
@@ -558,9 +475,7 @@ pub fn scan(library: &Library, location: i64, progress: ProgressFn<'_>) -> OpRes
                     continue;
                 }
                 let parent = dir_ids.get(parent_rel(&f.rel)).copied().unwrap_or(root_id);
-                let moved_from = hash
-                    .and_then(|h| vanished_by_hash.get_mut(h))
-                    .and_then(Vec::pop);
+                let moved_from = hash.and_then(|h| vanished_by_hash.get_mut(h)).and_then(Vec::pop);
                 // The vanished entry may already be gone with a replaced
                 // folder; then this is a plain addition.
                 let relocated = match moved_from {
@@ -629,10 +544,7 @@ pub fn scan(library: &Library, location: i64, progress: ProgressFn<'_>) -> OpRes
     }
     report.deleted += gone.len() as u64;
 
-    conn.execute(
-        "UPDATE locations SET last_scan_completed_at = ?1 WHERE id = ?2",
-        params![now_ns(), location],
-    )?;
+    conn.execute("UPDATE locations SET last_scan_completed_at = ?1 WHERE id = ?2", params![now_ns(), location])?;
     report.duration_ms = started.elapsed().as_millis() as u64;
     progress("done", total, Some(total));
     Ok(report)

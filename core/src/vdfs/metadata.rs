@@ -21,13 +21,7 @@ pub fn value_text(value: &Value) -> String {
 }
 
 /// Sets `key` in `namespace` on entry row `entry`.
-pub fn set(
-    conn: &Connection,
-    entry: i64,
-    namespace: &str,
-    key: &str,
-    value: &Value,
-) -> OpResult<()> {
+pub fn set(conn: &Connection, entry: i64, namespace: &str, key: &str, value: &Value) -> OpResult<()> {
     names::validate_namespace(namespace)?;
     names::validate_key(key)?;
     let json = value.to_string();
@@ -57,16 +51,10 @@ pub fn remove(conn: &Connection, entry: i64, namespace: &str, key: &str) -> OpRe
 
 /// All metadata of entry row `entry`, by namespace and key.
 pub fn all(conn: &Connection, entry: i64) -> OpResult<BTreeMap<String, BTreeMap<String, Value>>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT namespace, key, value FROM metadata WHERE entry_id = ?1")?;
+    let mut stmt = conn.prepare_cached("SELECT namespace, key, value FROM metadata WHERE entry_id = ?1")?;
     let mut out: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
-    let rows = stmt.query_map([entry], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })?;
+    let rows =
+        stmt.query_map([entry], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
     for row in rows {
         let (ns, key, json) = row?;
         let value = serde_json::from_str(&json).unwrap_or(Value::String(json));

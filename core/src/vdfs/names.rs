@@ -26,10 +26,7 @@ pub fn validate_name(what: &str, name: &str) -> OpResult<()> {
         None
     };
     match problem {
-        Some(p) => Err(OpError::invalid(format!(
-            "{what} `{}` {p}",
-            name.escape_debug()
-        ))),
+        Some(p) => Err(OpError::invalid(format!("{what} `{}` {p}", name.escape_debug()))),
         None => Ok(()),
     }
 }
@@ -39,9 +36,7 @@ pub fn validate_name(what: &str, name: &str) -> OpResult<()> {
 pub fn validate_namespace(ns: &str) -> OpResult<()> {
     let ok = (1..=64).contains(&ns.len())
         && ns.as_bytes()[0].is_ascii_lowercase()
-        && ns
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        && ns.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
@@ -55,9 +50,7 @@ pub fn validate_namespace(ns: &str) -> OpResult<()> {
 /// Checks a metadata key: 1 to 128 bytes of letters, digits, `_`, `-` and `.`.
 pub fn validate_key(key: &str) -> OpResult<()> {
     let ok = (1..=128).contains(&key.len())
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
     if ok {
         Ok(())
     } else {
@@ -71,9 +64,7 @@ pub fn validate_key(key: &str) -> OpResult<()> {
 /// Checks a virtual entry kind such as `receipt`: like a key, lowercase.
 pub fn validate_kind(kind: &str) -> OpResult<()> {
     let ok = (1..=64).contains(&kind.len())
-        && kind.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-' || b == b'.'
-        });
+        && kind.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-' || b == b'.');
     if ok {
         Ok(())
     } else {
@@ -90,17 +81,7 @@ mod tests {
 
     #[test]
     fn hostile_names_are_refused() {
-        for bad in [
-            "",
-            ".",
-            "..",
-            "../etc/passwd",
-            "/etc/passwd",
-            "a/b",
-            "a\\b",
-            "nul\0byte",
-            "tab\tname",
-        ] {
+        for bad in ["", ".", "..", "../etc/passwd", "/etc/passwd", "a/b", "a\\b", "nul\0byte", "tab\tname"] {
             assert!(validate_name("name", bad).is_err(), "{bad:?} accepted");
         }
         assert!(validate_name("name", &"x".repeat(256)).is_err());

@@ -30,21 +30,15 @@ impl std::str::FromStr for MetadataFilter {
 
     /// Parses `namespace.key=value`, as in `--where finance.category=food`.
     fn from_str(s: &str) -> OpResult<Self> {
-        let (lhs, value) = s.split_once('=').ok_or_else(|| {
-            OpError::invalid(format!("filter `{s}` must look like `namespace.key=value`"))
-        })?;
-        let (namespace, key) = lhs.split_once('.').ok_or_else(|| {
-            OpError::invalid(format!(
-                "filter `{s}` must name a namespace: `namespace.key=value`"
-            ))
-        })?;
+        let (lhs, value) = s
+            .split_once('=')
+            .ok_or_else(|| OpError::invalid(format!("filter `{s}` must look like `namespace.key=value`")))?;
+        let (namespace, key) = lhs
+            .split_once('.')
+            .ok_or_else(|| OpError::invalid(format!("filter `{s}` must name a namespace: `namespace.key=value`")))?;
         names::validate_namespace(namespace)?;
         names::validate_key(key)?;
-        Ok(Self {
-            namespace: namespace.to_string(),
-            key: key.to_string(),
-            value: value.to_string(),
-        })
+        Ok(Self { namespace: namespace.to_string(), key: key.to_string(), value: value.to_string() })
     }
 }
 
@@ -71,11 +65,7 @@ pub struct SearchHit {
 /// Splits free text into search terms the way the FTS tokenizer does:
 /// runs of letters and digits, lowercased.
 pub fn terms(query: &str) -> Vec<String> {
-    query
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|t| !t.is_empty())
-        .map(str::to_lowercase)
-        .collect()
+    query.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).map(str::to_lowercase).collect()
 }
 
 /// Runs a search. Every term must match the entry (in any of its fields, as a
@@ -91,15 +81,10 @@ pub fn search(
 ) -> OpResult<(Vec<SearchHit>, u64)> {
     let terms = terms(query);
     if terms.len() > MAX_TERMS {
-        return Err(OpError::invalid(format!(
-            "query has {} terms; at most {MAX_TERMS} are allowed",
-            terms.len()
-        )));
+        return Err(OpError::invalid(format!("query has {} terms; at most {MAX_TERMS} are allowed", terms.len())));
     }
     if terms.is_empty() && kind.is_none() && filters.is_empty() {
-        return Err(OpError::invalid(
-            "give search terms, a kind or a metadata filter",
-        ));
+        return Err(OpError::invalid("give search terms, a kind or a metadata filter"));
     }
 
     // Entry filter shared by both paths.
@@ -123,19 +108,12 @@ pub fn search(
             rusqlite::params_from_iter(&filter_args),
             |r| r.get::<_, i64>(0).map(|n| n.max(0) as u64),
         )?;
-        let mut stmt = conn.prepare(&format!(
-            "{filter_sql} ORDER BY id LIMIT {limit} OFFSET {offset}"
-        ))?;
-        let ids: Vec<i64> = stmt
-            .query_map(rusqlite::params_from_iter(&filter_args), |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
+        let mut stmt = conn.prepare(&format!("{filter_sql} ORDER BY id LIMIT {limit} OFFSET {offset}"))?;
+        let ids: Vec<i64> =
+            stmt.query_map(rusqlite::params_from_iter(&filter_args), |r| r.get(0))?.collect::<Result<_, _>>()?;
         let hits = entry::get_many(conn, &ids)?
             .into_iter()
-            .map(|(_, entry)| SearchHit {
-                entry,
-                score: 0.0,
-                reasons: Vec::new(),
-            })
+            .map(|(_, entry)| SearchHit { entry, score: 0.0, reasons: Vec::new() })
             .collect();
         return Ok((hits, total));
     }
@@ -175,12 +153,7 @@ pub fn search(
     let mut order: Vec<i64> = Vec::new();
     let mut by_entry: HashMap<i64, (f64, Vec<MatchReason>)> = HashMap::new();
     let rows = stmt.query_map(rusqlite::params_from_iter(&args), |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, f64>(3)?,
-        ))
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, f64>(3)?))
     })?;
     for row in rows {
         let (id, source, snippet, score) = row?;
@@ -193,13 +166,7 @@ pub fn search(
     }
     let hits = entry::get_many(conn, &order)?
         .into_iter()
-        .filter_map(|(id, entry)| {
-            by_entry.remove(&id).map(|(score, reasons)| SearchHit {
-                entry,
-                score,
-                reasons,
-            })
-        })
+        .filter_map(|(id, entry)| by_entry.remove(&id).map(|(score, reasons)| SearchHit { entry, score, reasons }))
         .collect();
     Ok((hits, total))
 }

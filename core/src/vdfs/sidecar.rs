@@ -44,9 +44,7 @@ impl SidecarStore {
         if path.is_file() {
             return Ok(hash);
         }
-        let dir = path
-            .parent()
-            .ok_or_else(|| OpError::internal("blob path has no parent"))?;
+        let dir = path.parent().ok_or_else(|| OpError::internal("blob path has no parent"))?;
         std::fs::create_dir_all(dir)?;
         let tmp_dir = self.root.join("tmp");
         std::fs::create_dir_all(&tmp_dir)?;
@@ -59,9 +57,7 @@ impl SidecarStore {
         })();
         if let Err(e) = result {
             let _ = std::fs::remove_file(&tmp);
-            return Err(OpError::internal(format!(
-                "could not store sidecar blob: {e}"
-            )));
+            return Err(OpError::internal(format!("could not store sidecar blob: {e}")));
         }
         Ok(hash)
     }
@@ -70,9 +66,7 @@ impl SidecarStore {
     fn get(&self, hash: &str) -> OpResult<Vec<u8>> {
         let path = self.blob_path(hash);
         let data = std::fs::read(&path).map_err(|e| {
-            OpError::internal(format!(
-                "sidecar blob {hash} is missing from the store ({e}); write the sidecar again"
-            ))
+            OpError::internal(format!("sidecar blob {hash} is missing from the store ({e}); write the sidecar again"))
         })?;
         if blake3::hash(&data).to_hex().as_str() != hash {
             return Err(OpError::internal(format!(
@@ -83,11 +77,7 @@ impl SidecarStore {
     }
 
     fn remove_if_unreferenced(&self, conn: &Connection, hash: &str) -> OpResult<()> {
-        let refs: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM sidecars WHERE hash = ?1",
-            [hash],
-            |r| r.get(0),
-        )?;
+        let refs: i64 = conn.query_row("SELECT COUNT(*) FROM sidecars WHERE hash = ?1", [hash], |r| r.get(0))?;
         if refs == 0 {
             match std::fs::remove_file(self.blob_path(hash)) {
                 Ok(()) => {}
@@ -125,13 +115,8 @@ pub fn write(
 ) -> OpResult<SidecarInfo> {
     names::validate_namespace(namespace)?;
     names::validate_name("sidecar name", name)?;
-    if content_type.is_empty()
-        || content_type.len() > 128
-        || content_type.chars().any(char::is_control)
-    {
-        return Err(OpError::invalid(
-            "content_type must be 1-128 printable characters, e.g. `text/plain`",
-        ));
+    if content_type.is_empty() || content_type.len() > 128 || content_type.chars().any(char::is_control) {
+        return Err(OpError::invalid("content_type must be 1-128 printable characters, e.g. `text/plain`"));
     }
     if data.len() > MAX_SIDECAR_BYTES {
         return Err(OpError::exhausted(format!(
@@ -169,10 +154,7 @@ pub fn write(
             .execute(params![entry, source, &text[..end]])?;
         }
         _ => {
-            conn.execute(
-                "DELETE FROM search_docs WHERE entry_id = ?1 AND source = ?2",
-                params![entry, source],
-            )?;
+            conn.execute("DELETE FROM search_docs WHERE entry_id = ?1 AND source = ?2", params![entry, source])?;
         }
     }
     if let Some(old) = old.filter(|o| *o != hash) {

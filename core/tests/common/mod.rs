@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod wasm;
 use std::path::Path;
 use std::sync::Arc;
 

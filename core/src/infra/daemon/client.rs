@@ -20,10 +20,7 @@ impl DaemonClient {
     /// Connects to the daemon socket at `path`.
     pub async fn connect(path: &Path) -> std::io::Result<Self> {
         let stream = UnixStream::connect(path).await?;
-        Ok(Self {
-            framed: Framed::new(stream, codec()),
-            next_id: 1,
-        })
+        Ok(Self { framed: Framed::new(stream, codec()), next_id: 1 })
     }
 
     /// Calls an operation, passing progress frames to `on_progress`.
@@ -36,14 +33,8 @@ impl DaemonClient {
     ) -> OpResult<Value> {
         let id = self.next_id;
         self.next_id += 1;
-        let req = Request {
-            id: Value::from(id),
-            method: method.to_string(),
-            library_id,
-            payload,
-        };
-        let bytes = serde_json::to_vec(&req)
-            .map_err(|e| OpError::internal(format!("encode request: {e}")))?;
+        let req = Request { id: Value::from(id), method: method.to_string(), library_id, payload };
+        let bytes = serde_json::to_vec(&req).map_err(|e| OpError::internal(format!("encode request: {e}")))?;
         if bytes.len() > super::MAX_FRAME_BYTES {
             return Err(OpError::exhausted(format!(
                 "request is {} bytes, over the {}-byte frame limit",
@@ -54,17 +45,13 @@ impl DaemonClient {
         self.framed
             .send(bytes::Bytes::from(bytes))
             .await
-            .map_err(|e| {
-                OpError::unavailable(format!("daemon connection lost while sending: {e}"))
-            })?;
+            .map_err(|e| OpError::unavailable(format!("daemon connection lost while sending: {e}")))?;
         loop {
             let frame = self
                 .framed
                 .next()
                 .await
-                .ok_or_else(|| {
-                    OpError::unavailable("daemon closed the connection; is it still running?")
-                })?
+                .ok_or_else(|| OpError::unavailable("daemon closed the connection; is it still running?"))?
                 .map_err(|e| OpError::unavailable(format!("daemon connection failed: {e}")))?;
             let resp: Response = serde_json::from_slice(&frame)
                 .map_err(|e| OpError::internal(format!("daemon sent an unreadable frame: {e}")))?;

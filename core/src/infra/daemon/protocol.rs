@@ -13,11 +13,7 @@ pub const MAX_FRAME_BYTES: usize = MAX_PAYLOAD_BYTES + 64 * 1024;
 
 /// The frame codec both sides use.
 pub fn codec() -> LengthDelimitedCodec {
-    LengthDelimitedCodec::builder()
-        .big_endian()
-        .length_field_length(4)
-        .max_frame_length(MAX_FRAME_BYTES)
-        .new_codec()
+    LengthDelimitedCodec::builder().big_endian().length_field_length(4).max_frame_length(MAX_FRAME_BYTES).new_codec()
 }
 
 /// A request frame.
@@ -57,28 +53,13 @@ impl Response {
     /// The final frame for a result.
     pub fn result(id: Value, result: Result<Value, OpError>) -> Self {
         match result {
-            Ok(v) => Self {
-                id,
-                ok: Some(v),
-                error: None,
-                progress: None,
-            },
-            Err(e) => Self {
-                id,
-                ok: None,
-                error: Some(e),
-                progress: None,
-            },
+            Ok(v) => Self { id, ok: Some(v), error: None, progress: None },
+            Err(e) => Self { id, ok: None, error: Some(e), progress: None },
         }
     }
 
     /// A progress frame.
     pub fn progress(id: Value, p: Progress) -> Self {
-        Self {
-            id,
-            ok: None,
-            error: None,
-            progress: Some(p),
-        }
+        Self { id, ok: None, error: None, progress: Some(p) }
     }
 }

@@ -44,14 +44,11 @@ impl Server {
         // the socket is never reachable with looser permissions.
         let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
         let _ = std::fs::remove_file(&tmp);
-        let listener = UnixListener::bind(&tmp)
-            .map_err(|e| OpError::internal(format!("cannot bind {}: {e}", tmp.display())))?;
+        let listener =
+            UnixListener::bind(&tmp).map_err(|e| OpError::internal(format!("cannot bind {}: {e}", tmp.display())))?;
         std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
         std::fs::rename(&tmp, path)?;
-        Ok(Server {
-            listener,
-            path: path.to_path_buf(),
-        })
+        Ok(Server { listener, path: path.to_path_buf() })
     }
 
     /// Serves until `shutdown` resolves, then removes the socket file.
@@ -85,11 +82,7 @@ impl Server {
 }
 
 /// Binds `path` and serves `core` until `shutdown` resolves.
-pub async fn serve(
-    core: Arc<Core>,
-    path: &Path,
-    shutdown: impl std::future::Future<Output = ()>,
-) -> OpResult<()> {
+pub async fn serve(core: Arc<Core>, path: &Path, shutdown: impl std::future::Future<Output = ()>) -> OpResult<()> {
     let server = Server::bind(path).await?;
     tracing::info!(socket = %path.display(), "daemon listening");
     server.run(core, shutdown).await;
@@ -99,13 +92,9 @@ pub async fn serve(
 fn encode(resp: &Response) -> Bytes {
     // Serialising our own types cannot fail (no non-string map keys); fall
     // back to a fixed error frame if it ever does.
-    serde_json::to_vec(resp)
-        .map(Bytes::from)
-        .unwrap_or_else(|e| {
-            Bytes::from(format!(
-                r#"{{"id":null,"error":{{"code":"internal","message":"encode failed: {e}"}}}}"#
-            ))
-        })
+    serde_json::to_vec(resp).map(Bytes::from).unwrap_or_else(|e| {
+        Bytes::from(format!(r#"{{"id":null,"error":{{"code":"internal","message":"encode failed: {e}"}}}}"#))
+    })
 }
 
 async fn serve_connection(core: Arc<Core>, stream: UnixStream) {
@@ -132,9 +121,7 @@ async fn serve_connection(core: Arc<Core>, stream: UnixStream) {
                 let err = OpError::exhausted(format!(
                     "unreadable frame ({e}); frames are a 4-byte big-endian length then JSON, at most {MAX_FRAME_BYTES} bytes"
                 ));
-                let _ = tx
-                    .send(encode(&Response::result(serde_json::Value::Null, Err(err))))
-                    .await;
+                let _ = tx.send(encode(&Response::result(serde_json::Value::Null, Err(err)))).await;
                 break;
             }
         };
@@ -167,23 +154,13 @@ async fn serve_connection(core: Arc<Core>, stream: UnixStream) {
             let forward_id = id.clone();
             let forward = tokio::spawn(async move {
                 while let Some(p) = progress.recv().await {
-                    if forward_tx
-                        .send(encode(&Response::progress(forward_id.clone(), p)))
-                        .await
-                        .is_err()
-                    {
+                    if forward_tx.send(encode(&Response::progress(forward_id.clone(), p))).await.is_err() {
                         break;
                     }
                 }
             });
             let result = core
-                .execute_with_progress(
-                    &request.method,
-                    request.library_id,
-                    request.payload,
-                    Caller::Socket,
-                    Some(sink),
-                )
+                .execute_with_progress(&request.method, request.library_id, request.payload, Caller::Socket, Some(sink))
                 .await;
             // All progress is sent before the final frame.
             let _ = forward.await;

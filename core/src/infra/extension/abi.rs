@@ -94,17 +94,17 @@ pub fn check_module(module: &Module, handlers: &[&str]) -> OpResult<()> {
         _ => return Err(OpError::invalid("module must export a 32-bit, unshared linear memory named `memory`")),
     }
     let mut missing = Vec::new();
-    let check_fn = |name: &str, params: &[ValType], results: &[ValType], missing: &mut Vec<String>| {
-        match module.get_export(name) {
-            Some(ExternType::Func(ty)) if matches(&ty, params, results) => Ok(()),
-            Some(ExternType::Func(ty)) => Err(OpError::invalid(format!(
-                "export `{name}` has type {ty}, but ABI v1 requires {}",
-                sig(params, results)
-            ))),
-            _ => {
-                missing.push(format!("{name} {}", sig(params, results)));
-                Ok(())
-            }
+    let check_fn = |name: &str, params: &[ValType], results: &[ValType], missing: &mut Vec<String>| match module
+        .get_export(name)
+    {
+        Some(ExternType::Func(ty)) if matches(&ty, params, results) => Ok(()),
+        Some(ExternType::Func(ty)) => Err(OpError::invalid(format!(
+            "export `{name}` has type {ty}, but ABI v1 requires {}",
+            sig(params, results)
+        ))),
+        _ => {
+            missing.push(format!("{name} {}", sig(params, results)));
+            Ok(())
         }
     };
     for (name, params, results) in REQUIRED_EXPORTS {

@@ -142,7 +142,13 @@ fn exports(ctx: &impl AsContext<Data = HostState>) -> OpResult<GuestExports> {
 
 /// Copies `len` bytes at `ptr` out of guest memory, refusing lengths over
 /// `max` and ranges outside the memory.
-pub fn read_guest(ctx: &impl AsContext<Data = HostState>, ptr: u32, len: u32, max: u32, what: &str) -> OpResult<Vec<u8>> {
+pub fn read_guest(
+    ctx: &impl AsContext<Data = HostState>,
+    ptr: u32,
+    len: u32,
+    max: u32,
+    what: &str,
+) -> OpResult<Vec<u8>> {
     if len > max {
         return Err(OpError::exhausted(format!("{what} is {len} bytes, over the limit of {max} bytes")));
     }
@@ -173,14 +179,19 @@ pub async fn guest_alloc(
     let size = ex.memory.data_size(&*ctx) as u64;
     let region = Region { ptr, len };
     if ptr == 0 {
-        return Err(wasmtime::Error::msg(format!("wasm_alloc({len}) returned 0 (out of memory, or a broken allocator)")));
+        return Err(wasmtime::Error::msg(format!(
+            "wasm_alloc({len}) returned 0 (out of memory, or a broken allocator)"
+        )));
     }
     if u64::from(ptr) + u64::from(len) > size {
         return Err(wasmtime::Error::msg(format!(
             "wasm_alloc({len}) returned {ptr}, outside guest memory ({size} bytes)"
         )));
     }
-    if let Some(r) = live.iter().find(|r| r.overlaps(&region)) {
+    // Only in-bounds arguments can be live guest data; an out-of-bounds one
+    // was already refused.
+    let in_bounds = |r: &&Region| u64::from(r.ptr) + u64::from(r.len) <= size;
+    if let Some(r) = live.iter().filter(in_bounds).find(|r| r.overlaps(&region)) {
         return Err(wasmtime::Error::msg(format!(
             "wasm_alloc({len}) returned {ptr}, overlapping a live argument at {}..{}",
             r.ptr,
@@ -325,30 +336,34 @@ pub fn linker(engine: &wasmtime::Engine) -> OpResult<Linker<HostState>> {
         )
         .map_err(err)?;
     linker
-        .func_wrap(IMPORT_MODULE, "spacedrive_log", |mut caller: Caller<'_, HostState>, level: u32, ptr: u32, len: u32| {
-            let text = match read_guest(&caller, ptr, len, MAX_LOG_LINE, "log line") {
-                Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-                Err(e) => {
-                    caller.data().stats.bad_requests.fetch_add(1, Ordering::Relaxed);
-                    caller.data().stats.set_last_error(e.to_string());
+        .func_wrap(
+            IMPORT_MODULE,
+            "spacedrive_log",
+            |mut caller: Caller<'_, HostState>, level: u32, ptr: u32, len: u32| {
+                let text = match read_guest(&caller, ptr, len, MAX_LOG_LINE, "log line") {
+                    Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                    Err(e) => {
+                        caller.data().stats.bad_requests.fetch_add(1, Ordering::Relaxed);
+                        caller.data().stats.set_last_error(e.to_string());
+                        return;
+                    }
+                };
+                let data = caller.data_mut();
+                if data.log_budget < text.len() {
+                    data.stats.logs_dropped.fetch_add(1, Ordering::Relaxed);
                     return;
                 }
-            };
-            let data = caller.data_mut();
-            if data.log_budget < text.len() {
-                data.stats.logs_dropped.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
-            data.log_budget -= text.len();
-            let ext = data.extension.as_str();
-            match level {
-                0 => tracing::trace!(target: "extension", extension = ext, "{text}"),
-                1 => tracing::debug!(target: "extension", extension = ext, "{text}"),
-                2 => tracing::info!(target: "extension", extension = ext, "{text}"),
-                3 => tracing::warn!(target: "extension", extension = ext, "{text}"),
-                _ => tracing::error!(target: "extension", extension = ext, "{text}"),
-            }
-        })
+                data.log_budget -= text.len();
+                let ext = data.extension.as_str();
+                match level {
+                    0 => tracing::trace!(target: "extension", extension = ext, "{text}"),
+                    1 => tracing::debug!(target: "extension", extension = ext, "{text}"),
+                    2 => tracing::info!(target: "extension", extension = ext, "{text}"),
+                    3 => tracing::warn!(target: "extension", extension = ext, "{text}"),
+                    _ => tracing::error!(target: "extension", extension = ext, "{text}"),
+                }
+            },
+        )
         .map_err(err)?;
 
     // Job functions: arguments are validated here; the job system binds a
@@ -375,14 +390,18 @@ pub fn linker(engine: &wasmtime::Engine) -> OpResult<Linker<HostState>> {
         )
         .map_err(err)?;
     linker
-        .func_wrap(IMPORT_MODULE, "job_checkpoint", |caller: Caller<'_, HostState>, job: u32, ptr: u32, len: u32| -> i32 {
-            match read_guest(&caller, ptr, len, crate::infra::extension::MAX_CHECKPOINT_BYTES, "checkpoint") {
-                Ok(_) if job_handle_ok(&caller, job) => abi::JOB_OK,
-                Ok(_) => abi::JOB_NO_SUCH_JOB,
-                Err(e) if e.code == crate::ErrorCode::ResourceExhausted => abi::JOB_TOO_LARGE,
-                Err(_) => abi::JOB_BAD_ARGUMENT,
-            }
-        })
+        .func_wrap(
+            IMPORT_MODULE,
+            "job_checkpoint",
+            |caller: Caller<'_, HostState>, job: u32, ptr: u32, len: u32| -> i32 {
+                match read_guest(&caller, ptr, len, crate::infra::extension::MAX_CHECKPOINT_BYTES, "checkpoint") {
+                    Ok(_) if job_handle_ok(&caller, job) => abi::JOB_OK,
+                    Ok(_) => abi::JOB_NO_SUCH_JOB,
+                    Err(e) if e.code == crate::ErrorCode::ResourceExhausted => abi::JOB_TOO_LARGE,
+                    Err(_) => abi::JOB_BAD_ARGUMENT,
+                }
+            },
+        )
         .map_err(err)?;
     linker
         .func_wrap(IMPORT_MODULE, "job_check_interrupt", |caller: Caller<'_, HostState>, job: u32| -> i32 {
@@ -390,12 +409,16 @@ pub fn linker(engine: &wasmtime::Engine) -> OpResult<Linker<HostState>> {
         })
         .map_err(err)?;
     linker
-        .func_wrap(IMPORT_MODULE, "job_add_warning", |caller: Caller<'_, HostState>, job: u32, ptr: u32, len: u32| -> i32 {
-            if let Err(code) = text_arg(&caller, ptr, len, 4096) {
-                return code;
-            }
-            if job_handle_ok(&caller, job) { abi::JOB_OK } else { abi::JOB_NO_SUCH_JOB }
-        })
+        .func_wrap(
+            IMPORT_MODULE,
+            "job_add_warning",
+            |caller: Caller<'_, HostState>, job: u32, ptr: u32, len: u32| -> i32 {
+                if let Err(code) = text_arg(&caller, ptr, len, 4096) {
+                    return code;
+                }
+                if job_handle_ok(&caller, job) { abi::JOB_OK } else { abi::JOB_NO_SUCH_JOB }
+            },
+        )
         .map_err(err)?;
     for name in ["job_increment_bytes", "job_increment_items"] {
         linker

@@ -41,11 +41,7 @@ pub fn trap_error(extension: &str, what: &str, e: &wasmtime::Error, state: &Host
             state.limits.max_memory / (1024 * 1024)
         )),
         Some(trap) => OpError::internal(format!("extension `{extension}` trapped in {what}: {trap}")),
-        None => {
-            let msg = format!("{e:#}");
-            let first = msg.lines().next().unwrap_or("").to_string();
-            OpError::internal(format!("extension `{extension}` failed in {what}: {first}"))
-        }
+        None => OpError::internal(format!("extension `{extension}` failed in {what}: {}", e.root_cause())),
     }
 }
 
@@ -67,7 +63,10 @@ impl Instance {
             core,
             guard,
             stats,
-            limits: Limits { max_memory: manifest.permissions.max_memory_mb as usize * 1024 * 1024, memory_exceeded: false },
+            limits: Limits {
+                max_memory: manifest.permissions.max_memory_mb as usize * 1024 * 1024,
+                memory_exceeded: false,
+            },
             budget: Default::default(),
             clock: runtime.clock(),
             exports: None,
@@ -83,8 +82,7 @@ impl Instance {
             Ok(i) => i,
             Err(e) => return Err(trap_error(&id, "instantiation", &e, store.data())),
         };
-        let typed_err =
-            |name: &str, e: wasmtime::Error| OpError::invalid(format!("export `{name}` is unusable: {e}"));
+        let typed_err = |name: &str, e: wasmtime::Error| OpError::invalid(format!("export `{name}` is unusable: {e}"));
         let memory = instance
             .get_memory(&mut store, "memory")
             .ok_or_else(|| OpError::invalid("module does not export `memory`"))?;
@@ -181,7 +179,8 @@ impl Instance {
             Ok(p) => p,
             Err(e) => return Err(self.fail(&what, &e)),
         };
-        let memory = self.store.data().exports.as_ref().map(|e| e.memory).ok_or_else(|| OpError::internal("no memory"))?;
+        let memory =
+            self.store.data().exports.as_ref().map(|e| e.memory).ok_or_else(|| OpError::internal("no memory"))?;
         memory.write(&mut self.store, p_ptr as usize, &bytes).map_err(|e| OpError::internal(format!("{e}")))?;
         let live = [Region { ptr: p_ptr, len: len.max(1) }];
         let lib_ptr = match library {
@@ -190,7 +189,9 @@ impl Instance {
                     Ok(p) => p,
                     Err(e) => return Err(self.fail(&what, &e)),
                 };
-                memory.write(&mut self.store, ptr as usize, id.as_bytes()).map_err(|e| OpError::internal(format!("{e}")))?;
+                memory
+                    .write(&mut self.store, ptr as usize, id.as_bytes())
+                    .map_err(|e| OpError::internal(format!("{e}")))?;
                 ptr
             }
             None => 0,
@@ -200,7 +201,8 @@ impl Instance {
             Err(e) => return Err(self.fail(&what, &e)),
         };
         let framed = host::read_framed(&self.store, result_ptr, host::MAX_RESULT_BYTES as u32);
-        let free = self.store.data().exports.as_ref().map(|e| e.free.clone()).ok_or_else(|| OpError::internal("no free"))?;
+        let free =
+            self.store.data().exports.as_ref().map(|e| e.free.clone()).ok_or_else(|| OpError::internal("no free"))?;
         let mut frees = vec![(p_ptr, len.max(1))];
         if lib_ptr != 0 {
             frees.push((lib_ptr, 16));

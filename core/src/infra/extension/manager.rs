@@ -110,9 +110,14 @@ pub struct ExtensionManager {
 }
 
 fn read_bounded(path: &Path, max: usize, what: &str) -> OpResult<Vec<u8>> {
-    let meta = std::fs::metadata(path).map_err(|e| OpError::not_found(format!("cannot read {what} {}: {e}", path.display())))?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| OpError::not_found(format!("cannot read {what} {}: {e}", path.display())))?;
     if meta.len() > max as u64 {
-        return Err(OpError::exhausted(format!("{what} {} is {} bytes, over the {max}-byte limit", path.display(), meta.len())));
+        return Err(OpError::exhausted(format!(
+            "{what} {} is {} bytes, over the {max}-byte limit",
+            path.display(),
+            meta.len()
+        )));
     }
     std::fs::read(path).map_err(|e| OpError::not_found(format!("cannot read {what} {}: {e}", path.display())))
 }
@@ -130,8 +135,10 @@ fn read_source(src: &InstallSource) -> OpResult<(Manifest, Vec<u8>, PathBuf)> {
     let folder_manifest = match &dir {
         Some(d) => {
             let m = d.join(MANIFEST_FILE);
-            Some(Manifest::parse(&read_bounded(&m, super::manifest::MAX_MANIFEST_BYTES, "manifest")?)
-                .map_err(|e| e.context(m.display()))?)
+            Some(
+                Manifest::parse(&read_bounded(&m, super::manifest::MAX_MANIFEST_BYTES, "manifest")?)
+                    .map_err(|e| e.context(m.display()))?,
+            )
         }
         None => {
             let beside = path.with_file_name(MANIFEST_FILE);
@@ -235,7 +242,13 @@ impl ExtensionManager {
         let mut instance =
             Instance::new(runtime, linker, &module, &manifest, self.core.clone(), guard.clone(), stats).await?;
         instance.init().await.map_err(|e| e.context(format!("extension `{}` was not loaded", manifest.id)))?;
-        Ok(Arc::new(Loaded { manifest, guard, module, instance: Mutex::new(Some(instance)), loaded_at: SystemTime::now() }))
+        Ok(Arc::new(Loaded {
+            manifest,
+            guard,
+            module,
+            instance: Mutex::new(Some(instance)),
+            loaded_at: SystemTime::now(),
+        }))
     }
 
     async fn stop(&self, loaded: Arc<Loaded>) {
@@ -464,12 +477,8 @@ impl ExtensionManager {
             (None, Some(f)) => ExtensionState::Failed(f),
             (None, None) => ExtensionState::Installed,
         };
-        let watching = self
-            .watchers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(id)
-            .map(|(p, _)| p.display().to_string());
+        let watching =
+            self.watchers.lock().unwrap_or_else(|p| p.into_inner()).get(id).map(|(p, _)| p.display().to_string());
         Ok(ExtensionInfo {
             id: manifest.id.clone(),
             name: manifest.name.clone(),

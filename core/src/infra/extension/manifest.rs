@@ -202,7 +202,10 @@ impl Manifest {
         }
         for (i, l) in p.libraries.iter().enumerate() {
             if l != "*" && l.parse::<uuid::Uuid>().is_err() {
-                return Err(field_err(&format!("permissions.libraries[{i}]"), format!("`{l}` is neither `*` nor a UUID")));
+                return Err(field_err(
+                    &format!("permissions.libraries[{i}]"),
+                    format!("`{l}` is neither `*` nor a UUID"),
+                ));
             }
         }
         if p.rate_limits.requests_per_minute == 0 || p.rate_limits.requests_per_minute > 1_000_000 {
@@ -230,7 +233,10 @@ impl Manifest {
             let field = format!("operations[{i}].method");
             let (_, name) = parse_method(&op.method).map_err(|e| field_err(&field, e.message))?;
             if !name.starts_with(&format!("{}.", self.id)) {
-                return Err(field_err(&field, format!("`{}` must be in the extension's namespace `{}.`", op.method, self.id)));
+                return Err(field_err(
+                    &field,
+                    format!("`{}` must be in the extension's namespace `{}.`", op.method, self.id),
+                ));
             }
             if !seen.insert(op.method.as_str()) {
                 return Err(field_err(&field, format!("`{}` is declared twice", op.method)));
@@ -296,7 +302,10 @@ mod tests {
             (json!({"permissions": {"methods": ["VDFS"], "libraries": []}}), "permissions.methods[0]"),
             (json!({"permissions": {"methods": [], "libraries": ["mine"]}}), "permissions.libraries[0]"),
             (json!({"permissions": {"methods": [], "libraries": [], "max_memory_mb": 0}}), "permissions.max_memory_mb"),
-            (json!({"permissions": {"methods": [], "libraries": [], "network_access": ["http://x"]}}), "network_access[0]"),
+            (
+                json!({"permissions": {"methods": [], "libraries": [], "network_access": ["http://x"]}}),
+                "network_access[0]",
+            ),
             (json!({"id": "Bad Id"}), "`id`"),
             (json!({"id": "user"}), "reserved"),
             (json!({"wasm": "../x.wasm"}), "`wasm`"),

@@ -23,12 +23,11 @@ pub fn parse_method(method: &str) -> OpResult<(MethodKind, &str)> {
             truncate(method)
         )));
     };
-    let valid_chars = name.bytes().all(|b| {
-        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_' || b == b'-'
-    });
-    let versioned = name.rsplit_once(".v").is_some_and(|(head, v)| {
-        !head.is_empty() && !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())
-    });
+    let valid_chars =
+        name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_' || b == b'-');
+    let versioned = name
+        .rsplit_once(".v")
+        .is_some_and(|(head, v)| !head.is_empty() && !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()));
     if name.len() > 128 || !valid_chars || !versioned || name.split('.').any(str::is_empty) {
         return Err(OpError::invalid(format!(
             "method `{}` is malformed: expected `<kind>:<domain>.<name>.v<N>` in lowercase",
@@ -55,10 +54,7 @@ mod tests {
 
     #[test]
     fn parses_valid_methods() {
-        assert_eq!(
-            parse_method("query:test.ping.v1").unwrap(),
-            (MethodKind::Query, "test.ping.v1")
-        );
+        assert_eq!(parse_method("query:test.ping.v1").unwrap(), (MethodKind::Query, "test.ping.v1"));
         assert_eq!(
             parse_method("action:vdfs.create_entry.input.v1").unwrap(),
             (MethodKind::Action, "vdfs.create_entry.input.v1")
@@ -67,15 +63,9 @@ mod tests {
 
     #[test]
     fn rejects_malformed_methods() {
-        for bad in [
-            "ping",
-            "query:",
-            "query:test.ping",
-            "query:Test.ping.v1",
-            "query:a..b.v1",
-            "query:.v1",
-            "query:x.vx",
-        ] {
+        for bad in
+            ["ping", "query:", "query:test.ping", "query:Test.ping.v1", "query:a..b.v1", "query:.v1", "query:x.vx"]
+        {
             assert!(parse_method(bad).is_err(), "{bad} should be rejected");
         }
         let long = format!("query:{}.v1", "a".repeat(300));

@@ -30,11 +30,6 @@ impl ProgressSink {
 
     /// Reports progress.
     pub fn report(&self, phase: &str, done: u64, total: Option<u64>, message: impl Into<String>) {
-        let _ = self.0.send(Progress {
-            phase: phase.to_string(),
-            done,
-            total,
-            message: message.into(),
-        });
+        let _ = self.0.send(Progress { phase: phase.to_string(), done, total, message: message.into() });
     }
 }

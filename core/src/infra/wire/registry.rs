@@ -45,9 +45,7 @@ pub struct OpContext {
 impl OpContext {
     /// The library of a library-scoped operation.
     pub fn library(&self) -> OpResult<&Arc<Library>> {
-        self.library.as_ref().ok_or_else(|| {
-            OpError::internal("operation declared Scope::Core but asked for a library")
-        })
+        self.library.as_ref().ok_or_else(|| OpError::internal("operation declared Scope::Core but asked for a library"))
     }
 
     /// Reports progress if anyone listens.
@@ -73,10 +71,7 @@ pub trait Operation: 'static {
     type Output: Serialize + JsonSchema + Send + 'static;
 
     /// Runs the operation.
-    fn execute(
-        ctx: OpContext,
-        input: Self::Input,
-    ) -> impl Future<Output = OpResult<Self::Output>> + Send;
+    fn execute(ctx: OpContext, input: Self::Input) -> impl Future<Output = OpResult<Self::Output>> + Send;
 }
 
 /// A registered operation, type-erased. Built by [`OperationEntry::of`].
@@ -118,11 +113,7 @@ impl OperationEntry {
     }
 
     /// Runs the handler on a raw payload.
-    pub(crate) fn call(
-        &self,
-        ctx: OpContext,
-        payload: Value,
-    ) -> BoxFuture<'static, OpResult<Value>> {
+    pub(crate) fn call(&self, ctx: OpContext, payload: Value) -> BoxFuture<'static, OpResult<Value>> {
         (self.handler)(ctx, payload)
     }
 }
@@ -135,11 +126,7 @@ fn handle<T: Operation>(ctx: OpContext, payload: Value) -> BoxFuture<'static, Op
     Box::pin(async move {
         // An absent payload means "no arguments": treat it like `{}` so inputs
         // whose fields are all optional accept both.
-        let payload = if payload.is_null() {
-            Value::Object(Default::default())
-        } else {
-            payload
-        };
+        let payload = if payload.is_null() { Value::Object(Default::default()) } else { payload };
         let input: T::Input = serde_json::from_value(payload).map_err(|e| {
             OpError::invalid(format!(
                 "payload for `{}` does not match its input schema: {e}; see `sd ops --schema {}`",
@@ -148,12 +135,8 @@ fn handle<T: Operation>(ctx: OpContext, payload: Value) -> BoxFuture<'static, Op
             ))
         })?;
         let output = T::execute(ctx, input).await?;
-        serde_json::to_value(output).map_err(|e| {
-            OpError::internal(format!(
-                "could not serialise the output of `{}`: {e}",
-                T::METHOD
-            ))
-        })
+        serde_json::to_value(output)
+            .map_err(|e| OpError::internal(format!("could not serialise the output of `{}`: {e}", T::METHOD)))
     })
 }
 
@@ -176,17 +159,11 @@ fn registry() -> &'static Registry {
         let mut by_method = HashMap::new();
         for entry in inventory::iter::<OperationEntry> {
             if parse_method(entry.method).is_err() {
-                tracing::error!(
-                    method = entry.method,
-                    "operation registered under a malformed method; skipped"
-                );
+                tracing::error!(method = entry.method, "operation registered under a malformed method; skipped");
                 continue;
             }
             if by_method.insert(entry.method, entry).is_some() {
-                tracing::error!(
-                    method = entry.method,
-                    "operation registered twice; the last one wins"
-                );
+                tracing::error!(method = entry.method, "operation registered twice; the last one wins");
             }
         }
         let mut sorted: Vec<_> = by_method.values().copied().collect();
@@ -255,9 +232,7 @@ pub fn parse_payload(bytes: &[u8]) -> OpResult<Value> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        OpError::invalid(format!("payload is not valid UTF-8 ({e}); send JSON text"))
-    })?;
-    serde_json::from_str(text)
-        .map_err(|e| OpError::invalid(format!("payload is not valid JSON: {e}")))
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| OpError::invalid(format!("payload is not valid UTF-8 ({e}); send JSON text")))?;
+    serde_json::from_str(text).map_err(|e| OpError::invalid(format!("payload is not valid JSON: {e}")))
 }

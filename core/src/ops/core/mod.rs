@@ -40,11 +40,7 @@ impl Operation for Ping {
     type Output = PingOutput;
 
     async fn execute(ctx: OpContext, input: PingInput) -> OpResult<PingOutput> {
-        Ok(PingOutput {
-            echo: format!("Pong: {}", input.message),
-            count: input.count,
-            caller: ctx.caller.to_string(),
-        })
+        Ok(PingOutput { echo: format!("Pong: {}", input.message), count: input.count, caller: ctx.caller.to_string() })
     }
 }
 register_operation!(Ping);
@@ -104,11 +100,20 @@ impl Operation for Operations {
     type Input = NoInput;
     type Output = Vec<OperationInfo>;
 
-    async fn execute(_: OpContext, _: NoInput) -> OpResult<Vec<OperationInfo>> {
-        Ok(operations()
-            .iter()
-            .map(|e| OperationInfo::from(*e))
-            .collect())
+    async fn execute(ctx: OpContext, _: NoInput) -> OpResult<Vec<OperationInfo>> {
+        let mut ops: Vec<OperationInfo> = operations().iter().map(|e| OperationInfo::from(*e)).collect();
+        for (ext, op) in ctx.core.extensions().provided_operations() {
+            let kind = if op.method.starts_with("query:") { "query" } else { "action" };
+            ops.push(OperationInfo {
+                method: op.method,
+                kind: kind.to_string(),
+                scope: format!("extension:{ext}"),
+                description: op.description,
+                input_schema: op.input_schema,
+                output_schema: op.output_schema,
+            });
+        }
+        Ok(ops)
     }
 }
 register_operation!(Operations);

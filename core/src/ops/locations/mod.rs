@@ -79,9 +79,7 @@ impl Operation for AddLocation {
         .await
         .map_err(|e| OpError::internal(format!("task failed: {e}")))??;
         let scan = run_scan(&ctx, &library, row).await?;
-        let (_, location) = library
-            .read(move |c| indexer::find_location_by_row(c, row))
-            .await?;
+        let (_, location) = library.read(move |c| indexer::find_location_by_row(c, row)).await?;
         Ok(ScanOutput { location, scan })
     }
 }
@@ -100,9 +98,7 @@ pub struct LocationRef {
 }
 
 async fn resolve(library: &Arc<Library>, r: LocationRef) -> OpResult<(i64, Location)> {
-    library
-        .read(move |c| indexer::find_location(c, r.id, r.path.as_deref()))
-        .await
+    library.read(move |c| indexer::find_location(c, r.id, r.path.as_deref())).await
 }
 
 /// Rescans a location incrementally.
@@ -119,9 +115,7 @@ impl Operation for RescanLocation {
         let library = ctx.library()?.clone();
         let (row, _) = resolve(&library, input).await?;
         let scan = run_scan(&ctx, &library, row).await?;
-        let (_, location) = library
-            .read(move |c| indexer::find_location_by_row(c, row))
-            .await?;
+        let (_, location) = library.read(move |c| indexer::find_location_by_row(c, row)).await?;
         Ok(ScanOutput { location, scan })
     }
 }
@@ -157,8 +151,7 @@ pub struct RemoveLocation;
 
 impl Operation for RemoveLocation {
     const METHOD: &'static str = "action:locations.remove.input.v1";
-    const DESCRIPTION: &'static str =
-        "Forget a location and its entries (files on disk are untouched)";
+    const DESCRIPTION: &'static str = "Forget a location and its entries (files on disk are untouched)";
     const SCOPE: Scope = Scope::Library;
     type Input = LocationRef;
     type Output = RemoveLocationOutput;
@@ -173,10 +166,7 @@ impl Operation for RemoveLocation {
                 Ok(())
             })
             .await?;
-        Ok(RemoveLocationOutput {
-            removed: location.id,
-            entries: location.entries,
-        })
+        Ok(RemoveLocationOutput { removed: location.id, entries: location.entries })
     }
 }
 register_operation!(RemoveLocation);

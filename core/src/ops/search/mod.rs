@@ -58,16 +58,7 @@ impl Operation for Search {
         let limit = check_limit(input.limit)?;
         let (results, total) = ctx
             .library()?
-            .read(move |c| {
-                search::search(
-                    c,
-                    &input.query,
-                    input.kind.as_deref(),
-                    &input.filters,
-                    limit,
-                    input.offset,
-                )
-            })
+            .read(move |c| search::search(c, &input.query, input.kind.as_deref(), &input.filters, limit, input.offset))
             .await?;
         Ok(SearchOutput { results, total })
     }

@@ -26,9 +26,7 @@ fn default_limit() -> u32 {
 /// Checks a page size.
 pub(crate) fn check_limit(limit: u32) -> OpResult<u32> {
     if limit == 0 || limit > MAX_LIMIT {
-        return Err(OpError::invalid(format!(
-            "limit must be between 1 and {MAX_LIMIT}"
-        )));
+        return Err(OpError::invalid(format!("limit must be between 1 and {MAX_LIMIT}")));
     }
     Ok(limit)
 }
@@ -97,10 +95,7 @@ impl Operation for ListEntries {
             kind: input.kind,
             virtual_only: input.virtual_only,
         };
-        let (entries, total) = ctx
-            .library()?
-            .read(move |c| entry::list(c, &filter, limit, input.offset))
-            .await?;
+        let (entries, total) = ctx.library()?.read(move |c| entry::list(c, &filter, limit, input.offset)).await?;
         Ok(EntryPage { entries, total })
     }
 }
@@ -125,9 +120,7 @@ impl Operation for GetEntry {
     type Output = EntryDetail;
 
     async fn execute(ctx: OpContext, input: EntryRef) -> OpResult<EntryDetail> {
-        ctx.library()?
-            .read(move |c| entry::detail(c, input.id))
-            .await
+        ctx.library()?.read(move |c| entry::detail(c, input.id)).await
     }
 }
 register_operation!(GetEntry);
@@ -173,15 +166,11 @@ impl Operation for CreateEntry {
         let kind = input.kind.unwrap_or_else(|| KIND_VIRTUAL.to_string());
         ctx.library()?
             .write(move |tx| {
-                let (row, id) =
-                    entry::create_virtual(tx, &input.name, &kind, input.parent, &owner)?;
+                let (row, id) = entry::create_virtual(tx, &input.name, &kind, input.parent, &owner)?;
                 for (key, value) in &input.metadata {
                     metadata::set(tx, row, &owner, key, value)?;
                 }
-                Ok(CreateEntryOutput {
-                    entry_id: id,
-                    entry: entry::get(tx, id)?,
-                })
+                Ok(CreateEntryOutput { entry_id: id, entry: entry::get(tx, id)? })
             })
             .await
     }
@@ -229,9 +218,7 @@ impl Operation for UpdateMetadata {
     async fn execute(ctx: OpContext, input: UpdateMetadataInput) -> OpResult<UpdateMetadataOutput> {
         let ns = write_namespace(&ctx.caller, input.namespace)?;
         if input.set.is_empty() && input.remove.is_empty() {
-            return Err(OpError::invalid(
-                "nothing to do: give keys in `set` or `remove`",
-            ));
+            return Err(OpError::invalid("nothing to do: give keys in `set` or `remove`"));
         }
         if input.set.len() + input.remove.len() > 1000 {
             return Err(OpError::invalid("at most 1000 keys per update"));
@@ -247,11 +234,7 @@ impl Operation for UpdateMetadata {
                     metadata::remove(tx, row, &ns, key)?;
                 }
                 let metadata = metadata::all(tx, row)?.remove(&ns).unwrap_or_default();
-                Ok(UpdateMetadataOutput {
-                    entry_id: input.entry_id,
-                    namespace: ns,
-                    metadata,
-                })
+                Ok(UpdateMetadataOutput { entry_id: input.entry_id, namespace: ns, metadata })
             })
             .await
     }
@@ -287,8 +270,7 @@ pub struct WriteSidecar;
 
 impl Operation for WriteSidecar {
     const METHOD: &'static str = "action:vdfs.write_sidecar.input.v1";
-    const DESCRIPTION: &'static str =
-        "Attach a named blob to an entry (text sidecars are searchable)";
+    const DESCRIPTION: &'static str = "Attach a named blob to an entry (text sidecars are searchable)";
     const SCOPE: Scope = Scope::Library;
     type Input = WriteSidecarInput;
     type Output = SidecarInfo;
@@ -305,28 +287,16 @@ impl Operation for WriteSidecar {
                 "application/octet-stream",
             ),
             _ => {
-                return Err(OpError::invalid(
-                    "give exactly one of `text` and `data_base64`",
-                ));
+                return Err(OpError::invalid("give exactly one of `text` and `data_base64`"));
             }
         };
-        let content_type = input
-            .content_type
-            .unwrap_or_else(|| default_type.to_string());
+        let content_type = input.content_type.unwrap_or_else(|| default_type.to_string());
         let library = ctx.library()?.clone();
         let lib = library.clone();
         library
             .write(move |tx| {
                 let row = entry::row_id(tx, input.entry_id)?;
-                sidecar::write(
-                    tx,
-                    lib.sidecars(),
-                    row,
-                    &ns,
-                    &input.name,
-                    &content_type,
-                    &data,
-                )
+                sidecar::write(tx, lib.sidecars(), row, &ns, &input.name, &content_type, &data)
             })
             .await
     }
@@ -369,9 +339,7 @@ impl Operation for ReadSidecar {
     type Output = ReadSidecarOutput;
 
     async fn execute(ctx: OpContext, input: ReadSidecarInput) -> OpResult<ReadSidecarOutput> {
-        let ns = input
-            .namespace
-            .unwrap_or_else(|| ctx.caller.namespace().to_string());
+        let ns = input.namespace.unwrap_or_else(|| ctx.caller.namespace().to_string());
         let library = ctx.library()?.clone();
         let lib = library.clone();
         let (info, data) = library
@@ -384,11 +352,7 @@ impl Operation for ReadSidecar {
             Ok(t) => (Some(t), None),
             Err(e) => (None, Some(BASE64.encode(e.into_bytes()))),
         };
-        Ok(ReadSidecarOutput {
-            info,
-            text,
-            data_base64,
-        })
+        Ok(ReadSidecarOutput { info, text, data_base64 })
     }
 }
 register_operation!(ReadSidecar);
