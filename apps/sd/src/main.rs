@@ -2,6 +2,7 @@
 //! made through the daemon when one runs and in-process otherwise.
 
 mod backend;
+mod ext;
 mod output;
 
 use std::path::PathBuf;
@@ -60,6 +61,28 @@ enum Command {
     Entry(EntryCmd),
     /// Full-text search over names, metadata and text sidecars.
     Search(SearchArgs),
+    /// Manage WebAssembly extensions.
+    #[command(subcommand)]
+    Ext(ExtCmd),
+}
+
+#[derive(Subcommand)]
+enum ExtCmd {
+    /// Install (or upgrade) an extension: its folder, a cargo extension's folder, or a `.wasm`.
+    Install {
+        path: PathBuf,
+        /// Grant the permissions it asks for.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// List installed extensions.
+    List,
+    /// Show an extension: permissions, state, denials and other counters.
+    Info { id: String },
+    /// Unload and delete an extension.
+    Remove { id: String },
+    /// Develop an extension: install it and hot-reload its module whenever it is rebuilt.
+    Dev { path: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -302,7 +325,9 @@ async fn run(cli: Cli) -> OpResult<()> {
             };
             let library = match sd_core::infra::wire::find(&method).map(|e| e.scope) {
                 Some(sd_core::Scope::Library) => Some(ctx.library().await?),
-                _ => None,
+                Some(sd_core::Scope::Core) => None,
+                // An extension's operation: pass the library when one is known.
+                None => ctx.library().await.ok(),
             };
             let v = ctx.call_with_progress(&method, library, payload).await?;
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
@@ -310,6 +335,7 @@ async fn run(cli: Cli) -> OpResult<()> {
         Command::Library(cmd) => library_cmd(&mut ctx, cmd).await?,
         Command::Location(cmd) => location_cmd(&mut ctx, cmd).await?,
         Command::Entry(cmd) => entry_cmd(&mut ctx, cmd).await?,
+        Command::Ext(cmd) => ext_cmd(&mut ctx, cmd).await?,
         Command::Search(args) => {
             let lib = ctx.library().await?;
             let filters = args
@@ -423,8 +449,70 @@ async fn entry_cmd(ctx: &mut Ctx, cmd: EntryCmd) -> OpResult<()> {
     Ok(())
 }
 
+async fn ext_cmd(ctx: &mut Ctx, cmd: ExtCmd) -> OpResult<()> {
+    match cmd {
+        ExtCmd::Install { path, yes } => {
+            let src = ext::resolve(&path)?;
+            let manifest = ctx.call("query:extensions.inspect.v1", None, src.payload()).await?;
+            if !yes {
+                if !ctx.json {
+                    ext::print_permissions(&manifest);
+                }
+                return Err(OpError::invalid("run again with --yes to grant these permissions and install"));
+            }
+            let info = ctx.call("action:extensions.install.input.v1", None, src.payload()).await?;
+            ctx.print(&info, |i| {
+                println!("Installed {} {}", i["id"].as_str().unwrap_or(""), i["version"].as_str().unwrap_or(""))
+            });
+        }
+        ExtCmd::List => {
+            let v = ctx.call("query:extensions.list.v1", None, Value::Null).await?;
+            ctx.print(&v, ext::print_list);
+        }
+        ExtCmd::Info { id } => {
+            let v = ctx.call("query:extensions.info.v1", None, json!({ "id": id })).await?;
+            ctx.print(&v, ext::print_info);
+        }
+        ExtCmd::Remove { id } => {
+            let v = ctx.call("action:extensions.remove.input.v1", None, json!({ "id": id })).await?;
+            ctx.print(&v, |_| println!("Removed {id}"));
+        }
+        ExtCmd::Dev { path } => {
+            let src = ext::resolve(&path)?;
+            let mut payload = src.payload();
+            payload["watch"] = json!(true);
+            let info = ctx.call("action:extensions.install.input.v1", None, payload).await?;
+            let id = info["id"].as_str().unwrap_or_default().to_string();
+            let watched = info["watching"].as_str().unwrap_or_default().to_string();
+            if let Backend::Daemon(_) = ctx.backend {
+                ctx.print(&info, |_| println!("The daemon loaded {id} and reloads it when {watched} changes."));
+                return Ok(());
+            }
+            eprintln!("Loaded {id}; watching {watched}. Rebuild to reload; Ctrl-C to stop.");
+            let mut last = info["last_reload"].clone();
+            loop {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => break,
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+                }
+                let now = ctx.call("query:extensions.info.v1", None, json!({ "id": id })).await?;
+                if now["last_reload"] != last {
+                    last = now["last_reload"].clone();
+                    if ctx.json {
+                        println!("{}", json!({ "id": id, "last_reload": last }));
+                    } else {
+                        println!("{id}: {}", last.as_str().unwrap_or(""));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn run_daemon(data_dir: &std::path::Path) -> OpResult<()> {
     let core = Core::open(data_dir)?;
+    core.extensions().load_all().await;
     let socket = core.socket_path();
     let shutdown = async {
         let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -442,5 +530,7 @@ async fn run_daemon(data_dir: &std::path::Path) -> OpResult<()> {
         tracing::info!("shutting down");
     };
     eprintln!("sd daemon serving {} on {}", data_dir.display(), socket.display());
-    sd_core::infra::daemon::serve(core, &socket, shutdown).await
+    let served = sd_core::infra::daemon::serve(core.clone(), &socket, shutdown).await;
+    core.extensions().unload_all().await;
+    served
 }

@@ -30,6 +30,17 @@ tokio::task_local! {
     pub static CALL_CHAIN: Vec<String>;
 }
 
+tokio::task_local! {
+    /// Permissions of the extension whose host call is being served.
+    static CURRENT_GUARD: Arc<Guard>;
+}
+
+/// Whether the extension whose host call is being served may use `library`;
+/// `true` when no extension call is being served.
+pub fn current_call_may_use(library: Uuid) -> bool {
+    CURRENT_GUARD.try_with(|g| g.library_allowed(library)).unwrap_or(true)
+}
+
 /// The extensions on the current call path.
 pub fn call_chain() -> Vec<String> {
     CALL_CHAIN.try_with(Clone::clone).unwrap_or_default()
@@ -296,12 +307,8 @@ async fn run_call(caller: &mut Caller<'_, HostState>, args: [u32; 5]) -> (OpResu
         let core = core.upgrade().ok_or_else(|| OpError::unavailable("the core is shutting down"))?;
         let mut chain = call_chain();
         chain.push(extension.clone());
-        CALL_CHAIN
-            .scope(
-                chain,
-                core.execute_json_operation(&method, library, payload, crate::Caller::Extension(extension.clone())),
-            )
-            .await
+        let op = core.execute_json_operation(&method, library, payload, crate::Caller::Extension(extension.clone()));
+        CALL_CHAIN.scope(chain, CURRENT_GUARD.scope(guard.clone(), op)).await
     }
     .await;
     stats.record(&result);

@@ -388,14 +388,6 @@ impl ExtensionManager {
         }
     }
 
-    /// Whether extension `id` may use `library` (for filtering listings).
-    pub async fn library_allowed(&self, id: &str, library: Uuid) -> bool {
-        match self.loaded.read().await.get(id) {
-            Some(l) => l.guard.library_allowed(library),
-            None => false,
-        }
-    }
-
     /// Operations provided by installed extensions, with their extension.
     pub fn provided_operations(&self) -> Vec<(String, ProvidedOperation)> {
         self.installed_ids()

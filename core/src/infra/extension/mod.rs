@@ -15,7 +15,7 @@ pub mod manifest;
 pub mod permissions;
 pub mod runtime;
 
-pub use host::call_chain;
+pub use host::{call_chain, current_call_may_use};
 pub use manager::{ExtensionInfo, ExtensionManager, ExtensionState, InstallSource};
 pub use manifest::Manifest;
 

@@ -48,8 +48,8 @@ impl Operation for ListLibraries {
         let mut out = Vec::new();
         for lib in ctx.core.libraries().list().await {
             // An extension sees only the libraries its manifest grants.
-            if let crate::Caller::Extension(id) = &ctx.caller
-                && !ctx.core.extensions().library_allowed(id, lib.id()).await
+            if let crate::Caller::Extension(_) = &ctx.caller
+                && !crate::infra::extension::current_call_may_use(lib.id())
             {
                 continue;
             }

@@ -1,0 +1,175 @@
+//! `sd ext`: install, inspect, list and develop extensions.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+use sd_core::{OpError, OpResult};
+use serde_json::{Value, json};
+
+/// Where an install comes from, as the install operations take it.
+pub struct Source {
+    pub path: PathBuf,
+    pub wasm: Option<PathBuf>,
+}
+
+impl Source {
+    pub fn payload(&self) -> Value {
+        json!({ "path": self.path, "wasm": self.wasm })
+    }
+}
+
+fn newest_mtime(dir: &Path) -> Option<SystemTime> {
+    let mut newest = None;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).ok()?.flatten() {
+            let p = entry.path();
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(p);
+            } else if let Ok(m) = meta.modified() {
+                newest = newest.max(Some(m));
+            }
+        }
+    }
+    newest
+}
+
+/// Resolves PATH: a `.wasm` file, a folder whose `manifest.json` names its
+/// module, or a cargo extension's folder, whose release module is found in
+/// cargo's target folder and (re)built when missing or older than the sources.
+pub fn resolve(path: &Path) -> OpResult<Source> {
+    let path = std::fs::canonicalize(path).map_err(|e| OpError::not_found(format!("{}: {e}", path.display())))?;
+    if path.is_file() || !path.join("Cargo.toml").is_file() {
+        return Ok(Source { path, wasm: None });
+    }
+    let manifest: Value = std::fs::read(path.join("manifest.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null);
+    if manifest.get("wasm").is_some() {
+        return Ok(Source { path, wasm: None });
+    }
+    let meta = Command::new("cargo")
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .current_dir(&path)
+        .output()
+        .map_err(|e| OpError::unavailable(format!("cannot run cargo to find the module of {}: {e}", path.display())))?;
+    if !meta.status.success() {
+        return Err(OpError::invalid(format!(
+            "cargo metadata failed in {}: {}",
+            path.display(),
+            String::from_utf8_lossy(&meta.stderr).trim()
+        )));
+    }
+    let meta: Value =
+        serde_json::from_slice(&meta.stdout).map_err(|e| OpError::internal(format!("cargo metadata: {e}")))?;
+    let manifest_path = path.join("Cargo.toml");
+    let package = meta["packages"]
+        .as_array()
+        .and_then(|ps| {
+            ps.iter().find(|p| p["manifest_path"].as_str().map(PathBuf::from).as_deref() == Some(&manifest_path))
+        })
+        .ok_or_else(|| OpError::invalid(format!("{} is not a cargo package", path.display())))?;
+    let name = package["name"].as_str().unwrap_or_default().replace('-', "_");
+    let target_dir = PathBuf::from(meta["target_directory"].as_str().unwrap_or("target"));
+    let wasm = target_dir.join("wasm32-unknown-unknown/release").join(format!("{name}.wasm"));
+    let built = std::fs::metadata(&wasm).and_then(|m| m.modified()).ok();
+    let stale = match (
+        built,
+        newest_mtime(&path.join("src")),
+        std::fs::metadata(path.join("manifest.json")).and_then(|m| m.modified()).ok(),
+    ) {
+        (None, _, _) => true,
+        (Some(b), src, man) => src.is_some_and(|s| s > b) || man.is_some_and(|m| m > b),
+    };
+    if stale {
+        eprintln!("building {} for wasm32-unknown-unknown (release)...", path.display());
+        let status = Command::new("cargo")
+            .args(["build", "--release", "--target", "wasm32-unknown-unknown"])
+            .current_dir(&path)
+            .status()
+            .map_err(|e| OpError::unavailable(format!("cannot run cargo: {e}")))?;
+        if !status.success() {
+            return Err(OpError::invalid(format!(
+                "building {} failed; is the target installed (`rustup target add wasm32-unknown-unknown`)?",
+                path.display()
+            )));
+        }
+    }
+    if !wasm.is_file() {
+        return Err(OpError::not_found(format!("cargo did not produce {}", wasm.display())));
+    }
+    Ok(Source { path, wasm: Some(wasm) })
+}
+
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or("")
+}
+
+/// The consent screen: what the extension asks for.
+pub fn print_permissions(m: &Value) {
+    let p = &m["permissions"];
+    println!("{} {} ({})", s(&m["name"]), s(&m["version"]), s(&m["id"]));
+    if !s(&m["description"]).is_empty() {
+        println!("  {}", s(&m["description"]));
+    }
+    println!("It asks to:");
+    let list = |v: &Value| {
+        v.as_array().map(|a| a.iter().map(|x| s(x).to_string()).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+    };
+    println!("  call operations starting with: {}", list(&p["methods"]));
+    println!("  use libraries: {}", list(&p["libraries"]));
+    let net = list(&p["network_access"]);
+    println!("  reach the network: {}", if net.is_empty() { "no".to_string() } else { net });
+    println!(
+        "  use up to {} MiB of memory and {} ms of CPU per call, {} requests per minute, {} jobs at once",
+        p["max_memory_mb"],
+        p["max_cpu_ms_per_call"],
+        p["rate_limits"]["requests_per_minute"],
+        p["rate_limits"]["concurrent_jobs"]
+    );
+    for op in m["operations"].as_array().into_iter().flatten() {
+        println!("  provide operation {}", s(&op["method"]));
+    }
+}
+
+pub fn print_list(v: &Value) {
+    let list = v.as_array().map(Vec::as_slice).unwrap_or_default();
+    if list.is_empty() {
+        println!("No extensions. Install one with `sd ext install PATH`.");
+        return;
+    }
+    for e in list {
+        let state = match (s(&e["state"]), e["detail"].as_str()) {
+            ("failed", Some(d)) => format!("failed: {d}"),
+            (st, _) => st.to_string(),
+        };
+        println!("{:24} {:10} {}", s(&e["id"]), s(&e["version"]), state);
+    }
+}
+
+pub fn print_info(e: &Value) {
+    print_permissions(e);
+    let state = match e["detail"].as_str() {
+        Some(d) => format!("{}: {d}", s(&e["state"])),
+        None => s(&e["state"]).to_string(),
+    };
+    println!("state      {state}");
+    println!("module     {} bytes, blake3 {}", e["module_size"], s(&e["module_hash"]));
+    if let Some(w) = e["watching"].as_str() {
+        println!("watching   {w}");
+    }
+    if let Some(r) = e["last_reload"].as_str() {
+        println!("reload     {r}");
+    }
+    let st = &e["stats"];
+    println!(
+        "calls      {} (denied: {} by permission, {} by rate limit; {} bad requests; {} traps; {} restarts)",
+        st["calls"], st["denied_permission"], st["denied_rate"], st["bad_requests"], st["traps"], st["restarts"]
+    );
+    if let Some(err) = st["last_error"].as_str() {
+        println!("last error {err}");
+    }
+}

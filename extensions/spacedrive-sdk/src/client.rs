@@ -1,0 +1,238 @@
+//! A typed client for the core's operations, and `call` for any other.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::{Error, Result};
+
+/// Calls operations, in one library or none.
+#[derive(Debug, Clone, Copy)]
+pub struct Client {
+    library: Option<Uuid>,
+}
+
+/// Reply of `query:test.ping.v1`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Pong {
+    /// `Pong: <message>`.
+    pub echo: String,
+    /// How the host saw the caller, e.g. `extension:test-extension`.
+    pub caller: String,
+}
+
+/// A library the extension may use.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LibraryInfo {
+    /// Id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+}
+
+/// A VDFS entry.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Entry {
+    /// Stable id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Kind: `file`, `dir`, or the kind a virtual entry was created with.
+    pub kind: String,
+    /// Absolute path, for indexed entries.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Size in bytes.
+    #[serde(default)]
+    pub size: u64,
+    /// BLAKE3 of the content, for indexed files.
+    #[serde(default)]
+    pub content_hash: Option<String>,
+    /// Creator: `core`, `user` or an extension id.
+    pub owner: String,
+}
+
+/// Input of [`Client::create_entry`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NewEntry {
+    /// Name: one path component.
+    pub name: String,
+    /// Kind, e.g. `receipt` (default `virtual`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Parent entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Uuid>,
+    /// Initial metadata, in the extension's namespace.
+    pub metadata: BTreeMap<String, Value>,
+}
+
+/// A sidecar as read back.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Sidecar {
+    /// Name.
+    pub name: String,
+    /// BLAKE3 of the content.
+    pub hash: String,
+    /// Content when it is UTF-8.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Content as base64 otherwise.
+    #[serde(default)]
+    pub data_base64: Option<String>,
+}
+
+impl Sidecar {
+    /// The content as bytes.
+    pub fn bytes(&self) -> Result<Vec<u8>> {
+        match (&self.text, &self.data_base64) {
+            (Some(t), _) => Ok(t.clone().into_bytes()),
+            (None, Some(b)) => base64::engine::general_purpose::STANDARD
+                .decode(b)
+                .map_err(|e| Error::internal(format!("host sent bad base64: {e}"))),
+            (None, None) => Ok(Vec::new()),
+        }
+    }
+}
+
+/// One search hit.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SearchHit {
+    /// The entry.
+    pub entry: Entry,
+    /// Relevance; higher is better.
+    pub score: f64,
+}
+
+/// Search results.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SearchResults {
+    /// Hits, best first.
+    pub results: Vec<SearchHit>,
+    /// Matches in all.
+    pub total: u64,
+}
+
+/// A metadata filter for [`Client::search`]: `namespace.key = value`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Where {
+    /// Namespace.
+    pub namespace: String,
+    /// Key.
+    pub key: String,
+    /// Value as text.
+    pub value: String,
+}
+
+fn decode<O: DeserializeOwned>(envelope: &[u8]) -> Result<O> {
+    #[derive(Deserialize)]
+    struct Envelope {
+        ok: Option<Value>,
+        error: Option<Error>,
+    }
+    let env: Envelope =
+        serde_json::from_slice(envelope).map_err(|e| Error::internal(format!("host sent a bad envelope: {e}")))?;
+    match (env.ok, env.error) {
+        (_, Some(e)) => Err(e),
+        (Some(v), None) => serde_json::from_value(v)
+            .map_err(|e| Error::internal(format!("unexpected result shape from the host: {e}"))),
+        (None, None) => Err(Error::internal("host sent neither ok nor error")),
+    }
+}
+
+impl Client {
+    /// A client for `library` (or none).
+    pub fn new(library: Option<Uuid>) -> Self {
+        Self { library }
+    }
+
+    /// The same client bound to `library`.
+    pub fn in_library(&self, library: Uuid) -> Self {
+        Self { library: Some(library) }
+    }
+
+    /// The library calls go to.
+    pub fn library(&self) -> Option<Uuid> {
+        self.library
+    }
+
+    /// Calls any operation by method string.
+    pub fn call<I: Serialize + ?Sized, O: DeserializeOwned>(&self, method: &str, input: &I) -> Result<O> {
+        let payload = serde_json::to_vec(input)?;
+        let lib = self.library.map(|l| *l.as_bytes());
+        decode(&crate::ffi::call(method, lib.as_ref(), &payload))
+    }
+
+    fn library_or_err(&self) -> Result<Uuid> {
+        self.library.ok_or_else(|| Error::invalid("this call needs a library: use client.in_library(id)"))
+    }
+
+    /// `query:test.ping.v1`.
+    pub fn ping(&self, message: &str) -> Result<Pong> {
+        self.call("query:test.ping.v1", &json!({ "message": message }))
+    }
+
+    /// The libraries this extension may use.
+    pub fn libraries(&self) -> Result<Vec<LibraryInfo>> {
+        Client::new(None).call("query:libraries.list.v1", &json!({}))
+    }
+
+    /// Creates a virtual entry owned by this extension.
+    pub fn create_entry(&self, entry: &NewEntry) -> Result<Entry> {
+        self.library_or_err()?;
+        #[derive(Deserialize)]
+        struct Out {
+            entry: Entry,
+        }
+        let out: Out = self.call("action:vdfs.create_entry.input.v1", entry)?;
+        Ok(out.entry)
+    }
+
+    /// One entry.
+    pub fn entry(&self, id: Uuid) -> Result<Entry> {
+        self.library_or_err()?;
+        self.call("query:vdfs.entry.v1", &json!({ "id": id }))
+    }
+
+    /// Sets metadata keys in this extension's namespace.
+    pub fn set_metadata(&self, entry: Uuid, set: &BTreeMap<String, Value>) -> Result<()> {
+        self.library_or_err()?;
+        let _: Value = self.call("action:vdfs.update_metadata.input.v1", &json!({ "entry_id": entry, "set": set }))?;
+        Ok(())
+    }
+
+    /// Writes a text sidecar (searchable).
+    pub fn write_sidecar_text(&self, entry: Uuid, name: &str, text: &str) -> Result<()> {
+        self.library_or_err()?;
+        let _: Value =
+            self.call("action:vdfs.write_sidecar.input.v1", &json!({ "entry_id": entry, "name": name, "text": text }))?;
+        Ok(())
+    }
+
+    /// Writes a binary sidecar.
+    pub fn write_sidecar_bytes(&self, entry: Uuid, name: &str, content_type: &str, data: &[u8]) -> Result<()> {
+        self.library_or_err()?;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(data);
+        let _: Value = self.call(
+            "action:vdfs.write_sidecar.input.v1",
+            &json!({ "entry_id": entry, "name": name, "data_base64": b64, "content_type": content_type }),
+        )?;
+        Ok(())
+    }
+
+    /// Reads one of this extension's sidecars.
+    pub fn read_sidecar(&self, entry: Uuid, name: &str) -> Result<Sidecar> {
+        self.library_or_err()?;
+        self.call("query:vdfs.read_sidecar.v1", &json!({ "entry_id": entry, "name": name }))
+    }
+
+    /// Full-text search with optional metadata filters.
+    pub fn search(&self, query: &str, filters: &[Where], limit: u32) -> Result<SearchResults> {
+        self.library_or_err()?;
+        self.call("query:search.v1", &json!({ "query": query, "where": filters, "limit": limit }))
+    }
+}

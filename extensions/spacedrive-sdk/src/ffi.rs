@@ -1,0 +1,118 @@
+//! The only place that touches raw guest memory and the host imports. Every
+//! `unsafe` block of the SDK is here, each with the reason it is sound.
+
+#![allow(unsafe_code)]
+
+use std::alloc::Layout;
+
+/// Alignment of every block handed to or from the host.
+const ALIGN: usize = 8;
+
+fn layout(size: u32) -> Option<Layout> {
+    Layout::from_size_align(size.max(1) as usize, ALIGN).ok()
+}
+
+/// `wasm_alloc`: a block of `size` bytes (at least 1), or 0 when out of memory.
+pub fn alloc(size: u32) -> u32 {
+    match layout(size) {
+        // SAFETY: the layout has a non-zero size.
+        Some(l) => unsafe { std::alloc::alloc(l) as usize as u32 },
+        None => 0,
+    }
+}
+
+/// `wasm_free`: releases a block from [`alloc`] of the same `size`.
+pub fn free(ptr: u32, size: u32) {
+    if ptr == 0 {
+        return;
+    }
+    if let Some(l) = layout(size) {
+        // SAFETY: by the ABI, `ptr` came from `alloc(size)` with this size, and
+        // is freed once (the host frees what it allocated, we free what the
+        // host delivered to us).
+        unsafe { std::alloc::dealloc(ptr as usize as *mut u8, l) }
+    }
+}
+
+/// Copies `len` bytes the host placed at `ptr`.
+pub fn host_bytes(ptr: u32, len: u32) -> Vec<u8> {
+    if len == 0 {
+        return Vec::new();
+    }
+    // SAFETY: the host wrote `len` bytes at `ptr` into a block it obtained
+    // from our `wasm_alloc` and keeps alive for this call.
+    unsafe { std::slice::from_raw_parts(ptr as usize as *const u8, len as usize).to_vec() }
+}
+
+/// Returns `[u32 LE length][bytes]` in a fresh block for the host, which
+/// frees it with `wasm_free(ptr, 4 + length)`.
+pub fn framed(bytes: &[u8]) -> u32 {
+    let total = bytes.len() + 4;
+    let ptr = alloc(total as u32);
+    if ptr == 0 {
+        return 0;
+    }
+    // SAFETY: `ptr` is a fresh block of `total` bytes from `alloc`.
+    unsafe {
+        let dst = std::slice::from_raw_parts_mut(ptr as usize as *mut u8, total);
+        dst[..4].copy_from_slice(&(bytes.len() as u32).to_le_bytes());
+        dst[4..].copy_from_slice(bytes);
+    }
+    ptr
+}
+
+#[cfg(target_arch = "wasm32")]
+mod imports {
+    #[link(wasm_import_module = "spacedrive")]
+    unsafe extern "C" {
+        pub fn spacedrive_call(
+            method_ptr: u32,
+            method_len: u32,
+            library_ptr: u32,
+            payload_ptr: u32,
+            payload_len: u32,
+        ) -> u32;
+        pub fn spacedrive_log(level: u32, ptr: u32, len: u32);
+    }
+}
+
+/// Calls an operation; returns the host's envelope bytes.
+#[cfg(target_arch = "wasm32")]
+pub fn call(method: &str, library: Option<&[u8; 16]>, payload: &[u8]) -> Vec<u8> {
+    let lib_ptr = library.map_or(0, |b| b.as_ptr() as usize as u32);
+    // SAFETY: the pointers and lengths describe live slices of our memory.
+    let ptr = unsafe {
+        imports::spacedrive_call(
+            method.as_ptr() as usize as u32,
+            method.len() as u32,
+            lib_ptr,
+            payload.as_ptr() as usize as u32,
+            payload.len() as u32,
+        )
+    };
+    // SAFETY: the host wrote `[u32 LE len][len bytes]` at `ptr`, in a block it
+    // obtained from our `wasm_alloc(4 + len)`; we own it now.
+    let len = unsafe { (ptr as usize as *const u32).read_unaligned() };
+    let bytes = host_bytes(ptr + 4, len);
+    free(ptr, len + 4);
+    bytes
+}
+
+/// Outside wasm there is no host: calls fail with `unavailable`.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn call(_method: &str, _library: Option<&[u8; 16]>, _payload: &[u8]) -> Vec<u8> {
+    br#"{"error":{"code":"unavailable","message":"no Spacedrive host: extensions run inside the wasm host"}}"#.to_vec()
+}
+
+/// Sends a log line.
+#[cfg(target_arch = "wasm32")]
+pub fn log(level: u32, text: &str) {
+    // SAFETY: the pointer and length describe a live slice.
+    unsafe { imports::spacedrive_log(level, text.as_ptr() as usize as u32, text.len() as u32) }
+}
+
+/// Outside wasm, log lines go to standard error.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn log(level: u32, text: &str) {
+    eprintln!("[{level}] {text}");
+}

@@ -1,0 +1,75 @@
+//! The test extension: on load it pings the core and, in every library it
+//! may use, creates one virtual entry tagged with metadata and a searchable
+//! sidecar (once: it searches first). It provides
+//! `query:test-extension.hello.v1`.
+
+#![deny(unsafe_code)]
+
+use std::collections::BTreeMap;
+
+use spacedrive_sdk::prelude::*;
+use spacedrive_sdk::{NewEntry, Where};
+
+#[extension(id = "test-extension", name = "Test Extension", version = "0.1.0")]
+struct TestExtension;
+
+const GREETING_KEY: &str = "greeting";
+const GREETING: &str = "hello from wasm";
+
+fn mine() -> Vec<Where> {
+    vec![Where { namespace: "test-extension".into(), key: GREETING_KEY.into(), value: GREETING.into() }]
+}
+
+impl Extension for TestExtension {
+    fn init(ctx: &ExtensionContext) -> Result<()> {
+        let client = ctx.client();
+        let pong = client.ping("test-extension init")?;
+        info!("core answered `{}` to {}", pong.echo, pong.caller);
+        for library in client.libraries()? {
+            let lib = client.in_library(library.id);
+            if lib.search("", &mine(), 1)?.total > 0 {
+                continue;
+            }
+            let mut metadata = BTreeMap::new();
+            metadata.insert(GREETING_KEY.to_string(), serde_json::json!(GREETING));
+            metadata.insert("created_by".to_string(), serde_json::json!(pong.caller));
+            let entry = lib.create_entry(&NewEntry {
+                name: "Hello from test-extension".into(),
+                kind: Some("note".into()),
+                metadata,
+                ..Default::default()
+            })?;
+            lib.write_sidecar_text(entry.id, "note.txt", "Written by a WebAssembly extension through the SDK.")?;
+            info!("created entry {} in library {}", entry.id, library.name);
+        }
+        Ok(())
+    }
+
+    fn cleanup(_ctx: &ExtensionContext) -> Result<()> {
+        info!("test-extension unloading");
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+struct HelloInput {
+    name: String,
+}
+
+#[derive(Serialize)]
+struct HelloOutput {
+    greeting: String,
+    entries: u64,
+}
+
+#[spacedrive_operation]
+fn hello(ctx: &OperationContext, input: HelloInput) -> Result<HelloOutput> {
+    if input.name.trim().is_empty() {
+        return Err(Error::invalid("name must not be empty"));
+    }
+    let entries = match ctx.library() {
+        Some(_) => ctx.client().search("", &mine(), 1)?.total,
+        None => 0,
+    };
+    Ok(HelloOutput { greeting: format!("Hello, {}!", input.name), entries })
+}
