@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, end to end, on an embedded default (SQLite in a data dir
 # under target/, nothing to set up): create a library, index a sample
-# folder, tag an entry, and search.
+# folder, tag an entry, search, then install a sandboxed WebAssembly
+# extension that writes into the library through the same operations.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -29,4 +30,8 @@ run entry show "$ENTRY"
 rm "$SAMPLE/notes/log-1.txt"
 printf 'changed\n' > "$SAMPLE/notes/garden-plans.md"
 run location rescan "$SAMPLE"
+run ext install extensions/test-extension --yes
+run search --where "test-extension.greeting=hello from wasm"
+run call query:test-extension.hello.v1 '{"name":"demo"}'
+run ext info test-extension
 run status

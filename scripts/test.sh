@@ -7,7 +7,11 @@ bash scripts/bootstrap.sh
 
 echo "== cargo fmt --check" >&2
 cargo fmt --all --check
+(cd extensions && cargo fmt --all --check)
+echo "== build the extensions (wasm32, release)" >&2
+(cd extensions && cargo build --release --quiet)
 echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+(cd extensions && cargo clippy --release --quiet -- -D warnings)
 echo "== cargo test" >&2
 cargo test --workspace --quiet

@@ -2,6 +2,7 @@
 //! socket, and indexing throughput (cold and incremental).
 //!
 //! Run with `cargo bench -p sd-core --bench core`.
+#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 use std::time::Duration;

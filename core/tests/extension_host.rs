@@ -1,6 +1,7 @@
 //! The extension host against well-behaved and hostile guests (WAT). Each
 //! hostile module must get a clear typed error while the host, and a
 //! well-behaved extension loaded beside it, keep working.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The VDFS on a real SQLite library and real files: indexing, incremental
 //! rescans, virtual entries, metadata namespaces, sidecars and search.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -381,6 +382,12 @@ async fn every_operation_schema_matches_its_handler() {
     let lib: uuid::Uuid = lib_out["id"].as_str().unwrap().parse().unwrap();
     let entry = call(&core, "action:vdfs.create_entry.input.v1", Some(lib), json!({ "name": "e" })).await.unwrap();
     let eid = entry["entry_id"].clone();
+    let ext_src = tempfile::tempdir().unwrap();
+    let ext_dir = common::wasm::write_extension(
+        ext_src.path(),
+        &common::wasm::manifest("schema", json!({})),
+        &common::wasm::Parts::default().wasm(),
+    );
     let cases: Vec<(&str, Option<uuid::Uuid>, serde_json::Value)> = vec![
         ("query:test.ping.v1", None, json!({ "message": "hi", "count": 3 })),
         ("query:core.status.v1", None, json!({})),
@@ -397,6 +404,12 @@ async fn every_operation_schema_matches_its_handler() {
         ("query:vdfs.read_sidecar.v1", Some(lib), json!({ "entry_id": eid, "name": "n.txt" })),
         ("query:search.v1", Some(lib), json!({ "query": "f1" })),
         ("action:locations.remove.input.v1", Some(lib), json!({ "path": tree.path() })),
+        ("query:extensions.inspect.v1", None, json!({ "path": ext_dir })),
+        ("action:extensions.install.input.v1", None, json!({ "path": ext_dir })),
+        ("query:extensions.list.v1", None, json!({})),
+        ("query:extensions.info.v1", None, json!({ "id": "schema" })),
+        ("action:extensions.load.input.v1", None, json!({ "id": "schema" })),
+        ("action:extensions.remove.input.v1", None, json!({ "id": "schema" })),
         ("action:libraries.remove.input.v1", None, json!({ "id": lib })),
     ];
     let mut covered = std::collections::HashSet::new();

@@ -1,5 +1,6 @@
 //! SIGKILL the daemon while it indexes a large tree; restart; rescan; the
 //! library is whole and consistent.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

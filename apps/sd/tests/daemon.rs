@@ -1,5 +1,6 @@
 //! The real `sd daemon` process, driven through the CLI binary and through
 //! raw socket clients, including hostile ones.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -264,7 +264,7 @@ fn walk(root: &Path, follow_links: bool, progress: ProgressFn<'_>) -> (Vec<Found
                 v.push(f);
             }
             let n = count.fetch_add(1, Ordering::Relaxed) + 1;
-            if n % 1000 == 0 {
+            if n.is_multiple_of(1000) {
                 progress("walking", n, None);
             }
             WalkState::Continue
@@ -272,6 +272,9 @@ fn walk(root: &Path, follow_links: bool, progress: ProgressFn<'_>) -> (Vec<Found
     });
     (found.into_inner().unwrap_or_default(), warnings.into_inner().unwrap_or_default())
 }
+
+/// A file, its existing entry (if any) and the outcome of hashing it.
+type Hashed<'a> = (&'a Found, Option<i64>, std::io::Result<(String, u64)>);
 
 fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
     let mut file = std::fs::File::open(path)?;
@@ -438,7 +441,7 @@ pub fn scan(library: &Library, location: i64, progress: ProgressFn<'_>) -> OpRes
     let mut done = 0u64;
     progress("hashing", 0, Some(total));
     for chunk in to_hash.chunks(BATCH) {
-        let hashed: Vec<(&Found, Option<i64>, std::io::Result<(String, u64)>)> =
+        let hashed: Vec<Hashed<'_>> =
             chunk.par_iter().map(|(f, id)| (*f, *id, hash_file(&root.join(&f.rel)))).collect();
         let mut batch_warnings = Vec::new();
         let batch = write_tx(&mut conn, |tx| {

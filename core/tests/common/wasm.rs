@@ -1,6 +1,6 @@
 //! WAT modules for extension tests: a well-behaved guest, and a template
 //! whose pieces tests replace with hostile code.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 

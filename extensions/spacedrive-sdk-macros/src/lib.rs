@@ -147,3 +147,34 @@ pub fn spacedrive_operation(attr: TokenStream, item: TokenStream) -> TokenStream
     }
     .into()
 }
+
+/// Exports `fn name(ctx: &JobContext, state: &mut State) -> Result<()>` as
+/// the job entry point `execute_<name>` (declare it in `manifest.json` under
+/// `jobs` with `"export": "execute_<name>"`). The host passes the job's input,
+/// or its last checkpoint when resuming; when the job is paused or cancelled
+/// (`ctx.check_interrupt()?`), its state is checkpointed on the way out.
+#[proc_macro_attribute]
+pub fn spacedrive_job(attr: TokenStream, item: TokenStream) -> TokenStream {
+    if !attr.is_empty() {
+        return error(Span::call_site(), "#[spacedrive_job] takes no arguments");
+    }
+    let func = match syn::parse::<ItemFn>(item) {
+        Ok(f) => f,
+        Err(e) => return e.to_compile_error().into(),
+    };
+    if func.sig.inputs.len() != 2 {
+        return error(func.sig.ident.span(), "a job takes (ctx: &JobContext, state: &mut State)");
+    }
+    let name = &func.sig.ident;
+    let export = format_ident!("execute_{}", name);
+    quote! {
+        #func
+
+        #[allow(unsafe_code)]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn #export(job: u32, state_ptr: u32, state_len: u32, library_ptr: u32) -> u32 {
+            ::spacedrive_sdk::__private::job(job, state_ptr, state_len, library_ptr, #name)
+        }
+    }
+    .into()
+}

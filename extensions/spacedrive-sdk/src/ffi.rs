@@ -73,7 +73,71 @@ mod imports {
             payload_len: u32,
         ) -> u32;
         pub fn spacedrive_log(level: u32, ptr: u32, len: u32);
+        pub fn job_report_progress(job: u32, fraction: f32, ptr: u32, len: u32) -> i32;
+        pub fn job_checkpoint(job: u32, ptr: u32, len: u32) -> i32;
+        pub fn job_check_interrupt(job: u32) -> i32;
+        pub fn job_add_warning(job: u32, ptr: u32, len: u32) -> i32;
+        pub fn job_increment_bytes(job: u32, n: i64) -> i32;
+        pub fn job_increment_items(job: u32, n: i64) -> i32;
     }
+}
+
+/// `job_report_progress`.
+#[cfg(target_arch = "wasm32")]
+pub fn job_report_progress(job: u32, fraction: f32, message: &str) -> i32 {
+    // SAFETY: the pointer and length describe a live slice.
+    unsafe { imports::job_report_progress(job, fraction, message.as_ptr() as usize as u32, message.len() as u32) }
+}
+
+/// `job_checkpoint`.
+#[cfg(target_arch = "wasm32")]
+pub fn job_checkpoint(job: u32, state: &[u8]) -> i32 {
+    // SAFETY: the pointer and length describe a live slice.
+    unsafe { imports::job_checkpoint(job, state.as_ptr() as usize as u32, state.len() as u32) }
+}
+
+/// `job_check_interrupt`.
+#[cfg(target_arch = "wasm32")]
+pub fn job_check_interrupt(job: u32) -> i32 {
+    // SAFETY: plain integer call.
+    unsafe { imports::job_check_interrupt(job) }
+}
+
+/// `job_add_warning`.
+#[cfg(target_arch = "wasm32")]
+pub fn job_add_warning(job: u32, message: &str) -> i32 {
+    // SAFETY: the pointer and length describe a live slice.
+    unsafe { imports::job_add_warning(job, message.as_ptr() as usize as u32, message.len() as u32) }
+}
+
+/// `job_increment_bytes` / `job_increment_items`.
+#[cfg(target_arch = "wasm32")]
+pub fn job_increment(job: u32, n: u64, bytes: bool) -> i32 {
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
+    // SAFETY: plain integer calls.
+    unsafe { if bytes { imports::job_increment_bytes(job, n) } else { imports::job_increment_items(job, n) } }
+}
+
+/// Outside wasm no job runs.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn job_report_progress(_job: u32, _fraction: f32, _message: &str) -> i32 {
+    -1
+}
+#[cfg(not(target_arch = "wasm32"))]
+pub fn job_checkpoint(_job: u32, _state: &[u8]) -> i32 {
+    -1
+}
+#[cfg(not(target_arch = "wasm32"))]
+pub fn job_check_interrupt(_job: u32) -> i32 {
+    -1
+}
+#[cfg(not(target_arch = "wasm32"))]
+pub fn job_add_warning(_job: u32, _message: &str) -> i32 {
+    -1
+}
+#[cfg(not(target_arch = "wasm32"))]
+pub fn job_increment(_job: u32, _n: u64, _bytes: bool) -> i32 {
+    -1
 }
 
 /// Calls an operation; returns the host's envelope bytes.

@@ -23,10 +23,12 @@
 
 mod client;
 mod ffi;
+mod job;
 mod log;
 
 pub use client::*;
-pub use spacedrive_sdk_macros::{extension, spacedrive_operation};
+pub use job::{INTERRUPTED, JobContext};
+pub use spacedrive_sdk_macros::{extension, spacedrive_job, spacedrive_operation};
 pub use uuid::Uuid;
 
 /// The ABI version this SDK speaks.
@@ -126,8 +128,8 @@ impl OperationContext {
 /// an extension uses, and serde's derives.
 pub mod prelude {
     pub use crate::{
-        Client, Error, Extension, ExtensionContext, OperationContext, Result, Uuid, debug, error, extension, info,
-        spacedrive_operation, warn,
+        Client, Error, Extension, ExtensionContext, JobContext, OperationContext, Result, Uuid, debug, error,
+        extension, info, spacedrive_job, spacedrive_operation, warn,
     };
     pub use serde::{Deserialize, Serialize};
 }
@@ -159,6 +161,46 @@ pub mod __private {
         }
     }
 
+    fn library_at(ptr: u32) -> Option<Uuid> {
+        (ptr != 0).then(|| {
+            let b = crate::ffi::host_bytes(ptr, 16);
+            let mut raw = [0u8; 16];
+            raw.copy_from_slice(&b);
+            Uuid::from_bytes(raw)
+        })
+    }
+
+    /// Runs a job on the host's state (its input, or its last checkpoint) and
+    /// returns the `[len][envelope]` block: `{"ok": final_state}`,
+    /// `{"interrupted": true}` after checkpointing, or `{"error": ...}`.
+    pub fn job<S>(
+        handle: u32,
+        state_ptr: u32,
+        state_len: u32,
+        library_ptr: u32,
+        body: fn(&JobContext, &mut S) -> Result<()>,
+    ) -> u32
+    where
+        S: serde::de::DeserializeOwned + serde::Serialize,
+    {
+        let bytes = crate::ffi::host_bytes(state_ptr, state_len);
+        let ctx = JobContext::new(handle, library_at(library_ptr));
+        let envelope = match serde_json::from_slice::<S>(&bytes) {
+            Err(e) => serde_json::json!({ "error": Error::invalid(format!(
+                "the job's saved state does not fit its state type (was it written by another version?): {e}"
+            )) }),
+            Ok(mut state) => match body(&ctx, &mut state) {
+                Ok(()) => serde_json::json!({ "ok": state }),
+                Err(e) if e.is(crate::INTERRUPTED) => match ctx.checkpoint(&state) {
+                    Ok(()) => serde_json::json!({ "interrupted": true }),
+                    Err(e) => serde_json::json!({ "error": e }),
+                },
+                Err(e) => serde_json::json!({ "error": e }),
+            },
+        };
+        crate::ffi::framed(&serde_json::to_vec(&envelope).unwrap_or_default())
+    }
+
     /// Runs an operation handler on the host's payload and returns the
     /// `[len][envelope]` block the host reads and frees.
     pub fn operation<I, O>(
@@ -172,12 +214,7 @@ pub mod __private {
         O: serde::Serialize,
     {
         let payload = crate::ffi::host_bytes(payload_ptr, payload_len);
-        let library = (library_ptr != 0).then(|| {
-            let b = crate::ffi::host_bytes(library_ptr, 16);
-            let mut raw = [0u8; 16];
-            raw.copy_from_slice(&b);
-            Uuid::from_bytes(raw)
-        });
+        let library = library_at(library_ptr);
         let result = serde_json::from_slice::<I>(&payload)
             .map_err(|e| Error::invalid(format!("payload does not match the operation's input: {e}")))
             .and_then(|input| handler(&OperationContext { library }, input))

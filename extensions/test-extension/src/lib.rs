@@ -73,3 +73,26 @@ fn hello(ctx: &OperationContext, input: HelloInput) -> Result<HelloOutput> {
     };
     Ok(HelloOutput { greeting: format!("Hello, {}!", input.name), entries })
 }
+
+#[derive(Deserialize)]
+struct LoopInput {
+    n: u32,
+}
+
+#[derive(Serialize)]
+struct LoopOutput {
+    calls: u32,
+}
+
+/// Round trips guest -> host -> guest through the SDK, for benchmarks.
+#[spacedrive_operation]
+fn ping_loop(ctx: &OperationContext, input: LoopInput) -> Result<LoopOutput> {
+    if input.n > 1_000_000 {
+        return Err(Error::invalid("n must be at most 1000000"));
+    }
+    let client = ctx.client();
+    for _ in 0..input.n {
+        client.ping("bench")?;
+    }
+    Ok(LoopOutput { calls: input.n })
+}

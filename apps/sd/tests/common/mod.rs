@@ -1,5 +1,5 @@
 //! Helpers for tests that run the real `sd` binary.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;

@@ -55,7 +55,7 @@ impl DaemonClient {
                 .map_err(|e| OpError::unavailable(format!("daemon connection failed: {e}")))?;
             let resp: Response = serde_json::from_slice(&frame)
                 .map_err(|e| OpError::internal(format!("daemon sent an unreadable frame: {e}")))?;
-            if resp.id != Value::from(id) {
+            if resp.id != id {
                 if let Some(err) = resp.error {
                     return Err(err);
                 }

@@ -199,10 +199,7 @@ pub async fn guest_alloc(
             "wasm_alloc({len}) returned {ptr}, outside guest memory ({size} bytes)"
         )));
     }
-    // Only in-bounds arguments can be live guest data; an out-of-bounds one
-    // was already refused.
-    let in_bounds = |r: &&Region| u64::from(r.ptr) + u64::from(r.len) <= size;
-    if let Some(r) = live.iter().filter(in_bounds).find(|r| r.overlaps(&region)) {
+    if let Some(r) = live.iter().find(|r| r.overlaps(&region)) {
         return Err(wasmtime::Error::msg(format!(
             "wasm_alloc({len}) returned {ptr}, overlapping a live argument at {}..{}",
             r.ptr,
@@ -270,24 +267,25 @@ fn resume(caller: &mut Caller<'_, HostState>) {
 
 async fn run_call(caller: &mut Caller<'_, HostState>, args: [u32; 5]) -> (OpResult<Value>, Vec<Region>) {
     let [m_ptr, m_len, lib_ptr, p_ptr, p_len] = args;
-    let mut live = vec![Region { ptr: m_ptr, len: m_len }, Region { ptr: p_ptr, len: p_len }];
-    if lib_ptr != 0 {
-        live.push(Region { ptr: lib_ptr, len: 16 });
-    }
+    // Regions the host accepted as arguments; results must not land on them.
+    let mut live = Vec::new();
     let stats = caller.data().stats.clone();
     let parsed = (|| -> OpResult<(String, Option<Uuid>, Value)> {
         let method = read_guest(caller, m_ptr, m_len, MAX_METHOD_BYTES, "method")?;
+        live.push(Region { ptr: m_ptr, len: m_len });
         let method =
             String::from_utf8(method).map_err(|e| OpError::invalid(format!("method is not valid UTF-8: {e}")))?;
         let library = if lib_ptr == 0 {
             None
         } else {
             let b = read_guest(caller, lib_ptr, 16, 16, "library id")?;
+            live.push(Region { ptr: lib_ptr, len: 16 });
             let mut raw = [0u8; 16];
             raw.copy_from_slice(&b);
             Some(Uuid::from_bytes(raw))
         };
         let payload = read_guest(caller, p_ptr, p_len, MAX_PAYLOAD_BYTES as u32, "payload")?;
+        live.push(Region { ptr: p_ptr, len: p_len });
         Ok((method, library, wire::parse_payload(&payload)?))
     })();
     let (method, library, payload) = match parsed {

@@ -228,3 +228,86 @@ impl Instance {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A guest that calls `spacedrive_call` with whatever arguments it is
+    /// given, and resets its heap after each call.
+    const FUZZ_WAT: &str = r#"
+    (module
+      (import "spacedrive" "spacedrive_call" (func $call (param i32 i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 2)
+      (data (i32.const 16) "query:test.ping.v1{\"message\":\"x\"}")
+      (global $heap (mut i32) (i32.const 65536))
+      (func (export "wasm_alloc") (param $size i32) (result i32)
+        (local $p i32)
+        (local.set $p (global.get $heap))
+        (global.set $heap (i32.add (local.get $p) (local.get $size)))
+        (local.get $p))
+      (func (export "wasm_free") (param i32 i32))
+      (func (export "reset") (global.set $heap (i32.const 65536)))
+      (func (export "spacedrive_abi_version") (result i32) (i32.const 1))
+      (func (export "plugin_init") (result i32) (i32.const 0))
+      (func (export "plugin_cleanup") (result i32) (i32.const 0))
+      (func (export "fuzz") (param i32 i32 i32 i32 i32) (result i32)
+        (call $call (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4))))
+    "#;
+
+    fn arg() -> impl Strategy<Value = u32> {
+        prop_oneof![
+            Just(0u32),
+            0u32..64,
+            16u32..60,
+            65_500u32..65_600,
+            131_000u32..131_100,
+            Just(u32::MAX),
+            Just(u32::MAX - 3),
+            any::<u32>(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Whatever pointers and lengths a guest passes, the host neither
+        /// panics nor traps: it answers with a well-formed envelope.
+        #[test]
+        fn any_arguments_get_an_envelope(args in (arg(), arg(), arg(), arg(), arg())) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let cache = tempfile::tempdir().unwrap();
+            let runtime = Runtime::new(cache.path()).unwrap();
+            let linker = host::linker(runtime.engine()).unwrap();
+            let manifest = Manifest::parse(br#"{"id":"fuzz","name":"f","version":"1","permissions":{"methods":["test."],"libraries":["*"]}}"#).unwrap();
+            let module = wasmtime::Module::new(runtime.engine(), wat::parse_str(FUZZ_WAT).unwrap()).unwrap();
+            let guard = Arc::new(Guard::new("fuzz", &manifest.permissions));
+            rt.block_on(async {
+                let mut inst = Instance::new(&runtime, &linker, &module, &manifest, std::sync::Weak::new(), guard, Default::default())
+                    .await
+                    .unwrap();
+                let fuzz: TypedFunc<(u32, u32, u32, u32, u32), u32> =
+                    inst.instance.get_typed_func(&mut inst.store, "fuzz").unwrap();
+                let deadline = inst.store.data_mut().start_call(1000);
+                inst.store.set_epoch_deadline(deadline);
+                match fuzz.call_async(&mut inst.store, args).await {
+                    Ok(ptr) => {
+                        let block = host::read_framed(&inst.store, ptr, host::MAX_RESULT_BYTES as u32)
+                            .expect("a readable block");
+                        let v: Value = serde_json::from_slice(&block).expect("JSON envelope");
+                        // No core is attached, so even a valid call ends in an error.
+                        prop_assert!(v.get("error").is_some(), "{v}");
+                    }
+                    // The one trap allowed: the guest declared as argument the
+                    // memory its own allocator then handed out.
+                    Err(e) => prop_assert!(
+                        e.root_cause().to_string().contains("overlapping a live argument"),
+                        "unexpected trap: {}", e.root_cause()
+                    ),
+                }
+                Ok(())
+            })?;
+        }
+    }
+}

@@ -103,8 +103,10 @@ pub struct ExtensionManager {
     loaded: RwLock<HashMap<String, Arc<Loaded>>>,
     failed: std::sync::Mutex<HashMap<String, String>>,
     stats: std::sync::Mutex<HashMap<String, Arc<Stats>>>,
-    /// Serialises installs, loads and removals.
-    lifecycle: Mutex<()>,
+    /// One lock per extension id, serialising its install, load and removal.
+    /// Per id, not global: an extension's `plugin_init` may call operations
+    /// of another extension, which then loads under its own lock.
+    id_locks: std::sync::Mutex<HashMap<String, Arc<Mutex<()>>>>,
     watchers: std::sync::Mutex<HashMap<String, (PathBuf, notify::RecommendedWatcher)>>,
     reloads: std::sync::Mutex<HashMap<String, String>>,
 }
@@ -190,7 +192,7 @@ impl ExtensionManager {
             loaded: Default::default(),
             failed: Default::default(),
             stats: Default::default(),
-            lifecycle: Mutex::new(()),
+            id_locks: Default::default(),
             watchers: Default::default(),
             reloads: Default::default(),
         }
@@ -208,6 +210,11 @@ impl ExtensionManager {
     /// Modules loaded from the compiled-module cache, and compiled, so far.
     pub fn cache_stats(&self) -> (usize, usize) {
         self.runtime.get().map(|(r, _)| r.cache_stats()).unwrap_or((0, 0))
+    }
+
+    fn id_lock(&self, id: &str) -> Arc<Mutex<()>> {
+        let mut locks = self.id_locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(id.to_string()).or_default().clone()
     }
 
     fn stats_for(&self, id: &str) -> Arc<Stats> {
@@ -251,6 +258,24 @@ impl ExtensionManager {
         }))
     }
 
+    /// A fresh instance of an installed extension, in its own store, sharing
+    /// nothing with the others (what each job runs in). `plugin_init` is not
+    /// called.
+    pub async fn instantiate(&self, id: &str) -> OpResult<Instance> {
+        let loaded = self.get(id).await?;
+        let (runtime, linker) = self.runtime()?;
+        Instance::new(
+            runtime,
+            linker,
+            &loaded.module,
+            &loaded.manifest,
+            self.core.clone(),
+            loaded.guard.clone(),
+            self.stats_for(id),
+        )
+        .await
+    }
+
     async fn stop(&self, loaded: Arc<Loaded>) {
         let mut slot = loaded.instance.lock().await;
         if let Some(mut inst) = slot.take()
@@ -271,7 +296,8 @@ impl ExtensionManager {
         let (manifest, wasm, wasm_path) = read_source(src)?;
         let id = manifest.id.clone();
         {
-            let _life = self.lifecycle.lock().await;
+            let lock = self.id_lock(&id);
+            let _life = lock.lock().await;
             let loaded = self.start(manifest.clone(), &wasm).await?;
             let dest = self.installed_dir(&id)?;
             let tmp = self.dir.join(format!(".install-{id}-{}", Uuid::new_v4()));
@@ -331,7 +357,8 @@ impl ExtensionManager {
         if let Some(l) = self.loaded.read().await.get(id) {
             return Ok(l.clone());
         }
-        let _life = self.lifecycle.lock().await;
+        let lock = self.id_lock(id);
+        let _life = lock.lock().await;
         if let Some(l) = self.loaded.read().await.get(id) {
             return Ok(l.clone());
         }
@@ -372,7 +399,8 @@ impl ExtensionManager {
             return Err(OpError::not_found(format!("no extension `{id}` is installed; run `sd ext list`")));
         }
         self.unwatch(id);
-        let _life = self.lifecycle.lock().await;
+        let lock = self.id_lock(id);
+        let _life = lock.lock().await;
         if let Some(old) = self.loaded.write().await.remove(id) {
             self.stop(old).await;
         }

@@ -208,8 +208,8 @@ impl Manifest {
                 ));
             }
         }
-        if p.rate_limits.requests_per_minute == 0 || p.rate_limits.requests_per_minute > 1_000_000 {
-            return Err(field_err("permissions.rate_limits.requests_per_minute", "must be 1 to 1000000"));
+        if p.rate_limits.requests_per_minute == 0 || p.rate_limits.requests_per_minute > 100_000_000 {
+            return Err(field_err("permissions.rate_limits.requests_per_minute", "must be 1 to 100000000"));
         }
         if p.rate_limits.concurrent_jobs == 0 || p.rate_limits.concurrent_jobs > 64 {
             return Err(field_err("permissions.rate_limits.concurrent_jobs", "must be 1 to 64"));

@@ -16,6 +16,7 @@ pub mod permissions;
 pub mod runtime;
 
 pub use host::{call_chain, current_call_may_use};
+pub use instance::Instance;
 pub use manager::{ExtensionInfo, ExtensionManager, ExtensionState, InstallSource};
 pub use manifest::Manifest;
 

@@ -65,6 +65,10 @@ pub struct StatusOutput {
     pub libraries: usize,
     /// Number of registered operations.
     pub operations: usize,
+    /// Extension modules loaded from the compiled-module cache in this process.
+    pub module_cache_hits: usize,
+    /// Extension modules compiled in this process.
+    pub module_cache_misses: usize,
 }
 
 /// Reports the core's version, data dir and counts.
@@ -85,6 +89,8 @@ impl Operation for Status {
             uptime_secs: ctx.core.uptime().as_secs(),
             libraries: ctx.core.libraries().list().await.len(),
             operations: operations().len(),
+            module_cache_hits: ctx.core.extensions().cache_stats().0,
+            module_cache_misses: ctx.core.extensions().cache_stats().1,
         })
     }
 }
