@@ -41,6 +41,7 @@ pub struct Core {
     data_dir: PathBuf,
     libraries: LibraryManager,
     extensions: infra::extension::ExtensionManager,
+    jobs: infra::job::JobManager,
     started: Instant,
 }
 
@@ -57,6 +58,7 @@ impl Core {
             data_dir: data_dir.to_path_buf(),
             libraries,
             extensions: infra::extension::ExtensionManager::new(ext_dir, core.clone()),
+            jobs: infra::job::JobManager::new(core.clone()),
             started: Instant::now(),
         }))
     }
@@ -79,6 +81,11 @@ impl Core {
     /// The extension host.
     pub fn extensions(&self) -> &infra::extension::ExtensionManager {
         &self.extensions
+    }
+
+    /// The job system.
+    pub fn jobs(&self) -> &infra::job::JobManager {
+        &self.jobs
     }
 
     /// Time since [`Core::open`].

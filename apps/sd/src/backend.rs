@@ -34,6 +34,31 @@ impl Backend {
         Ok(Backend::Local(Core::open(data_dir)?))
     }
 
+    /// Calls an operation, passing each progress report to `on_progress`.
+    pub async fn call_with(
+        &mut self,
+        method: &str,
+        library: Option<Uuid>,
+        payload: Value,
+        mut on_progress: impl FnMut(Progress),
+    ) -> OpResult<Value> {
+        match self {
+            Backend::Daemon(client) => client.call(method, library, payload, on_progress).await,
+            Backend::Local(core) => {
+                let (sink, mut rx) = ProgressSink::channel();
+                let core = core.clone();
+                let method = method.to_string();
+                let task = tokio::spawn(async move {
+                    core.execute_with_progress(&method, library, payload, Caller::Cli, Some(sink)).await
+                });
+                while let Some(p) = rx.recv().await {
+                    on_progress(p);
+                }
+                task.await.map_err(|e| OpError::internal(format!("operation task failed: {e}")))?
+            }
+        }
+    }
+
     /// Calls an operation; `show_progress` draws a bar on a terminal.
     pub async fn call(
         &mut self,
@@ -48,21 +73,7 @@ impl Backend {
                 update_bar(bar, &p);
             }
         };
-        let result = match self {
-            Backend::Daemon(client) => client.call(method, library, payload, on_progress).await,
-            Backend::Local(core) => {
-                let (sink, mut rx) = ProgressSink::channel();
-                let core = core.clone();
-                let method = method.to_string();
-                let task = tokio::spawn(async move {
-                    core.execute_with_progress(&method, library, payload, Caller::Cli, Some(sink)).await
-                });
-                while let Some(p) = rx.recv().await {
-                    on_progress(p);
-                }
-                task.await.map_err(|e| OpError::internal(format!("operation task failed: {e}")))?
-            }
-        };
+        let result = self.call_with(method, library, payload, on_progress).await;
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }

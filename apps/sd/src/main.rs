@@ -64,6 +64,29 @@ enum Command {
     /// Manage WebAssembly extensions.
     #[command(subcommand)]
     Ext(ExtCmd),
+    /// Follow and steer jobs.
+    #[command(subcommand)]
+    Job(JobCmd),
+}
+
+#[derive(Subcommand)]
+enum JobCmd {
+    /// List jobs, newest first.
+    List {
+        /// Only jobs in this state (queued, running, paused, completed, failed, cancelled).
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Show a job with its input and last checkpoint.
+    Info { id: Uuid },
+    /// Follow a job until it stops: a progress bar on a terminal, JSON lines with --json.
+    Watch { id: Uuid },
+    /// Ask a job to pause at its next check.
+    Pause { id: Uuid },
+    /// Continue a paused job from its last checkpoint.
+    Resume { id: Uuid },
+    /// Cancel a job.
+    Cancel { id: Uuid },
 }
 
 #[derive(Subcommand)]
@@ -83,6 +106,16 @@ enum ExtCmd {
     Remove { id: String },
     /// Develop an extension: install it and hot-reload its module whenever it is rebuilt.
     Dev { path: PathBuf },
+    /// Run one of an extension's jobs: `sd ext run test-extension counter '{"target":100}'`.
+    Run {
+        extension: String,
+        job: String,
+        /// The job's input as JSON (default `{}`).
+        input: Option<String>,
+        /// Return at once with the job id instead of following it.
+        #[arg(long)]
+        detach: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -181,6 +214,8 @@ struct SearchArgs {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`sd ... | head`), like other Unix tools.
+    sigpipe::reset();
     let cli = Cli::parse();
     let default_level = if matches!(cli.command, Command::Daemon) { "info" } else { "warn" };
     tracing_subscriber::fmt()
@@ -336,6 +371,7 @@ async fn run(cli: Cli) -> OpResult<()> {
         Command::Location(cmd) => location_cmd(&mut ctx, cmd).await?,
         Command::Entry(cmd) => entry_cmd(&mut ctx, cmd).await?,
         Command::Ext(cmd) => ext_cmd(&mut ctx, cmd).await?,
+        Command::Job(cmd) => job_cmd(&mut ctx, cmd).await?,
         Command::Search(args) => {
             let lib = ctx.library().await?;
             let filters = args
@@ -449,8 +485,88 @@ async fn entry_cmd(ctx: &mut Ctx, cmd: EntryCmd) -> OpResult<()> {
     Ok(())
 }
 
+/// Follows a job to its end; JSON lines with --json, a bar otherwise.
+async fn watch_job(ctx: &mut Ctx, lib: Uuid, id: Uuid) -> OpResult<Value> {
+    let json_out = ctx.json;
+    let payload = json!({ "id": id });
+    let info = if json_out {
+        ctx.backend
+            .call_with(
+                "query:jobs.watch.v1",
+                Some(lib),
+                payload,
+                |p| {
+                    let detail: Value = serde_json::from_str(&p.message).unwrap_or(Value::Null);
+                    println!("{}", json!({ "id": id, "state": p.phase, "progress": p.done as f64 / 10_000.0, "detail": detail }));
+                },
+            )
+            .await?
+    } else {
+        ctx.backend.call("query:jobs.watch.v1", Some(lib), payload, true).await?
+    };
+    Ok(info)
+}
+
+async fn job_cmd(ctx: &mut Ctx, cmd: JobCmd) -> OpResult<()> {
+    let lib = ctx.library().await?;
+    match cmd {
+        JobCmd::List { state } => {
+            let v = ctx.call("query:jobs.list.v1", Some(lib), json!({ "state": state })).await?;
+            ctx.print(&v, output::jobs);
+        }
+        JobCmd::Info { id } => {
+            let v = ctx.call("query:jobs.info.v1", Some(lib), json!({ "id": id })).await?;
+            ctx.print(&v, output::job);
+        }
+        JobCmd::Watch { id } => {
+            let v = watch_job(ctx, lib, id).await?;
+            if ctx.json {
+                println!("{v}");
+            } else {
+                output::job(&v);
+            }
+        }
+        JobCmd::Pause { id } | JobCmd::Resume { id } | JobCmd::Cancel { id } => {
+            let method = match cmd {
+                JobCmd::Pause { .. } => "action:jobs.pause.input.v1",
+                JobCmd::Resume { .. } => "action:jobs.resume.input.v1",
+                _ => "action:jobs.cancel.input.v1",
+            };
+            let v = ctx.call(method, Some(lib), json!({ "id": id })).await?;
+            ctx.print(&v, output::job);
+        }
+    }
+    Ok(())
+}
+
 async fn ext_cmd(ctx: &mut Ctx, cmd: ExtCmd) -> OpResult<()> {
     match cmd {
+        ExtCmd::Run { extension, job, input, detach } => {
+            let lib = ctx.library().await?;
+            let input = match input {
+                Some(i) => parse_json_arg(&i)?,
+                None => json!({}),
+            };
+            let payload = json!({ "extension": extension, "job": job, "input": input });
+            let info = ctx.call("action:jobs.dispatch.input.v1", Some(lib), payload).await?;
+            let id: Uuid = info["id"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| OpError::internal("no job id"))?;
+            if detach {
+                ctx.print(&info, |_| println!("Started job {id}; follow it with `sd job watch {id}`"));
+                return Ok(());
+            }
+            let v = watch_job(ctx, lib, id).await?;
+            if ctx.json {
+                println!("{v}");
+            } else {
+                output::job(&v);
+            }
+            if v["state"] != "completed" {
+                return Err(OpError::new(
+                    sd_core::ErrorCode::Internal,
+                    format!("job {id} ended {}", v["state"].as_str().unwrap_or("?")),
+                ));
+            }
+        }
         ExtCmd::Install { path, yes } => {
             let src = ext::resolve(&path)?;
             let manifest = ctx.call("query:extensions.inspect.v1", None, src.payload()).await?;
@@ -513,6 +629,11 @@ async fn ext_cmd(ctx: &mut Ctx, cmd: ExtCmd) -> OpResult<()> {
 async fn run_daemon(data_dir: &std::path::Path) -> OpResult<()> {
     let core = Core::open(data_dir)?;
     core.extensions().load_all().await;
+    match core.jobs().resume_interrupted().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("resuming {n} interrupted job(s) from their checkpoints"),
+        Err(e) => tracing::error!(error = %e, "could not resume interrupted jobs"),
+    }
     let socket = core.socket_path();
     let shutdown = async {
         let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {

@@ -158,3 +158,37 @@ pub fn search(v: &Value) {
     }
     println!("({} of {} matches)", results.len(), v["total"]);
 }
+
+pub fn jobs(v: &Value) {
+    let list = v.as_array().map(Vec::as_slice).unwrap_or_default();
+    if list.is_empty() {
+        println!("No jobs.");
+        return;
+    }
+    for j in list {
+        println!(
+            "{}  {:10} {:>5.1}%  {}/{}  {}",
+            s(&j["id"]),
+            s(&j["state"]),
+            j["progress"].as_f64().unwrap_or(0.0) * 100.0,
+            s(&j["owner"]),
+            s(&j["name"]),
+            s(&j["message"])
+        );
+    }
+}
+
+pub fn job(j: &Value) {
+    println!("job       {}  {}/{}", s(&j["id"]), s(&j["owner"]), s(&j["name"]));
+    println!("state     {} ({:.1}%) {}", s(&j["state"]), j["progress"].as_f64().unwrap_or(0.0) * 100.0, s(&j["message"]));
+    println!("metrics   {} items, {} bytes, {} checkpoints, {} runs", j["items"], j["bytes"], j["checkpoints"], j["runs"]);
+    if let Some(e) = j["error"].as_str() {
+        println!("error     {e}");
+    }
+    for w in j["warnings"].as_array().into_iter().flatten() {
+        println!("warning   {}", s(w));
+    }
+    if !j["output"].is_null() {
+        println!("output    {}", j["output"]);
+    }
+}

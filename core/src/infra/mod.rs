@@ -3,4 +3,5 @@
 
 pub mod daemon;
 pub mod extension;
+pub mod job;
 pub mod wire;

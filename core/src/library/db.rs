@@ -12,7 +12,8 @@ use crate::error::{OpError, OpResult};
 /// Pool of connections to one library database.
 pub type Pool = r2d2::Pool<SqliteConnectionManager>;
 
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("migrations/001_init.sql"))];
+const MIGRATIONS: &[M<'static>] =
+    &[M::up(include_str!("migrations/001_init.sql")), M::up(include_str!("migrations/002_jobs.sql"))];
 
 /// Connections per library. Readers run in parallel under WAL; writers queue
 /// on SQLite's lock with a busy timeout.

@@ -3,6 +3,7 @@
 
 pub mod core;
 pub mod extensions;
+pub mod jobs;
 pub mod libraries;
 pub mod locations;
 pub mod search;

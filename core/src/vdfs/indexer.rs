@@ -87,8 +87,18 @@ impl ScanReport {
     }
 }
 
-/// Reports progress: phase, done, total.
-pub type ProgressFn<'a> = &'a (dyn Fn(&str, u64, Option<u64>) + Sync);
+/// Watches a scan: progress, a hook after each committed batch (for
+/// checkpoints), and a stop flag checked between batches.
+pub trait ScanObserver: Sync {
+    /// Progress: phase, units done, units in all.
+    fn progress(&self, phase: &str, done: u64, total: Option<u64>);
+    /// A batch was committed; `report` holds the counts so far.
+    fn batch_committed(&self, _report: &ScanReport) {}
+    /// Whether to stop at the next batch boundary.
+    fn should_stop(&self) -> bool {
+        false
+    }
+}
 
 fn row_to_location(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Location)> {
     let uuid: String = r.get(1)?;
@@ -205,7 +215,7 @@ fn file_name(rel: &str) -> &str {
 }
 
 /// Walks `root` in parallel. Errors become warnings.
-fn walk(root: &Path, follow_links: bool, progress: ProgressFn<'_>) -> (Vec<Found>, Vec<String>) {
+fn walk(root: &Path, follow_links: bool, observer: &dyn ScanObserver) -> (Vec<Found>, Vec<String>) {
     let found = Mutex::new(Vec::new());
     let warnings = Mutex::new(Vec::new());
     let count = AtomicU64::new(0);
@@ -265,7 +275,7 @@ fn walk(root: &Path, follow_links: bool, progress: ProgressFn<'_>) -> (Vec<Found
             }
             let n = count.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_multiple_of(1000) {
-                progress("walking", n, None);
+                observer.progress("walking", n, None);
             }
             WalkState::Continue
         })
@@ -294,8 +304,9 @@ fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
 
 /// Scans location row `location` of `library`, bringing its entries in line
 /// with the disk. Runs on the calling (blocking) thread and uses rayon for
-/// hashing.
-pub fn scan(library: &Library, location: i64, progress: ProgressFn<'_>) -> OpResult<ScanReport> {
+/// hashing. Returns `None` when the observer asked it to stop; what was
+/// committed stays, and the next scan goes on from there.
+pub fn scan(library: &Library, location: i64, observer: &dyn ScanObserver) -> OpResult<Option<ScanReport>> {
     let started = Instant::now();
     let mut conn = library.connection()?;
     let (root, follow_links, loc_uuid): (String, bool, String) = conn
@@ -317,12 +328,15 @@ pub fn scan(library: &Library, location: i64, progress: ProgressFn<'_>) -> OpRes
     }
     conn.execute("UPDATE locations SET last_scan_started_at = ?1 WHERE id = ?2", params![now_ns(), location])?;
 
-    progress("walking", 0, None);
-    let (found, walk_warnings) = walk(&root, follow_links, progress);
+    observer.progress("walking", 0, None);
+    let (found, walk_warnings) = walk(&root, follow_links, observer);
     for w in walk_warnings {
         report.warn(w);
     }
-    progress("walking", found.len() as u64, Some(found.len() as u64));
+    observer.progress("walking", found.len() as u64, Some(found.len() as u64));
+    if observer.should_stop() {
+        return Ok(None);
+    }
 
     // What the database holds for this location.
     let mut existing: HashMap<String, Existing> = HashMap::new();
@@ -439,8 +453,11 @@ pub fn scan(library: &Library, location: i64, progress: ProgressFn<'_>) -> OpRes
     // Files: hash a batch on all cores, then write it in one transaction.
     let total = to_hash.len() as u64;
     let mut done = 0u64;
-    progress("hashing", 0, Some(total));
+    observer.progress("hashing", 0, Some(total));
     for chunk in to_hash.chunks(BATCH) {
+        if observer.should_stop() {
+            return Ok(None);
+        }
         let hashed: Vec<Hashed<'_>> =
             chunk.par_iter().map(|(f, id)| (*f, *id, hash_file(&root.join(&f.rel)))).collect();
         let mut batch_warnings = Vec::new();
@@ -530,7 +547,11 @@ pub fn scan(library: &Library, location: i64, progress: ProgressFn<'_>) -> OpRes
         report.files_hashed += stats.files_hashed;
         report.bytes_hashed += stats.bytes_hashed;
         done += chunk.len() as u64;
-        progress("hashing", done, Some(total));
+        observer.progress("hashing", done, Some(total));
+        observer.batch_committed(&report);
+    }
+    if observer.should_stop() {
+        return Ok(None);
     }
 
     // What vanished. Deleting a folder deletes its children by cascade, so
@@ -549,6 +570,6 @@ pub fn scan(library: &Library, location: i64, progress: ProgressFn<'_>) -> OpRes
 
     conn.execute("UPDATE locations SET last_scan_completed_at = ?1 WHERE id = ?2", params![now_ns(), location])?;
     report.duration_ms = started.elapsed().as_millis() as u64;
-    progress("done", total, Some(total));
-    Ok(report)
+    observer.progress("done", total, Some(total));
+    Ok(Some(report))
 }

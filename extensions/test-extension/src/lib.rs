@@ -96,3 +96,42 @@ fn ping_loop(ctx: &OperationContext, input: LoopInput) -> Result<LoopOutput> {
     }
     Ok(LoopOutput { calls: input.n })
 }
+
+/// State of the counter job; also its input.
+#[derive(Serialize, Deserialize)]
+struct CounterState {
+    current: u64,
+    target: u64,
+    /// Checkpoint (and report progress) every this many steps.
+    #[serde(default = "default_every")]
+    checkpoint_every: u64,
+    /// Wait this long in the host after each checkpoint (for tests that
+    /// need a job to take a while; waiting costs no CPU budget).
+    #[serde(default)]
+    sleep_ms: u64,
+}
+
+fn default_every() -> u64 {
+    100
+}
+
+/// Counts to `target`, checkpointing as it goes; resumes from the last
+/// checkpoint after a pause or a crash.
+#[spacedrive_job]
+fn test_counter(ctx: &JobContext, state: &mut CounterState) -> Result<()> {
+    let every = state.checkpoint_every.max(1);
+    while state.current < state.target {
+        ctx.check_interrupt()?;
+        state.current += 1;
+        ctx.increment_items(1)?;
+        if state.current % every == 0 || state.current == state.target {
+            ctx.checkpoint(state)?;
+            let fraction = state.current as f32 / state.target as f32;
+            ctx.report_progress(fraction, &format!("counted {}/{}", state.current, state.target))?;
+            if state.sleep_ms > 0 {
+                let _: serde_json::Value = ctx.client().call("query:test.sleep.v1", &serde_json::json!({ "ms": state.sleep_ms }))?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -50,6 +50,13 @@ pub const REQUIRED_EXPORTS: &[(&str, &[ValType], &[ValType])] = &[
 /// `(payload_ptr, payload_len, library_id_ptr) -> result_ptr`.
 pub const OPERATION_EXPORT: (&[ValType], &[ValType]) = (&[I32, I32, I32], &[I32]);
 
+/// Signature of a job export:
+/// `(job_handle, state_ptr, state_len, library_id_ptr) -> result_ptr`.
+pub const JOB_EXPORT: (&[ValType], &[ValType]) = (&[I32, I32, I32, I32], &[I32]);
+
+/// The handle a job export receives; the only one valid in its instance.
+pub const JOB_HANDLE: u32 = 1;
+
 fn sig(params: &[ValType], results: &[ValType]) -> String {
     let list = |v: &[ValType]| v.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ");
     format!("({}) -> ({})", list(params), list(results))
@@ -65,8 +72,9 @@ fn matches(ty: &wasmtime::FuncType, params: &[ValType], results: &[ValType]) -> 
 
 /// Checks that `module` imports only what the host offers (with matching
 /// types), exports memory and the required functions, and that each export
-/// in `handlers` has the operation-handler signature.
-pub fn check_module(module: &Module, handlers: &[&str]) -> OpResult<()> {
+/// in `handlers` has the operation-handler signature and each in `jobs` the
+/// job signature.
+pub fn check_module(module: &Module, handlers: &[&str], jobs: &[&str]) -> OpResult<()> {
     for import in module.imports() {
         let offered = IMPORTS.iter().find(|(n, _, _)| import.module() == IMPORT_MODULE && *n == import.name());
         match (offered, import.ty()) {
@@ -112,6 +120,9 @@ pub fn check_module(module: &Module, handlers: &[&str]) -> OpResult<()> {
     }
     for name in handlers {
         check_fn(name, OPERATION_EXPORT.0, OPERATION_EXPORT.1, &mut missing)?;
+    }
+    for name in jobs {
+        check_fn(name, JOB_EXPORT.0, JOB_EXPORT.1, &mut missing)?;
     }
     if !missing.is_empty() {
         return Err(OpError::invalid(format!(

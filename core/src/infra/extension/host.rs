@@ -12,6 +12,7 @@ use super::abi::{self, IMPORT_MODULE};
 use super::permissions::{Guard, Stats};
 use super::runtime::CpuBudget;
 use crate::Core;
+use crate::infra::job::{Interrupt, JobHandle, MAX_MESSAGE_BYTES};
 use crate::error::{OpError, OpResult};
 use crate::infra::wire::{self, MAX_PAYLOAD_BYTES};
 
@@ -115,6 +116,8 @@ pub struct HostState {
     pub exports: Option<GuestExports>,
     /// Log bytes left in this call.
     pub log_budget: usize,
+    /// The job this instance runs, if it runs one.
+    pub job: Option<Arc<JobHandle>>,
 }
 
 impl HostState {
@@ -316,10 +319,27 @@ async fn run_call(caller: &mut Caller<'_, HostState>, args: [u32; 5]) -> (OpResu
     (result, live)
 }
 
-/// Checks a job host function's handle. Jobs are bound to an instance by the
-/// job system; an instance serving no job accepts none.
-fn job_handle_ok(_caller: &Caller<'_, HostState>, _job: u32) -> bool {
-    false
+/// The job bound to this instance, if `handle` names it.
+fn bound_job(caller: &Caller<'_, HostState>, handle: u32) -> Option<Arc<JobHandle>> {
+    if handle == abi::JOB_HANDLE { caller.data().job.clone() } else { None }
+}
+
+/// Reads a job's text argument; `Err` is the ABI error code.
+fn text_arg(caller: &Caller<'_, HostState>, ptr: u32, len: u32) -> Result<String, i32> {
+    let bytes = read_guest(caller, ptr, len, MAX_MESSAGE_BYTES as u32, "job argument").map_err(|e| {
+        if e.code == crate::ErrorCode::ResourceExhausted { abi::JOB_TOO_LARGE } else { abi::JOB_BAD_ARGUMENT }
+    })?;
+    String::from_utf8(bytes).map_err(|_| abi::JOB_BAD_ARGUMENT)
+}
+
+fn stored(result: OpResult<()>) -> i32 {
+    match result {
+        Ok(()) => abi::JOB_OK,
+        Err(e) => {
+            tracing::warn!(error = %e, "a job's write-through failed");
+            abi::JOB_FAILED
+        }
+    }
 }
 
 /// Builds the linker with every host function of ABI v1.
@@ -371,67 +391,103 @@ pub fn linker(engine: &wasmtime::Engine) -> OpResult<Linker<HostState>> {
         )
         .map_err(err)?;
 
-    // Job functions: arguments are validated here; the job system binds a
-    // running job to the instance.
-    fn text_arg(caller: &Caller<'_, HostState>, ptr: u32, len: u32, max: u32) -> Result<String, i32> {
-        let bytes = read_guest(caller, ptr, len, max, "job argument").map_err(|e| {
-            if e.code == crate::ErrorCode::ResourceExhausted { abi::JOB_TOO_LARGE } else { abi::JOB_BAD_ARGUMENT }
-        })?;
-        String::from_utf8(bytes).map_err(|_| abi::JOB_BAD_ARGUMENT)
-    }
+    // Job functions write through to the job's record. Arguments are checked
+    // before anything else, so a bad pointer is reported even without a job.
     linker
-        .func_wrap(
+        .func_wrap_async(
             IMPORT_MODULE,
             "job_report_progress",
-            |caller: Caller<'_, HostState>, job: u32, fraction: f32, ptr: u32, len: u32| -> i32 {
-                if !fraction.is_finite() || !(0.0..=1.0).contains(&fraction) {
-                    return abi::JOB_BAD_ARGUMENT;
-                }
-                if let Err(code) = text_arg(&caller, ptr, len, 4096) {
-                    return code;
-                }
-                if job_handle_ok(&caller, job) { abi::JOB_OK } else { abi::JOB_NO_SUCH_JOB }
+            |mut caller: Caller<'_, HostState>, (job, fraction, ptr, len): (u32, f32, u32, u32)| {
+                Box::new(async move {
+                    if !fraction.is_finite() || !(0.0..=1.0).contains(&fraction) {
+                        return abi::JOB_BAD_ARGUMENT;
+                    }
+                    let text = match text_arg(&caller, ptr, len) {
+                        Ok(t) => t,
+                        Err(code) => return code,
+                    };
+                    let Some(handle) = bound_job(&caller, job) else { return abi::JOB_NO_SUCH_JOB };
+                    pause(&mut caller);
+                    let r = stored(handle.report_progress(fraction, &text).await);
+                    resume(&mut caller);
+                    r
+                })
             },
         )
         .map_err(err)?;
     linker
-        .func_wrap(
+        .func_wrap_async(
             IMPORT_MODULE,
             "job_checkpoint",
-            |caller: Caller<'_, HostState>, job: u32, ptr: u32, len: u32| -> i32 {
-                match read_guest(&caller, ptr, len, crate::infra::extension::MAX_CHECKPOINT_BYTES, "checkpoint") {
-                    Ok(_) if job_handle_ok(&caller, job) => abi::JOB_OK,
-                    Ok(_) => abi::JOB_NO_SUCH_JOB,
-                    Err(e) if e.code == crate::ErrorCode::ResourceExhausted => abi::JOB_TOO_LARGE,
-                    Err(_) => abi::JOB_BAD_ARGUMENT,
-                }
+            |mut caller: Caller<'_, HostState>, (job, ptr, len): (u32, u32, u32)| {
+                Box::new(async move {
+                    let max = crate::infra::extension::MAX_CHECKPOINT_BYTES;
+                    let bytes = match read_guest(&caller, ptr, len, max, "checkpoint") {
+                        Ok(b) => b,
+                        Err(e) if e.code == crate::ErrorCode::ResourceExhausted => {
+                            if let Some(handle) = bound_job(&caller, job) {
+                                handle.violation(format!(
+                                    "resource_exhausted: the job wrote a checkpoint of {len} bytes, over the limit of {max} bytes; keep job state small and put bulk data in sidecars"
+                                ));
+                            }
+                            return abi::JOB_TOO_LARGE;
+                        }
+                        Err(_) => return abi::JOB_BAD_ARGUMENT,
+                    };
+                    let Ok(text) = String::from_utf8(bytes) else { return abi::JOB_BAD_ARGUMENT };
+                    if serde_json::from_str::<serde::de::IgnoredAny>(&text).is_err() {
+                        return abi::JOB_BAD_ARGUMENT;
+                    }
+                    let Some(handle) = bound_job(&caller, job) else { return abi::JOB_NO_SUCH_JOB };
+                    pause(&mut caller);
+                    let r = stored(handle.checkpoint(text).await);
+                    resume(&mut caller);
+                    r
+                })
             },
         )
         .map_err(err)?;
     linker
-        .func_wrap(IMPORT_MODULE, "job_check_interrupt", |caller: Caller<'_, HostState>, job: u32| -> i32 {
-            if job_handle_ok(&caller, job) { abi::JOB_OK } else { abi::JOB_NO_SUCH_JOB }
+        .func_wrap(IMPORT_MODULE, "job_check_interrupt", |mut caller: Caller<'_, HostState>, job: u32| -> i32 {
+            let Some(handle) = bound_job(&caller, job) else { return abi::JOB_NO_SUCH_JOB };
+            // A job's CPU budget is per slice: each check starts a new one.
+            let now = caller.data().now();
+            let per_slice = caller.data().budget.per_call_ms;
+            let deadline = caller.data_mut().budget.start(per_slice, now);
+            caller.as_context_mut().set_epoch_deadline(deadline);
+            match handle.interrupt() {
+                Interrupt::None => 0,
+                Interrupt::Pause => 1,
+                Interrupt::Cancel => 2,
+            }
         })
         .map_err(err)?;
     linker
-        .func_wrap(
+        .func_wrap_async(
             IMPORT_MODULE,
             "job_add_warning",
-            |caller: Caller<'_, HostState>, job: u32, ptr: u32, len: u32| -> i32 {
-                if let Err(code) = text_arg(&caller, ptr, len, 4096) {
-                    return code;
-                }
-                if job_handle_ok(&caller, job) { abi::JOB_OK } else { abi::JOB_NO_SUCH_JOB }
+            |mut caller: Caller<'_, HostState>, (job, ptr, len): (u32, u32, u32)| {
+                Box::new(async move {
+                    let text = match text_arg(&caller, ptr, len) {
+                        Ok(t) => t,
+                        Err(code) => return code,
+                    };
+                    let Some(handle) = bound_job(&caller, job) else { return abi::JOB_NO_SUCH_JOB };
+                    pause(&mut caller);
+                    let r = stored(handle.add_warning(&text).await);
+                    resume(&mut caller);
+                    r
+                })
             },
         )
         .map_err(err)?;
-    for name in ["job_increment_bytes", "job_increment_items"] {
+    for (name, bytes) in [("job_increment_bytes", true), ("job_increment_items", false)] {
         linker
-            .func_wrap(IMPORT_MODULE, name, |caller: Caller<'_, HostState>, job: u32, n: i64| -> i32 {
-                if n < 0 {
-                    return abi::JOB_BAD_ARGUMENT;
-                }
-                if job_handle_ok(&caller, job) { abi::JOB_OK } else { abi::JOB_NO_SUCH_JOB }
+            .func_wrap(IMPORT_MODULE, name, move |caller: Caller<'_, HostState>, job: u32, n: i64| -> i32 {
+                let Ok(n) = u64::try_from(n) else { return abi::JOB_BAD_ARGUMENT };
+                let Some(handle) = bound_job(&caller, job) else { return abi::JOB_NO_SUCH_JOB };
+                if bytes { handle.add_bytes(n) } else { handle.add_items(n) }
+                abi::JOB_OK
             })
             .map_err(err)?;
     }

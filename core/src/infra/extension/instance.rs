@@ -15,6 +15,7 @@ use super::permissions::{Guard, Stats};
 use super::runtime::Runtime;
 use crate::Core;
 use crate::error::{ErrorCode, OpError, OpResult};
+use crate::infra::job::Outcome;
 
 /// A live guest instance.
 pub struct Instance {
@@ -71,6 +72,7 @@ impl Instance {
             clock: runtime.clock(),
             exports: None,
             log_budget: 0,
+            job: None,
         };
         let mut store = Store::new(runtime.engine(), state);
         store.limiter(|s| &mut s.limits);
@@ -159,51 +161,89 @@ impl Instance {
         }
     }
 
+    /// Binds a job to this instance: its job host functions write to it.
+    pub fn bind_job(&mut self, handle: Arc<crate::infra::job::JobHandle>) {
+        self.store.data_mut().job = Some(handle);
+    }
+
     /// Calls an operation handler export: the payload (and library id) are
     /// written into memory from the guest's `wasm_alloc` and freed by the
     /// host afterwards; the guest's result block is read and then freed with
-    /// `wasm_free(ptr, 4 + len)`.
+    /// `wasm_free(ptr, 4 + len)`. Returns the `ok` value.
     pub async fn call_operation(&mut self, export: &str, library: Option<Uuid>, payload: &Value) -> OpResult<Value> {
-        let handler: TypedFunc<(u32, u32, u32), u32> = self
-            .instance
-            .get_typed_func(&mut self.store, export)
-            .map_err(|e| OpError::internal(format!("export `{export}` is unusable: {e}")))?;
+        let envelope = self.call_block(export, None, library, payload).await?;
+        envelope.get("ok").cloned().ok_or_else(|| {
+            OpError::internal(format!("extension `{}` returned neither `ok` nor `error` from `{export}`", self.extension()))
+        })
+    }
+
+    /// Calls a job export with the job's state; the guest returns
+    /// `{"ok": final_state}` or `{"interrupted": true}` (or an error).
+    pub async fn call_job(&mut self, export: &str, state: &Value, library: Option<Uuid>) -> OpResult<Outcome> {
+        let envelope = self.call_block(export, Some(super::abi::JOB_HANDLE), library, state).await?;
+        if envelope.get("interrupted").and_then(Value::as_bool) == Some(true) {
+            return Ok(Outcome::Interrupted);
+        }
+        envelope.get("ok").cloned().map(Outcome::Completed).ok_or_else(|| {
+            OpError::internal(format!("extension `{}` returned no result from job `{export}`", self.extension()))
+        })
+    }
+
+    /// Shared by operations and jobs: passes `payload` (and a library id) in
+    /// guest memory, calls `export`, and returns the result envelope, turning
+    /// an `error` envelope into `Err`.
+    async fn call_block(&mut self, export: &str, job: Option<u32>, library: Option<Uuid>, payload: &Value) -> OpResult<Value> {
         let ext = self.extension().to_string();
-        let what = format!("operation handler `{export}`");
+        let what = format!("`{export}`");
         let bytes = serde_json::to_vec(payload).map_err(|e| OpError::internal(format!("encode payload: {e}")))?;
         let deadline = self.store.data_mut().start_call(self.cpu_ms);
         self.store.set_epoch_deadline(deadline);
 
-        let len = bytes.len() as u32;
-        let p_ptr = match host::guest_alloc(&mut self.store, len.max(1), &[]).await {
+        let len = u32::try_from(bytes.len()).map_err(|_| OpError::exhausted("payload too large"))?;
+        let p_len = len.max(1);
+        let p_ptr = match host::guest_alloc(&mut self.store, p_len, &[]).await {
             Ok(p) => p,
             Err(e) => return Err(self.fail(&what, &e)),
         };
-        let memory =
-            self.store.data().exports.as_ref().map(|e| e.memory).ok_or_else(|| OpError::internal("no memory"))?;
-        memory.write(&mut self.store, p_ptr as usize, &bytes).map_err(|e| OpError::internal(format!("{e}")))?;
-        let live = [Region { ptr: p_ptr, len: len.max(1) }];
+        let exports = self.store.data().exports.clone().ok_or_else(|| OpError::internal("guest exports not bound"))?;
+        exports.memory.write(&mut self.store, p_ptr as usize, &bytes).map_err(|e| OpError::internal(format!("{e}")))?;
+        let live = [Region { ptr: p_ptr, len: p_len }];
         let lib_ptr = match library {
             Some(id) => {
                 let ptr = match host::guest_alloc(&mut self.store, 16, &live).await {
                     Ok(p) => p,
                     Err(e) => return Err(self.fail(&what, &e)),
                 };
-                memory
+                exports
+                    .memory
                     .write(&mut self.store, ptr as usize, id.as_bytes())
                     .map_err(|e| OpError::internal(format!("{e}")))?;
                 ptr
             }
             None => 0,
         };
-        let result_ptr = match handler.call_async(&mut self.store, (p_ptr, len, lib_ptr)).await {
+        let called = match job {
+            None => {
+                let f: TypedFunc<(u32, u32, u32), u32> = self
+                    .instance
+                    .get_typed_func(&mut self.store, export)
+                    .map_err(|e| OpError::internal(format!("export `{export}` is unusable: {e}")))?;
+                f.call_async(&mut self.store, (p_ptr, len, lib_ptr)).await
+            }
+            Some(handle) => {
+                let f: TypedFunc<(u32, u32, u32, u32), u32> = self
+                    .instance
+                    .get_typed_func(&mut self.store, export)
+                    .map_err(|e| OpError::internal(format!("export `{export}` is unusable: {e}")))?;
+                f.call_async(&mut self.store, (handle, p_ptr, len, lib_ptr)).await
+            }
+        };
+        let result_ptr = match called {
             Ok(p) => p,
             Err(e) => return Err(self.fail(&what, &e)),
         };
         let framed = host::read_framed(&self.store, result_ptr, host::MAX_RESULT_BYTES as u32);
-        let free =
-            self.store.data().exports.as_ref().map(|e| e.free.clone()).ok_or_else(|| OpError::internal("no free"))?;
-        let mut frees = vec![(p_ptr, len.max(1))];
+        let mut frees = vec![(p_ptr, p_len)];
         if lib_ptr != 0 {
             frees.push((lib_ptr, 16));
         }
@@ -211,7 +251,7 @@ impl Instance {
             frees.push((result_ptr, b.len() as u32 + 4));
         }
         for args in frees {
-            if let Err(e) = free.call_async(&mut self.store, args).await {
+            if let Err(e) = exports.free.call_async(&mut self.store, args).await {
                 return Err(self.fail(&what, &e));
             }
         }
@@ -223,9 +263,7 @@ impl Instance {
                 OpError::new(ErrorCode::Internal, format!("extension `{ext}` returned a malformed error: {err}"))
             }));
         }
-        envelope.get("ok").cloned().ok_or_else(|| {
-            OpError::internal(format!("extension `{ext}` returned neither `ok` nor `error` from `{export}`"))
-        })
+        Ok(envelope)
     }
 }
 

@@ -235,7 +235,8 @@ impl ExtensionManager {
         let module = Module::new(runtime.engine(), wasm)
             .map_err(|e| OpError::invalid(format!("not a valid WebAssembly module: {e:#}")))?;
         let handlers: Vec<&str> = manifest.operations.iter().map(|o| o.export.as_str()).collect();
-        abi::check_module(&module, &handlers)?;
+        let jobs: Vec<&str> = manifest.jobs.iter().map(|j| j.export.as_str()).collect();
+        abi::check_module(&module, &handlers, &jobs)?;
         Ok(module)
     }
 
@@ -336,6 +337,32 @@ impl ExtensionManager {
             return Err(OpError::not_found(format!("no extension `{id}` is installed; run `sd ext list`")));
         }
         Manifest::parse(&read_bounded(&path, super::manifest::MAX_MANIFEST_BYTES, "manifest")?)
+    }
+
+    /// The installed manifest of extension `id`.
+    pub fn manifest(&self, id: &str) -> OpResult<Manifest> {
+        self.installed_manifest(id)
+    }
+
+    /// Runs job `name` of extension `id` in a fresh instance of its own, from
+    /// `state` (the job's input, or its last checkpoint).
+    pub async fn run_job(
+        &self,
+        id: &str,
+        name: &str,
+        handle: Arc<crate::infra::job::JobHandle>,
+        state: Value,
+    ) -> OpResult<crate::infra::job::Outcome> {
+        let manifest = self.installed_manifest(id).map_err(|e| {
+            e.context(format!("extension `{id}` is not installed (was it removed while the job was queued?)"))
+        })?;
+        let job = manifest.jobs.iter().find(|j| j.name == name).ok_or_else(|| {
+            OpError::not_found(format!("extension `{id}` has no job `{name}` (any more); see `sd ext info {id}`"))
+        })?;
+        let mut instance = self.instantiate(id).await?;
+        let library = handle.library().id();
+        instance.bind_job(handle);
+        instance.call_job(&job.export, &state, Some(library)).await
     }
 
     /// Ids of installed extensions, sorted.

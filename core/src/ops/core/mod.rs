@@ -123,3 +123,39 @@ impl Operation for Operations {
     }
 }
 register_operation!(Operations);
+
+/// Input of `query:test.sleep.v1`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SleepInput {
+    /// Milliseconds to wait, at most 10000.
+    pub ms: u64,
+}
+
+/// Output of `query:test.sleep.v1`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct SleepOutput {
+    /// Milliseconds waited.
+    pub slept_ms: u64,
+}
+
+/// Waits without using CPU: a slow operation for testing concurrency,
+/// cancellation and CPU accounting.
+pub struct Sleep;
+
+impl Operation for Sleep {
+    const METHOD: &'static str = "query:test.sleep.v1";
+    const DESCRIPTION: &'static str = "Wait a number of milliseconds (a slow operation, for tests)";
+    const SCOPE: Scope = Scope::Core;
+    type Input = SleepInput;
+    type Output = SleepOutput;
+
+    async fn execute(_: OpContext, input: SleepInput) -> OpResult<SleepOutput> {
+        if input.ms > 10_000 {
+            return Err(crate::OpError::invalid("ms must be at most 10000"));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(input.ms)).await;
+        Ok(SleepOutput { slept_ms: input.ms })
+    }
+}
+register_operation!(Sleep);

@@ -12,7 +12,8 @@ use crate::infra::wire::{OpContext, Operation, Scope};
 use crate::library::Library;
 use crate::ops::core::NoInput;
 use crate::register_operation;
-use crate::vdfs::indexer::{self, Location, ScanReport};
+use crate::infra::job::{Interrupt, JobHandle, JobState, KIND_INDEX, Outcome};
+use crate::vdfs::indexer::{self, Location, ScanObserver, ScanReport};
 
 /// Input of `action:locations.add.input.v1`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -23,6 +24,9 @@ pub struct AddLocationInput {
     /// Follow symbolic links (loops are detected and reported as warnings).
     #[serde(default)]
     pub follow_links: bool,
+    /// Wait for the indexing job to finish (default); else return its id.
+    #[serde(default = "default_true")]
+    pub wait: bool,
 }
 
 /// Output of adding or rescanning a location.
@@ -30,29 +34,99 @@ pub struct AddLocationInput {
 pub struct ScanOutput {
     /// The location.
     pub location: Location,
-    /// What the scan did.
-    pub scan: ScanReport,
+    /// The indexing job.
+    pub job_id: Uuid,
+    /// What the scan did (absent with `wait: false`).
+    pub scan: Option<ScanReport>,
 }
 
-/// Runs a scan on the blocking pool, forwarding progress to the caller.
-async fn run_scan(ctx: &OpContext, library: &Arc<Library>, location: i64) -> OpResult<ScanReport> {
-    let _guard = library.begin_scan(location)?;
-    let library = library.clone();
-    let progress = ctx.progress.clone();
-    tokio::task::spawn_blocking(move || {
-        let report = |phase: &str, done: u64, total: Option<u64>| {
-            if let Some(p) = &progress {
-                let message = match total {
-                    Some(t) => format!("{phase} {done}/{t}"),
-                    None => format!("{phase} {done}"),
-                };
-                p.report(phase, done, total, message);
-            }
+fn default_true() -> bool {
+    true
+}
+
+/// Feeds a scan's progress and batches into its job record.
+struct JobObserver<'a> {
+    handle: &'a Arc<JobHandle>,
+    rt: tokio::runtime::Handle,
+    last: std::sync::Mutex<(u64, u64)>,
+}
+
+impl ScanObserver for JobObserver<'_> {
+    fn progress(&self, phase: &str, done: u64, total: Option<u64>) {
+        let fraction = match (phase, total) {
+            ("hashing", Some(t)) if t > 0 => 0.05 + 0.95 * (done as f32 / t as f32),
+            ("done", _) => 1.0,
+            _ => 0.02,
         };
-        indexer::scan(&library, location, &report)
+        let message = match total {
+            Some(t) => format!("{phase} {done}/{t}"),
+            None => format!("{phase} {done}"),
+        };
+        let _ = self.rt.block_on(self.handle.report_progress(fraction, &message));
+    }
+
+    fn batch_committed(&self, report: &ScanReport) {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        self.handle.add_items(report.files_hashed.saturating_sub(last.0));
+        self.handle.add_bytes(report.bytes_hashed.saturating_sub(last.1));
+        *last = (report.files_hashed, report.bytes_hashed);
+        let state = serde_json::json!({ "files_hashed": report.files_hashed, "added": report.added,
+            "modified": report.modified, "moved": report.moved });
+        if let Err(e) = self.rt.block_on(self.handle.checkpoint(state.to_string())) {
+            tracing::warn!(error = %e, "could not checkpoint the indexing job");
+        }
+    }
+
+    fn should_stop(&self) -> bool {
+        self.handle.interrupt() != Interrupt::None
+    }
+}
+
+/// Body of the `index_location` job: an incremental scan. Resuming after a
+/// pause or crash is a new scan, which reads only what the interrupted one
+/// did not commit.
+pub(crate) async fn run_index_job(
+    _core: &Arc<crate::Core>,
+    handle: &Arc<JobHandle>,
+    input: serde_json::Value,
+    _checkpoint: Option<serde_json::Value>,
+) -> OpResult<Outcome> {
+    let location: Uuid = serde_json::from_value(input["location"].clone())
+        .map_err(|e| OpError::invalid(format!("index job input needs `location`: {e}")))?;
+    let library = handle.library().clone();
+    let (row, _) = library.read(move |c| indexer::find_location(c, Some(location), None)).await?;
+    let handle = handle.clone();
+    let rt = tokio::runtime::Handle::current();
+    let lib = library.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        let _guard = lib.begin_scan(row)?;
+        let observer = JobObserver { handle: &handle, rt, last: Default::default() };
+        indexer::scan(&lib, row, &observer)
     })
     .await
-    .map_err(|e| OpError::internal(format!("scan task failed: {e}")))?
+    .map_err(|e| OpError::internal(format!("scan task failed: {e}")))??;
+    Ok(match report {
+        Some(r) => Outcome::Completed(serde_json::to_value(r).map_err(|e| OpError::internal(e.to_string()))?),
+        None => Outcome::Interrupted,
+    })
+}
+
+/// Runs (or starts) the indexing job of a location.
+async fn index(ctx: &OpContext, library: &Arc<Library>, row: i64, wait: bool) -> OpResult<ScanOutput> {
+    let (_, location) = library.read(move |c| indexer::find_location_by_row(c, row)).await?;
+    let jobs = ctx.core.jobs();
+    let job_id = jobs.dispatch(library, KIND_INDEX, "core", KIND_INDEX, serde_json::json!({ "location": location.id })).await?;
+    if !wait {
+        return Ok(ScanOutput { location, job_id, scan: None });
+    }
+    let info = jobs.wait(library, job_id, ctx.progress.as_ref()).await?;
+    let scan = match info.state {
+        JobState::Completed => serde_json::from_value(info.output.unwrap_or_default())
+            .map_err(|e| OpError::internal(format!("indexing job {job_id} has a malformed report: {e}")))?,
+        _ => return Err(crate::infra::job::error_of(&info)),
+    };
+    let (_, location) = library.read(move |c| indexer::find_location_by_row(c, row)).await?;
+    Ok(ScanOutput { location, job_id, scan: Some(scan) })
 }
 
 /// Adds a folder as a location and indexes it.
@@ -72,15 +146,14 @@ impl Operation for AddLocation {
             return Err(OpError::invalid("path contains a NUL byte"));
         }
         let lib = library.clone();
+        let follow = input.follow_links;
         let (row, _) = tokio::task::spawn_blocking(move || {
             let mut conn = lib.connection()?;
-            indexer::add_location(&mut conn, &path, input.follow_links)
+            indexer::add_location(&mut conn, &path, follow)
         })
         .await
         .map_err(|e| OpError::internal(format!("task failed: {e}")))??;
-        let scan = run_scan(&ctx, &library, row).await?;
-        let (_, location) = library.read(move |c| indexer::find_location_by_row(c, row)).await?;
-        Ok(ScanOutput { location, scan })
+        index(&ctx, &library, row, input.wait).await
     }
 }
 register_operation!(AddLocation);
@@ -95,10 +168,14 @@ pub struct LocationRef {
     /// Location folder.
     #[serde(default)]
     pub path: Option<String>,
+    /// Wait for the indexing job to finish (default); else return its id.
+    #[serde(default = "default_true")]
+    pub wait: bool,
 }
 
-async fn resolve(library: &Arc<Library>, r: LocationRef) -> OpResult<(i64, Location)> {
-    library.read(move |c| indexer::find_location(c, r.id, r.path.as_deref())).await
+async fn resolve(library: &Arc<Library>, r: &LocationRef) -> OpResult<(i64, Location)> {
+    let (id, path) = (r.id, r.path.clone());
+    library.read(move |c| indexer::find_location(c, id, path.as_deref())).await
 }
 
 /// Rescans a location incrementally.
@@ -113,10 +190,8 @@ impl Operation for RescanLocation {
 
     async fn execute(ctx: OpContext, input: LocationRef) -> OpResult<ScanOutput> {
         let library = ctx.library()?.clone();
-        let (row, _) = resolve(&library, input).await?;
-        let scan = run_scan(&ctx, &library, row).await?;
-        let (_, location) = library.read(move |c| indexer::find_location_by_row(c, row)).await?;
-        Ok(ScanOutput { location, scan })
+        let (row, _) = resolve(&library, &input).await?;
+        index(&ctx, &library, row, input.wait).await
     }
 }
 register_operation!(RescanLocation);
@@ -158,7 +233,7 @@ impl Operation for RemoveLocation {
 
     async fn execute(ctx: OpContext, input: LocationRef) -> OpResult<RemoveLocationOutput> {
         let library = ctx.library()?.clone();
-        let (row, location) = resolve(&library, input).await?;
+        let (row, location) = resolve(&library, &input).await?;
         let _guard = library.begin_scan(row)?;
         library
             .write(move |tx| {

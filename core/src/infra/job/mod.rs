@@ -1,0 +1,277 @@
+//! Durable jobs: a row per job in its library, a scheduler on tokio with a
+//! global concurrency limit and per-extension limits, pause/resume/cancel,
+//! live progress, and resumption from the last checkpoint after a crash.
+
+mod handle;
+mod store;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+pub use handle::{Interrupt, JobControl, JobHandle, MAX_MESSAGE_BYTES, parse_checkpoint};
+pub use store::{JobInfo, JobState};
+
+use crate::Core;
+use crate::error::{ErrorCode, OpError, OpResult};
+use crate::infra::wire::ProgressSink;
+use crate::library::Library;
+
+/// Jobs running at once across the process.
+pub const MAX_CONCURRENT_JOBS: usize = 4;
+/// Kind of the core indexing job.
+pub const KIND_INDEX: &str = "index_location";
+/// Kind of extension jobs.
+pub const KIND_EXTENSION: &str = "extension";
+
+/// How a job's body ended.
+pub enum Outcome {
+    /// Done, with an output.
+    Completed(Value),
+    /// Stopped at an interrupt (pause or cancel), state checkpointed.
+    Interrupted,
+}
+
+/// Schedules and tracks jobs.
+pub struct JobManager {
+    core: Weak<Core>,
+    global: Arc<Semaphore>,
+    owners: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
+    active: std::sync::Mutex<HashMap<Uuid, Arc<JobControl>>>,
+}
+
+impl JobManager {
+    /// A manager for `core`.
+    pub fn new(core: Weak<Core>) -> Self {
+        Self {
+            core,
+            global: Arc::new(Semaphore::new(MAX_CONCURRENT_JOBS)),
+            owners: Default::default(),
+            active: Default::default(),
+        }
+    }
+
+    fn core(&self) -> OpResult<Arc<Core>> {
+        self.core.upgrade().ok_or_else(|| OpError::unavailable("the core is shutting down"))
+    }
+
+    fn control(&self, id: Uuid) -> Option<Arc<JobControl>> {
+        self.active.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()
+    }
+
+    /// Queues a job and starts it when a slot is free.
+    pub async fn dispatch(&self, library: &Arc<Library>, kind: &str, owner: &str, name: &str, input: Value) -> OpResult<Uuid> {
+        let id = Uuid::new_v4();
+        let (k, o, n, i) = (kind.to_string(), owner.to_string(), name.to_string(), input);
+        library.write(move |tx| store::insert(tx, id, &k, &o, &n, &i)).await?;
+        self.spawn(library.clone(), id);
+        Ok(id)
+    }
+
+    /// Restarts the jobs of every library that were queued or running when
+    /// the process stopped, from their last checkpoints.
+    pub async fn resume_interrupted(&self) -> OpResult<usize> {
+        let core = self.core()?;
+        let mut n = 0;
+        for library in core.libraries().list().await {
+            for id in library.read(store::unfinished).await? {
+                self.spawn(library.clone(), id);
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    fn spawn(&self, library: Arc<Library>, id: Uuid) {
+        let control = JobControl::new();
+        self.active.lock().unwrap_or_else(|p| p.into_inner()).insert(id, control.clone());
+        let weak = self.core.clone();
+        tokio::spawn(async move {
+            let Some(core) = weak.upgrade() else { return };
+            let jobs = core.jobs();
+            if let Err(e) = jobs.run(&library, id, &control).await {
+                tracing::error!(job = %id, error = %e, "job bookkeeping failed");
+            }
+            jobs.active.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+            control.notify();
+        });
+    }
+
+    async fn owner_slots(&self, owner: &str) -> OpResult<Option<Arc<Semaphore>>> {
+        if owner == "core" {
+            return Ok(None);
+        }
+        let limit = match self.core()?.extensions().manifest(owner) {
+            Ok(m) => m.permissions.rate_limits.concurrent_jobs as usize,
+            Err(_) => 1,
+        };
+        let mut owners = self.owners.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(Some(owners.entry(owner.to_string()).or_insert_with(|| Arc::new(Semaphore::new(limit))).clone()))
+    }
+
+    async fn run(&self, library: &Arc<Library>, id: Uuid, control: &Arc<JobControl>) -> OpResult<()> {
+        let info = library.read(move |c| store::get(c, Uuid::nil(), id)).await?;
+        let _global = self.global.clone().acquire_owned().await.map_err(|_| OpError::unavailable("shutting down"))?;
+        let _owner = match self.owner_slots(&info.owner).await? {
+            Some(s) => Some(s.acquire_owned().await.map_err(|_| OpError::unavailable("shutting down"))?),
+            None => None,
+        };
+        // Asked to stop while it waited for a slot.
+        match control.interrupt() {
+            Interrupt::Pause => return library.write(move |tx| store::set_state(tx, id, JobState::Paused)).await,
+            Interrupt::Cancel => return library.write(move |tx| store::set_state(tx, id, JobState::Cancelled)).await,
+            Interrupt::None => {}
+        }
+        let (input, checkpoint) = library.write(move |tx| store::start(tx, id)).await?;
+        control.notify();
+        let handle = Arc::new(JobHandle::new(id, library.clone(), control.clone(), info.items, info.bytes, info.warnings.clone()));
+        let result = match checkpoint.as_deref().map(parse_checkpoint).transpose() {
+            Err(e) => Err(e),
+            Ok(checkpoint) => self.execute(&info, input, checkpoint, &handle).await,
+        };
+        let _ = handle.flush().await;
+        let violation = handle.take_violation();
+        let (state, output, error) = match (result, violation) {
+            (_, Some(v)) => (JobState::Failed, None, Some(v)),
+            (Ok(Outcome::Completed(out)), None) => (JobState::Completed, Some(out), None),
+            (Ok(Outcome::Interrupted), None) => match control.interrupt() {
+                Interrupt::Cancel => (JobState::Cancelled, None, None),
+                _ => (JobState::Paused, None, None),
+            },
+            (Err(e), None) => {
+                let paused = control.interrupt() != Interrupt::None;
+                let note = if paused && e.code == ErrorCode::ResourceExhausted {
+                    "; a pause or cancel was requested but the job never called check_interrupt, so it was stopped at its CPU budget instead"
+                } else {
+                    ""
+                };
+                (JobState::Failed, None, Some(format!("{e}{note}")))
+            }
+        };
+        library.write(move |tx| store::finish(tx, id, state, output.as_ref(), error.as_deref())).await
+    }
+
+    async fn execute(&self, info: &JobInfo, input: Value, checkpoint: Option<Value>, handle: &Arc<JobHandle>) -> OpResult<Outcome> {
+        let core = self.core()?;
+        match info.kind.as_str() {
+            KIND_INDEX => crate::ops::locations::run_index_job(&core, handle, input, checkpoint).await,
+            KIND_EXTENSION => {
+                let state = checkpoint.unwrap_or(input);
+                core.extensions().run_job(&info.owner, &info.name, handle.clone(), state).await
+            }
+            other => Err(OpError::internal(format!("unknown job kind `{other}`"))),
+        }
+    }
+
+    /// Whether a job's record changed in the last few seconds (another
+    /// process is running it).
+    fn recently_updated(&self, info: &JobInfo) -> bool {
+        humantime::parse_rfc3339(&info.updated_at)
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age < std::time::Duration::from_secs(5))
+    }
+
+    /// One job.
+    pub async fn info(&self, library: &Arc<Library>, id: Uuid) -> OpResult<JobInfo> {
+        let lib = library.id();
+        library.read(move |c| store::get(c, lib, id)).await
+    }
+
+    /// Jobs of a library, newest first.
+    pub async fn list(&self, library: &Arc<Library>, state: Option<JobState>, limit: u32) -> OpResult<Vec<JobInfo>> {
+        let lib = library.id();
+        library.read(move |c| store::list(c, lib, state, limit)).await
+    }
+
+    /// Asks a queued or running job to pause.
+    pub async fn pause(&self, library: &Arc<Library>, id: Uuid) -> OpResult<JobInfo> {
+        let info = self.info(library, id).await?;
+        match (info.state, self.control(id)) {
+            (JobState::Queued | JobState::Running, Some(c)) => c.request(Interrupt::Pause),
+            (state, _) => {
+                return Err(OpError::conflict(format!("job {id} is {}; only queued or running jobs can pause", state.as_str())));
+            }
+        }
+        self.info(library, id).await
+    }
+
+    /// Continues a paused job from its checkpoint.
+    pub async fn resume(&self, library: &Arc<Library>, id: Uuid) -> OpResult<JobInfo> {
+        let info = self.info(library, id).await?;
+        if info.state != JobState::Paused || self.control(id).is_some() {
+            return Err(OpError::conflict(format!("job {id} is {}; only paused jobs can resume", info.state.as_str())));
+        }
+        library.write(move |tx| store::set_state(tx, id, JobState::Queued)).await?;
+        self.spawn(library.clone(), id);
+        self.info(library, id).await
+    }
+
+    /// Cancels a job that has not ended.
+    pub async fn cancel(&self, library: &Arc<Library>, id: Uuid) -> OpResult<JobInfo> {
+        let info = self.info(library, id).await?;
+        match (info.state, self.control(id)) {
+            (s, _) if s.is_final() => {
+                return Err(OpError::conflict(format!("job {id} already ended ({})", s.as_str())));
+            }
+            (_, Some(c)) => c.request(Interrupt::Cancel),
+            (_, None) => library.write(move |tx| store::set_state(tx, id, JobState::Cancelled)).await?,
+        }
+        self.info(library, id).await
+    }
+
+    /// Follows a job until it stops (ends or pauses), sending progress to
+    /// `progress`; returns its final record.
+    pub async fn wait(&self, library: &Arc<Library>, id: Uuid, progress: Option<&ProgressSink>) -> OpResult<JobInfo> {
+        loop {
+            let control = self.control(id);
+            let mut changes = control.as_ref().map(|c| c.subscribe());
+            let info = self.info(library, id).await?;
+            if let Some(p) = progress {
+                p.report(
+                    info.state.as_str(),
+                    (info.progress * 10_000.0).round() as u64,
+                    Some(10_000),
+                    json!({ "state": info.state, "message": info.message, "items": info.items }).to_string(),
+                );
+            }
+            let stopped = info.state.is_final() || info.state == JobState::Paused;
+            match (&mut changes, stopped) {
+                (_, true) if control.is_none() => return Ok(info),
+                (None, false) if info.state == JobState::Running && !self.recently_updated(&info) => {
+                    return Err(OpError::unavailable(format!(
+                        "job {id} was running in a process that stopped; start `sd daemon`, which resumes it"
+                    )));
+                }
+                (Some(rx), _) => {
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), rx.changed()).await;
+                }
+                (None, _) => {
+                    // Not running here (or just ending): poll.
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+}
+
+/// The error a job that did not complete stands for: its recorded error
+/// (which starts with the error code), or a `conflict` for paused and
+/// cancelled jobs.
+pub fn error_of(info: &JobInfo) -> OpError {
+    match (info.state, &info.error) {
+        (JobState::Failed, Some(e)) => {
+            let parsed = e.split_once(": ").and_then(|(code, msg)| {
+                serde_json::from_value::<ErrorCode>(Value::String(code.to_string())).ok().map(|c| OpError::new(c, msg))
+            });
+            parsed.unwrap_or_else(|| OpError::internal(e.clone()))
+        }
+        (JobState::Paused, _) => {
+            OpError::conflict(format!("job {} was paused; continue it with `sd job resume {}`", info.id, info.id))
+        }
+        (state, _) => OpError::conflict(format!("job {} ended {}", info.id, state.as_str())),
+    }
+}

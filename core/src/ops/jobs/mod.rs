@@ -1,0 +1,182 @@
+//! `jobs.dispatch`, `jobs.pause`, `jobs.resume`, `jobs.cancel`, `jobs.list`,
+//! `jobs.info`, `jobs.watch`.
+
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::Caller;
+use crate::error::{OpError, OpResult};
+use crate::infra::job::{JobInfo, JobState, KIND_EXTENSION, KIND_INDEX};
+use crate::infra::wire::{OpContext, Operation, Scope};
+use crate::library::Library;
+use crate::register_operation;
+
+/// Input of `action:jobs.dispatch.input.v1`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DispatchInput {
+    /// Extension whose job to run (an extension may only run its own; omit it
+    /// there). Omit it with `job: "index_location"` for the core job.
+    #[serde(default)]
+    pub extension: Option<String>,
+    /// Job name, as listed in the extension's manifest.
+    pub job: String,
+    /// The job's input (its initial state).
+    #[serde(default)]
+    pub input: Value,
+}
+
+/// Starts a job.
+pub struct Dispatch;
+
+impl Operation for Dispatch {
+    const METHOD: &'static str = "action:jobs.dispatch.input.v1";
+    const DESCRIPTION: &'static str = "Start a job: an extension's job, or `index_location`";
+    const SCOPE: Scope = Scope::Library;
+    type Input = DispatchInput;
+    type Output = JobInfo;
+
+    async fn execute(ctx: OpContext, input: DispatchInput) -> OpResult<JobInfo> {
+        let library = ctx.library()?.clone();
+        let extension = match (&ctx.caller, input.extension) {
+            (Caller::Extension(me), Some(other)) if *me != other => {
+                return Err(OpError::denied(format!("extension `{me}` may not start jobs of `{other}`")));
+            }
+            (Caller::Extension(me), _) => Some(me.clone()),
+            (_, e) => e,
+        };
+        let jobs = ctx.core.jobs();
+        let id = match extension {
+            None if input.job == KIND_INDEX => {
+                let location: Uuid = serde_json::from_value(input.input["location"].clone())
+                    .map_err(|e| OpError::invalid(format!("index_location needs input {{\"location\": <id>}}: {e}")))?;
+                library.read(move |c| crate::vdfs::indexer::find_location(c, Some(location), None)).await?;
+                jobs.dispatch(&library, KIND_INDEX, "core", KIND_INDEX, input.input).await?
+            }
+            None => {
+                return Err(OpError::invalid(format!(
+                    "no core job `{}`; name an `extension`, or use `index_location`",
+                    input.job
+                )));
+            }
+            Some(ext) => {
+                let manifest = ctx.core.extensions().manifest(&ext)?;
+                if !manifest.jobs.iter().any(|j| j.name == input.job) {
+                    let names: Vec<_> = manifest.jobs.iter().map(|j| j.name.as_str()).collect();
+                    return Err(OpError::not_found(format!(
+                        "extension `{ext}` has no job `{}`; it has: {}",
+                        input.job,
+                        if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                    )));
+                }
+                jobs.dispatch(&library, KIND_EXTENSION, &ext, &input.job, input.input).await?
+            }
+        };
+        jobs.info(&library, id).await
+    }
+}
+register_operation!(Dispatch);
+
+/// Input naming one job.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobRef {
+    /// Job id.
+    pub id: Uuid,
+}
+
+/// An extension may see and steer only its own jobs.
+async fn owned(ctx: &OpContext, id: Uuid) -> OpResult<Arc<Library>> {
+    let library = ctx.library()?.clone();
+    if let Caller::Extension(me) = &ctx.caller {
+        let info = ctx.core.jobs().info(&library, id).await?;
+        if info.owner != *me {
+            return Err(OpError::denied(format!("extension `{me}` may not touch job {id} of `{}`", info.owner)));
+        }
+    }
+    Ok(library)
+}
+
+macro_rules! job_control_op {
+    ($ty:ident, $method:literal, $desc:literal, $call:ident) => {
+        #[doc = $desc]
+        pub struct $ty;
+
+        impl Operation for $ty {
+            const METHOD: &'static str = $method;
+            const DESCRIPTION: &'static str = $desc;
+            const SCOPE: Scope = Scope::Library;
+            type Input = JobRef;
+            type Output = JobInfo;
+
+            async fn execute(ctx: OpContext, input: JobRef) -> OpResult<JobInfo> {
+                let library = owned(&ctx, input.id).await?;
+                ctx.core.jobs().$call(&library, input.id).await
+            }
+        }
+        register_operation!($ty);
+    };
+}
+
+job_control_op!(Pause, "action:jobs.pause.input.v1", "Ask a job to pause at its next check", pause);
+job_control_op!(Resume, "action:jobs.resume.input.v1", "Continue a paused job from its last checkpoint", resume);
+job_control_op!(Cancel, "action:jobs.cancel.input.v1", "Cancel a job", cancel);
+job_control_op!(Info, "query:jobs.info.v1", "One job, with its input and last checkpoint", info);
+
+/// Input of `query:jobs.list.v1`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListInput {
+    /// Only jobs in this state.
+    #[serde(default)]
+    pub state: Option<JobState>,
+    /// Most jobs to list (default 100).
+    #[serde(default = "default_limit")]
+    pub limit: u32,
+}
+
+fn default_limit() -> u32 {
+    100
+}
+
+/// Lists jobs, newest first.
+pub struct List;
+
+impl Operation for List {
+    const METHOD: &'static str = "query:jobs.list.v1";
+    const DESCRIPTION: &'static str = "Jobs of the library, newest first";
+    const SCOPE: Scope = Scope::Library;
+    type Input = ListInput;
+    type Output = Vec<JobInfo>;
+
+    async fn execute(ctx: OpContext, input: ListInput) -> OpResult<Vec<JobInfo>> {
+        let limit = crate::ops::vdfs::check_limit(input.limit)?;
+        let mut jobs = ctx.core.jobs().list(ctx.library()?, input.state, limit).await?;
+        if let Caller::Extension(me) = &ctx.caller {
+            jobs.retain(|j| j.owner == *me);
+        }
+        Ok(jobs)
+    }
+}
+register_operation!(List);
+
+/// Follows a job until it stops, streaming progress; returns its record.
+pub struct Watch;
+
+impl Operation for Watch {
+    const METHOD: &'static str = "query:jobs.watch.v1";
+    const DESCRIPTION: &'static str = "Follow a job's progress live until it completes, fails, pauses or is cancelled";
+    const SCOPE: Scope = Scope::Library;
+    type Input = JobRef;
+    type Output = JobInfo;
+
+    async fn execute(ctx: OpContext, input: JobRef) -> OpResult<JobInfo> {
+        let library = owned(&ctx, input.id).await?;
+        ctx.core.jobs().wait(&library, input.id, ctx.progress.as_ref()).await
+    }
+}
+register_operation!(Watch);
