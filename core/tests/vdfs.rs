@@ -403,14 +403,14 @@ async fn every_operation_schema_matches_its_handler() {
         ("action:vdfs.write_sidecar.input.v1", Some(lib), json!({ "entry_id": eid, "name": "n.txt", "text": "t" })),
         ("query:vdfs.read_sidecar.v1", Some(lib), json!({ "entry_id": eid, "name": "n.txt" })),
         ("query:search.v1", Some(lib), json!({ "query": "f1" })),
-        ("action:locations.remove.input.v1", Some(lib), json!({ "path": tree.path() })),
+        ("query:test.sleep.v1", None, json!({ "ms": 1 })),
+        ("query:jobs.list.v1", Some(lib), json!({})),
         ("query:extensions.inspect.v1", None, json!({ "path": ext_dir })),
         ("action:extensions.install.input.v1", None, json!({ "path": ext_dir })),
         ("query:extensions.list.v1", None, json!({})),
         ("query:extensions.info.v1", None, json!({ "id": "schema" })),
         ("action:extensions.load.input.v1", None, json!({ "id": "schema" })),
         ("action:extensions.remove.input.v1", None, json!({ "id": "schema" })),
-        ("action:libraries.remove.input.v1", None, json!({ "id": lib })),
     ];
     let mut covered = std::collections::HashSet::new();
     covered.insert("action:libraries.create.input.v1".to_string());
@@ -427,6 +427,36 @@ async fn every_operation_schema_matches_its_handler() {
         check(&op["output_schema"], &out, &format!("{method} output"));
         covered.insert(method.to_string());
     }
+    // Jobs: ids are only known once dispatched.
+    let locs = call(&core, "query:locations.list.v1", Some(lib), json!({})).await.unwrap();
+    let dispatch = json!({ "job": "index_location", "input": { "location": locs[0]["id"] } });
+    check(&ops["action:jobs.dispatch.input.v1"]["input_schema"], &dispatch, "jobs.dispatch input");
+    let job = call(&core, "action:jobs.dispatch.input.v1", Some(lib), dispatch).await.unwrap();
+    check(&ops["action:jobs.dispatch.input.v1"]["output_schema"], &job, "jobs.dispatch output");
+    covered.insert("action:jobs.dispatch.input.v1".to_string());
+    let job_ref = json!({ "id": job["id"] });
+    // Steering calls may find the job already ended: then a typed conflict.
+    for method in ["action:jobs.pause.input.v1", "action:jobs.resume.input.v1", "action:jobs.cancel.input.v1"] {
+        check(&ops[method]["input_schema"], &job_ref, &format!("{method} input"));
+        match call(&core, method, Some(lib), job_ref.clone()).await {
+            Ok(out) => check(&ops[method]["output_schema"], &out, &format!("{method} output")),
+            Err(e) => assert_eq!(e.code, ErrorCode::Conflict, "{method}: {e}"),
+        }
+        covered.insert(method.to_string());
+    }
+    for method in ["query:jobs.watch.v1", "query:jobs.info.v1"] {
+        check(&ops[method]["input_schema"], &job_ref, &format!("{method} input"));
+        let out = call(&core, method, Some(lib), job_ref.clone()).await.unwrap();
+        check(&ops[method]["output_schema"], &out, &format!("{method} output"));
+        covered.insert(method.to_string());
+    }
+    let out = call(&core, "action:locations.remove.input.v1", Some(lib), json!({ "path": tree.path() })).await.unwrap();
+    check(&ops["action:locations.remove.input.v1"]["output_schema"], &out, "locations.remove output");
+    covered.insert("action:locations.remove.input.v1".to_string());
+    let out = call(&core, "action:libraries.remove.input.v1", None, json!({ "id": lib })).await.unwrap();
+    check(&ops["action:libraries.remove.input.v1"]["output_schema"], &out, "libraries.remove output");
+    covered.insert("action:libraries.remove.input.v1".to_string());
+
     let uncovered: Vec<_> = ops.keys().filter(|m| !covered.contains(*m)).collect();
     assert!(uncovered.is_empty(), "operations without a schema check: {uncovered:?}");
 

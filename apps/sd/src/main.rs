@@ -214,9 +214,13 @@ struct SearchArgs {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    // Die quietly on a closed pipe (`sd ... | head`), like other Unix tools.
-    sigpipe::reset();
     let cli = Cli::parse();
+    // Die quietly on a closed pipe (`sd ... | head`), like other Unix tools.
+    // Not the daemon: it writes to sockets whose clients may hang up, which
+    // must be an error on that connection, not the end of the process.
+    if !matches!(cli.command, Command::Daemon) {
+        sigpipe::reset();
+    }
     let default_level = if matches!(cli.command, Command::Daemon) { "info" } else { "warn" };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -491,15 +495,13 @@ async fn watch_job(ctx: &mut Ctx, lib: Uuid, id: Uuid) -> OpResult<Value> {
     let payload = json!({ "id": id });
     let info = if json_out {
         ctx.backend
-            .call_with(
-                "query:jobs.watch.v1",
-                Some(lib),
-                payload,
-                |p| {
-                    let detail: Value = serde_json::from_str(&p.message).unwrap_or(Value::Null);
-                    println!("{}", json!({ "id": id, "state": p.phase, "progress": p.done as f64 / 10_000.0, "detail": detail }));
-                },
-            )
+            .call_with("query:jobs.watch.v1", Some(lib), payload, |p| {
+                let detail: Value = serde_json::from_str(&p.message).unwrap_or(Value::Null);
+                println!(
+                    "{}",
+                    json!({ "id": id, "state": p.phase, "progress": p.done as f64 / 10_000.0, "detail": detail })
+                );
+            })
             .await?
     } else {
         ctx.backend.call("query:jobs.watch.v1", Some(lib), payload, true).await?
@@ -549,7 +551,8 @@ async fn ext_cmd(ctx: &mut Ctx, cmd: ExtCmd) -> OpResult<()> {
             };
             let payload = json!({ "extension": extension, "job": job, "input": input });
             let info = ctx.call("action:jobs.dispatch.input.v1", Some(lib), payload).await?;
-            let id: Uuid = info["id"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| OpError::internal("no job id"))?;
+            let id: Uuid =
+                info["id"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| OpError::internal("no job id"))?;
             if detach {
                 ctx.print(&info, |_| println!("Started job {id}; follow it with `sd job watch {id}`"));
                 return Ok(());

@@ -180,8 +180,16 @@ pub fn jobs(v: &Value) {
 
 pub fn job(j: &Value) {
     println!("job       {}  {}/{}", s(&j["id"]), s(&j["owner"]), s(&j["name"]));
-    println!("state     {} ({:.1}%) {}", s(&j["state"]), j["progress"].as_f64().unwrap_or(0.0) * 100.0, s(&j["message"]));
-    println!("metrics   {} items, {} bytes, {} checkpoints, {} runs", j["items"], j["bytes"], j["checkpoints"], j["runs"]);
+    println!(
+        "state     {} ({:.1}%) {}",
+        s(&j["state"]),
+        j["progress"].as_f64().unwrap_or(0.0) * 100.0,
+        s(&j["message"])
+    );
+    println!(
+        "metrics   {} items, {} bytes, {} checkpoints, {} runs",
+        j["items"], j["bytes"], j["checkpoints"], j["runs"]
+    );
     if let Some(e) = j["error"].as_str() {
         println!("error     {e}");
     }

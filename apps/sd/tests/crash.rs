@@ -1,5 +1,5 @@
-//! SIGKILL the daemon while it indexes a large tree; restart; rescan; the
-//! library is whole and consistent.
+//! SIGKILL the daemon while it indexes a large tree; on restart it resumes
+//! the indexing job, and the library is whole and consistent.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use common::{Daemon, make_tree, sd_json};
 
 #[test]
-fn sigkill_during_indexing_then_rescan_completes_the_library() {
+fn sigkill_during_indexing_then_the_resumed_job_completes_the_library() {
     let data = tempfile::tempdir().unwrap();
     let tree = tempfile::tempdir().unwrap();
     let root = std::fs::canonicalize(tree.path()).unwrap();
@@ -61,18 +61,33 @@ fn sigkill_during_indexing_then_rescan_completes_the_library() {
         assert_eq!(fk, 0);
     }
 
+    // The restarted daemon resumes the interrupted indexing job by itself.
     let _daemon = Daemon::start(dir);
-    let locs = sd_json(dir, &["location", "list"]);
-    assert_eq!(locs[0]["scan_incomplete"], true, "{locs}");
-    let r = sd_json(dir, &["location", "rescan", root.to_str().unwrap()]);
-    let scan = &r["scan"];
-    assert_eq!(scan["warning_count"], 0, "{r}");
+    let jobs = sd_json(dir, &["job", "list"]);
+    let job = jobs.as_array().unwrap().iter().find(|j| j["name"] == "index_location").expect("the indexing job");
+    let id = job["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let info = loop {
+        let info = sd_json(dir, &["job", "info", &id]);
+        if info["state"] == "completed" {
+            break info;
+        }
+        assert!(["queued", "running"].contains(&info["state"].as_str().unwrap()), "{info}");
+        assert!(Instant::now() < deadline, "the resumed job never finished: {info}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(info["runs"], 2, "{info}");
+    let scan = &info["output"];
+    assert_eq!(scan["warning_count"], 0, "{info}");
     assert_eq!(
         scan["files_hashed"].as_u64().unwrap() as usize,
         files.len() - at_kill as usize,
-        "the rescan reads only what the killed scan had not committed: {r}"
+        "the resumed job reads only what the killed run had not committed: {info}"
     );
-    assert_eq!(r["location"]["scan_incomplete"], false);
+    let locs = sd_json(dir, &["location", "list"]);
+    assert_eq!(locs[0]["scan_incomplete"], false, "{locs}");
+    let again = sd_json(dir, &["location", "rescan", root.to_str().unwrap()]);
+    assert_eq!(again["scan"]["files_hashed"], 0, "{again}");
 
     // Whole: every file present once, with the right hash; no extras.
     let conn = rusqlite::Connection::open(&db).unwrap();

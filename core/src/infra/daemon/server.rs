@@ -16,6 +16,8 @@ use crate::{Core, OpResult};
 
 /// Connections served at once; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 1024;
+/// Pending connections the kernel queues before accepting.
+const LISTEN_BACKLOG: u32 = 4096;
 /// Requests in flight per connection; a client that pipelines more waits.
 const MAX_IN_FLIGHT: usize = 64;
 /// A connection that sends no complete frame for this long is closed.
@@ -45,7 +47,13 @@ impl Server {
         let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
         let _ = std::fs::remove_file(&tmp);
         let listener =
-            UnixListener::bind(&tmp).map_err(|e| OpError::internal(format!("cannot bind {}: {e}", tmp.display())))?;
+            // A deep backlog, so bursts of clients wait instead of being refused.
+            tokio::net::UnixSocket::new_stream()
+                .and_then(|s| {
+                    s.bind(&tmp)?;
+                    s.listen(LISTEN_BACKLOG)
+                })
+                .map_err(|e| OpError::internal(format!("cannot bind {}: {e}", tmp.display())))?;
         std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
         std::fs::rename(&tmp, path)?;
         Ok(Server { listener, path: path.to_path_buf() })

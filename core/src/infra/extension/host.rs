@@ -12,8 +12,8 @@ use super::abi::{self, IMPORT_MODULE};
 use super::permissions::{Guard, Stats};
 use super::runtime::CpuBudget;
 use crate::Core;
-use crate::infra::job::{Interrupt, JobHandle, MAX_MESSAGE_BYTES};
 use crate::error::{OpError, OpResult};
+use crate::infra::job::{Interrupt, JobHandle, MAX_MESSAGE_BYTES};
 use crate::infra::wire::{self, MAX_PAYLOAD_BYTES};
 
 /// Longest method string a guest may send.
@@ -486,7 +486,11 @@ pub fn linker(engine: &wasmtime::Engine) -> OpResult<Linker<HostState>> {
             .func_wrap(IMPORT_MODULE, name, move |caller: Caller<'_, HostState>, job: u32, n: i64| -> i32 {
                 let Ok(n) = u64::try_from(n) else { return abi::JOB_BAD_ARGUMENT };
                 let Some(handle) = bound_job(&caller, job) else { return abi::JOB_NO_SUCH_JOB };
-                if bytes { handle.add_bytes(n) } else { handle.add_items(n) }
+                if bytes {
+                    handle.add_bytes(n)
+                } else {
+                    handle.add_items(n)
+                }
                 abi::JOB_OK
             })
             .map_err(err)?;

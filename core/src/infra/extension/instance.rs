@@ -173,7 +173,10 @@ impl Instance {
     pub async fn call_operation(&mut self, export: &str, library: Option<Uuid>, payload: &Value) -> OpResult<Value> {
         let envelope = self.call_block(export, None, library, payload).await?;
         envelope.get("ok").cloned().ok_or_else(|| {
-            OpError::internal(format!("extension `{}` returned neither `ok` nor `error` from `{export}`", self.extension()))
+            OpError::internal(format!(
+                "extension `{}` returned neither `ok` nor `error` from `{export}`",
+                self.extension()
+            ))
         })
     }
 
@@ -192,7 +195,13 @@ impl Instance {
     /// Shared by operations and jobs: passes `payload` (and a library id) in
     /// guest memory, calls `export`, and returns the result envelope, turning
     /// an `error` envelope into `Err`.
-    async fn call_block(&mut self, export: &str, job: Option<u32>, library: Option<Uuid>, payload: &Value) -> OpResult<Value> {
+    async fn call_block(
+        &mut self,
+        export: &str,
+        job: Option<u32>,
+        library: Option<Uuid>,
+        payload: &Value,
+    ) -> OpResult<Value> {
         let ext = self.extension().to_string();
         let what = format!("`{export}`");
         let bytes = serde_json::to_vec(payload).map_err(|e| OpError::internal(format!("encode payload: {e}")))?;

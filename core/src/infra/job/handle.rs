@@ -108,7 +108,14 @@ fn clip(s: &str) -> String {
 
 impl JobHandle {
     /// A handle for job `id`, starting from the counters already recorded.
-    pub fn new(id: Uuid, library: Arc<Library>, control: Arc<JobControl>, items: u64, bytes: u64, warnings: Vec<String>) -> Self {
+    pub fn new(
+        id: Uuid,
+        library: Arc<Library>,
+        control: Arc<JobControl>,
+        items: u64,
+        bytes: u64,
+        warnings: Vec<String>,
+    ) -> Self {
         let live = Live { items, bytes, warnings, ..Default::default() };
         Self { id, library, control, live: std::sync::Mutex::new(live) }
     }

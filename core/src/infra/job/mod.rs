@@ -63,7 +63,14 @@ impl JobManager {
     }
 
     /// Queues a job and starts it when a slot is free.
-    pub async fn dispatch(&self, library: &Arc<Library>, kind: &str, owner: &str, name: &str, input: Value) -> OpResult<Uuid> {
+    pub async fn dispatch(
+        &self,
+        library: &Arc<Library>,
+        kind: &str,
+        owner: &str,
+        name: &str,
+        input: Value,
+    ) -> OpResult<Uuid> {
         let id = Uuid::new_v4();
         let (k, o, n, i) = (kind.to_string(), owner.to_string(), name.to_string(), input);
         library.write(move |tx| store::insert(tx, id, &k, &o, &n, &i)).await?;
@@ -127,7 +134,14 @@ impl JobManager {
         }
         let (input, checkpoint) = library.write(move |tx| store::start(tx, id)).await?;
         control.notify();
-        let handle = Arc::new(JobHandle::new(id, library.clone(), control.clone(), info.items, info.bytes, info.warnings.clone()));
+        let handle = Arc::new(JobHandle::new(
+            id,
+            library.clone(),
+            control.clone(),
+            info.items,
+            info.bytes,
+            info.warnings.clone(),
+        ));
         let result = match checkpoint.as_deref().map(parse_checkpoint).transpose() {
             Err(e) => Err(e),
             Ok(checkpoint) => self.execute(&info, input, checkpoint, &handle).await,
@@ -154,7 +168,13 @@ impl JobManager {
         library.write(move |tx| store::finish(tx, id, state, output.as_ref(), error.as_deref())).await
     }
 
-    async fn execute(&self, info: &JobInfo, input: Value, checkpoint: Option<Value>, handle: &Arc<JobHandle>) -> OpResult<Outcome> {
+    async fn execute(
+        &self,
+        info: &JobInfo,
+        input: Value,
+        checkpoint: Option<Value>,
+        handle: &Arc<JobHandle>,
+    ) -> OpResult<Outcome> {
         let core = self.core()?;
         match info.kind.as_str() {
             KIND_INDEX => crate::ops::locations::run_index_job(&core, handle, input, checkpoint).await,
@@ -193,7 +213,10 @@ impl JobManager {
         match (info.state, self.control(id)) {
             (JobState::Queued | JobState::Running, Some(c)) => c.request(Interrupt::Pause),
             (state, _) => {
-                return Err(OpError::conflict(format!("job {id} is {}; only queued or running jobs can pause", state.as_str())));
+                return Err(OpError::conflict(format!(
+                    "job {id} is {}; only queued or running jobs can pause",
+                    state.as_str()
+                )));
             }
         }
         self.info(library, id).await

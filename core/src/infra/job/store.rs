@@ -160,9 +160,11 @@ pub fn insert(conn: &Connection, id: Uuid, kind: &str, owner: &str, name: &str, 
 
 /// One job, with input and checkpoint.
 pub fn get(conn: &Connection, library: Uuid, id: Uuid) -> OpResult<JobInfo> {
-    conn.query_row(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"), [id.to_string()], |r| from_row(r, library, true))
-        .optional()?
-        .ok_or_else(|| OpError::not_found(format!("no job {id} in this library; run `sd job list`")))
+    conn.query_row(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"), [id.to_string()], |r| {
+        from_row(r, library, true)
+    })
+    .optional()?
+    .ok_or_else(|| OpError::not_found(format!("no job {id} in this library; run `sd job list`")))
 }
 
 /// Jobs, newest first, optionally in one state.
@@ -199,7 +201,13 @@ pub fn start(conn: &Connection, id: Uuid) -> OpResult<(Value, Option<String>)> {
 }
 
 /// Sets a job's state, with its output or error for final states.
-pub fn finish(conn: &Connection, id: Uuid, state: JobState, output: Option<&Value>, error: Option<&str>) -> OpResult<()> {
+pub fn finish(
+    conn: &Connection,
+    id: Uuid,
+    state: JobState,
+    output: Option<&Value>,
+    error: Option<&str>,
+) -> OpResult<()> {
     let now = now_ns();
     let finished = state.is_final().then_some(now);
     let progress_done = state == JobState::Completed;

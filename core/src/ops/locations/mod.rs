@@ -8,11 +8,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{OpError, OpResult};
+use crate::infra::job::{Interrupt, JobHandle, JobState, KIND_INDEX, Outcome};
 use crate::infra::wire::{OpContext, Operation, Scope};
 use crate::library::Library;
 use crate::ops::core::NoInput;
 use crate::register_operation;
-use crate::infra::job::{Interrupt, JobHandle, JobState, KIND_INDEX, Outcome};
 use crate::vdfs::indexer::{self, Location, ScanObserver, ScanReport};
 
 /// Input of `action:locations.add.input.v1`.
@@ -115,7 +115,8 @@ pub(crate) async fn run_index_job(
 async fn index(ctx: &OpContext, library: &Arc<Library>, row: i64, wait: bool) -> OpResult<ScanOutput> {
     let (_, location) = library.read(move |c| indexer::find_location_by_row(c, row)).await?;
     let jobs = ctx.core.jobs();
-    let job_id = jobs.dispatch(library, KIND_INDEX, "core", KIND_INDEX, serde_json::json!({ "location": location.id })).await?;
+    let job_id =
+        jobs.dispatch(library, KIND_INDEX, "core", KIND_INDEX, serde_json::json!({ "location": location.id })).await?;
     if !wait {
         return Ok(ScanOutput { location, job_id, scan: None });
     }
