@@ -129,7 +129,8 @@ fn test_counter(ctx: &JobContext, state: &mut CounterState) -> Result<()> {
             let fraction = state.current as f32 / state.target as f32;
             ctx.report_progress(fraction, &format!("counted {}/{}", state.current, state.target))?;
             if state.sleep_ms > 0 {
-                let _: serde_json::Value = ctx.client().call("query:test.sleep.v1", &serde_json::json!({ "ms": state.sleep_ms }))?;
+                let _: serde_json::Value =
+                    ctx.client().call("query:test.sleep.v1", &serde_json::json!({ "ms": state.sleep_ms }))?;
             }
         }
     }

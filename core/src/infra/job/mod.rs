@@ -121,11 +121,13 @@ impl JobManager {
 
     async fn run(&self, library: &Arc<Library>, id: Uuid, control: &Arc<JobControl>) -> OpResult<()> {
         let info = library.read(move |c| store::get(c, Uuid::nil(), id)).await?;
-        let _global = self.global.clone().acquire_owned().await.map_err(|_| OpError::unavailable("shutting down"))?;
+        // The owner's slot first: a job held back by its extension's limit
+        // must not sit on one of the global slots meanwhile.
         let _owner = match self.owner_slots(&info.owner).await? {
             Some(s) => Some(s.acquire_owned().await.map_err(|_| OpError::unavailable("shutting down"))?),
             None => None,
         };
+        let _global = self.global.clone().acquire_owned().await.map_err(|_| OpError::unavailable("shutting down"))?;
         // Asked to stop while it waited for a slot.
         match control.interrupt() {
             Interrupt::Pause => return library.write(move |tx| store::set_state(tx, id, JobState::Paused)).await,
