@@ -33,5 +33,7 @@ run location rescan "$SAMPLE"
 run ext install extensions/test-extension --yes
 run search --where "test-extension.greeting=hello from wasm"
 run call query:test-extension.hello.v1 '{"name":"demo"}'
+run ext run test-extension counter '{"current":0,"target":5000,"checkpoint_every":500}'
+run job list
 run ext info test-extension
 run status

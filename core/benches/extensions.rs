@@ -188,5 +188,55 @@ fn loading(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, round_trips, loading);
+fn jobs(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    let Some(wasm) = sdk_extension(src.path()) else {
+        eprintln!("skipping job benchmarks: build extensions/ first");
+        return;
+    };
+    let core = Core::open(data.path()).unwrap();
+    install(&core, &rt, &wasm);
+    let lib = rt
+        .block_on(core.execute_json_operation(
+            "action:libraries.create.input.v1",
+            None,
+            json!({ "name": "b" }),
+            Caller::Cli,
+        ))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .parse::<uuid::Uuid>()
+        .unwrap();
+    let run = |input: serde_json::Value| {
+        rt.block_on(async {
+            let job = core
+                .execute_json_operation(
+                    "action:jobs.dispatch.input.v1",
+                    Some(lib),
+                    json!({ "extension": "test-extension", "job": "counter", "input": input }),
+                    Caller::Cli,
+                )
+                .await
+                .unwrap();
+            let done = core
+                .execute_json_operation("query:jobs.watch.v1", Some(lib), json!({ "id": job["id"] }), Caller::Cli)
+                .await
+                .unwrap();
+            assert_eq!(done["state"], "completed");
+        })
+    };
+    let mut group = c.benchmark_group("jobs");
+    group.sample_size(10).measurement_time(Duration::from_secs(15));
+    group.bench_function("dispatch_to_completion_empty_job", |b| b.iter(|| run(json!({ "current": 0, "target": 0 }))));
+    group.throughput(Throughput::Elements(1000));
+    group.bench_function("guest_checkpoints_x1000", |b| {
+        b.iter(|| run(json!({ "current": 0, "target": 1000, "checkpoint_every": 1 })))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, round_trips, loading, jobs);
 criterion_main!(benches);

@@ -227,6 +227,26 @@ async fn per_extension_limits_and_concurrency() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(saw_pair_together && saw_solo_queued && saw_all_three_kinds);
+
+    // Extensions start their own jobs through the same operation, and only
+    // their own.
+    let as_ext = |id: &str| sd_core::Caller::Extension(id.to_string());
+    let dispatch = |caller, payload| {
+        env.core.execute_json_operation("action:jobs.dispatch.input.v1", Some(env.lib), payload, caller)
+    };
+    let own = dispatch(as_ext("solo"), json!({ "job": "run" })).await.unwrap();
+    assert_eq!(own["owner"], "solo");
+    let e = dispatch(as_ext("solo"), json!({ "extension": "pair", "job": "run" })).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::PermissionDenied);
+    let e = env
+        .core
+        .execute_json_operation("action:jobs.cancel.input.v1", Some(env.lib), json!({ "id": a }), as_ext("solo"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::PermissionDenied, "{e}");
+    let listed =
+        env.core.execute_json_operation("query:jobs.list.v1", Some(env.lib), json!({}), as_ext("solo")).await.unwrap();
+    assert!(listed.as_array().unwrap().iter().all(|j| j["owner"] == "solo"), "{listed}");
     let (i1, i2) = (env.info(s1).await, env.info(s2).await);
     assert!(i2["started_at"].as_str().unwrap() >= i1["finished_at"].as_str().unwrap(), "{i1}\n{i2}");
     let indexed = env.wait(index_job).await;

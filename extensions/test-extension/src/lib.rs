@@ -124,7 +124,7 @@ fn test_counter(ctx: &JobContext, state: &mut CounterState) -> Result<()> {
         ctx.check_interrupt()?;
         state.current += 1;
         ctx.increment_items(1)?;
-        if state.current % every == 0 || state.current == state.target {
+        if state.current.is_multiple_of(every) || state.current == state.target {
             ctx.checkpoint(state)?;
             let fraction = state.current as f32 / state.target as f32;
             ctx.report_progress(fraction, &format!("counted {}/{}", state.current, state.target))?;

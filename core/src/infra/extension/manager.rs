@@ -456,8 +456,18 @@ impl ExtensionManager {
     pub async fn call_operation(&self, method: &str, library: Option<Uuid>, payload: Value) -> Option<OpResult<Value>> {
         let (_, name) = crate::infra::wire::parse_method(method).ok()?;
         let id = name.split('.').next()?.to_string();
-        let manifest = self.installed_manifest(&id).ok()?;
-        let op = manifest.operations.iter().find(|o| o.method == method)?.clone();
+        // A loaded extension's manifest is in memory; only the first call of
+        // an extension not loaded yet reads its installation.
+        let loaded = self
+            .loaded
+            .read()
+            .await
+            .get(&id)
+            .map(|l| l.manifest.operations.iter().find(|o| o.method == method).cloned());
+        let op = match loaded {
+            Some(op) => op?,
+            None => self.installed_manifest(&id).ok()?.operations.into_iter().find(|o| o.method == method)?,
+        };
         Some(self.run_operation(&id, &op, library, payload).await)
     }
 
