@@ -87,6 +87,23 @@ async fn a_well_behaved_guest_round_trips_and_is_listed() {
     };
     h.install_parts("loopback", json!({ "methods": [] }), &parts).await.unwrap();
     assert_err(h.run("loopback", json!({})).await, ErrorCode::Conflict, "re-enter extension `loopback`");
+
+    // One extension calls another's operation, with permission.
+    let method = "query:good.run.v1";
+    let caller_parts = |m: &str| Parts {
+        op: format!(
+            "(call $call (i32.const 1024) (i32.const {}) (i32.const 0) (local.get $p) (local.get $len))",
+            m.len()
+        ),
+        extra: format!("(data (i32.const 1024) \"{m}\")"),
+        ..Default::default()
+    };
+    h.install_parts("friend", json!({ "methods": ["good."] }), &caller_parts(method)).await.unwrap();
+    let out = h.run("friend", json!({ "message": "via friend" })).await.unwrap();
+    assert_eq!(out["echo"], "Pong: via friend");
+    assert_eq!(out["caller"], "extension:good", "the inner ping is made by `good`");
+    h.install_parts("stranger", json!({ "methods": ["test."] }), &caller_parts(method)).await.unwrap();
+    assert_err(h.run("stranger", json!({ "message": "x" })).await, ErrorCode::PermissionDenied, "permissions.methods");
     h.good_still_works().await;
 }
 

@@ -97,9 +97,23 @@ async fn remove_runs_cleanup_and_forgets_the_extension() {
     wat = wat.replacen("(data (i32.const 16)", &format!("(data (i32.const 400) \"{bytes}\") (data (i32.const 16)"), 1);
     let dir = write_extension(src.path(), &manifest("tidy", json!({})), &wat::parse_str(&wat).unwrap());
     call(&core, "action:extensions.install.input.v1", None, json!({ "path": dir })).await.unwrap();
-    call(&core, "action:extensions.remove.input.v1", None, json!({ "id": "tidy" })).await.unwrap();
+    // Unload runs cleanup and keeps the installation; the next use loads it.
+    let info = call(&core, "action:extensions.unload.input.v1", None, json!({ "id": "tidy" })).await.unwrap();
+    assert_eq!(info["state"], "installed");
     let found = call(&core, "query:search.v1", Some(lib), json!({ "query": "cleaned" })).await.unwrap();
     assert_eq!(found["total"], 1, "plugin_cleanup ran: {found}");
+    assert_eq!(
+        call(&core, "query:tidy.run.v1", None, json!({ "message": "back" })).await.unwrap()["echo"],
+        "Pong: back"
+    );
+    // Reload: a fresh instance replaces the running one (whose cleanup runs).
+    let info = call(&core, "action:extensions.reload.input.v1", None, json!({ "id": "tidy" })).await.unwrap();
+    assert_eq!(info["state"], "loaded");
+    let found = call(&core, "query:search.v1", Some(lib), json!({ "query": "cleaned" })).await.unwrap();
+    assert_eq!(found["total"], 2, "cleanup ran again on reload: {found}");
+    call(&core, "action:extensions.remove.input.v1", None, json!({ "id": "tidy" })).await.unwrap();
+    let found = call(&core, "query:search.v1", Some(lib), json!({ "query": "cleaned" })).await.unwrap();
+    assert_eq!(found["total"], 3, "and on removal: {found}");
     let e = call(&core, "query:extensions.info.v1", None, json!({ "id": "tidy" })).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::NotFound);
     let e = call(&core, "query:tidy.run.v1", None, json!({})).await.unwrap_err();

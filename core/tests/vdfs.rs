@@ -410,6 +410,8 @@ async fn every_operation_schema_matches_its_handler() {
         ("query:extensions.list.v1", None, json!({})),
         ("query:extensions.info.v1", None, json!({ "id": "schema" })),
         ("action:extensions.load.input.v1", None, json!({ "id": "schema" })),
+        ("action:extensions.reload.input.v1", None, json!({ "id": "schema" })),
+        ("action:extensions.unload.input.v1", None, json!({ "id": "schema" })),
         ("action:extensions.remove.input.v1", None, json!({ "id": "schema" })),
     ];
     let mut covered = std::collections::HashSet::new();

@@ -104,6 +104,10 @@ enum ExtCmd {
     Info { id: String },
     /// Unload and delete an extension.
     Remove { id: String },
+    /// Restart an extension from its installed module (keeps the old one if that fails).
+    Reload { id: String },
+    /// Unload an extension, keeping it installed; it loads again on next use.
+    Unload { id: String },
     /// Develop an extension: install it and hot-reload its module whenever it is rebuilt.
     Dev { path: PathBuf },
     /// Run one of an extension's jobs: `sd ext run test-extension counter '{"target":100}'`.
@@ -591,6 +595,14 @@ async fn ext_cmd(ctx: &mut Ctx, cmd: ExtCmd) -> OpResult<()> {
         ExtCmd::Info { id } => {
             let v = ctx.call("query:extensions.info.v1", None, json!({ "id": id })).await?;
             ctx.print(&v, ext::print_info);
+        }
+        ExtCmd::Reload { id } => {
+            let v = ctx.call("action:extensions.reload.input.v1", None, json!({ "id": id })).await?;
+            ctx.print(&v, |v| println!("{id}: {}", v["state"].as_str().unwrap_or("")));
+        }
+        ExtCmd::Unload { id } => {
+            let v = ctx.call("action:extensions.unload.input.v1", None, json!({ "id": id })).await?;
+            ctx.print(&v, |v| println!("{id}: {}", v["state"].as_str().unwrap_or("")));
         }
         ExtCmd::Remove { id } => {
             let v = ctx.call("action:extensions.remove.input.v1", None, json!({ "id": id })).await?;

@@ -233,7 +233,11 @@ impl ExtensionManager {
     fn compile(&self, manifest: &Manifest, wasm: &[u8]) -> OpResult<Module> {
         let (runtime, _) = self.runtime()?;
         let module = Module::new(runtime.engine(), wasm)
-            .map_err(|e| OpError::invalid(format!("not a valid WebAssembly module: {e:#}")))?;
+            // One line: the parser's message spreads byte arrays over many.
+            .map_err(|e| {
+                let msg = format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ");
+                OpError::invalid(format!("not a valid WebAssembly module: {msg}"))
+            })?;
         let handlers: Vec<&str> = manifest.operations.iter().map(|o| o.export.as_str()).collect();
         let jobs: Vec<&str> = manifest.jobs.iter().map(|j| j.export.as_str()).collect();
         abi::check_module(&module, &handlers, &jobs)?;
@@ -264,17 +268,13 @@ impl ExtensionManager {
     /// called.
     pub async fn instantiate(&self, id: &str) -> OpResult<Instance> {
         let loaded = self.get(id).await?;
+        self.fresh_instance(id, &loaded).await
+    }
+
+    async fn fresh_instance(&self, id: &str, loaded: &Loaded) -> OpResult<Instance> {
         let (runtime, linker) = self.runtime()?;
-        Instance::new(
-            runtime,
-            linker,
-            &loaded.module,
-            &loaded.manifest,
-            self.core.clone(),
-            loaded.guard.clone(),
-            self.stats_for(id),
-        )
-        .await
+        let (core, guard, stats) = (self.core.clone(), loaded.guard.clone(), self.stats_for(id));
+        Instance::new(runtime, linker, &loaded.module, &loaded.manifest, core, guard, stats).await
     }
 
     async fn stop(&self, loaded: Arc<Loaded>) {
@@ -419,6 +419,34 @@ impl ExtensionManager {
         self.info(id).await
     }
 
+    /// Unloads an extension (calling `plugin_cleanup`) without deleting it;
+    /// it loads again on next use.
+    pub async fn unload(&self, id: &str) -> OpResult<ExtensionInfo> {
+        self.installed_manifest(id)?;
+        let lock = self.id_lock(id);
+        let _life = lock.lock().await;
+        if let Some(old) = self.loaded.write().await.remove(id) {
+            self.stop(old).await;
+        }
+        drop(_life);
+        self.info(id).await
+    }
+
+    /// Replaces the running instance with a fresh one from the installed
+    /// module; if the new one fails to start, the running one stays.
+    pub async fn reload(&self, id: &str) -> OpResult<ExtensionInfo> {
+        let manifest = self.installed_manifest(id)?;
+        let wasm = read_bounded(&self.installed_dir(id)?.join(MODULE_FILE), MAX_MODULE_BYTES, "module")?;
+        let lock = self.id_lock(id);
+        let _life = lock.lock().await;
+        let loaded = self.start(manifest, &wasm).await?;
+        if let Some(old) = self.loaded.write().await.insert(id.to_string(), loaded) {
+            self.stop(old).await;
+        }
+        drop(_life);
+        self.info(id).await
+    }
+
     /// Unloads (calling `plugin_cleanup`) and deletes an extension.
     pub async fn remove(&self, id: &str) -> OpResult<()> {
         let dir = self.installed_dir(id)?;
@@ -488,19 +516,8 @@ impl ExtensionManager {
         let mut slot = loaded.instance.lock().await;
         if slot.is_none() {
             // The last call trapped: start a fresh instance.
-            let (runtime, linker) = self.runtime()?;
-            let stats = self.stats_for(id);
-            stats.restarts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let mut inst = Instance::new(
-                runtime,
-                linker,
-                &loaded.module,
-                &loaded.manifest,
-                self.core.clone(),
-                loaded.guard.clone(),
-                stats,
-            )
-            .await?;
+            self.stats_for(id).restarts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut inst = self.fresh_instance(id, &loaded).await?;
             inst.init().await?;
             *slot = Some(inst);
         }

@@ -1,5 +1,6 @@
 //! `extensions.inspect`, `extensions.install`, `extensions.list`,
-//! `extensions.info`, `extensions.load`, `extensions.remove`.
+//! `extensions.info`, `extensions.load`, `extensions.unload`, `extensions.reload`,
+//! `extensions.remove`.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -109,6 +110,38 @@ impl Operation for Load {
     }
 }
 register_operation!(Load);
+
+/// Unloads an extension, keeping it installed.
+pub struct Unload;
+
+impl Operation for Unload {
+    const METHOD: &'static str = "action:extensions.unload.input.v1";
+    const DESCRIPTION: &'static str = "Unload an extension (runs plugin_cleanup); it stays installed";
+    const SCOPE: Scope = Scope::Core;
+    type Input = ExtensionRef;
+    type Output = ExtensionInfo;
+
+    async fn execute(ctx: OpContext, input: ExtensionRef) -> OpResult<ExtensionInfo> {
+        ctx.core.extensions().unload(&input.id).await
+    }
+}
+register_operation!(Unload);
+
+/// Restarts an extension from its installed module.
+pub struct Reload;
+
+impl Operation for Reload {
+    const METHOD: &'static str = "action:extensions.reload.input.v1";
+    const DESCRIPTION: &'static str = "Restart an extension from its installed module; keeps the old one if that fails";
+    const SCOPE: Scope = Scope::Core;
+    type Input = ExtensionRef;
+    type Output = ExtensionInfo;
+
+    async fn execute(ctx: OpContext, input: ExtensionRef) -> OpResult<ExtensionInfo> {
+        ctx.core.extensions().reload(&input.id).await
+    }
+}
+register_operation!(Reload);
 
 /// Output of `action:extensions.remove.input.v1`.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
