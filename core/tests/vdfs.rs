@@ -95,6 +95,25 @@ async fn index_then_rescan_reports_exactly_what_changed() {
     assert_eq!(after[root.join("new/moved-here.txt").to_str().unwrap()]["name"], "moved-here.txt");
     assert_eq!(after.len(), before.len() - 4 + 6);
 
+    // A sidecar on an indexed file goes, blob and all, when the file does.
+    let victim = root.join(&files[30]);
+    let vid = after[victim.to_str().unwrap()]["id"].clone();
+    let sc = call(
+        &core,
+        "action:vdfs.write_sidecar.input.v1",
+        Some(lib),
+        json!({ "entry_id": vid, "name": "thumb.bin", "data_base64": "c2lkZWNhcg==" }),
+    )
+    .await
+    .unwrap();
+    let blob = data.path().join("libraries").join(lib.to_string()).join("sidecars/blobs");
+    let blob = blob.join(&sc["hash"].as_str().unwrap()[..2]).join(sc["hash"].as_str().unwrap());
+    assert!(blob.is_file());
+    std::fs::remove_file(&victim).unwrap();
+    call(&core, "action:locations.rescan.input.v1", Some(lib), json!({ "path": root })).await.unwrap();
+    assert!(!blob.exists(), "the orphaned sidecar blob was collected");
+    let after = all_entries(&core, lib).await;
+
     // Removing a whole folder removes its subtree.
     std::fs::remove_dir_all(root.join("d9")).unwrap();
     let r = call(&core, "action:locations.rescan.input.v1", Some(lib), json!({ "path": root })).await.unwrap();

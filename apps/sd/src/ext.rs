@@ -133,6 +133,9 @@ pub fn print_permissions(m: &Value) {
     for op in m["operations"].as_array().into_iter().flatten() {
         println!("  provide operation {}", s(&op["method"]));
     }
+    for job in m["jobs"].as_array().into_iter().flatten() {
+        println!("  provide job {}", s(&job["name"]));
+    }
 }
 
 pub fn print_list(v: &Value) {

@@ -567,6 +567,11 @@ pub fn scan(library: &Library, location: i64, observer: &dyn ScanObserver) -> Op
         })?;
     }
     report.deleted += gone.len() as u64;
+    if !gone.is_empty() || !replaced.is_empty() {
+        // Sidecars of deleted entries went with them; so do their blobs.
+        let store = library.sidecars();
+        write_tx(&mut conn, |tx| store.collect_garbage(tx))?;
+    }
 
     conn.execute("UPDATE locations SET last_scan_completed_at = ?1 WHERE id = ?2", params![now_ns(), location])?;
     report.duration_ms = started.elapsed().as_millis() as u64;

@@ -94,6 +94,27 @@ impl SidecarStore {
     pub fn root(&self) -> &Path {
         &self.root
     }
+
+    /// Deletes blobs no sidecar refers to any more (their entries were
+    /// removed by a rescan or with a location), inside the caller's write
+    /// transaction so no concurrent write can start referring to one.
+    /// Returns how many were deleted.
+    pub fn collect_garbage(&self, conn: &Connection) -> OpResult<u64> {
+        let Ok(shards) = std::fs::read_dir(self.root.join("blobs")) else { return Ok(0) };
+        let mut referenced = conn.prepare_cached("SELECT 1 FROM sidecars WHERE hash = ?1 LIMIT 1")?;
+        let mut deleted = 0;
+        for shard in shards.flatten() {
+            let Ok(blobs) = std::fs::read_dir(shard.path()) else { continue };
+            for blob in blobs.flatten() {
+                let name = blob.file_name();
+                let Some(hash) = name.to_str() else { continue };
+                if !referenced.exists([hash])? && std::fs::remove_file(blob.path()).is_ok() {
+                    deleted += 1;
+                }
+            }
+        }
+        Ok(deleted)
+    }
 }
 
 /// Whether a content type is text we index for search.

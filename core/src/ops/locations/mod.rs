@@ -236,9 +236,11 @@ impl Operation for RemoveLocation {
         let library = ctx.library()?.clone();
         let (row, location) = resolve(&library, &input).await?;
         let _guard = library.begin_scan(row)?;
+        let lib = library.clone();
         library
             .write(move |tx| {
                 tx.execute("DELETE FROM locations WHERE id = ?1", [row])?;
+                lib.sidecars().collect_garbage(tx)?;
                 Ok(())
             })
             .await?;
