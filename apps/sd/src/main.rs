@@ -553,6 +553,11 @@ async fn ext_cmd(ctx: &mut Ctx, cmd: ExtCmd) -> OpResult<()> {
                 Some(i) => parse_json_arg(&i)?,
                 None => json!({}),
             };
+            if detach && matches!(ctx.backend, Backend::Local(_)) {
+                return Err(OpError::unavailable(
+                    "--detach needs a running daemon (`sd daemon`): without one the job would stop when this command exits",
+                ));
+            }
             let payload = json!({ "extension": extension, "job": job, "input": input });
             let info = ctx.call("action:jobs.dispatch.input.v1", Some(lib), payload).await?;
             let id: Uuid =

@@ -120,7 +120,7 @@ impl JobManager {
     }
 
     async fn run(&self, library: &Arc<Library>, id: Uuid, control: &Arc<JobControl>) -> OpResult<()> {
-        let info = library.read(move |c| store::get(c, Uuid::nil(), id)).await?;
+        let info = self.info(library, id).await?;
         // The owner's slot first: a job held back by its extension's limit
         // must not sit on one of the global slots meanwhile.
         let _owner = match self.owner_slots(&info.owner).await? {
