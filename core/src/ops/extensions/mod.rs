@@ -79,69 +79,42 @@ pub struct ExtensionRef {
     pub id: String,
 }
 
-/// Shows one extension.
-pub struct Info;
+/// One operation per manager call that takes an extension id and answers with
+/// its description.
+macro_rules! extension_op {
+    ($ty:ident, $method:literal, $desc:literal, $call:ident) => {
+        #[doc = $desc]
+        pub struct $ty;
 
-impl Operation for Info {
-    const METHOD: &'static str = "query:extensions.info.v1";
-    const DESCRIPTION: &'static str = "One extension: manifest, state, denials and other counters";
-    const SCOPE: Scope = Scope::Core;
-    type Input = ExtensionRef;
-    type Output = ExtensionInfo;
+        impl Operation for $ty {
+            const METHOD: &'static str = $method;
+            const DESCRIPTION: &'static str = $desc;
+            const SCOPE: Scope = Scope::Core;
+            type Input = ExtensionRef;
+            type Output = ExtensionInfo;
 
-    async fn execute(ctx: OpContext, input: ExtensionRef) -> OpResult<ExtensionInfo> {
-        ctx.core.extensions().info(&input.id).await
-    }
+            async fn execute(ctx: OpContext, input: ExtensionRef) -> OpResult<ExtensionInfo> {
+                ctx.core.extensions().$call(&input.id).await
+            }
+        }
+        register_operation!($ty);
+    };
 }
-register_operation!(Info);
 
-/// Loads an installed extension now (it loads on first use otherwise).
-pub struct Load;
-
-impl Operation for Load {
-    const METHOD: &'static str = "action:extensions.load.input.v1";
-    const DESCRIPTION: &'static str = "Load an installed extension now (runs plugin_init)";
-    const SCOPE: Scope = Scope::Core;
-    type Input = ExtensionRef;
-    type Output = ExtensionInfo;
-
-    async fn execute(ctx: OpContext, input: ExtensionRef) -> OpResult<ExtensionInfo> {
-        ctx.core.extensions().load(&input.id).await
-    }
-}
-register_operation!(Load);
-
-/// Unloads an extension, keeping it installed.
-pub struct Unload;
-
-impl Operation for Unload {
-    const METHOD: &'static str = "action:extensions.unload.input.v1";
-    const DESCRIPTION: &'static str = "Unload an extension (runs plugin_cleanup); it stays installed";
-    const SCOPE: Scope = Scope::Core;
-    type Input = ExtensionRef;
-    type Output = ExtensionInfo;
-
-    async fn execute(ctx: OpContext, input: ExtensionRef) -> OpResult<ExtensionInfo> {
-        ctx.core.extensions().unload(&input.id).await
-    }
-}
-register_operation!(Unload);
-
-/// Restarts an extension from its installed module.
-pub struct Reload;
-
-impl Operation for Reload {
-    const METHOD: &'static str = "action:extensions.reload.input.v1";
-    const DESCRIPTION: &'static str = "Restart an extension from its installed module; keeps the old one if that fails";
-    const SCOPE: Scope = Scope::Core;
-    type Input = ExtensionRef;
-    type Output = ExtensionInfo;
-
-    async fn execute(ctx: OpContext, input: ExtensionRef) -> OpResult<ExtensionInfo> {
-        ctx.core.extensions().reload(&input.id).await
-    }
-}
-register_operation!(Reload);
+extension_op!(Info, "query:extensions.info.v1", "One extension: manifest, state, denials and other counters", info);
+extension_op!(Load, "action:extensions.load.input.v1", "Load an installed extension now (runs plugin_init)", load);
+extension_op!(
+    Unload,
+    "action:extensions.unload.input.v1",
+    "Unload an extension (runs plugin_cleanup); it stays installed",
+    unload
+);
+extension_op!(
+    Reload,
+    "action:extensions.reload.input.v1",
+    "Restart an extension from its installed module; keeps the old one if that fails",
+    reload
+);
 
 /// Output of `action:extensions.remove.input.v1`.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
