@@ -355,3 +355,65 @@ async fn bad_checkpoints_and_vanished_extensions_fail_the_job_only() {
     assert_eq!(e.code, ErrorCode::NotFound);
     assert!(e.message.contains("counter"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_indexing_job_pauses_resumes_and_cancels() {
+    let env = Env::new().await;
+    let tree = tempfile::tempdir().unwrap();
+    let files = common::make_tree(tree.path(), 20_000);
+    let add = |wait: bool| {
+        call(&env.core, "action:locations.add.input.v1", Some(env.lib), json!({ "path": tree.path(), "wait": wait }))
+    };
+    let out = add(false).await.unwrap();
+    assert!(out["scan"].is_null(), "not waited for: {out}");
+    let id: Uuid = out["job_id"].as_str().unwrap().parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while env.info(id).await["checkpoints"].as_u64().unwrap() < 1 {
+        assert!(Instant::now() < deadline, "no batch was ever committed");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    call(&env.core, "action:jobs.pause.input.v1", Some(env.lib), json!({ "id": id })).await.unwrap();
+    let paused = env.wait(id).await;
+    assert_eq!(paused["state"], "paused", "{paused}");
+    let done_before = paused["checkpoint"]["files_hashed"].as_u64().unwrap();
+    assert!(done_before > 0 && (done_before as usize) < files.len(), "{paused}");
+    // While paused, the location reads as interrupted.
+    let locs = call(&env.core, "query:locations.list.v1", Some(env.lib), json!({})).await.unwrap();
+    assert_eq!(locs[0]["scan_incomplete"], true);
+
+    call(&env.core, "action:jobs.resume.input.v1", Some(env.lib), json!({ "id": id })).await.unwrap();
+    let done = env.wait(id).await;
+    assert_eq!(done["state"], "completed", "{done}");
+    let hashed_after = done["output"]["files_hashed"].as_u64().unwrap();
+    assert!(hashed_after < files.len() as u64, "the resumed run skipped what was committed: {done}");
+    assert!(hashed_after + done_before >= files.len() as u64, "{done}");
+    let count = call(&env.core, "query:vdfs.list_entries.v1", Some(env.lib), json!({ "kind": "file", "limit": 1 }))
+        .await
+        .unwrap();
+    assert_eq!(count["total"], files.len());
+
+    // Cancel a rescan of a changed tree: what was committed stays consistent.
+    for rel in files.iter().take(3000) {
+        std::fs::write(tree.path().join(rel), "changed").unwrap();
+    }
+    let out = call(
+        &env.core,
+        "action:locations.rescan.input.v1",
+        Some(env.lib),
+        json!({ "path": tree.path(), "wait": false }),
+    )
+    .await
+    .unwrap();
+    let id: Uuid = out["job_id"].as_str().unwrap().parse().unwrap();
+    env.wait_state(id, "running").await;
+    call(&env.core, "action:jobs.cancel.input.v1", Some(env.lib), json!({ "id": id })).await.unwrap();
+    let cancelled = env.wait(id).await;
+    assert!(["cancelled", "completed"].contains(&cancelled["state"].as_str().unwrap()), "{cancelled}");
+    let again = call(&env.core, "action:locations.rescan.input.v1", Some(env.lib), json!({ "path": tree.path() }))
+        .await
+        .unwrap();
+    let count = call(&env.core, "query:vdfs.list_entries.v1", Some(env.lib), json!({ "kind": "file", "limit": 1 }))
+        .await
+        .unwrap();
+    assert_eq!(count["total"], files.len(), "{again}");
+}
