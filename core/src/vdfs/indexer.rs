@@ -8,7 +8,6 @@
 //! consistent database that the next scan completes.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -287,19 +286,10 @@ fn walk(root: &Path, follow_links: bool, observer: &dyn ScanObserver) -> (Vec<Fo
 type Hashed<'a> = (&'a Found, Option<i64>, std::io::Result<(String, u64)>);
 
 fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
-    let mut file = std::fs::File::open(path)?;
+    let file = std::fs::File::open(path)?;
     let mut hasher = blake3::Hasher::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut total = 0u64;
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        total += n as u64;
-        hasher.update(&buf[..n]);
-    }
-    Ok((hasher.finalize().to_hex().to_string(), total))
+    hasher.update_reader(file)?;
+    Ok((hasher.finalize().to_hex().to_string(), hasher.count()))
 }
 
 /// Scans location row `location` of `library`, bringing its entries in line
