@@ -93,14 +93,14 @@ fn update_bar(bar: &ProgressBar, p: &Progress) {
         Some(total) if total > 0 => {
             if bar.length() != Some(total) {
                 bar.set_style(
-                    ProgressStyle::with_template("{msg:10} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
+                    ProgressStyle::with_template("[{bar:40}] {percent:>3}% {msg} (eta {eta})")
                         .unwrap_or_else(|_| ProgressStyle::default_bar())
                         .progress_chars("=> "),
                 );
                 bar.set_length(total);
             }
             bar.set_position(p.done);
-            bar.set_message(p.phase.clone());
+            bar.set_message(if p.message.is_empty() { p.phase.clone() } else { p.message.clone() });
         }
         _ => {
             bar.set_style(ProgressStyle::default_spinner());

@@ -500,11 +500,11 @@ async fn watch_job(ctx: &mut Ctx, lib: Uuid, id: Uuid) -> OpResult<Value> {
     let info = if json_out {
         ctx.backend
             .call_with("query:jobs.watch.v1", Some(lib), payload, |p| {
-                let detail: Value = serde_json::from_str(&p.message).unwrap_or(Value::Null);
-                println!(
-                    "{}",
-                    json!({ "id": id, "state": p.phase, "progress": p.done as f64 / 10_000.0, "detail": detail })
-                );
+                let line = json!({
+                    "id": id, "state": p.phase, "progress": p.done as f64 / 10_000.0,
+                    "message": p.message, "detail": p.detail,
+                });
+                println!("{line}");
             })
             .await?
     } else {

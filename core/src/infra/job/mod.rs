@@ -256,12 +256,17 @@ impl JobManager {
             let mut changes = control.as_ref().map(|c| c.subscribe());
             let info = self.info(library, id).await?;
             if let Some(p) = progress {
-                p.report(
-                    info.state.as_str(),
-                    (info.progress * 10_000.0).round() as u64,
-                    Some(10_000),
-                    json!({ "state": info.state, "message": info.message, "items": info.items }).to_string(),
-                );
+                // Progress in ten-thousandths, so a bar can show 0.01 % steps.
+                p.send(crate::infra::wire::Progress {
+                    phase: info.state.as_str().to_string(),
+                    done: (info.progress * 10_000.0).round() as u64,
+                    total: Some(10_000),
+                    message: info.message.clone(),
+                    detail: Some(json!({
+                        "state": info.state, "items": info.items, "bytes": info.bytes,
+                        "checkpoints": info.checkpoints, "warnings": info.warnings.len(),
+                    })),
+                });
             }
             let stopped = info.state.is_final() || info.state == JobState::Paused;
             match (&mut changes, stopped) {

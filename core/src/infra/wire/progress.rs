@@ -14,6 +14,10 @@ pub struct Progress {
     pub total: Option<u64>,
     /// Short human message.
     pub message: String,
+    /// Structured details, for clients that want more than the message
+    /// (a job's state and counters, for `jobs.watch`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
 }
 
 /// Where an operation sends progress. Sending never blocks and never fails the
@@ -30,6 +34,11 @@ impl ProgressSink {
 
     /// Reports progress.
     pub fn report(&self, phase: &str, done: u64, total: Option<u64>, message: impl Into<String>) {
-        let _ = self.0.send(Progress { phase: phase.to_string(), done, total, message: message.into() });
+        self.send(Progress { phase: phase.to_string(), done, total, message: message.into(), detail: None });
+    }
+
+    /// Sends a progress report as built by the caller.
+    pub fn send(&self, progress: Progress) {
+        let _ = self.0.send(progress);
     }
 }
