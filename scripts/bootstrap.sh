@@ -31,4 +31,8 @@ if command -v rustup >/dev/null 2>&1; then
     echo "bootstrap: adding the wasm32-unknown-unknown target" >&2
     rustup target add wasm32-unknown-unknown >&2
   fi
+elif ! [ -d "$(rustc --print target-libdir --target wasm32-unknown-unknown 2>/dev/null)" ]; then
+  echo "bootstrap: the wasm32-unknown-unknown target is missing and there is no rustup to add it;" >&2
+  echo "bootstrap: install Rust with rustup, or your distribution's wasm32 standard library." >&2
+  exit 1
 fi
