@@ -148,6 +148,34 @@ macro_rules! register_operation {
     };
 }
 
+/// Declares and registers an operation whose body is a single expression,
+/// for the many operations that forward to a manager:
+///
+/// ```ignore
+/// operation!(Info, "query:jobs.info.v1", "One job", Scope::Library, JobRef => JobInfo,
+///     |ctx, input| async move { ... });
+/// ```
+#[macro_export]
+macro_rules! operation {
+    ($ty:ident, $method:literal, $desc:literal, $scope:expr, $input:ty => $output:ty, |$ctx:ident, $arg:ident| $body:expr) => {
+        #[doc = $desc]
+        pub struct $ty;
+
+        impl $crate::infra::wire::Operation for $ty {
+            const METHOD: &'static str = $method;
+            const DESCRIPTION: &'static str = $desc;
+            const SCOPE: $crate::infra::wire::Scope = $scope;
+            type Input = $input;
+            type Output = $output;
+
+            async fn execute($ctx: $crate::infra::wire::OpContext, $arg: $input) -> $crate::OpResult<$output> {
+                $body
+            }
+        }
+        $crate::register_operation!($ty);
+    };
+}
+
 struct Registry {
     by_method: HashMap<&'static str, &'static OperationEntry>,
     sorted: Vec<&'static OperationEntry>,

@@ -79,25 +79,12 @@ pub struct ExtensionRef {
     pub id: String,
 }
 
-/// One operation per manager call that takes an extension id and answers with
-/// its description.
+/// Operations that take an extension id and answer with its description.
 macro_rules! extension_op {
     ($ty:ident, $method:literal, $desc:literal, $call:ident) => {
-        #[doc = $desc]
-        pub struct $ty;
-
-        impl Operation for $ty {
-            const METHOD: &'static str = $method;
-            const DESCRIPTION: &'static str = $desc;
-            const SCOPE: Scope = Scope::Core;
-            type Input = ExtensionRef;
-            type Output = ExtensionInfo;
-
-            async fn execute(ctx: OpContext, input: ExtensionRef) -> OpResult<ExtensionInfo> {
-                ctx.core.extensions().$call(&input.id).await
-            }
-        }
-        register_operation!($ty);
+        crate::operation!($ty, $method, $desc, Scope::Core, ExtensionRef => ExtensionInfo, |ctx, input| {
+            ctx.core.extensions().$call(&input.id).await
+        });
     };
 }
 

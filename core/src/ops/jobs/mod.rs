@@ -101,24 +101,13 @@ async fn owned(ctx: &OpContext, id: Uuid) -> OpResult<Arc<Library>> {
     Ok(library)
 }
 
+/// Operations that steer or read one job.
 macro_rules! job_control_op {
     ($ty:ident, $method:literal, $desc:literal, $call:ident) => {
-        #[doc = $desc]
-        pub struct $ty;
-
-        impl Operation for $ty {
-            const METHOD: &'static str = $method;
-            const DESCRIPTION: &'static str = $desc;
-            const SCOPE: Scope = Scope::Library;
-            type Input = JobRef;
-            type Output = JobInfo;
-
-            async fn execute(ctx: OpContext, input: JobRef) -> OpResult<JobInfo> {
-                let library = owned(&ctx, input.id).await?;
-                ctx.core.jobs().$call(&library, input.id).await
-            }
-        }
-        register_operation!($ty);
+        crate::operation!($ty, $method, $desc, Scope::Library, JobRef => JobInfo, |ctx, input| {
+            let library = owned(&ctx, input.id).await?;
+            ctx.core.jobs().$call(&library, input.id).await
+        });
     };
 }
 
