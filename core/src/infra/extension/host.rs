@@ -1,6 +1,7 @@
 //! Host side of the ABI: the state each guest store carries, the host
 //! functions, and bounds-checked access to guest memory.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
@@ -332,6 +333,15 @@ fn text_arg(caller: &Caller<'_, HostState>, ptr: u32, len: u32) -> Result<String
     String::from_utf8(bytes).map_err(|_| abi::JOB_BAD_ARGUMENT)
 }
 
+/// Runs a job's write-through with the guest's CPU clock stopped, and turns
+/// the outcome into an ABI code.
+async fn write_through(caller: &mut Caller<'_, HostState>, write: impl Future<Output = OpResult<()>>) -> i32 {
+    pause(caller);
+    let r = stored(write.await);
+    resume(caller);
+    r
+}
+
 fn stored(result: OpResult<()>) -> i32 {
     match result {
         Ok(()) => abi::JOB_OK,
@@ -407,10 +417,7 @@ pub fn linker(engine: &wasmtime::Engine) -> OpResult<Linker<HostState>> {
                         Err(code) => return code,
                     };
                     let Some(handle) = bound_job(&caller, job) else { return abi::JOB_NO_SUCH_JOB };
-                    pause(&mut caller);
-                    let r = stored(handle.report_progress(fraction, &text).await);
-                    resume(&mut caller);
-                    r
+                    write_through(&mut caller, async move { handle.report_progress(fraction, &text).await }).await
                 })
             },
         )
@@ -439,10 +446,7 @@ pub fn linker(engine: &wasmtime::Engine) -> OpResult<Linker<HostState>> {
                         return abi::JOB_BAD_ARGUMENT;
                     }
                     let Some(handle) = bound_job(&caller, job) else { return abi::JOB_NO_SUCH_JOB };
-                    pause(&mut caller);
-                    let r = stored(handle.checkpoint(text).await);
-                    resume(&mut caller);
-                    r
+                    write_through(&mut caller, async move { handle.checkpoint(text).await }).await
                 })
             },
         )
@@ -473,10 +477,7 @@ pub fn linker(engine: &wasmtime::Engine) -> OpResult<Linker<HostState>> {
                         Err(code) => return code,
                     };
                     let Some(handle) = bound_job(&caller, job) else { return abi::JOB_NO_SUCH_JOB };
-                    pause(&mut caller);
-                    let r = stored(handle.add_warning(&text).await);
-                    resume(&mut caller);
-                    r
+                    write_through(&mut caller, async move { handle.add_warning(&text).await }).await
                 })
             },
         )

@@ -107,15 +107,20 @@ impl JobManager {
         });
     }
 
-    async fn owner_slots(&self, owner: &str) -> OpResult<Option<Arc<Semaphore>>> {
+    /// The slots of an extension's jobs, sized by its manifest when its
+    /// first job runs; `None` for core jobs, which only take global slots.
+    fn owner_slots(&self, owner: &str) -> OpResult<Option<Arc<Semaphore>>> {
         if owner == "core" {
             return Ok(None);
+        }
+        let mut owners = self.owners.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(slots) = owners.get(owner) {
+            return Ok(Some(slots.clone()));
         }
         let limit = match self.core()?.extensions().manifest(owner) {
             Ok(m) => m.permissions.rate_limits.concurrent_jobs as usize,
             Err(_) => 1,
         };
-        let mut owners = self.owners.lock().unwrap_or_else(|p| p.into_inner());
         Ok(Some(owners.entry(owner.to_string()).or_insert_with(|| Arc::new(Semaphore::new(limit))).clone()))
     }
 
@@ -123,7 +128,7 @@ impl JobManager {
         let info = self.info(library, id).await?;
         // The owner's slot first: a job held back by its extension's limit
         // must not sit on one of the global slots meanwhile.
-        let _owner = match self.owner_slots(&info.owner).await? {
+        let _owner = match self.owner_slots(&info.owner)? {
             Some(s) => Some(s.acquire_owned().await.map_err(|_| OpError::unavailable("shutting down"))?),
             None => None,
         };

@@ -9,6 +9,16 @@ pub enum MethodKind {
     Action,
 }
 
+impl MethodKind {
+    /// `query` or `action`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MethodKind::Query => "query",
+            MethodKind::Action => "action",
+        }
+    }
+}
+
 /// Splits a method string such as `action:vdfs.create_entry.input.v1` into its
 /// kind and name (`vdfs.create_entry.input.v1`), checking its shape: a kind, a
 /// dotted lowercase name, and a final `.v<N>` version segment.

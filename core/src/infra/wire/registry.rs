@@ -229,10 +229,7 @@ pub struct OperationInfo {
 
 impl From<&OperationEntry> for OperationInfo {
     fn from(e: &OperationEntry) -> Self {
-        let kind = match parse_method(e.method) {
-            Ok((MethodKind::Query, _)) => "query",
-            _ => "action",
-        };
+        let kind = parse_method(e.method).map_or(MethodKind::Action, |(k, _)| k).as_str();
         OperationInfo {
             method: e.method.to_string(),
             kind: kind.to_string(),

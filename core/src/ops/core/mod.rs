@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::OpResult;
-use crate::infra::wire::{OpContext, Operation, OperationInfo, Scope, operations};
+use crate::infra::wire::{MethodKind, OpContext, Operation, OperationInfo, Scope, operations, parse_method};
 use crate::register_operation;
 
 /// Input of `query:test.ping.v1`.
@@ -109,7 +109,7 @@ impl Operation for Operations {
     async fn execute(ctx: OpContext, _: NoInput) -> OpResult<Vec<OperationInfo>> {
         let mut ops: Vec<OperationInfo> = operations().iter().map(|e| OperationInfo::from(*e)).collect();
         for (ext, op) in ctx.core.extensions().provided_operations() {
-            let kind = if op.method.starts_with("query:") { "query" } else { "action" };
+            let kind = parse_method(&op.method).map_or(MethodKind::Action, |(k, _)| k).as_str();
             ops.push(OperationInfo {
                 method: op.method,
                 kind: kind.to_string(),
