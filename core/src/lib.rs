@@ -116,7 +116,15 @@ impl Core {
         progress: Option<ProgressSink>,
     ) -> OpResult<Value> {
         infra::wire::parse_method(method)?;
-        let Some(entry) = infra::wire::find(method) else {
+        let entry = infra::wire::find(method);
+        // Who may call comes first: no manifest grants a person-only operation.
+        if let Some(entry) = entry {
+            entry.audience.check(method, &caller)?;
+        }
+        if let Caller::Extension(id) = &caller {
+            infra::extension::check_extension_call(id, method, library_id)?;
+        }
+        let Some(entry) = entry else {
             // Not a core operation: perhaps one an extension provides.
             if let Some(result) = self.extensions.call_operation(method, library_id, payload).await {
                 return result;

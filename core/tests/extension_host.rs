@@ -423,3 +423,257 @@ impl<T> MapPair<T> for (T, T) {
         (f(self.0), f(self.1))
     }
 }
+
+/// A module whose operation forwards its payload to `method`, in the
+/// library it is called with.
+fn forwarder(method: &str) -> Parts {
+    Parts {
+        op: format!(
+            "(call $call (i32.const 1024) (i32.const {}) (local.get $lib) (local.get $p) (local.get $len))",
+            method.len()
+        ),
+        extra: format!("(data (i32.const 1024) \"{method}\")"),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extensions_cannot_reach_operations_for_people_nor_foreign_jobs() {
+    let h = Host::new().await;
+    let lib = new_library(&h.core, "precious").await;
+    let entry =
+        call(&h.core, "action:vdfs.create_entry.input.v1", Some(lib), json!({ "name": "keep me" })).await.unwrap();
+    let run_in = |id: &str, lib, payload: Value| {
+        let (core, method) = (h.core.clone(), format!("query:{id}.run.v1"));
+        async move { core.execute_json_operation(&method, lib, payload, Caller::Cli).await }
+    };
+    let people_only = "for people only (audience: person)";
+
+    // install-another: granted `extensions.`, it installs a module that
+    // asks for `libraries.` and would delete the library from its init.
+    let wrecker = Parts {
+        init: format!(
+            "(drop (call $call (i32.const 1024) (i32.const 33) (i32.const 0) (i32.const 1100) (i32.const {})))
+             i32.const 0",
+            format!(r#"{{"id":"{lib}"}}"#).len()
+        ),
+        extra: format!(
+            r#"(data (i32.const 1024) "action:libraries.remove.input.v1") (data (i32.const 1100) "{{\"id\":\"{lib}\"}}")"#
+        ),
+        ..Default::default()
+    };
+    let wrecker_dir =
+        write_extension(h.src.path(), &manifest("wrecker", json!({ "methods": ["libraries."] })), &wrecker.wasm());
+    h.install_parts(
+        "installer",
+        json!({ "methods": ["extensions."] }),
+        &forwarder("action:extensions.install.input.v1"),
+    )
+    .await
+    .unwrap();
+    assert_err(
+        run_in("installer", None, json!({ "path": wrecker_dir })).await,
+        ErrorCode::PermissionDenied,
+        people_only,
+    );
+    assert!(!h.info_exists("wrecker").await, "nothing was installed");
+
+    // remove-another, and the other lifecycle operations under `extensions.`.
+    for (id, method) in [
+        ("remover", "action:extensions.remove.input.v1"),
+        ("unloader", "action:extensions.unload.input.v1"),
+        ("reloader", "action:extensions.reload.input.v1"),
+    ] {
+        h.install_parts(id, json!({ "methods": ["extensions."] }), &forwarder(method)).await.unwrap();
+        let e = assert_err(run_in(id, None, json!({ "id": "good" })).await, ErrorCode::PermissionDenied, people_only);
+        assert!(e.message.contains(method), "{e}");
+        assert_eq!(h.info(id).await["stats"]["denied_permission"], 1, "{id}");
+    }
+    assert_eq!(h.info("good").await["state"], "loaded");
+    // Read-only listings stay open under the same prefix.
+    h.install_parts("lister", json!({ "methods": ["extensions."] }), &forwarder("query:extensions.list.v1"))
+        .await
+        .unwrap();
+    assert!(run_in("lister", None, json!({})).await.unwrap().as_array().unwrap().iter().any(|e| e["id"] == "good"));
+
+    // delete-library, and creating one.
+    h.install_parts("deleter", json!({ "methods": ["libraries."] }), &forwarder("action:libraries.remove.input.v1"))
+        .await
+        .unwrap();
+    assert_err(run_in("deleter", None, json!({ "id": lib })).await, ErrorCode::PermissionDenied, people_only);
+    h.install_parts("creator", json!({ "methods": ["libraries."] }), &forwarder("action:libraries.create.input.v1"))
+        .await
+        .unwrap();
+    assert_err(run_in("creator", None, json!({ "name": "mine" })).await, ErrorCode::PermissionDenied, people_only);
+    // Forgetting a location (and its entries) is for people too.
+    let tree = tempfile::tempdir().unwrap();
+    common::make_tree(tree.path(), 50);
+    let added =
+        call(&h.core, "action:locations.add.input.v1", Some(lib), json!({ "path": tree.path() })).await.unwrap();
+    let library_now = || {
+        let core = h.core.clone();
+        async move {
+            let libs = call(&core, "query:libraries.list.v1", None, json!({})).await.unwrap();
+            libs.as_array().unwrap().iter().find(|l| l["id"] == lib.to_string()).cloned().expect("library kept")
+        }
+    };
+    let before = library_now().await;
+    h.install_parts("forgetter", json!({ "methods": ["locations."] }), &forwarder("action:locations.remove.input.v1"))
+        .await
+        .unwrap();
+    let loc = json!({ "id": added["location"]["id"] });
+    assert_err(run_in("forgetter", Some(lib), loc).await, ErrorCode::PermissionDenied, people_only);
+
+    // cancel-a-foreign-job: a person's indexing job is not the extension's.
+    let job = added["job_id"].as_str().unwrap().to_string();
+    let rescan = call(
+        &h.core,
+        "action:locations.rescan.input.v1",
+        Some(lib),
+        json!({ "id": added["location"]["id"], "wait": false }),
+    )
+    .await
+    .unwrap();
+    let running = rescan["job_id"].as_str().unwrap().to_string();
+    for (id, method) in [
+        ("canceller", "action:jobs.cancel.input.v1"),
+        ("pauser", "action:jobs.pause.input.v1"),
+        ("peeker", "query:jobs.info.v1"),
+    ] {
+        h.install_parts(id, json!({ "methods": ["jobs."] }), &forwarder(method)).await.unwrap();
+        for target in [&job, &running] {
+            let e = assert_err(
+                run_in(id, Some(lib), json!({ "id": target })).await,
+                ErrorCode::PermissionDenied,
+                "may not touch job",
+            );
+            assert!(e.message.contains("of `core`"), "{e}");
+        }
+        assert_eq!(h.info(id).await["stats"]["denied_permission"], 2, "{id}");
+    }
+    h.install_parts("job-lister", json!({ "methods": ["jobs."] }), &forwarder("query:jobs.list.v1")).await.unwrap();
+    assert_eq!(run_in("job-lister", Some(lib), json!({})).await.unwrap(), json!([]), "foreign jobs are not listed");
+    let watched = call(&h.core, "query:jobs.watch.v1", Some(lib), json!({ "id": running })).await.unwrap();
+    assert_eq!(watched["state"], "completed", "the foreign job ran to its end");
+
+    // Indexing an extension starts is its own: it may read and steer it.
+    h.install_parts(
+        "indexer",
+        json!({ "methods": ["jobs.", "locations."] }),
+        &forwarder("action:jobs.dispatch.input.v1"),
+    )
+    .await
+    .unwrap();
+    let own = run_in(
+        "indexer",
+        Some(lib),
+        json!({ "job": "index_location", "input": { "location": added["location"]["id"] } }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(own["owner"], "indexer");
+    let e = assert_err(
+        run_in("indexer", Some(lib), json!({ "extension": "good", "job": "x" })).await,
+        ErrorCode::PermissionDenied,
+        "may not start jobs of `good`",
+    );
+    assert!(e.message.contains("indexer"), "{e}");
+    let own_id = own["id"].as_str().unwrap();
+    let seen = run_in("peeker", Some(lib), json!({ "id": own_id })).await;
+    assert_err(seen, ErrorCode::PermissionDenied, "of `indexer`");
+
+    // Data and extensions intact.
+    let after = library_now().await;
+    assert_eq!(after, before);
+    assert!(after["entries"].as_u64().unwrap() > 50, "{after}");
+    assert_eq!(after["locations"], 1);
+    let kept = call(&h.core, "query:vdfs.entry.v1", Some(lib), json!({ "id": entry["entry_id"] })).await.unwrap();
+    assert_eq!(kept["name"], "keep me");
+    for id in ["deleter", "creator", "forgetter", "installer"] {
+        let info = h.info(id).await;
+        assert_eq!(info["stats"]["denied_permission"], 1, "{id}: {info}");
+        assert!(info["stats"]["last_error"].as_str().unwrap().contains(people_only), "{id}: {info}");
+    }
+    h.good_still_works().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manifests_asking_only_for_people_operations_are_refused() {
+    let h = Host::new().await;
+    for prefix in ["libraries.remove", "extensions.install", "locations.remove"] {
+        let e = assert_err(
+            h.install_parts("greedy", json!({ "methods": ["test.", prefix] }), &Parts::default()).await,
+            ErrorCode::InvalidInput,
+            "reaches only operations for people",
+        );
+        assert!(e.message.contains("permissions.methods[1]"), "{e}");
+    }
+    // A call claiming to be an extension from outside its module is refused.
+    let forged = h
+        .core
+        .execute_json_operation("query:test.ping.v1", None, json!({ "message": "x" }), Caller::Extension("good".into()))
+        .await;
+    assert_err(forged, ErrorCode::PermissionDenied, "through the extension host");
+    // The consent screen of a `vdfs.` grant names each operation and marks
+    // the destructive ones; person-only operations are listed as out of reach.
+    let dir = write_extension(
+        h.src.path(),
+        &manifest("asker", json!({ "methods": ["vdfs.", "libraries."] })),
+        &Parts::default().wasm(),
+    );
+    let seen = call(&h.core, "query:extensions.inspect.v1", None, json!({ "path": dir })).await.unwrap();
+    let grants = seen["consent"]["methods"].as_array().unwrap();
+    let vdfs = grants.iter().find(|g| g["prefix"] == "vdfs.").unwrap();
+    let effect =
+        |m: &str| vdfs["reaches"].as_array().unwrap().iter().find(|r| r["method"] == m).unwrap()["effect"].clone();
+    assert_eq!(effect("action:vdfs.write_sidecar.input.v1"), "destructive");
+    assert_eq!(effect("action:vdfs.create_entry.input.v1"), "write");
+    assert_eq!(effect("query:vdfs.list_entries.v1"), "read");
+    let libs = grants.iter().find(|g| g["prefix"] == "libraries.").unwrap();
+    assert!(libs["people_only"].as_array().unwrap().contains(&json!("action:libraries.remove.input.v1")));
+    assert!(seen["consent"]["upgrade"].is_null());
+    // Operations list their audience.
+    let ops = call(&h.core, "query:core.operations.v1", None, json!({})).await.unwrap();
+    let audience = |m: &str| ops.as_array().unwrap().iter().find(|o| o["method"] == m).unwrap()["audience"].clone();
+    assert_eq!(audience("action:libraries.remove.input.v1"), "person");
+    assert_eq!(audience("query:vdfs.entry.v1"), "any");
+    assert_eq!(audience("query:good.run.v1"), "any");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgrade_shows_what_it_adds_and_a_hot_reload_cannot_escalate() {
+    let h = Host::new().await;
+    let m = manifest("grower", json!({ "methods": ["test."] }));
+    let dir = write_extension(h.src.path(), &m, &Parts::default().wasm());
+    call(&h.core, "action:extensions.install.input.v1", None, json!({ "path": dir, "watch": true })).await.unwrap();
+    let inspect = |dir: std::path::PathBuf| {
+        let core = h.core.clone();
+        async move { call(&core, "query:extensions.inspect.v1", None, json!({ "path": dir })).await.unwrap() }
+    };
+    let same = inspect(dir.clone()).await;
+    assert_eq!(same["consent"]["upgrade"]["asks_for_more"], false);
+    let mut more = m.clone();
+    more["version"] = json!("0.2.0");
+    more["permissions"]["methods"] = json!(["test.", "vdfs."]);
+    more["permissions"]["network_access"] = json!(["api.example.com"]);
+    std::fs::write(dir.join("manifest.json"), serde_json::to_vec(&more).unwrap()).unwrap();
+    let up = inspect(dir.clone()).await["consent"]["upgrade"].clone();
+    assert_eq!(up["from_version"], "0.1.0");
+    assert_eq!(up["added_methods"], json!(["vdfs."]));
+    assert_eq!(up["added_network"], json!(["api.example.com"]));
+    assert_eq!(up["asks_for_more"], true);
+    // The watched module is rebuilt with the larger manifest: not reloaded.
+    std::fs::write(dir.join("module.wasm"), Parts::default().wasm()).unwrap();
+    let mut note = Value::Null;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        note = h.info("grower").await["last_reload"].clone();
+        if !note.is_null() {
+            break;
+        }
+    }
+    assert!(note.as_str().unwrap().contains("asks for permissions the installed one was not granted"), "{note}");
+    let info = h.info("grower").await;
+    assert_eq!(info["version"], "0.1.0");
+    assert_eq!(info["permissions"]["methods"], json!(["test."]));
+}

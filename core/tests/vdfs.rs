@@ -332,27 +332,24 @@ async fn hostile_names_and_payloads_get_typed_errors() {
     let err = sd_core::infra::wire::parse_payload(b"\xff\xfe").unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidInput);
 
-    // An extension writes only its own namespace.
-    let ext = Caller::Extension("finance".into());
-    let err = core
-        .execute_json_operation(
-            "action:vdfs.update_metadata.input.v1",
-            Some(lib),
-            json!({ "entry_id": id, "namespace": "user", "set": { "k": 1 } }),
-            ext.clone(),
-        )
-        .await
-        .unwrap_err();
+    // An extension writes only its own namespace: a module whose operation
+    // forwards its payload to update_metadata.
+    let method = "action:vdfs.update_metadata.input.v1";
+    let parts = common::wasm::Parts {
+        op: format!(
+            "(call $call (i32.const 1024) (i32.const {}) (local.get $lib) (local.get $p) (local.get $len))",
+            method.len()
+        ),
+        extra: format!("(data (i32.const 1024) \"{method}\")"),
+        ..Default::default()
+    };
+    let src = tempfile::tempdir().unwrap();
+    let dir = common::wasm::write_extension(src.path(), &common::wasm::manifest("finance", json!({})), &parts.wasm());
+    call(&core, "action:extensions.install.input.v1", None, json!({ "path": dir })).await.unwrap();
+    let as_finance = |payload| core.execute_json_operation("query:finance.run.v1", Some(lib), payload, Caller::Cli);
+    let err = as_finance(json!({ "entry_id": id, "namespace": "user", "set": { "k": 1 } })).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::PermissionDenied);
-    let ok = core
-        .execute_json_operation(
-            "action:vdfs.update_metadata.input.v1",
-            Some(lib),
-            json!({ "entry_id": id, "set": { "category": "food" } }),
-            ext,
-        )
-        .await
-        .unwrap();
+    let ok = as_finance(json!({ "entry_id": id, "set": { "category": "food" } })).await.unwrap();
     assert_eq!(ok["namespace"], "finance");
     let hits = call(
         &core,

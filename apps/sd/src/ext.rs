@@ -108,21 +108,27 @@ fn s(v: &Value) -> &str {
     v.as_str().unwrap_or("")
 }
 
-/// The consent screen: what the extension asks for.
-pub fn print_permissions(m: &Value) {
+/// The permissions an installed extension holds (`sd ext info`).
+fn print_grants(m: &Value) {
     let p = &m["permissions"];
     println!("{} {} ({})", s(&m["name"]), s(&m["version"]), s(&m["id"]));
     if !s(&m["description"]).is_empty() {
         println!("  {}", s(&m["description"]));
     }
-    println!("It asks to:");
-    let list = |v: &Value| {
-        v.as_array().map(|a| a.iter().map(|x| s(x).to_string()).collect::<Vec<_>>().join(", ")).unwrap_or_default()
-    };
-    println!("  call operations starting with: {}", list(&p["methods"]));
+    println!("Granted:");
+    println!("  call operations under: {}", list(&p["methods"]));
     println!("  use libraries: {}", list(&p["libraries"]));
     let net = list(&p["network_access"]);
     println!("  reach the network: {}", if net.is_empty() { "no".to_string() } else { net });
+    print_limits_and_provides(m);
+}
+
+fn list(v: &Value) -> String {
+    v.as_array().map(|a| a.iter().map(|x| s(x).to_string()).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+}
+
+fn print_limits_and_provides(m: &Value) {
+    let p = &m["permissions"];
     println!(
         "  use up to {} MiB of memory and {} ms of CPU per call, {} requests per minute, {} jobs at once",
         p["max_memory_mb"],
@@ -136,6 +142,89 @@ pub fn print_permissions(m: &Value) {
     for job in m["jobs"].as_array().into_iter().flatten() {
         println!("  provide job {}", s(&job["name"]));
     }
+}
+
+/// The consent screen (`sd ext install` without `--yes`): per method prefix
+/// the operations it reaches today, destructive ones marked; the libraries
+/// and hosts asked for; and for an upgrade, what is new.
+pub fn print_consent(inspection: &Value) {
+    let m = &inspection["manifest"];
+    let c = &inspection["consent"];
+    println!("{} {} ({})", s(&m["name"]), s(&m["version"]), s(&m["id"]));
+    if !s(&m["description"]).is_empty() {
+        println!("  {}", s(&m["description"]));
+    }
+    if let Some(up) = c["upgrade"].as_object() {
+        if up.get("asks_for_more").and_then(Value::as_bool).unwrap_or(true) {
+            println!("Upgrade from {}: beyond what was granted before, it now asks to:", s(&up["from_version"]));
+            for (key, what) in [
+                ("added_methods", "call operations under"),
+                ("added_libraries", "use libraries"),
+                ("added_network", "reach hosts"),
+                ("raised_limits", "raise limits"),
+            ] {
+                let items = list(&up[key]);
+                if !items.is_empty() {
+                    println!("  + {what}: {items}");
+                }
+            }
+        } else {
+            println!("Upgrade from {}: it asks for nothing beyond what was granted before.", s(&up["from_version"]));
+        }
+    }
+    println!("It asks to:");
+    let mut destructive = false;
+    for grant in c["methods"].as_array().into_iter().flatten() {
+        let reaches = grant["reaches"].as_array().map(Vec::as_slice).unwrap_or_default();
+        if reaches.is_empty() {
+            println!("  call operations under `{}`, which reaches none today", s(&grant["prefix"]));
+        } else {
+            println!("  call operations under `{}`, which today reaches:", s(&grant["prefix"]));
+        }
+        for op in reaches {
+            let effect = s(&op["effect"]);
+            let mark = if effect == "destructive" { "!" } else { " " };
+            destructive |= effect == "destructive";
+            let provider = match s(&op["provider"]) {
+                "core" => String::new(),
+                ext => format!(" (from extension {ext})"),
+            };
+            println!(
+                "    {mark} {:11} {:40} {}{provider}",
+                effect.to_uppercase(),
+                s(&op["method"]),
+                s(&op["description"])
+            );
+        }
+        let people = list(&grant["people_only"]);
+        if !people.is_empty() {
+            println!("      not: {people} (for people only, refused to every extension)");
+        }
+    }
+    let libraries: Vec<String> = c["libraries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|l| match (s(&l["id"]), l["name"].as_str()) {
+            ("*", _) => "every library, present and future".to_string(),
+            (id, Some(name)) => format!("{name} ({id})"),
+            (id, None) => format!("{id} (not in this data dir)"),
+        })
+        .collect();
+    println!("  use libraries: {}", if libraries.is_empty() { "none".to_string() } else { libraries.join(", ") });
+    let net = list(&c["network"]);
+    println!("  reach the network: {}", if net.is_empty() { "no".to_string() } else { format!("only {net}") });
+    print_limits_and_provides(m);
+    if destructive {
+        println!("! marks operations that delete or overwrite data.");
+    }
+}
+
+/// Whether installing needs the person's consent: a first install, or an
+/// upgrade asking for more than was granted.
+pub fn needs_consent(inspection: &Value) -> bool {
+    let up = &inspection["consent"]["upgrade"];
+    up.is_null() || up["asks_for_more"].as_bool().unwrap_or(true)
 }
 
 pub fn print_list(v: &Value) {
@@ -154,7 +243,7 @@ pub fn print_list(v: &Value) {
 }
 
 pub fn print_info(e: &Value) {
-    print_permissions(e);
+    print_grants(e);
     let state = match e["detail"].as_str() {
         Some(d) => format!("{}: {d}", s(&e["state"])),
         None => s(&e["state"]).to_string(),

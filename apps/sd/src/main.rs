@@ -581,10 +581,10 @@ async fn ext_cmd(ctx: &mut Ctx, cmd: ExtCmd) -> OpResult<()> {
         }
         ExtCmd::Install { path, yes } => {
             let src = ext::resolve(&path)?;
-            let manifest = ctx.call("query:extensions.inspect.v1", None, src.payload()).await?;
-            if !yes {
+            let inspection = ctx.call("query:extensions.inspect.v1", None, src.payload()).await?;
+            if !yes && ext::needs_consent(&inspection) {
                 if !ctx.json {
-                    ext::print_permissions(&manifest);
+                    ext::print_consent(&inspection);
                 }
                 return Err(OpError::invalid("run again with --yes to grant these permissions and install"));
             }

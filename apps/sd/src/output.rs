@@ -50,7 +50,14 @@ pub fn status(v: &Value, via: &str) {
 
 pub fn operations(v: &Value) {
     for op in v.as_array().into_iter().flatten() {
-        println!("{:45} {:8} {}", s(&op["method"]), s(&op["scope"]), s(&op["description"]));
+        println!(
+            "{:45} {:8} {:9} {:11} {}",
+            s(&op["method"]),
+            s(&op["scope"]),
+            s(&op["audience"]),
+            s(&op["effect"]),
+            s(&op["description"])
+        );
     }
 }
 

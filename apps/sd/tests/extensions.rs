@@ -28,13 +28,30 @@ fn test_extension_installs_from_its_cargo_folder_and_works_through_the_daemon() 
     let out = sd(dir, &["ext", "install", ext]);
     assert!(!out.status.success());
     let shown = String::from_utf8_lossy(&out.stdout);
-    assert!(shown.contains("call operations starting with: test., vdfs., search., libraries.list"), "{shown}");
+    // Each prefix lists the operations it reaches, destructive ones marked.
+    assert!(shown.contains("call operations under `vdfs.`, which today reaches:"), "{shown}");
+    let line = |method: &str| shown.lines().find(|l| l.contains(method)).unwrap_or_else(|| panic!("{method}: {shown}"));
+    assert!(line("action:vdfs.write_sidecar.input.v1").trim_start().starts_with("! DESTRUCTIVE"), "{shown}");
+    assert!(line("action:vdfs.update_metadata.input.v1").trim_start().starts_with("! DESTRUCTIVE"), "{shown}");
+    assert!(line("action:vdfs.create_entry.input.v1").trim_start().starts_with("WRITE"), "{shown}");
+    assert!(line("query:libraries.list.v1").trim_start().starts_with("READ"), "{shown}");
+    assert!(shown.contains("use libraries: every library, present and future"), "{shown}");
+    assert!(shown.contains("reach the network: no"), "{shown}");
+    assert!(shown.contains("! marks operations that delete or overwrite data."), "{shown}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--yes"));
     assert_eq!(sd_json(dir, &["ext", "list"]).as_array().unwrap().len(), 0);
 
     let info = sd_json(dir, &["ext", "install", ext, "--yes"]);
     assert_eq!(info["id"], "test-extension");
     assert_eq!(info["state"], "loaded");
+    // Installing the same version again asks for nothing new: no consent.
+    let again = sd(dir, &["ext", "install", ext]);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    // `sd ops` shows who may call each operation.
+    let out = sd(dir, &["ops"]);
+    let ops = String::from_utf8_lossy(&out.stdout);
+    let row = ops.lines().find(|l| l.starts_with("action:libraries.remove.input.v1")).unwrap();
+    assert!(row.split_whitespace().any(|w| w == "person"), "{row}");
     // Its init pinged the core and created one tagged entry, with a sidecar.
     let found = greeting_entries(dir);
     assert_eq!(found["total"], 1, "{found}");

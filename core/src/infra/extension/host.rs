@@ -43,6 +43,18 @@ pub fn current_call_may_use(library: Uuid) -> bool {
     CURRENT_GUARD.try_with(|g| g.library_allowed(library)).unwrap_or(true)
 }
 
+/// Checks a call made as extension `id` against its manifest (method prefix,
+/// library, rate limit). Fails closed: a call claiming to be an extension
+/// outside one of that extension's host calls is refused.
+pub fn check_extension_call(id: &str, method: &str, library: Option<Uuid>) -> OpResult<()> {
+    match CURRENT_GUARD.try_with(|g| (g.extension() == id).then(|| g.check(method, library))) {
+        Ok(Some(checked)) => checked,
+        _ => Err(OpError::denied(format!(
+            "a call as extension `{id}` must come from that extension's own module through the extension host"
+        ))),
+    }
+}
+
 /// The extensions on the current call path.
 pub fn call_chain() -> Vec<String> {
     CALL_CHAIN.try_with(Clone::clone).unwrap_or_default()
@@ -305,7 +317,6 @@ async fn run_call(caller: &mut Caller<'_, HostState>, args: [u32; 5]) -> (OpResu
         (d.extension.clone(), d.guard.clone(), d.core.clone())
     };
     let result = async {
-        guard.check(&method, library)?;
         let core = core.upgrade().ok_or_else(|| OpError::unavailable("the core is shutting down"))?;
         let mut chain = call_chain();
         chain.push(extension.clone());

@@ -86,6 +86,15 @@ pub struct ExtensionInfo {
     pub stats: StatsSnapshot,
 }
 
+/// An extension read from an install source, with its consent screen.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Inspection {
+    /// The manifest, validated.
+    pub manifest: Manifest,
+    /// What installing it would grant.
+    pub consent: super::consent::Consent,
+}
+
 /// A loaded extension.
 struct Loaded {
     manifest: Manifest,
@@ -344,6 +353,30 @@ impl ExtensionManager {
         self.installed_manifest(id)
     }
 
+    /// Whether installing `manifest` would grant more than the installed
+    /// version of the same extension holds.
+    fn asks_for_more(&self, manifest: &Manifest) -> bool {
+        self.installed_manifest(&manifest.id)
+            .is_ok_and(|old| super::consent::Upgrade::between(&old, &manifest.permissions).asks_for_more)
+    }
+
+    /// What `sd ext install` shows before asking for consent: the manifest
+    /// read from `src` (checked as install would), and what it asks for.
+    pub async fn inspect_for_consent(&self, src: &InstallSource) -> OpResult<Inspection> {
+        let manifest = self.inspect(src)?;
+        let installed = self.installed_manifest(&manifest.id).ok();
+        let mut names = HashMap::new();
+        if let Some(core) = self.core.upgrade() {
+            for lib in core.libraries().list().await {
+                names.insert(lib.id().to_string(), lib.name().to_string());
+            }
+        }
+        let consent = super::consent::Consent::new(&manifest, installed.as_ref(), &self.provided_operations(), |id| {
+            names.get(id).cloned()
+        });
+        Ok(Inspection { manifest, consent })
+    }
+
     /// Runs job `name` of extension `id` in a fresh instance of its own, from
     /// `state` (the job's input, or its last checkpoint).
     pub async fn run_job(
@@ -589,6 +622,9 @@ impl ExtensionManager {
             Ok((manifest, _, _)) if manifest.id != id => {
                 Err(OpError::invalid(format!("the rebuilt module is extension `{}`, not `{id}`", manifest.id)))
             }
+            Ok((manifest, _, _)) if self.asks_for_more(&manifest) => Err(OpError::denied(format!(
+                "the rebuilt `{id}` asks for permissions the installed one was not granted; run `sd ext install` to review and agree to them"
+            ))),
             Ok(_) => self.install(src, false).await.map(|_| ()),
             Err(e) => Err(e),
         };

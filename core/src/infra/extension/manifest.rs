@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{OpError, OpResult};
-use crate::infra::wire::parse_method;
+use crate::infra::wire::{Audience, parse_method};
 use crate::vdfs::names;
 
 /// Name of the custom section a module may embed its manifest in.
@@ -200,6 +200,19 @@ impl Manifest {
                 ));
             }
         }
+        for (i, m) in p.methods.iter().enumerate() {
+            let reached = super::consent::core_operations_under(m);
+            if !reached.is_empty() && reached.iter().all(|e| e.audience == Audience::Person) {
+                let names: Vec<&str> = reached.iter().map(|e| e.method).collect();
+                return Err(field_err(
+                    &format!("permissions.methods[{i}]"),
+                    format!(
+                        "`{m}` reaches only operations for people ({}), which no extension may call whatever its manifest says; remove it and ask the user to run them",
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
         for (i, l) in p.libraries.iter().enumerate() {
             if l != "*" && l.parse::<uuid::Uuid>().is_err() {
                 return Err(field_err(
@@ -311,6 +324,11 @@ mod tests {
             (json!({"wasm": "../x.wasm"}), "`wasm`"),
             (json!({"operations": [{"method": "query:vdfs.steal.v1", "export": "x"}]}), "namespace"),
             (json!({"jobs": [{"name": "a", "export": "1bad"}]}), "jobs[0].export"),
+            (
+                json!({"permissions": {"methods": ["vdfs.", "libraries.remove"], "libraries": []}}),
+                "permissions.methods[1]` `libraries.remove` reaches only operations for people",
+            ),
+            (json!({"permissions": {"methods": ["extensions.install"], "libraries": []}}), "no extension may call"),
         ];
         for (patch, expected) in cases {
             let mut v = base();

@@ -8,6 +8,7 @@
 //! deadlines that do not count time spent in the host) and stack.
 
 pub mod abi;
+pub mod consent;
 mod host;
 mod instance;
 mod manager;
@@ -15,9 +16,10 @@ pub mod manifest;
 pub mod permissions;
 pub mod runtime;
 
-pub use host::{call_chain, current_call_may_use};
+pub use consent::Consent;
+pub use host::{call_chain, check_extension_call, current_call_may_use};
 pub use instance::Instance;
-pub use manager::{ExtensionInfo, ExtensionManager, ExtensionState, InstallSource};
+pub use manager::{ExtensionInfo, ExtensionManager, ExtensionState, Inspection, InstallSource};
 pub use manifest::Manifest;
 
 /// Largest job checkpoint, in bytes.

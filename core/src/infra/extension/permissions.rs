@@ -38,6 +38,11 @@ impl Guard {
         }
     }
 
+    /// The extension these checks are for.
+    pub fn extension(&self) -> &str {
+        &self.extension
+    }
+
     /// Whether the extension may use this library.
     pub fn library_allowed(&self, id: Uuid) -> bool {
         self.all_libraries || self.libraries.contains(&id)

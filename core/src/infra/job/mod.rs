@@ -108,11 +108,14 @@ impl JobManager {
     }
 
     /// The slots of an extension's jobs, sized by its manifest when its
-    /// first job runs; `None` for core jobs, which only take global slots.
-    fn owner_slots(&self, owner: &str) -> OpResult<Option<Arc<Semaphore>>> {
-        if owner == "core" {
+    /// first job runs; `None` for core jobs (indexing, even when an extension
+    /// started it: an extension job waiting on its own indexing must not
+    /// wait for its own slot), which only take global slots.
+    fn owner_slots(&self, info: &JobInfo) -> OpResult<Option<Arc<Semaphore>>> {
+        if info.kind != KIND_EXTENSION {
             return Ok(None);
         }
+        let owner = info.owner.as_str();
         let mut owners = self.owners.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(slots) = owners.get(owner) {
             return Ok(Some(slots.clone()));
@@ -128,7 +131,7 @@ impl JobManager {
         let info = self.info(library, id).await?;
         // The owner's slot first: a job held back by its extension's limit
         // must not sit on one of the global slots meanwhile.
-        let _owner = match self.owner_slots(&info.owner)? {
+        let _owner = match self.owner_slots(&info)? {
             Some(s) => Some(s.acquire_owned().await.map_err(|_| OpError::unavailable("shutting down"))?),
             None => None,
         };

@@ -24,6 +24,21 @@ impl Caller {
         }
     }
 
+    /// Whether a person is calling (the CLI or a socket client), as opposed
+    /// to an extension.
+    pub fn is_person(&self) -> bool {
+        matches!(self, Caller::Cli | Caller::Socket)
+    }
+
+    /// The owner recorded on what this caller starts (jobs): `core` for
+    /// people, the extension id for extensions.
+    pub fn owner(&self) -> &str {
+        match self {
+            Caller::Cli | Caller::Socket => "core",
+            Caller::Extension(id) => id,
+        }
+    }
+
     /// Whether this caller may write into `namespace`. People may write any
     /// namespace; an extension only its own.
     pub fn may_write_namespace(&self, namespace: &str) -> bool {

@@ -2,11 +2,13 @@
 //! under a versioned method string and reached only through
 //! [`Core::execute_json_operation`](crate::Core::execute_json_operation).
 
+mod access;
 mod caller;
 mod method;
 mod progress;
 mod registry;
 
+pub use access::{Audience, Effect};
 pub use caller::Caller;
 pub use method::{MethodKind, parse_method};
 pub use progress::{Progress, ProgressSink};

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{Caller, MethodKind, ProgressSink, parse_method};
+use super::{Audience, Caller, Effect, MethodKind, ProgressSink, parse_method};
 use crate::Core;
 use crate::error::{OpError, OpResult};
 use crate::library::Library;
@@ -65,6 +65,10 @@ pub trait Operation: 'static {
     const DESCRIPTION: &'static str;
     /// Whether a library is needed.
     const SCOPE: Scope;
+    /// Who may call it; checked before any manifest permission.
+    const AUDIENCE: Audience;
+    /// What it does to stored data, shown on the consent screen.
+    const EFFECT: Effect;
     /// Input, deserialised from the JSON payload.
     type Input: DeserializeOwned + JsonSchema + Send + 'static;
     /// Output, serialised to JSON.
@@ -82,6 +86,10 @@ pub struct OperationEntry {
     pub description: &'static str,
     /// Whether a library is needed.
     pub scope: Scope,
+    /// Who may call it.
+    pub audience: Audience,
+    /// What it does to stored data.
+    pub effect: Effect,
     input_schema: fn() -> Schema,
     output_schema: fn() -> Schema,
     handler: fn(OpContext, Value) -> BoxFuture<'static, OpResult<Value>>,
@@ -96,6 +104,8 @@ impl OperationEntry {
             method: T::METHOD,
             description: T::DESCRIPTION,
             scope: T::SCOPE,
+            audience: T::AUDIENCE,
+            effect: T::EFFECT,
             input_schema: schema_of::<T::Input>,
             output_schema: schema_of::<T::Output>,
             handler: handle::<T>,
@@ -152,12 +162,12 @@ macro_rules! register_operation {
 /// for the many operations that forward to a manager:
 ///
 /// ```ignore
-/// operation!(Info, "query:jobs.info.v1", "One job", Scope::Library, JobRef => JobInfo,
-///     |ctx, input| async move { ... });
+/// operation!(Info, "query:jobs.info.v1", "One job", Scope::Library, Audience::Any, Effect::Read,
+///     JobRef => JobInfo, |ctx, input| { ... });
 /// ```
 #[macro_export]
 macro_rules! operation {
-    ($ty:ident, $method:literal, $desc:literal, $scope:expr, $input:ty => $output:ty, |$ctx:ident, $arg:ident| $body:expr) => {
+    ($ty:ident, $method:literal, $desc:literal, $scope:expr, $audience:expr, $effect:expr, $input:ty => $output:ty, |$ctx:ident, $arg:ident| $body:expr) => {
         #[doc = $desc]
         pub struct $ty;
 
@@ -165,6 +175,8 @@ macro_rules! operation {
             const METHOD: &'static str = $method;
             const DESCRIPTION: &'static str = $desc;
             const SCOPE: $crate::infra::wire::Scope = $scope;
+            const AUDIENCE: $crate::infra::wire::Audience = $audience;
+            const EFFECT: $crate::infra::wire::Effect = $effect;
             type Input = $input;
             type Output = $output;
 
@@ -219,6 +231,10 @@ pub struct OperationInfo {
     pub kind: String,
     /// `core` or `library`.
     pub scope: String,
+    /// Who may call it: `person`, `any` or `extension`.
+    pub audience: Audience,
+    /// What it does to stored data: `read`, `write` or `destructive`.
+    pub effect: Effect,
     /// One-line description.
     pub description: String,
     /// JSON Schema of the payload.
@@ -238,6 +254,8 @@ impl From<&OperationEntry> for OperationInfo {
                 Scope::Library => "library",
             }
             .to_string(),
+            audience: e.audience,
+            effect: e.effect,
             description: e.description.to_string(),
             input_schema: e.input_schema().to_value(),
             output_schema: e.output_schema().to_value(),

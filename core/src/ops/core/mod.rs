@@ -4,7 +4,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::OpResult;
-use crate::infra::wire::{MethodKind, OpContext, Operation, OperationInfo, Scope, operations, parse_method};
+use crate::infra::wire::{
+    Audience, Effect, MethodKind, OpContext, Operation, OperationInfo, Scope, operations, parse_method,
+};
 use crate::register_operation;
 
 /// Input of `query:test.ping.v1`.
@@ -36,6 +38,8 @@ impl Operation for Ping {
     const METHOD: &'static str = "query:test.ping.v1";
     const DESCRIPTION: &'static str = "Echo a message back (round-trip test)";
     const SCOPE: Scope = Scope::Core;
+    const AUDIENCE: Audience = Audience::Any;
+    const EFFECT: Effect = Effect::Read;
     type Input = PingInput;
     type Output = PingOutput;
 
@@ -78,6 +82,8 @@ impl Operation for Status {
     const METHOD: &'static str = "query:core.status.v1";
     const DESCRIPTION: &'static str = "Version, data directory, uptime and counts";
     const SCOPE: Scope = Scope::Core;
+    const AUDIENCE: Audience = Audience::Any;
+    const EFFECT: Effect = Effect::Read;
     type Input = NoInput;
     type Output = StatusOutput;
 
@@ -103,6 +109,8 @@ impl Operation for Operations {
     const METHOD: &'static str = "query:core.operations.v1";
     const DESCRIPTION: &'static str = "Every operation with its input and output JSON Schema";
     const SCOPE: Scope = Scope::Core;
+    const AUDIENCE: Audience = Audience::Any;
+    const EFFECT: Effect = Effect::Read;
     type Input = NoInput;
     type Output = Vec<OperationInfo>;
 
@@ -114,6 +122,10 @@ impl Operation for Operations {
                 method: op.method,
                 kind: kind.to_string(),
                 scope: format!("extension:{ext}"),
+                // Extensions' operations are open to people and, through a
+                // matching prefix, to other extensions.
+                audience: Audience::Any,
+                effect: if kind == "query" { Effect::Read } else { Effect::Write },
                 description: op.description,
                 input_schema: op.input_schema,
                 output_schema: op.output_schema,
@@ -147,6 +159,8 @@ impl Operation for Sleep {
     const METHOD: &'static str = "query:test.sleep.v1";
     const DESCRIPTION: &'static str = "Wait a number of milliseconds (a slow operation, for tests)";
     const SCOPE: Scope = Scope::Core;
+    const AUDIENCE: Audience = Audience::Any;
+    const EFFECT: Effect = Effect::Read;
     type Input = SleepInput;
     type Output = SleepOutput;
 

@@ -6,8 +6,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::OpResult;
-use crate::infra::extension::{ExtensionInfo, InstallSource, Manifest};
-use crate::infra::wire::{OpContext, Operation, Scope};
+use crate::infra::extension::{ExtensionInfo, Inspection, InstallSource};
+use crate::infra::wire::{Audience, Effect, OpContext, Operation, Scope};
 use crate::ops::core::NoInput;
 use crate::register_operation;
 
@@ -16,13 +16,16 @@ pub struct Inspect;
 
 impl Operation for Inspect {
     const METHOD: &'static str = "query:extensions.inspect.v1";
-    const DESCRIPTION: &'static str = "Read and check an extension's manifest and module without installing it";
+    const DESCRIPTION: &'static str =
+        "Read and check an extension without installing it; answers its manifest and consent screen";
     const SCOPE: Scope = Scope::Core;
+    const AUDIENCE: Audience = Audience::Person;
+    const EFFECT: Effect = Effect::Read;
     type Input = InstallSource;
-    type Output = Manifest;
+    type Output = Inspection;
 
-    async fn execute(ctx: OpContext, input: InstallSource) -> OpResult<Manifest> {
-        ctx.core.extensions().inspect(&input)
+    async fn execute(ctx: OpContext, input: InstallSource) -> OpResult<Inspection> {
+        ctx.core.extensions().inspect_for_consent(&input).await
     }
 }
 register_operation!(Inspect);
@@ -46,6 +49,8 @@ impl Operation for Install {
     const METHOD: &'static str = "action:extensions.install.input.v1";
     const DESCRIPTION: &'static str = "Install or upgrade an extension and load it (runs plugin_init)";
     const SCOPE: Scope = Scope::Core;
+    const AUDIENCE: Audience = Audience::Person;
+    const EFFECT: Effect = Effect::Destructive;
     type Input = InstallInput;
     type Output = ExtensionInfo;
 
@@ -62,6 +67,8 @@ impl Operation for List {
     const METHOD: &'static str = "query:extensions.list.v1";
     const DESCRIPTION: &'static str = "List installed extensions with their state and counters";
     const SCOPE: Scope = Scope::Core;
+    const AUDIENCE: Audience = Audience::Any;
+    const EFFECT: Effect = Effect::Read;
     type Input = NoInput;
     type Output = Vec<ExtensionInfo>;
 
@@ -81,25 +88,44 @@ pub struct ExtensionRef {
 
 /// Operations that take an extension id and answer with its description.
 macro_rules! extension_op {
-    ($ty:ident, $method:literal, $desc:literal, $call:ident) => {
-        crate::operation!($ty, $method, $desc, Scope::Core, ExtensionRef => ExtensionInfo, |ctx, input| {
+    ($ty:ident, $method:literal, $desc:literal, $audience:ident, $effect:ident, $call:ident) => {
+        crate::operation!($ty, $method, $desc, Scope::Core, Audience::$audience, Effect::$effect,
+            ExtensionRef => ExtensionInfo, |ctx, input| {
             ctx.core.extensions().$call(&input.id).await
         });
     };
 }
 
-extension_op!(Info, "query:extensions.info.v1", "One extension: manifest, state, denials and other counters", info);
-extension_op!(Load, "action:extensions.load.input.v1", "Load an installed extension now (runs plugin_init)", load);
+extension_op!(
+    Info,
+    "query:extensions.info.v1",
+    "One extension: manifest, state, denials and other counters",
+    Any,
+    Read,
+    info
+);
+extension_op!(
+    Load,
+    "action:extensions.load.input.v1",
+    "Load an installed extension now (runs plugin_init)",
+    Person,
+    Write,
+    load
+);
 extension_op!(
     Unload,
     "action:extensions.unload.input.v1",
     "Unload an extension (runs plugin_cleanup); it stays installed",
+    Person,
+    Write,
     unload
 );
 extension_op!(
     Reload,
     "action:extensions.reload.input.v1",
     "Restart an extension from its installed module; keeps the old one if that fails",
+    Person,
+    Write,
     reload
 );
 
@@ -117,6 +143,8 @@ impl Operation for Remove {
     const METHOD: &'static str = "action:extensions.remove.input.v1";
     const DESCRIPTION: &'static str = "Unload (runs plugin_cleanup) and delete an extension";
     const SCOPE: Scope = Scope::Core;
+    const AUDIENCE: Audience = Audience::Person;
+    const EFFECT: Effect = Effect::Destructive;
     type Input = ExtensionRef;
     type Output = RemoveOutput;
 

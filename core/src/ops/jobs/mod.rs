@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::Caller;
 use crate::error::{OpError, OpResult};
 use crate::infra::job::{JobInfo, JobState, KIND_EXTENSION, KIND_INDEX};
-use crate::infra::wire::{OpContext, Operation, Scope};
+use crate::infra::wire::{Audience, Effect, OpContext, Operation, Scope};
 use crate::library::Library;
 use crate::register_operation;
 
@@ -37,6 +37,8 @@ impl Operation for Dispatch {
     const METHOD: &'static str = "action:jobs.dispatch.input.v1";
     const DESCRIPTION: &'static str = "Start a job: an extension's job, or `index_location`";
     const SCOPE: Scope = Scope::Library;
+    const AUDIENCE: Audience = Audience::Any;
+    const EFFECT: Effect = Effect::Write;
     type Input = DispatchInput;
     type Output = JobInfo;
 
@@ -46,6 +48,8 @@ impl Operation for Dispatch {
             (Caller::Extension(me), Some(other)) if *me != other => {
                 return Err(OpError::denied(format!("extension `{me}` may not start jobs of `{other}`")));
             }
+            // An extension may index; the job is then its own to watch and steer.
+            (Caller::Extension(_), None) if input.job == KIND_INDEX => None,
             (Caller::Extension(me), _) => Some(me.clone()),
             (_, e) => e,
         };
@@ -55,7 +59,7 @@ impl Operation for Dispatch {
                 let location: Uuid = serde_json::from_value(input.input["location"].clone())
                     .map_err(|e| OpError::invalid(format!("index_location needs input {{\"location\": <id>}}: {e}")))?;
                 library.read(move |c| crate::vdfs::indexer::find_location(c, Some(location), None)).await?;
-                jobs.dispatch(&library, KIND_INDEX, "core", KIND_INDEX, input.input).await?
+                jobs.dispatch(&library, KIND_INDEX, ctx.caller.owner(), KIND_INDEX, input.input).await?
             }
             None => {
                 return Err(OpError::invalid(format!(
@@ -103,18 +107,19 @@ async fn owned(ctx: &OpContext, id: Uuid) -> OpResult<Arc<Library>> {
 
 /// Operations that steer or read one job.
 macro_rules! job_control_op {
-    ($ty:ident, $method:literal, $desc:literal, $call:ident) => {
-        crate::operation!($ty, $method, $desc, Scope::Library, JobRef => JobInfo, |ctx, input| {
+    ($ty:ident, $method:literal, $desc:literal, $effect:ident, $call:ident) => {
+        crate::operation!($ty, $method, $desc, Scope::Library, Audience::Any, Effect::$effect,
+            JobRef => JobInfo, |ctx, input| {
             let library = owned(&ctx, input.id).await?;
             ctx.core.jobs().$call(&library, input.id).await
         });
     };
 }
 
-job_control_op!(Pause, "action:jobs.pause.input.v1", "Ask a job to pause at its next check", pause);
-job_control_op!(Resume, "action:jobs.resume.input.v1", "Continue a paused job from its last checkpoint", resume);
-job_control_op!(Cancel, "action:jobs.cancel.input.v1", "Cancel a job", cancel);
-job_control_op!(Info, "query:jobs.info.v1", "One job, with its input and last checkpoint", info);
+job_control_op!(Pause, "action:jobs.pause.input.v1", "Ask a job to pause at its next check", Write, pause);
+job_control_op!(Resume, "action:jobs.resume.input.v1", "Continue a paused job from its last checkpoint", Write, resume);
+job_control_op!(Cancel, "action:jobs.cancel.input.v1", "Cancel a job", Destructive, cancel);
+job_control_op!(Info, "query:jobs.info.v1", "One job, with its input and last checkpoint", Read, info);
 
 /// Input of `query:jobs.list.v1`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -139,6 +144,8 @@ impl Operation for List {
     const METHOD: &'static str = "query:jobs.list.v1";
     const DESCRIPTION: &'static str = "Jobs of the library, newest first";
     const SCOPE: Scope = Scope::Library;
+    const AUDIENCE: Audience = Audience::Any;
+    const EFFECT: Effect = Effect::Read;
     type Input = ListInput;
     type Output = Vec<JobInfo>;
 
@@ -160,6 +167,8 @@ impl Operation for Watch {
     const METHOD: &'static str = "query:jobs.watch.v1";
     const DESCRIPTION: &'static str = "Follow a job's progress live until it completes, fails, pauses or is cancelled";
     const SCOPE: Scope = Scope::Library;
+    const AUDIENCE: Audience = Audience::Any;
+    const EFFECT: Effect = Effect::Read;
     type Input = JobRef;
     type Output = JobInfo;
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::OpResult;
-use crate::infra::wire::{OpContext, Operation, Scope};
+use crate::infra::wire::{Audience, Effect, OpContext, Operation, Scope};
 use crate::library::LibraryInfo;
 use crate::ops::core::NoInput;
 use crate::register_operation;
@@ -25,6 +25,8 @@ impl Operation for CreateLibrary {
     const METHOD: &'static str = "action:libraries.create.input.v1";
     const DESCRIPTION: &'static str = "Create a library";
     const SCOPE: Scope = Scope::Core;
+    const AUDIENCE: Audience = Audience::Person;
+    const EFFECT: Effect = Effect::Write;
     type Input = CreateLibraryInput;
     type Output = LibraryInfo;
 
@@ -41,6 +43,8 @@ impl Operation for ListLibraries {
     const METHOD: &'static str = "query:libraries.list.v1";
     const DESCRIPTION: &'static str = "List libraries";
     const SCOPE: Scope = Scope::Core;
+    const AUDIENCE: Audience = Audience::Any;
+    const EFFECT: Effect = Effect::Read;
     type Input = NoInput;
     type Output = Vec<LibraryInfo>;
 
@@ -82,6 +86,8 @@ impl Operation for RemoveLibrary {
     const METHOD: &'static str = "action:libraries.remove.input.v1";
     const DESCRIPTION: &'static str = "Delete a library with its database and sidecars";
     const SCOPE: Scope = Scope::Core;
+    const AUDIENCE: Audience = Audience::Person;
+    const EFFECT: Effect = Effect::Destructive;
     type Input = RemoveLibraryInput;
     type Output = RemoveLibraryOutput;
 

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::error::{OpError, OpResult};
 use crate::infra::job::{Interrupt, JobHandle, JobState, KIND_INDEX, Outcome};
-use crate::infra::wire::{OpContext, Operation, Scope};
+use crate::infra::wire::{Audience, Effect, OpContext, Operation, Scope};
 use crate::library::Library;
 use crate::ops::core::NoInput;
 use crate::register_operation;
@@ -115,8 +115,8 @@ pub(crate) async fn run_index_job(
 async fn index(ctx: &OpContext, library: &Arc<Library>, row: i64, wait: bool) -> OpResult<ScanOutput> {
     let (_, location) = library.read(move |c| indexer::find_location_by_row(c, row)).await?;
     let jobs = ctx.core.jobs();
-    let job_id =
-        jobs.dispatch(library, KIND_INDEX, "core", KIND_INDEX, serde_json::json!({ "location": location.id })).await?;
+    let input = serde_json::json!({ "location": location.id });
+    let job_id = jobs.dispatch(library, KIND_INDEX, ctx.caller.owner(), KIND_INDEX, input).await?;
     if !wait {
         return Ok(ScanOutput { location, job_id, scan: None });
     }
@@ -137,6 +137,8 @@ impl Operation for AddLocation {
     const METHOD: &'static str = "action:locations.add.input.v1";
     const DESCRIPTION: &'static str = "Add a folder as a location and index it";
     const SCOPE: Scope = Scope::Library;
+    const AUDIENCE: Audience = Audience::Any;
+    const EFFECT: Effect = Effect::Write;
     type Input = AddLocationInput;
     type Output = ScanOutput;
 
@@ -186,6 +188,8 @@ impl Operation for RescanLocation {
     const METHOD: &'static str = "action:locations.rescan.input.v1";
     const DESCRIPTION: &'static str = "Rescan a location: only new and changed files are read";
     const SCOPE: Scope = Scope::Library;
+    const AUDIENCE: Audience = Audience::Any;
+    const EFFECT: Effect = Effect::Write;
     type Input = LocationRef;
     type Output = ScanOutput;
 
@@ -204,6 +208,8 @@ impl Operation for ListLocations {
     const METHOD: &'static str = "query:locations.list.v1";
     const DESCRIPTION: &'static str = "List the library's locations";
     const SCOPE: Scope = Scope::Library;
+    const AUDIENCE: Audience = Audience::Any;
+    const EFFECT: Effect = Effect::Read;
     type Input = NoInput;
     type Output = Vec<Location>;
 
@@ -229,6 +235,8 @@ impl Operation for RemoveLocation {
     const METHOD: &'static str = "action:locations.remove.input.v1";
     const DESCRIPTION: &'static str = "Forget a location and its entries (files on disk are untouched)";
     const SCOPE: Scope = Scope::Library;
+    const AUDIENCE: Audience = Audience::Person;
+    const EFFECT: Effect = Effect::Destructive;
     type Input = LocationRef;
     type Output = RemoveLocationOutput;
 

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::OpResult;
-use crate::infra::wire::{OpContext, Operation, Scope};
+use crate::infra::wire::{Audience, Effect, OpContext, Operation, Scope};
 use crate::ops::vdfs::check_limit;
 use crate::register_operation;
 use crate::vdfs::search::{self, MetadataFilter, SearchHit};
@@ -51,6 +51,8 @@ impl Operation for Search {
     const METHOD: &'static str = "query:search.v1";
     const DESCRIPTION: &'static str = "Full-text search over names, metadata and text sidecars";
     const SCOPE: Scope = Scope::Library;
+    const AUDIENCE: Audience = Audience::Any;
+    const EFFECT: Effect = Effect::Read;
     type Input = SearchInput;
     type Output = SearchOutput;
 

@@ -11,7 +11,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::{OpError, OpResult};
-use crate::infra::wire::{Caller, OpContext, Operation, Scope};
+use crate::infra::wire::{Audience, Caller, Effect, OpContext, Operation, Scope};
 use crate::register_operation;
 use crate::vdfs::entry::{self, Entry, EntryDetail, KIND_VIRTUAL, ListFilter, SidecarInfo};
 use crate::vdfs::{metadata, names, sidecar};
@@ -84,6 +84,8 @@ impl Operation for ListEntries {
     const METHOD: &'static str = "query:vdfs.list_entries.v1";
     const DESCRIPTION: &'static str = "List entries, filtered by parent, location, kind";
     const SCOPE: Scope = Scope::Library;
+    const AUDIENCE: Audience = Audience::Any;
+    const EFFECT: Effect = Effect::Read;
     type Input = ListEntriesInput;
     type Output = EntryPage;
 
@@ -116,6 +118,8 @@ impl Operation for GetEntry {
     const METHOD: &'static str = "query:vdfs.entry.v1";
     const DESCRIPTION: &'static str = "One entry with its metadata and sidecars";
     const SCOPE: Scope = Scope::Library;
+    const AUDIENCE: Audience = Audience::Any;
+    const EFFECT: Effect = Effect::Read;
     type Input = EntryRef;
     type Output = EntryDetail;
 
@@ -158,6 +162,8 @@ impl Operation for CreateEntry {
     const METHOD: &'static str = "action:vdfs.create_entry.input.v1";
     const DESCRIPTION: &'static str = "Create a virtual entry, with optional metadata";
     const SCOPE: Scope = Scope::Library;
+    const AUDIENCE: Audience = Audience::Any;
+    const EFFECT: Effect = Effect::Write;
     type Input = CreateEntryInput;
     type Output = CreateEntryOutput;
 
@@ -212,6 +218,8 @@ impl Operation for UpdateMetadata {
     const METHOD: &'static str = "action:vdfs.update_metadata.input.v1";
     const DESCRIPTION: &'static str = "Set and remove metadata keys of an entry in one namespace";
     const SCOPE: Scope = Scope::Library;
+    const AUDIENCE: Audience = Audience::Any;
+    const EFFECT: Effect = Effect::Destructive;
     type Input = UpdateMetadataInput;
     type Output = UpdateMetadataOutput;
 
@@ -272,6 +280,8 @@ impl Operation for WriteSidecar {
     const METHOD: &'static str = "action:vdfs.write_sidecar.input.v1";
     const DESCRIPTION: &'static str = "Attach a named blob to an entry (text sidecars are searchable)";
     const SCOPE: Scope = Scope::Library;
+    const AUDIENCE: Audience = Audience::Any;
+    const EFFECT: Effect = Effect::Destructive;
     type Input = WriteSidecarInput;
     type Output = SidecarInfo;
 
@@ -335,6 +345,8 @@ impl Operation for ReadSidecar {
     const METHOD: &'static str = "query:vdfs.read_sidecar.v1";
     const DESCRIPTION: &'static str = "Read a sidecar (verified against its hash)";
     const SCOPE: Scope = Scope::Library;
+    const AUDIENCE: Audience = Audience::Any;
+    const EFFECT: Effect = Effect::Read;
     type Input = ReadSidecarInput;
     type Output = ReadSidecarOutput;
 
