@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the build needs on a Debian machine, when it is missing:
 # a C compiler (for the bundled SQLite), the wasm32 target for extensions,
-# and Tesseract for OCR. Safe to run again; does nothing when all is there.
+# Tesseract and poppler-utils for OCR, a font for the OCR tests, and the
+# local embedding model. Safe to run again; does nothing when all is there.
 set -euo pipefail
 
 need_apt=()
@@ -9,7 +10,10 @@ command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 if [ "${SD_SKIP_TESSERACT:-0}" != 1 ]; then
   command -v tesseract >/dev/null 2>&1 || need_apt+=(tesseract-ocr tesseract-ocr-eng)
+  command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
 fi
+# A font for the receipt images the OCR tests render.
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "bootstrap: installing ${need_apt[*]}" >&2
   SUDO=""
@@ -36,3 +40,5 @@ elif ! [ -d "$(rustc --print target-libdir --target wasm32-unknown-unknown 2>/de
   echo "bootstrap: install Rust with rustup, or your distribution's wasm32 standard library." >&2
   exit 1
 fi
+
+bash "$(dirname "$0")/fetch-model.sh"

@@ -7,6 +7,7 @@ pub mod error;
 pub mod infra;
 pub mod library;
 pub mod ops;
+pub mod services;
 pub mod vdfs;
 
 use std::path::{Path, PathBuf};
@@ -42,6 +43,8 @@ pub struct Core {
     libraries: LibraryManager,
     extensions: infra::extension::ExtensionManager,
     jobs: infra::job::JobManager,
+    ai: services::ai::Ai,
+    vault: Arc<services::vault::Vault>,
     started: Instant,
 }
 
@@ -59,6 +62,8 @@ impl Core {
             libraries,
             extensions: infra::extension::ExtensionManager::new(ext_dir, core.clone()),
             jobs: infra::job::JobManager::new(core.clone()),
+            ai: services::ai::Ai::new(data_dir),
+            vault: Arc::new(services::vault::Vault::new(data_dir)),
             started: Instant::now(),
         }))
     }
@@ -86,6 +91,16 @@ impl Core {
     /// The job system.
     pub fn jobs(&self) -> &infra::job::JobManager {
         &self.jobs
+    }
+
+    /// The AI services: OCR, embeddings, classification.
+    pub fn ai(&self) -> &services::ai::Ai {
+        &self.ai
+    }
+
+    /// The credentials vault.
+    pub fn vault(&self) -> &Arc<services::vault::Vault> {
+        &self.vault
     }
 
     /// Time since [`Core::open`].
@@ -139,6 +154,10 @@ impl Core {
                 })?;
                 Some(self.libraries.get(id).await?)
             }
+            Scope::OptionalLibrary => match library_id {
+                Some(id) => Some(self.libraries.get(id).await?),
+                None => None,
+            },
         };
         let ctx = OpContext { core: self.clone(), library, caller, progress };
         let span = tracing::debug_span!("op", %method, caller = %ctx.caller);

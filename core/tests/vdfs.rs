@@ -404,6 +404,23 @@ async fn every_operation_schema_matches_its_handler() {
         &common::wasm::manifest("schema", json!({})),
         &common::wasm::Parts::default().wasm(),
     );
+    let ocr_png = {
+        use base64::Engine;
+        let img = common::docs::render(
+            &[common::docs::Row::text("Total 12.50")],
+            &common::docs::Print { font: "DejaVuSans.ttf", px: 32.0, width: 500, noise: 0, degrees: 0.0, seed: 0 },
+        );
+        base64::engine::general_purpose::STANDARD.encode(common::docs::png(&img))
+    };
+    let token_url = format!(
+        "http://{}/token",
+        common::http::serve(|_| common::http::Reply::json(
+            200,
+            json!({ "access_token": "a2", "token_type": "bearer", "expires_in": 60 })
+        ))
+        .await
+    );
+    let oauth = json!({ "kind": "oauth2", "access_token": "a1", "refresh_token": "r1", "token_url": token_url, "client_id": "c" });
     let cases: Vec<(&str, Option<uuid::Uuid>, serde_json::Value)> = vec![
         ("query:test.ping.v1", None, json!({ "message": "hi", "count": 3 })),
         ("query:core.status.v1", None, json!({})),
@@ -429,6 +446,13 @@ async fn every_operation_schema_matches_its_handler() {
         ("action:extensions.reload.input.v1", None, json!({ "id": "schema" })),
         ("action:extensions.unload.input.v1", None, json!({ "id": "schema" })),
         ("action:extensions.remove.input.v1", None, json!({ "id": "schema" })),
+        ("query:ai.embed.v1", None, json!({ "texts": ["a receipt"] })),
+        ("query:ai.classify_text.v1", None, json!({ "text": "a latte", "labels": ["dining", { "label": "travel" }] })),
+        ("query:ai.ocr.v1", None, json!({ "data_base64": ocr_png })),
+        ("query:search.semantic.v1", Some(lib), json!({ "query": "a file", "limit": 3 })),
+        ("action:credentials.store.input.v1", None, json!({ "name": "c", "owner": "schema", "secret": oauth })),
+        ("query:credentials.list.v1", None, json!({})),
+        ("action:credentials.refresh_oauth.input.v1", None, json!({ "name": "c", "owner": "schema" })),
     ];
     let mut covered = std::collections::HashSet::new();
     covered.insert("action:libraries.create.input.v1".to_string());
@@ -465,6 +489,34 @@ async fn every_operation_schema_matches_its_handler() {
     for method in ["query:jobs.watch.v1", "query:jobs.info.v1"] {
         check(&ops[method]["input_schema"], &job_ref, &format!("{method} input"));
         let out = call(&core, method, Some(lib), job_ref.clone()).await.unwrap();
+        check(&ops[method]["output_schema"], &out, &format!("{method} output"));
+        covered.insert(method.to_string());
+    }
+    // Extension-only operations, through a module that forwards its payload.
+    let http_addr = common::http::serve(|_| common::http::Reply::text(200, "pong")).await;
+    for (method, perms, payload) in [
+        ("query:credentials.get.v1", json!({ "methods": ["credentials."] }), json!({ "name": "c" })),
+        (
+            "action:http.request.input.v1",
+            json!({ "methods": ["http."], "network_access": [http_addr] }),
+            json!({ "method": "GET", "url": format!("http://{http_addr}/") }),
+        ),
+        ("action:credentials.delete.input.v1", json!({ "methods": ["credentials."] }), json!({ "name": "c" })),
+    ] {
+        let parts = common::wasm::Parts {
+            op: format!(
+                "(call $call (i32.const 1024) (i32.const {}) (local.get $lib) (local.get $p) (local.get $len))",
+                method.len()
+            ),
+            extra: format!("(data (i32.const 1024) \"{method}\")"),
+            ..Default::default()
+        };
+        // The credential was filed for `schema`, so the forwarder is `schema`.
+        let dir =
+            common::wasm::write_extension(ext_src.path(), &common::wasm::manifest("schema", perms), &parts.wasm());
+        call(&core, "action:extensions.install.input.v1", None, json!({ "path": dir })).await.unwrap();
+        check(&ops[method]["input_schema"], &payload, &format!("{method} input"));
+        let out = call(&core, "query:schema.run.v1", None, payload).await.unwrap_or_else(|e| panic!("{method}: {e}"));
         check(&ops[method]["output_schema"], &out, &format!("{method} output"));
         covered.insert(method.to_string());
     }

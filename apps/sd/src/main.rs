@@ -2,6 +2,7 @@
 //! made through the daemon when one runs and in-process otherwise.
 
 mod backend;
+mod credentials;
 mod ext;
 mod output;
 
@@ -67,6 +68,9 @@ enum Command {
     /// Follow and steer jobs.
     #[command(subcommand)]
     Job(JobCmd),
+    /// Store, list and remove credentials (secrets are never shown back).
+    #[command(subcommand)]
+    Credentials(credentials::CredentialsCmd),
 }
 
 #[derive(Subcommand)]
@@ -203,7 +207,7 @@ enum EntryCmd {
 
 #[derive(Args)]
 struct SearchArgs {
-    /// Words to find; all must match.
+    /// Words to find; all must match (with --semantic: what to look for).
     #[arg(default_value = "")]
     query: String,
     /// Only this kind.
@@ -214,6 +218,9 @@ struct SearchArgs {
     filters: Vec<String>,
     #[arg(long, default_value_t = 20)]
     limit: u32,
+    /// Rank by meaning (local embeddings) instead of matching words.
+    #[arg(long)]
+    semantic: bool,
 }
 
 #[tokio::main]
@@ -370,7 +377,7 @@ async fn run(cli: Cli) -> OpResult<()> {
                 Some(sd_core::Scope::Library) => Some(ctx.library().await?),
                 Some(sd_core::Scope::Core) => None,
                 // An extension's operation: pass the library when one is known.
-                None => ctx.library().await.ok(),
+                Some(sd_core::Scope::OptionalLibrary) | None => ctx.library().await.ok(),
             };
             let v = ctx.call_with_progress(&method, library, payload).await?;
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
@@ -380,6 +387,7 @@ async fn run(cli: Cli) -> OpResult<()> {
         Command::Entry(cmd) => entry_cmd(&mut ctx, cmd).await?,
         Command::Ext(cmd) => ext_cmd(&mut ctx, cmd).await?,
         Command::Job(cmd) => job_cmd(&mut ctx, cmd).await?,
+        Command::Credentials(cmd) => credentials::run(&mut ctx, cmd).await?,
         Command::Search(args) => {
             let lib = ctx.library().await?;
             let filters = args
@@ -388,7 +396,8 @@ async fn run(cli: Cli) -> OpResult<()> {
                 .map(|f| f.parse::<sd_core::vdfs::search::MetadataFilter>())
                 .collect::<OpResult<Vec<_>>>()?;
             let payload = json!({ "query": args.query, "kind": args.kind, "where": filters, "limit": args.limit });
-            let v = ctx.call("query:search.v1", Some(lib), payload).await?;
+            let method = if args.semantic { "query:search.semantic.v1" } else { "query:search.v1" };
+            let v = ctx.call(method, Some(lib), payload).await?;
             ctx.print(&v, output::search);
         }
     }

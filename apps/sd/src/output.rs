@@ -46,6 +46,7 @@ pub fn status(v: &Value, via: &str) {
     println!("libraries   {}", v["libraries"]);
     println!("operations  {}", v["operations"]);
     println!("uptime      {}s", v["uptime_secs"]);
+    println!("vault key   {}", s(&v["vault_key"]));
 }
 
 pub fn operations(v: &Value) {
@@ -164,6 +165,12 @@ pub fn search(v: &Value) {
         }
     }
     println!("({} of {} matches)", results.len(), v["total"]);
+    if let Some(pending) = v["pending"].as_u64().filter(|p| *p > 0) {
+        match v["job_id"].as_str() {
+            Some(job) => println!("({pending} entries are still being embedded by job {job}; search again soon)"),
+            None => println!("({pending} entries are not embedded yet)"),
+        }
+    }
 }
 
 pub fn jobs(v: &Value) {

@@ -12,8 +12,11 @@ use crate::error::{OpError, OpResult};
 /// Pool of connections to one library database.
 pub type Pool = r2d2::Pool<SqliteConnectionManager>;
 
-const MIGRATIONS: &[M<'static>] =
-    &[M::up(include_str!("migrations/001_init.sql")), M::up(include_str!("migrations/002_jobs.sql"))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("migrations/001_init.sql")),
+    M::up(include_str!("migrations/002_jobs.sql")),
+    M::up(include_str!("migrations/003_embeddings.sql")),
+];
 
 /// Connections per library. Readers run in parallel under WAL; writers queue
 /// on SQLite's lock with a busy timeout.

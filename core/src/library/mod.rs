@@ -28,6 +28,8 @@ pub struct Library {
     sidecars: SidecarStore,
     /// Locations with a scan (or removal) under way in this process.
     busy_locations: std::sync::Mutex<std::collections::HashSet<i64>>,
+    /// Entry vectors, loaded on the first semantic search.
+    vectors: std::sync::Mutex<crate::vdfs::semantic::VectorIndex>,
 }
 
 /// Marks a location busy until dropped; see [`Library::begin_scan`].
@@ -99,6 +101,7 @@ impl Library {
             path: path.to_path_buf(),
             pool,
             busy_locations: Default::default(),
+            vectors: Default::default(),
         }
     }
 
@@ -130,6 +133,11 @@ impl Library {
     /// The sidecar blob store.
     pub fn sidecars(&self) -> &SidecarStore {
         &self.sidecars
+    }
+
+    /// The in-memory index of entry vectors for semantic search.
+    pub fn vectors(&self) -> &std::sync::Mutex<crate::vdfs::semantic::VectorIndex> {
+        &self.vectors
     }
 
     /// Runs `f` on a pooled connection on the blocking thread pool, so async

@@ -1,8 +1,11 @@
 //! Every operation, one folder per domain. Each registers itself with
 //! `register_operation!`; nothing else lists them.
 
+pub mod ai;
 pub mod core;
+pub mod credentials;
 pub mod extensions;
+pub mod http;
 pub mod jobs;
 pub mod libraries;
 pub mod locations;

@@ -7,6 +7,7 @@ pub mod indexer;
 pub mod metadata;
 pub mod names;
 pub mod search;
+pub mod semantic;
 pub mod sidecar;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -68,6 +68,41 @@ pub fn terms(query: &str) -> Vec<String> {
     query.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).map(str::to_lowercase).collect()
 }
 
+/// SQL selecting the ids of entries of `kind` with all `filters`, and its
+/// arguments.
+fn filter_query(kind: Option<&str>, filters: &[MetadataFilter]) -> (String, Vec<String>) {
+    let mut sql = String::from("SELECT id FROM entries WHERE 1 = 1");
+    let mut args: Vec<String> = Vec::new();
+    if let Some(kind) = kind {
+        sql.push_str(" AND kind = ?");
+        args.push(kind.to_string());
+    }
+    for f in filters {
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM metadata m WHERE m.entry_id = entries.id \
+             AND m.namespace = ? AND m.key = ? AND m.value_text = ?)",
+        );
+        args.extend([f.namespace.clone(), f.key.clone(), f.value.clone()]);
+    }
+    (sql, args)
+}
+
+/// Row ids of the entries of `kind` with all `filters`; `None` when there
+/// is no filter (every entry).
+pub fn filtered_ids(
+    conn: &Connection,
+    kind: Option<&str>,
+    filters: &[MetadataFilter],
+) -> OpResult<Option<std::collections::HashSet<i64>>> {
+    if kind.is_none() && filters.is_empty() {
+        return Ok(None);
+    }
+    let (sql, args) = filter_query(kind, filters);
+    let mut stmt = conn.prepare(&sql)?;
+    let ids = stmt.query_map(rusqlite::params_from_iter(&args), |r| r.get(0))?.collect::<Result<_, _>>()?;
+    Ok(Some(ids))
+}
+
 /// Runs a search. Every term must match the entry (in any of its fields, as a
 /// prefix); filters narrow further. With no terms, lists entries matching the
 /// filters.
@@ -88,19 +123,7 @@ pub fn search(
     }
 
     // Entry filter shared by both paths.
-    let mut filter_sql = String::from("SELECT id FROM entries WHERE 1 = 1");
-    let mut filter_args: Vec<String> = Vec::new();
-    if let Some(kind) = kind {
-        filter_sql.push_str(" AND kind = ?");
-        filter_args.push(kind.to_string());
-    }
-    for f in filters {
-        filter_sql.push_str(
-            " AND EXISTS (SELECT 1 FROM metadata m WHERE m.entry_id = entries.id \
-             AND m.namespace = ? AND m.key = ? AND m.value_text = ?)",
-        );
-        filter_args.extend([f.namespace.clone(), f.key.clone(), f.value.clone()]);
-    }
+    let (filter_sql, filter_args) = filter_query(kind, filters);
 
     if terms.is_empty() {
         let total: u64 = conn.query_row(

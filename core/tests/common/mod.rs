@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod docs;
+pub mod http;
 pub mod wasm;
 use std::path::Path;
 use std::sync::Arc;

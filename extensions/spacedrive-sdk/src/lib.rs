@@ -21,11 +21,13 @@
 //! alone can be installed. `#[spacedrive_operation]` exports a handler for an
 //! operation the extension provides. Extension code needs no `unsafe`.
 
+mod ai;
 mod client;
 mod ffi;
 mod job;
 mod log;
 
+pub use ai::*;
 pub use client::*;
 pub use job::{INTERRUPTED, JobContext};
 pub use spacedrive_sdk_macros::{extension, spacedrive_job, spacedrive_operation};

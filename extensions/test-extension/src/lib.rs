@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use spacedrive_sdk::prelude::*;
-use spacedrive_sdk::{NewEntry, Where};
+use spacedrive_sdk::{Label, NewEntry, OcrSource, Uuid, Where};
 
 #[extension(id = "test-extension", name = "Test Extension", version = "0.1.0")]
 struct TestExtension;
@@ -95,6 +95,42 @@ fn ping_loop(ctx: &OperationContext, input: LoopInput) -> Result<LoopOutput> {
         client.ping("bench")?;
     }
     Ok(LoopOutput { calls: input.n })
+}
+
+#[derive(Deserialize)]
+struct AiCheckInput {
+    entry_id: Uuid,
+    text: String,
+    labels: Vec<Label>,
+    query: String,
+}
+
+#[derive(Serialize)]
+struct AiCheckOutput {
+    ocr_text: String,
+    ocr_engine: String,
+    dimensions: usize,
+    best_label: String,
+    provider: String,
+    top_hit: Option<String>,
+}
+
+/// Calls each AI operation through the SDK, from WebAssembly.
+#[spacedrive_operation]
+fn ai_check(ctx: &OperationContext, input: AiCheckInput) -> Result<AiCheckOutput> {
+    let client = ctx.client();
+    let ocr = client.ocr(OcrSource::Entry(input.entry_id), &[])?;
+    let embedded = client.embed(&[input.text.as_str()])?;
+    let classified = client.classify(&input.text, &input.labels)?;
+    let hits = client.semantic_search(&input.query, 3)?;
+    Ok(AiCheckOutput {
+        ocr_text: ocr.text,
+        ocr_engine: ocr.engine,
+        dimensions: embedded.vectors.first().map_or(0, Vec::len),
+        best_label: classified.best().map(|b| b.label.clone()).unwrap_or_default(),
+        provider: classified.provider,
+        top_hit: hits.results.first().map(|h| h.entry.name.clone()),
+    })
 }
 
 /// State of the counter job; also its input.

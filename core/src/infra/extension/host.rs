@@ -43,6 +43,11 @@ pub fn current_call_may_use(library: Uuid) -> bool {
     CURRENT_GUARD.try_with(|g| g.library_allowed(library)).unwrap_or(true)
 }
 
+/// The network grant of the extension whose host call is being served.
+pub fn current_network_grant() -> Option<Arc<super::permissions::NetworkGrant>> {
+    CURRENT_GUARD.try_with(|g| g.network()).ok()
+}
+
 /// Checks a call made as extension `id` against its manifest (method prefix,
 /// library, rate limit). Fails closed: a call claiming to be an extension
 /// outside one of that extension's host calls is refused.

@@ -216,6 +216,13 @@ impl ExtensionManager {
         Ok(self.runtime.get_or_init(|| (runtime, linker)))
     }
 
+    /// Counts an HTTP request refused for extension `id`.
+    pub fn note_network_refusal(&self, id: &str, error: &OpError) {
+        let stats = self.stats_for(id);
+        stats.network_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        stats.set_last_error(error.to_string());
+    }
+
     /// Modules loaded from the compiled-module cache, and compiled, so far.
     pub fn cache_stats(&self) -> (usize, usize) {
         self.runtime.get().map(|(r, _)| r.cache_stats()).unwrap_or((0, 0))

@@ -64,6 +64,9 @@ pub struct Permissions {
     /// Domains it may reach through the host's network operations.
     #[serde(default)]
     pub network_access: Vec<String>,
+    /// Largest HTTP response body, in MiB (default 32).
+    #[serde(default = "default_response_mb")]
+    pub max_response_mb: u32,
     /// Linear memory limit in MiB (default 64).
     #[serde(default = "default_memory_mb")]
     pub max_memory_mb: u32,
@@ -83,12 +86,26 @@ pub struct RateLimits {
     /// Jobs of this extension running at once.
     #[serde(default = "default_jobs")]
     pub concurrent_jobs: u32,
+    /// HTTP requests per minute through `http.request`.
+    #[serde(default = "default_http_rpm")]
+    pub http_requests_per_minute: u32,
 }
 
 impl Default for RateLimits {
     fn default() -> Self {
-        Self { requests_per_minute: default_rpm(), concurrent_jobs: default_jobs() }
+        Self {
+            requests_per_minute: default_rpm(),
+            concurrent_jobs: default_jobs(),
+            http_requests_per_minute: default_http_rpm(),
+        }
     }
+}
+
+fn default_http_rpm() -> u32 {
+    120
+}
+fn default_response_mb() -> u32 {
+    32
 }
 
 fn default_memory_mb() -> u32 {
@@ -146,17 +163,6 @@ fn is_export_name(s: &str) -> bool {
     (1..=128).contains(&s.len())
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         && !s.as_bytes()[0].is_ascii_digit()
-}
-
-fn is_domain(s: &str) -> bool {
-    let host = s.strip_prefix("*.").unwrap_or(s);
-    (1..=253).contains(&host.len())
-        && host.split('.').all(|label| {
-            (1..=63).contains(&label.len())
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        })
 }
 
 impl Manifest {
@@ -227,13 +233,15 @@ impl Manifest {
         if p.rate_limits.concurrent_jobs == 0 || p.rate_limits.concurrent_jobs > 64 {
             return Err(field_err("permissions.rate_limits.concurrent_jobs", "must be 1 to 64"));
         }
-        for (i, d) in p.network_access.iter().enumerate() {
-            if !is_domain(d) {
-                return Err(field_err(
-                    &format!("permissions.network_access[{i}]"),
-                    format!("`{d}` must be a domain such as `api.example.com` or `*.example.com`"),
-                ));
-            }
+        for (i, entry) in p.network_access.iter().enumerate() {
+            crate::services::net::check_entry(entry)
+                .map_err(|why| field_err(&format!("permissions.network_access[{i}]"), why))?;
+        }
+        if p.max_response_mb == 0 || p.max_response_mb > 1024 {
+            return Err(field_err("permissions.max_response_mb", "must be 1 to 1024"));
+        }
+        if p.rate_limits.http_requests_per_minute == 0 || p.rate_limits.http_requests_per_minute > 100_000 {
+            return Err(field_err("permissions.rate_limits.http_requests_per_minute", "must be 1 to 100000"));
         }
         if p.max_memory_mb == 0 || p.max_memory_mb > MAX_MEMORY_MB {
             return Err(field_err("permissions.max_memory_mb", format!("must be 1 to {MAX_MEMORY_MB}")));

@@ -17,10 +17,11 @@ pub mod permissions;
 pub mod runtime;
 
 pub use consent::Consent;
-pub use host::{call_chain, check_extension_call, current_call_may_use};
+pub use host::{call_chain, check_extension_call, current_call_may_use, current_network_grant};
 pub use instance::Instance;
 pub use manager::{ExtensionInfo, ExtensionManager, ExtensionState, Inspection, InstallSource};
 pub use manifest::Manifest;
+pub use permissions::NetworkGrant;
 
 /// Largest job checkpoint, in bytes.
 pub const MAX_CHECKPOINT_BYTES: u32 = 16 * 1024 * 1024;

@@ -2,8 +2,8 @@
 //! per-extension counters `sd ext info` shows.
 
 use std::num::NonZeroU32;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use schemars::JsonSchema;
@@ -14,6 +14,33 @@ use super::manifest::Permissions;
 use crate::error::{ErrorCode, OpError, OpResult};
 use crate::infra::wire::parse_method;
 
+/// What an extension may do on the network: its allow-list, its response
+/// size limit, and its own request budget.
+pub struct NetworkGrant {
+    /// `network_access` entries, as written in the manifest.
+    pub allow: Vec<String>,
+    /// Largest response body, in bytes.
+    pub max_response_bytes: usize,
+    extension: String,
+    limiter: DefaultDirectRateLimiter,
+    rpm: u32,
+}
+
+impl NetworkGrant {
+    /// Takes one request from the budget, or says to slow down.
+    pub fn check_budget(&self) -> OpResult<()> {
+        self.limiter.check().map_err(|_| {
+            OpError::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "extension `{}` exceeded its budget of {} HTTP requests per minute; slow down or raise permissions.rate_limits.http_requests_per_minute",
+                    self.extension, self.rpm
+                ),
+            )
+        })
+    }
+}
+
 /// The checks one extension's calls go through.
 pub struct Guard {
     extension: String,
@@ -22,12 +49,14 @@ pub struct Guard {
     libraries: Vec<Uuid>,
     limiter: DefaultDirectRateLimiter,
     rpm: u32,
+    network: Arc<NetworkGrant>,
 }
 
 impl Guard {
     /// Builds the guard for a validated manifest.
     pub fn new(extension: &str, p: &Permissions) -> Guard {
         let rpm = NonZeroU32::new(p.rate_limits.requests_per_minute).unwrap_or(NonZeroU32::MIN);
+        let http_rpm = NonZeroU32::new(p.rate_limits.http_requests_per_minute).unwrap_or(NonZeroU32::MIN);
         Guard {
             extension: extension.to_string(),
             methods: p.methods.clone(),
@@ -35,7 +64,19 @@ impl Guard {
             libraries: p.libraries.iter().filter_map(|l| l.parse().ok()).collect(),
             limiter: RateLimiter::direct(Quota::per_minute(rpm)),
             rpm: rpm.get(),
+            network: Arc::new(NetworkGrant {
+                allow: p.network_access.clone(),
+                max_response_bytes: p.max_response_mb as usize * 1024 * 1024,
+                extension: extension.to_string(),
+                limiter: RateLimiter::direct(Quota::per_minute(http_rpm)),
+                rpm: http_rpm.get(),
+            }),
         }
+    }
+
+    /// What the extension may do on the network.
+    pub fn network(&self) -> Arc<NetworkGrant> {
+        self.network.clone()
     }
 
     /// The extension these checks are for.
@@ -97,6 +138,15 @@ pub struct Stats {
     pub restarts: AtomicU64,
     /// Log lines dropped over the per-call log budget.
     pub logs_dropped: AtomicU64,
+    /// HTTP requests refused or cut off (host not allowed, redirect,
+    /// private address, size, budget, no answer in time).
+    pub network_refused: AtomicU64,
+    /// Events delivered to `on_event`.
+    pub events_delivered: AtomicU64,
+    /// Events whose handler failed or was cut off.
+    pub events_failed: AtomicU64,
+    /// Events dropped before delivery because the queue overflowed.
+    pub events_overflowed: AtomicU64,
     /// The most recent denial or failure.
     pub last_error: Mutex<Option<String>>,
 }
@@ -118,6 +168,14 @@ pub struct StatsSnapshot {
     pub restarts: u64,
     /// Log lines dropped.
     pub logs_dropped: u64,
+    /// HTTP requests refused.
+    pub network_refused: u64,
+    /// Events delivered.
+    pub events_delivered: u64,
+    /// Events whose handler failed.
+    pub events_failed: u64,
+    /// Events lost to queue overflow.
+    pub events_overflowed: u64,
     /// The most recent denial or failure.
     pub last_error: Option<String>,
 }
@@ -157,6 +215,10 @@ impl Stats {
             traps: get(&self.traps),
             restarts: get(&self.restarts),
             logs_dropped: get(&self.logs_dropped),
+            network_refused: get(&self.network_refused),
+            events_delivered: get(&self.events_delivered),
+            events_failed: get(&self.events_failed),
+            events_overflowed: get(&self.events_overflowed),
             last_error: self.last_error.lock().ok().and_then(|l| l.clone()),
         }
     }

@@ -8,6 +8,7 @@ mod store;
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
+use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
@@ -26,6 +27,41 @@ pub const MAX_CONCURRENT_JOBS: usize = 4;
 pub const KIND_INDEX: &str = "index_location";
 /// Kind of extension jobs.
 pub const KIND_EXTENSION: &str = "extension";
+
+/// The body of a core job kind: from the core, its handle, its input and its
+/// last checkpoint, run to an [`Outcome`].
+pub type JobBody = fn(Arc<Core>, Arc<JobHandle>, Value, Option<Value>) -> BoxFuture<'static, OpResult<Outcome>>;
+
+/// A core job kind, registered where its code lives with
+/// [`register_job_kind!`](crate::register_job_kind), so the scheduler names
+/// no domain.
+pub struct JobKind {
+    /// The kind stored in the job's record.
+    pub name: &'static str,
+    /// Runs one job of this kind.
+    pub body: JobBody,
+}
+
+inventory::collect!(JobKind);
+
+/// Registers a core job kind: `register_job_kind!("index_location", run_index_job);`
+/// where `run_index_job(core, handle, input, checkpoint)` is an `async fn`
+/// taking its arguments by value.
+#[macro_export]
+macro_rules! register_job_kind {
+    ($name:expr, $body:path) => {
+        ::inventory::submit! {
+            $crate::infra::job::JobKind {
+                name: $name,
+                body: |core, handle, input, checkpoint| ::std::boxed::Box::pin($body(core, handle, input, checkpoint)),
+            }
+        }
+    };
+}
+
+fn job_kind(name: &str) -> Option<&'static JobKind> {
+    inventory::iter::<JobKind>.into_iter().find(|k| k.name == name)
+}
 
 /// How a job's body ended.
 pub enum Outcome {
@@ -186,13 +222,13 @@ impl JobManager {
         handle: &Arc<JobHandle>,
     ) -> OpResult<Outcome> {
         let core = self.core()?;
-        match info.kind.as_str() {
-            KIND_INDEX => crate::ops::locations::run_index_job(&core, handle, input, checkpoint).await,
-            KIND_EXTENSION => {
-                let state = checkpoint.unwrap_or(input);
-                core.extensions().run_job(&info.owner, &info.name, handle.clone(), state).await
-            }
-            other => Err(OpError::internal(format!("unknown job kind `{other}`"))),
+        if info.kind == KIND_EXTENSION {
+            let state = checkpoint.unwrap_or(input);
+            return core.extensions().run_job(&info.owner, &info.name, handle.clone(), state).await;
+        }
+        match job_kind(&info.kind) {
+            Some(kind) => (kind.body)(core, handle.clone(), input, checkpoint).await,
+            None => Err(OpError::internal(format!("unknown job kind `{}`", info.kind))),
         }
     }
 

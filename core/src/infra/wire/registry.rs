@@ -26,6 +26,9 @@ pub enum Scope {
     Core,
     /// Needs `library_id`; the handler gets the opened library.
     Library,
+    /// Uses `library_id` when given (the handler gets the opened library),
+    /// and runs without one otherwise.
+    OptionalLibrary,
 }
 
 /// Everything a handler may use: the core, the resolved library (for
@@ -229,7 +232,7 @@ pub struct OperationInfo {
     pub method: String,
     /// `query` or `action`.
     pub kind: String,
-    /// `core` or `library`.
+    /// `core`, `library`, `optional_library`, or `extension:<id>`.
     pub scope: String,
     /// Who may call it: `person`, `any` or `extension`.
     pub audience: Audience,
@@ -252,6 +255,7 @@ impl From<&OperationEntry> for OperationInfo {
             scope: match e.scope {
                 Scope::Core => "core",
                 Scope::Library => "library",
+                Scope::OptionalLibrary => "optional_library",
             }
             .to_string(),
             audience: e.audience,

@@ -73,6 +73,8 @@ pub struct StatusOutput {
     pub module_cache_hits: usize,
     /// Extension modules compiled in this process.
     pub module_cache_misses: usize,
+    /// Where the credentials vault's key comes from.
+    pub vault_key: String,
 }
 
 /// Reports the core's version, data dir and counts.
@@ -97,6 +99,7 @@ impl Operation for Status {
             operations: operations().len(),
             module_cache_hits: ctx.core.extensions().cache_stats().0,
             module_cache_misses: ctx.core.extensions().cache_stats().1,
+            vault_key: ctx.core.vault().key_source(),
         })
     }
 }

@@ -85,9 +85,9 @@ impl ScanObserver for JobObserver<'_> {
 /// Body of the `index_location` job: an incremental scan. Resuming after a
 /// pause or crash is a new scan, which reads only what the interrupted one
 /// did not commit.
-pub(crate) async fn run_index_job(
-    _core: &Arc<crate::Core>,
-    handle: &Arc<JobHandle>,
+async fn run_index_job(
+    _core: Arc<crate::Core>,
+    handle: Arc<JobHandle>,
     input: serde_json::Value,
     _checkpoint: Option<serde_json::Value>,
 ) -> OpResult<Outcome> {
@@ -110,6 +110,8 @@ pub(crate) async fn run_index_job(
         None => Outcome::Interrupted,
     })
 }
+
+crate::register_job_kind!(KIND_INDEX, run_index_job);
 
 /// Runs (or starts) the indexing job of a location.
 async fn index(ctx: &OpContext, library: &Arc<Library>, row: i64, wait: bool) -> OpResult<ScanOutput> {

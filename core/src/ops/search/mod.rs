@@ -9,7 +9,7 @@ use crate::ops::vdfs::check_limit;
 use crate::register_operation;
 use crate::vdfs::search::{self, MetadataFilter, SearchHit};
 
-fn default_limit() -> u32 {
+pub(crate) fn default_limit() -> u32 {
     50
 }
 
@@ -66,3 +66,6 @@ impl Operation for Search {
     }
 }
 register_operation!(Search);
+
+mod semantic;
+pub use semantic::{SemanticInput, SemanticOutput, SemanticSearch};

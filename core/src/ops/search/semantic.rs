@@ -1,0 +1,181 @@
+//! `search.semantic`: entries ranked by meaning, and the `embed_entries` job
+//! that catches the vectors up with changed entries.
+//!
+//! Triggers queue every entry whose names, metadata or text sidecars change.
+//! A search first embeds what is queued when that is little; when a lot is
+//! queued (after indexing a large folder) it starts `embed_entries` in the
+//! background and ranks what has vectors, saying how many are still pending.
+
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::default_limit;
+use crate::Core;
+use crate::error::{OpError, OpResult};
+use crate::infra::job::{Interrupt, JobHandle, JobState, Outcome};
+use crate::infra::wire::{Audience, Effect, OpContext, Operation, Scope};
+use crate::library::Library;
+use crate::ops::vdfs::check_limit;
+use crate::register_operation;
+use crate::services::ai::embed::{DIMENSIONS, MODEL_NAME};
+use crate::vdfs::search::{MatchReason, MetadataFilter, SearchHit, filtered_ids};
+use crate::vdfs::{entry, semantic};
+
+/// Kind of the job that embeds queued entries.
+pub const KIND_EMBED: &str = "embed_entries";
+/// Queued entries a search embeds itself before ranking.
+const INLINE_LIMIT: u64 = 256;
+/// Entries embedded per batch.
+const BATCH: u32 = 64;
+/// Longest query, in bytes.
+const MAX_QUERY_BYTES: usize = 4096;
+
+/// Input of `query:search.semantic.v1`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SemanticInput {
+    /// What to look for, in words; nothing needs to match literally.
+    pub query: String,
+    /// Only entries of this kind.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Only entries whose metadata has these values.
+    #[serde(default, rename = "where")]
+    pub filters: Vec<MetadataFilter>,
+    /// Most results, 1 to 10000 (default 50).
+    #[serde(default = "default_limit")]
+    pub limit: u32,
+}
+
+/// Output of `query:search.semantic.v1`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct SemanticOutput {
+    /// Entries, most similar first; `score` is the cosine similarity.
+    pub results: Vec<SearchHit>,
+    /// Entries ranked (those with a vector, after filters).
+    pub total: u64,
+    /// Entries still waiting for a vector (not ranked yet).
+    pub pending: u64,
+    /// The job embedding them, when one runs.
+    pub job_id: Option<Uuid>,
+}
+
+/// Embeds up to `limit` queued entries; returns how many were taken.
+async fn embed_some(core: &Arc<Core>, library: &Arc<Library>, limit: u32) -> OpResult<usize> {
+    let taken = library.read(move |c| semantic::take_pending(c, MODEL_NAME, limit)).await?;
+    if taken.is_empty() {
+        return Ok(0);
+    }
+    let todo: Vec<usize> =
+        (0..taken.len()).filter(|&i| !taken[i].current && !taken[i].text.trim().is_empty()).collect();
+    let texts: Vec<String> = todo.iter().map(|&i| taken[i].text.clone()).collect();
+    let mut vectors = if texts.is_empty() { Vec::new() } else { core.ai().embedder.embed(texts).await? }.into_iter();
+    let mut done: Vec<(semantic::Pending, Option<Vec<f32>>)> = taken.into_iter().map(|p| (p, None)).collect();
+    for i in todo {
+        done[i].1 = vectors.next();
+    }
+    let n = done.len();
+    library.write(move |tx| semantic::store(tx, MODEL_NAME, &done)).await?;
+    Ok(n)
+}
+
+/// The running or queued embedding job of a library, else a new one.
+async fn ensure_job(core: &Arc<Core>, library: &Arc<Library>) -> OpResult<Uuid> {
+    for state in [JobState::Running, JobState::Queued] {
+        if let Some(j) = core.jobs().list(library, Some(state), 1000).await?.into_iter().find(|j| j.kind == KIND_EMBED)
+        {
+            return Ok(j.id);
+        }
+    }
+    core.jobs().dispatch(library, KIND_EMBED, "core", KIND_EMBED, json!({})).await
+}
+
+/// Body of the `embed_entries` job: batches until the queue is empty,
+/// stopping at pauses and cancels (a resumed job simply continues).
+async fn run_embed_job(
+    core: Arc<Core>,
+    handle: Arc<JobHandle>,
+    _input: Value,
+    _checkpoint: Option<Value>,
+) -> OpResult<Outcome> {
+    let library = handle.library().clone();
+    let mut done = 0u64;
+    loop {
+        if handle.interrupt() != Interrupt::None {
+            return Ok(Outcome::Interrupted);
+        }
+        let n = embed_some(&core, &library, BATCH).await? as u64;
+        if n == 0 {
+            return Ok(Outcome::Completed(json!({ "embedded": done })));
+        }
+        done += n;
+        handle.add_items(n);
+        let left = library.read(semantic::pending_count).await?;
+        let fraction = done as f32 / (done + left).max(1) as f32;
+        handle.report_progress(fraction, &format!("embedded {done}, {left} to go")).await?;
+    }
+}
+crate::register_job_kind!(KIND_EMBED, run_embed_job);
+
+/// Ranks entries by meaning.
+pub struct SemanticSearch;
+
+impl Operation for SemanticSearch {
+    const METHOD: &'static str = "query:search.semantic.v1";
+    const DESCRIPTION: &'static str = "Entries ranked by meaning (embeddings of names, metadata and text sidecars)";
+    const SCOPE: Scope = Scope::Library;
+    const AUDIENCE: Audience = Audience::Any;
+    const EFFECT: Effect = Effect::Read;
+    type Input = SemanticInput;
+    type Output = SemanticOutput;
+
+    async fn execute(ctx: OpContext, input: SemanticInput) -> OpResult<SemanticOutput> {
+        let limit = check_limit(input.limit)?;
+        if input.query.trim().is_empty() {
+            return Err(OpError::invalid("query is empty; say what you are looking for"));
+        }
+        if input.query.len() > MAX_QUERY_BYTES {
+            return Err(OpError::invalid(format!("query is over {MAX_QUERY_BYTES} bytes")));
+        }
+        let library = ctx.library()?.clone();
+        let core = &ctx.core;
+        let query = core.ai().embedder.embed(vec![input.query.clone()]).await?.pop().unwrap_or_default();
+        let mut pending = library.read(semantic::pending_count).await?;
+        let mut job_id = None;
+        if pending > INLINE_LIMIT {
+            job_id = Some(ensure_job(core, &library).await?);
+        } else {
+            while pending > 0 && embed_some(core, &library, BATCH).await? > 0 {
+                pending = library.read(semantic::pending_count).await?;
+            }
+        }
+        let lib = library.clone();
+        let (kind, filters) = (input.kind, input.filters);
+        let (ranked, total) = library
+            .read(move |c| {
+                let allowed = filtered_ids(c, kind.as_deref(), &filters)?;
+                let mut index = lib.vectors().lock().unwrap_or_else(|p| p.into_inner());
+                index.refresh(c, MODEL_NAME, DIMENSIONS)?;
+                let total = allowed.as_ref().map_or(index.len(), |a| a.len().min(index.len())) as u64;
+                Ok((index.search(&query, allowed.as_ref(), limit as usize), total))
+            })
+            .await?;
+        let ids: Vec<i64> = ranked.iter().map(|r| r.0).collect();
+        let entries = library.read(move |c| entry::get_many(c, &ids)).await?;
+        let results = entries
+            .into_iter()
+            .zip(ranked)
+            .map(|((_, entry), (_, score))| SearchHit {
+                entry,
+                score: f64::from(score),
+                reasons: vec![MatchReason { source: "semantic".into(), snippet: format!("similarity {score:.3}") }],
+            })
+            .collect();
+        Ok(SemanticOutput { results, total, pending, job_id })
+    }
+}
+register_operation!(SemanticSearch);

@@ -1,0 +1,464 @@
+//! Text from images and PDFs.
+//!
+//! Images go through the `tesseract` command of Debian's `tesseract-ocr`
+//! rather than a binding crate: the command needs no libtesseract headers or
+//! clang at build time, a crash or hang inside Tesseract cannot take the
+//! daemon with it, and a run past its deadline is killed. PDFs go through
+//! poppler-utils (`pdfinfo`, `pdftotext`, `pdftoppm`) for the same reasons:
+//! the text layer when a page has one, otherwise the page is rasterised at
+//! 300 dpi and read by Tesseract.
+//!
+//! Receipts put amounts in a right-aligned column. Tesseract runs with page
+//! segmentation mode 4 (one column of text of variable sizes), which reads a
+//! row across the page; lines Tesseract still splits into separate blocks are
+//! joined back when they share the same band of the page, so an amount stays
+//! on its label's line.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::Command;
+
+use crate::error::{OpError, OpResult};
+
+/// Largest input read for OCR, in bytes.
+pub const MAX_INPUT_BYTES: usize = 64 * 1024 * 1024;
+/// Largest image, in pixels (about 8000 × 5000).
+pub const MAX_PIXELS: u64 = 40_000_000;
+/// Most PDF pages without a text layer OCR'd in one call.
+pub const MAX_OCR_PAGES: u32 = 20;
+/// Most PDF pages read from a text layer in one call.
+pub const MAX_TEXT_PAGES: u32 = 2000;
+/// Deadline of one Tesseract run (one image or page).
+const PAGE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Deadline of one poppler command.
+const PDF_TIMEOUT: Duration = Duration::from_secs(60);
+/// Most output read from a child process.
+const MAX_CHILD_OUTPUT: usize = 64 * 1024 * 1024;
+/// A PDF page with fewer non-blank characters has no usable text layer.
+const MIN_PAGE_TEXT: usize = 16;
+/// Tesseract's page segmentation mode (see the module comment).
+const PSM: &str = "4";
+
+/// A bounding box in pixels of the page image (PDF pages: at 300 dpi).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BBox {
+    /// Left edge.
+    pub x: u32,
+    /// Top edge.
+    pub y: u32,
+    /// Width.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+}
+
+/// One line of recognised text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OcrLine {
+    /// The line's words, separated by single spaces.
+    pub text: String,
+    /// Mean word confidence, 0 to 100 (100 for a PDF text layer).
+    pub confidence: f32,
+    /// Where the line is; absent for text read from a PDF text layer.
+    pub bbox: Option<BBox>,
+    /// Page number, from 1.
+    pub page: u32,
+}
+
+/// What OCR produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OcrOutput {
+    /// All text, one line per line, pages separated by a blank line.
+    pub text: String,
+    /// The lines with their boxes and confidence.
+    pub lines: Vec<OcrLine>,
+    /// Number of pages read.
+    pub pages: u32,
+    /// Which path produced the text: `tesseract` (an image),
+    /// `pdf-text-layer`, `pdf-ocr`, or `pdf-text-layer+ocr` (mixed pages).
+    pub engine: String,
+    /// Whether the result came from the cache.
+    pub cached: bool,
+}
+
+/// What kind of document some bytes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Png,
+    Jpeg,
+    Tiff,
+    Webp,
+    Pdf,
+}
+
+fn sniff(data: &[u8]) -> OpResult<Format> {
+    let starts = |p: &[u8]| data.starts_with(p);
+    Ok(if starts(b"\x89PNG\r\n\x1a\n") {
+        Format::Png
+    } else if starts(&[0xFF, 0xD8, 0xFF]) {
+        Format::Jpeg
+    } else if starts(b"II*\0") || starts(b"MM\0*") {
+        Format::Tiff
+    } else if data.len() >= 12 && starts(b"RIFF") && &data[8..12] == b"WEBP" {
+        Format::Webp
+    } else if data.len() >= 5 && data[..1024.min(data.len())].windows(5).any(|w| w == b"%PDF-") {
+        Format::Pdf
+    } else {
+        return Err(OpError::invalid(
+            "the data is not an image or PDF that OCR reads: send PNG, JPEG, TIFF, WebP or PDF bytes",
+        ));
+    })
+}
+
+/// Checks a language list (`eng`, `deu+fra`, ...) against what Tesseract
+/// has installed, and joins it for `-l`.
+async fn language_arg(languages: &[String]) -> OpResult<String> {
+    if languages.is_empty() {
+        return Ok("eng".to_string());
+    }
+    if languages.len() > 8 {
+        return Err(OpError::invalid("at most 8 OCR languages may be combined"));
+    }
+    let installed = installed_languages().await?;
+    for l in languages {
+        let ok = (1..=16).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+        if !ok {
+            return Err(OpError::invalid(format!("`{l}` is not a Tesseract language code such as `eng` or `deu`")));
+        }
+        if !installed.iter().any(|i| i == l) {
+            return Err(OpError::invalid(format!(
+                "OCR language `{l}` is not installed (installed: {}); install it with `apt-get install tesseract-ocr-{}`",
+                installed.join(", "),
+                l.replace('_', "-")
+            )));
+        }
+    }
+    Ok(languages.join("+"))
+}
+
+async fn installed_languages() -> OpResult<Vec<String>> {
+    static LANGS: tokio::sync::OnceCell<Vec<String>> = tokio::sync::OnceCell::const_new();
+    LANGS
+        .get_or_try_init(|| async {
+            let out = run("tesseract", &["--list-langs"], None, PDF_TIMEOUT).await?;
+            Ok(String::from_utf8_lossy(&out)
+                .lines()
+                .skip(1)
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty())
+                .collect())
+        })
+        .await
+        .cloned()
+}
+
+fn missing_tool(program: &str) -> OpError {
+    let package = if program == "tesseract" { "tesseract-ocr tesseract-ocr-eng" } else { "poppler-utils" };
+    OpError::unavailable(format!(
+        "`{program}` is not installed; install it with `apt-get install {package}` (or run `bash scripts/bootstrap.sh`)"
+    ))
+}
+
+/// Runs a helper program with a deadline, feeding `stdin`, and returns its
+/// standard output. A program that is missing, fails, or overruns is an
+/// error naming it; on a deadline the child is killed.
+async fn run(program: &str, args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> OpResult<Vec<u8>> {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => missing_tool(program),
+            _ => OpError::unavailable(format!("cannot start `{program}`: {e}")),
+        })?;
+    let mut out_pipe = child.stdout.take().ok_or_else(|| OpError::internal("child has no stdout"))?;
+    let mut err_pipe = child.stderr.take().ok_or_else(|| OpError::internal("child has no stderr"))?;
+    let input = stdin.map(<[u8]>::to_vec);
+    let mut in_pipe = child.stdin.take();
+    let work = async {
+        let feed = async {
+            if let (Some(pipe), Some(data)) = (in_pipe.as_mut(), input.as_deref()) {
+                // A program that stops reading early closes the pipe; its exit
+                // status then says what went wrong.
+                let _ = pipe.write_all(data).await;
+            }
+            drop(in_pipe.take());
+        };
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let mut out_limited = (&mut out_pipe).take(MAX_CHILD_OUTPUT as u64 + 1);
+        let mut err_limited = (&mut err_pipe).take(64 * 1024);
+        let read_out = out_limited.read_to_end(&mut out);
+        let read_err = err_limited.read_to_end(&mut err);
+        let (_, o, e) = tokio::join!(feed, read_out, read_err);
+        o.and(e).map_err(|e| OpError::internal(format!("reading `{program}` output: {e}")))?;
+        let status = child.wait().await.map_err(|e| OpError::internal(format!("waiting for `{program}`: {e}")))?;
+        Ok::<_, OpError>((status, out, err))
+    };
+    let (status, out, err) = tokio::time::timeout(timeout, work).await.map_err(|_| {
+        OpError::unavailable(format!("`{program}` did not finish within {} s and was stopped", timeout.as_secs()))
+    })??;
+    if out.len() > MAX_CHILD_OUTPUT {
+        return Err(OpError::exhausted(format!("`{program}` produced more than {MAX_CHILD_OUTPUT} bytes of output")));
+    }
+    if !status.success() {
+        let msg = String::from_utf8_lossy(&err);
+        let msg: String = msg.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(300).collect();
+        return Err(OpError::invalid(format!("`{program}` could not read the input ({status}): {msg}")));
+    }
+    Ok(out)
+}
+
+/// Reads text from an image or PDF.
+pub async fn recognize(data: &[u8], languages: &[String]) -> OpResult<OcrOutput> {
+    if data.is_empty() {
+        return Err(OpError::invalid("the data is empty; send the bytes of an image or PDF"));
+    }
+    if data.len() > MAX_INPUT_BYTES {
+        return Err(OpError::exhausted(format!(
+            "the input is {} bytes, over the {MAX_INPUT_BYTES}-byte limit for OCR",
+            data.len()
+        )));
+    }
+    let format = sniff(data)?;
+    let lang = language_arg(languages).await?;
+    if format == Format::Pdf {
+        return pdf(data, &lang).await;
+    }
+    check_image_size(data, format)?;
+    let lines = image_lines(data, &lang, 1).await?;
+    Ok(output(lines, 1, "tesseract"))
+}
+
+fn check_image_size(data: &[u8], format: Format) -> OpResult<()> {
+    // Multi-page TIFFs and odd headers are left to Tesseract; the header
+    // check is for the dimensions it can read.
+    match imagesize::blob_size(data) {
+        Ok(size) => {
+            let pixels = size.width as u64 * size.height as u64;
+            if pixels == 0 {
+                return Err(OpError::invalid("the image has no pixels"));
+            }
+            if pixels > MAX_PIXELS {
+                return Err(OpError::exhausted(format!(
+                    "the image is {} × {} pixels, over the OCR limit of {MAX_PIXELS} pixels; scale it down first",
+                    size.width, size.height
+                )));
+            }
+            Ok(())
+        }
+        Err(_) if format == Format::Tiff => Ok(()),
+        Err(e) => Err(OpError::invalid(format!("the image header cannot be read ({e}); is the file truncated?"))),
+    }
+}
+
+/// One word from Tesseract's TSV output.
+struct Word {
+    key: (u32, u32, u32),
+    bbox: BBox,
+    conf: f32,
+    text: String,
+}
+
+async fn image_lines(data: &[u8], lang: &str, page: u32) -> OpResult<Vec<OcrLine>> {
+    let tsv = run("tesseract", &["stdin", "stdout", "-l", lang, "--psm", PSM, "tsv"], Some(data), PAGE_TIMEOUT).await?;
+    Ok(parse_tsv(&String::from_utf8_lossy(&tsv), page))
+}
+
+/// Builds lines from Tesseract's TSV (level 5 rows are words), then joins
+/// lines of different blocks that share a band of the page.
+fn parse_tsv(tsv: &str, page: u32) -> Vec<OcrLine> {
+    let mut words: Vec<Word> = Vec::new();
+    for row in tsv.lines().skip(1) {
+        let cols: Vec<&str> = row.splitn(12, '\t').collect();
+        if cols.len() < 12 || cols[0] != "5" {
+            continue;
+        }
+        let num = |i: usize| cols[i].trim().parse::<i64>().unwrap_or(0).max(0) as u32;
+        let text = cols[11].trim();
+        if text.is_empty() {
+            continue;
+        }
+        words.push(Word {
+            key: (num(2), num(3), num(4)),
+            bbox: BBox { x: num(6), y: num(7), width: num(8), height: num(9) },
+            conf: cols[10].trim().parse::<f32>().unwrap_or(0.0).clamp(0.0, 100.0),
+            text: text.to_string(),
+        });
+    }
+    // Tesseract's own lines.
+    let mut order: Vec<(u32, u32, u32)> = Vec::new();
+    let mut groups: HashMap<(u32, u32, u32), Vec<Word>> = HashMap::new();
+    for w in words {
+        if !groups.contains_key(&w.key) {
+            order.push(w.key);
+        }
+        groups.entry(w.key).or_default().push(w);
+    }
+    let mut rows: Vec<Vec<Word>> = order.into_iter().filter_map(|k| groups.remove(&k)).collect();
+    rows.sort_by_key(|r| r.iter().map(|w| w.bbox.y).min().unwrap_or(0));
+    // Join rows whose vertical spans overlap by more than half the shorter
+    // one and whose words do not overlap horizontally.
+    let span = |r: &[Word]| {
+        let top = r.iter().map(|w| w.bbox.y).min().unwrap_or(0);
+        let bottom = r.iter().map(|w| w.bbox.y + w.bbox.height).max().unwrap_or(0);
+        (top, bottom)
+    };
+    let mut merged: Vec<Vec<Word>> = Vec::new();
+    for row in rows {
+        let (top, bottom) = span(&row);
+        let target = merged.iter_mut().find(|m| {
+            let (mt, mb) = span(m);
+            let overlap = bottom.min(mb).saturating_sub(top.max(mt));
+            let shorter = (bottom - top).min(mb - mt).max(1);
+            let clash = m
+                .iter()
+                .any(|a| row.iter().any(|b| a.bbox.x < b.bbox.x + b.bbox.width && b.bbox.x < a.bbox.x + a.bbox.width));
+            overlap * 2 > shorter && !clash
+        });
+        match target {
+            Some(m) => m.extend(row),
+            None => merged.push(row),
+        }
+    }
+    merged
+        .into_iter()
+        .map(|mut ws| {
+            ws.sort_by_key(|w| w.bbox.x);
+            let x = ws.iter().map(|w| w.bbox.x).min().unwrap_or(0);
+            let (y, bottom) = span(&ws);
+            let right = ws.iter().map(|w| w.bbox.x + w.bbox.width).max().unwrap_or(0);
+            let confidence = ws.iter().map(|w| w.conf).sum::<f32>() / ws.len().max(1) as f32;
+            OcrLine {
+                text: ws.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" "),
+                confidence: (confidence * 10.0).round() / 10.0,
+                bbox: Some(BBox { x, y, width: right - x, height: bottom - y }),
+                page,
+            }
+        })
+        .collect()
+}
+
+fn output(lines: Vec<OcrLine>, pages: u32, engine: &str) -> OcrOutput {
+    let mut text = String::new();
+    let mut last_page = lines.first().map_or(1, |l| l.page);
+    for l in &lines {
+        if l.page != last_page {
+            text.push('\n');
+            last_page = l.page;
+        }
+        text.push_str(&l.text);
+        text.push('\n');
+    }
+    OcrOutput { text, lines, pages, engine: engine.to_string(), cached: false }
+}
+
+/// Pages and whether the PDF is encrypted, from `pdfinfo`.
+async fn pdf_pages(path: &Path) -> OpResult<u32> {
+    let path_s = path.to_string_lossy();
+    let info = run("pdfinfo", &[&path_s], None, PDF_TIMEOUT).await.map_err(|e| {
+        if e.message.contains("Incorrect password") || e.message.contains("ncrypt") {
+            OpError::invalid("the PDF is password-protected; remove the password and try again")
+        } else if e.code == crate::ErrorCode::InvalidInput {
+            OpError::invalid(format!("the PDF is damaged or truncated: {}", e.message))
+        } else {
+            e
+        }
+    })?;
+    let info = String::from_utf8_lossy(&info);
+    info.lines()
+        .find_map(|l| l.strip_prefix("Pages:").and_then(|n| n.trim().parse().ok()))
+        .filter(|&n: &u32| n > 0)
+        .ok_or_else(|| OpError::invalid("the PDF has no pages, or is damaged"))
+}
+
+async fn pdf(data: &[u8], lang: &str) -> OpResult<OcrOutput> {
+    let dir = tempfile::tempdir().map_err(|e| OpError::internal(format!("cannot make a temporary folder: {e}")))?;
+    let file = dir.path().join("in.pdf");
+    tokio::fs::write(&file, data).await?;
+    let pages = pdf_pages(&file).await?;
+    if pages > MAX_TEXT_PAGES {
+        return Err(OpError::exhausted(format!(
+            "the PDF has {pages} pages; at most {MAX_TEXT_PAGES} are read in one call: split it"
+        )));
+    }
+    let file_s = file.to_string_lossy().to_string();
+    let text = run("pdftotext", &["-layout", "-enc", "UTF-8", &file_s, "-"], None, PDF_TIMEOUT).await?;
+    let text = String::from_utf8_lossy(&text);
+    // pdftotext ends every page with a form feed.
+    let page_texts: Vec<&str> = text.split('\u{c}').take(pages as usize).collect();
+    let needs_ocr: Vec<u32> = (1..=pages)
+        .filter(|&p| {
+            let t = page_texts.get(p as usize - 1).copied().unwrap_or("");
+            t.chars().filter(|c| !c.is_whitespace()).count() < MIN_PAGE_TEXT
+        })
+        .collect();
+    if needs_ocr.len() as u32 > MAX_OCR_PAGES {
+        return Err(OpError::exhausted(format!(
+            "the PDF has {} pages without a text layer; OCR reads at most {MAX_OCR_PAGES} such pages in one call: split it",
+            needs_ocr.len()
+        )));
+    }
+    let mut lines = Vec::new();
+    for p in 1..=pages {
+        if needs_ocr.contains(&p) {
+            let p_s = p.to_string();
+            let prefix = dir.path().join(format!("page{p}"));
+            let prefix_s = prefix.to_string_lossy().to_string();
+            let args = ["-r", "300", "-gray", "-png", "-singlefile", "-f", &p_s, "-l", &p_s, &file_s, &prefix_s];
+            run("pdftoppm", &args, None, PDF_TIMEOUT).await?;
+            let png = tokio::fs::read(prefix.with_extension("png")).await?;
+            lines.extend(image_lines(&png, lang, p).await?);
+        } else {
+            let t = page_texts.get(p as usize - 1).copied().unwrap_or("");
+            lines.extend(t.lines().filter(|l| !l.trim().is_empty()).map(|l| OcrLine {
+                text: l.split_whitespace().collect::<Vec<_>>().join(" "),
+                confidence: 100.0,
+                bbox: None,
+                page: p,
+            }));
+        }
+    }
+    let engine = match (needs_ocr.is_empty(), needs_ocr.len() as u32 == pages) {
+        (true, _) => "pdf-text-layer",
+        (false, true) => "pdf-ocr",
+        (false, false) => "pdf-text-layer+ocr",
+    };
+    Ok(output(lines, pages, engine))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_recognised_by_their_magic() {
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nrest").unwrap(), Format::Png);
+        assert_eq!(sniff(b"%PDF-1.7\n").unwrap(), Format::Pdf);
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 ").unwrap(), Format::Webp);
+        let e = sniff(b"hello, world").unwrap_err();
+        assert!(e.message.contains("PNG, JPEG, TIFF, WebP or PDF"), "{e}");
+    }
+
+    #[test]
+    fn split_blocks_on_one_band_become_one_line() {
+        let tsv = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n\
+            5\t1\t1\t1\t1\t1\t10\t100\t80\t20\t95\tTOTAL\n\
+            5\t1\t2\t1\t1\t1\t500\t102\t60\t20\t90\t12.50\n\
+            5\t1\t1\t1\t2\t1\t10\t140\t50\t20\t80\tTAX\n";
+        let lines = parse_tsv(tsv, 1);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].text, "TOTAL 12.50");
+        assert_eq!(lines[0].confidence, 92.5);
+        assert_eq!(lines[1].text, "TAX");
+    }
+}
