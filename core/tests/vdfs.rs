@@ -453,6 +453,7 @@ async fn every_operation_schema_matches_its_handler() {
         ("action:credentials.store.input.v1", None, json!({ "name": "c", "owner": "schema", "secret": oauth })),
         ("query:credentials.list.v1", None, json!({})),
         ("action:credentials.refresh_oauth.input.v1", None, json!({ "name": "c", "owner": "schema" })),
+        ("query:events.list.v1", Some(lib), json!({ "kinds": ["entry."], "limit": 5 })),
     ];
     let mut covered = std::collections::HashSet::new();
     covered.insert("action:libraries.create.input.v1".to_string());
@@ -492,6 +493,21 @@ async fn every_operation_schema_matches_its_handler() {
         check(&ops[method]["output_schema"], &out, &format!("{method} output"));
         covered.insert(method.to_string());
     }
+    // A stream: it ends when its listener goes away.
+    let (sink, rx) = sd_core::ProgressSink::channel();
+    let follow = {
+        let core = core.clone();
+        tokio::spawn(async move {
+            core.execute_with_progress("query:events.follow.v1", Some(lib), json!({}), sd_core::Caller::Cli, Some(sink))
+                .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    drop(rx);
+    let out = follow.await.unwrap().unwrap();
+    check(&ops["query:events.follow.v1"]["output_schema"], &out, "events.follow output");
+    covered.insert("query:events.follow.v1".to_string());
+
     // Extension-only operations, through a module that forwards its payload.
     let http_addr = common::http::serve(|_| common::http::Reply::text(200, "pong")).await;
     for (method, perms, payload) in [

@@ -142,6 +142,10 @@ fn print_limits_and_provides(m: &Value) {
     for job in m["jobs"].as_array().into_iter().flatten() {
         println!("  provide job {}", s(&job["name"]));
     }
+    let events = list(&m["events"]);
+    if !events.is_empty() {
+        println!("  receive events: {events} (names, paths and metadata of entries in the libraries above)");
+    }
 }
 
 /// The consent screen (`sd ext install` without `--yes`): per method prefix

@@ -71,6 +71,18 @@ enum Command {
     /// Store, list and remove credentials (secrets are never shown back).
     #[command(subcommand)]
     Credentials(credentials::CredentialsCmd),
+    /// Show the library's events; `--follow` streams new ones until Ctrl-C.
+    Events {
+        /// Keep streaming new events.
+        #[arg(long)]
+        follow: bool,
+        /// Only these kinds, or prefixes such as `entry.` (repeatable).
+        #[arg(long = "kind")]
+        kinds: Vec<String>,
+        /// Most past events to show.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -388,6 +400,7 @@ async fn run(cli: Cli) -> OpResult<()> {
         Command::Ext(cmd) => ext_cmd(&mut ctx, cmd).await?,
         Command::Job(cmd) => job_cmd(&mut ctx, cmd).await?,
         Command::Credentials(cmd) => credentials::run(&mut ctx, cmd).await?,
+        Command::Events { follow, kinds, limit } => events_cmd(&mut ctx, follow, kinds, limit).await?,
         Command::Search(args) => {
             let lib = ctx.library().await?;
             let filters = args
@@ -554,6 +567,34 @@ async fn job_cmd(ctx: &mut Ctx, cmd: JobCmd) -> OpResult<()> {
     Ok(())
 }
 
+/// `sd events`: past events, then with `--follow` new ones as they happen.
+async fn events_cmd(ctx: &mut Ctx, follow: bool, kinds: Vec<String>, limit: u32) -> OpResult<()> {
+    let lib = ctx.library().await?;
+    let json_out = ctx.json;
+    let print = |ev: &Value| {
+        if json_out {
+            println!("{ev}");
+        } else {
+            output::event(ev);
+        }
+    };
+    if !follow {
+        let v = ctx.call("query:events.list.v1", Some(lib), json!({ "kinds": kinds, "limit": limit })).await?;
+        v["events"].as_array().into_iter().flatten().for_each(print);
+        return Ok(());
+    }
+    let payload = json!({ "kinds": kinds });
+    let follow = ctx.backend.call_with("query:events.follow.v1", Some(lib), payload, |p| {
+        if let Some(ev) = &p.detail {
+            print(ev);
+        }
+    });
+    tokio::select! {
+        r = follow => r.map(|_| ()),
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    }
+}
+
 async fn ext_cmd(ctx: &mut Ctx, cmd: ExtCmd) -> OpResult<()> {
     match cmd {
         ExtCmd::Run { extension, job, input, detach } => {
@@ -657,6 +698,7 @@ async fn ext_cmd(ctx: &mut Ctx, cmd: ExtCmd) -> OpResult<()> {
 
 async fn run_daemon(data_dir: &std::path::Path) -> OpResult<()> {
     let core = Core::open(data_dir)?;
+    core.extensions().start_event_delivery();
     core.extensions().load_all().await;
     match core.jobs().resume_interrupted().await {
         Ok(0) => {}

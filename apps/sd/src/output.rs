@@ -214,3 +214,12 @@ pub fn job(j: &Value) {
         println!("output    {}", j["output"]);
     }
 }
+
+/// One event on one line: sequence, time, kind, entry, details.
+pub fn event(ev: &Value) {
+    let detail = ev["detail"]
+        .as_object()
+        .map(|d| d.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
+    println!("{:>8}  {}  {:18} {} {detail}", ev["seq"], s(&ev["at"]), s(&ev["kind"]), s(&ev["entry_id"]));
+}

@@ -2,6 +2,7 @@
 //! and the daemon that serves it on a Unix socket (`daemon`).
 
 pub mod daemon;
+pub mod event;
 pub mod extension;
 pub mod job;
 pub mod wire;

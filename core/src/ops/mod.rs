@@ -4,6 +4,7 @@
 pub mod ai;
 pub mod core;
 pub mod credentials;
+pub mod events;
 pub mod extensions;
 pub mod http;
 pub mod jobs;

@@ -178,3 +178,32 @@ pub fn spacedrive_job(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
     .into()
 }
+
+/// Exports `fn name(ctx: &OperationContext, event: Event) -> Result<()>` as
+/// `on_event`, which the host calls with each event the manifest's `events`
+/// subscribes to (`"events": ["entry.created", "job."]`), one at a time, in
+/// order, with the event's library bound to `ctx`.
+#[proc_macro_attribute]
+pub fn on_event(attr: TokenStream, item: TokenStream) -> TokenStream {
+    if !attr.is_empty() {
+        return error(Span::call_site(), "#[on_event] takes no arguments");
+    }
+    let func = match syn::parse::<ItemFn>(item) {
+        Ok(f) => f,
+        Err(e) => return e.to_compile_error().into(),
+    };
+    if func.sig.inputs.len() != 2 {
+        return error(func.sig.ident.span(), "an event handler takes (ctx: &OperationContext, event: Event)");
+    }
+    let name = &func.sig.ident;
+    quote! {
+        #func
+
+        #[allow(unsafe_code)]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn on_event(payload_ptr: u32, payload_len: u32, library_ptr: u32) -> u32 {
+            ::spacedrive_sdk::__private::operation(payload_ptr, payload_len, library_ptr, #name)
+        }
+    }
+    .into()
+}

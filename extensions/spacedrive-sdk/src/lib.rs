@@ -23,14 +23,16 @@
 
 mod ai;
 mod client;
+mod event;
 mod ffi;
 mod job;
 mod log;
 
 pub use ai::*;
 pub use client::*;
+pub use event::{Event, EventKind};
 pub use job::{INTERRUPTED, JobContext};
-pub use spacedrive_sdk_macros::{extension, spacedrive_job, spacedrive_operation};
+pub use spacedrive_sdk_macros::{extension, on_event, spacedrive_job, spacedrive_operation};
 pub use uuid::Uuid;
 
 /// The ABI version this SDK speaks.
@@ -130,8 +132,8 @@ impl OperationContext {
 /// an extension uses, and serde's derives.
 pub mod prelude {
     pub use crate::{
-        Client, Error, Extension, ExtensionContext, JobContext, OperationContext, Result, Uuid, debug, error,
-        extension, info, spacedrive_job, spacedrive_operation, warn,
+        Client, Error, Event, EventKind, Extension, ExtensionContext, JobContext, OperationContext, Result, Uuid,
+        debug, error, extension, info, on_event, spacedrive_job, spacedrive_operation, warn,
     };
     pub use serde::{Deserialize, Serialize};
 }

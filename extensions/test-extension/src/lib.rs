@@ -1,7 +1,8 @@
 //! The test extension: on load it pings the core and, in every library it
 //! may use, creates one virtual entry tagged with metadata and a searchable
 //! sidecar (once: it searches first). It provides
-//! `query:test-extension.hello.v1`.
+//! `query:test-extension.hello.v1`, and marks every new entry it is told
+//! about through `entry.created` events.
 
 #![deny(unsafe_code)]
 
@@ -131,6 +132,19 @@ fn ai_check(ctx: &OperationContext, input: AiCheckInput) -> Result<AiCheckOutput
         provider: classified.provider,
         top_hit: hits.results.first().map(|h| h.entry.name.clone()),
     })
+}
+
+/// Marks each new entry as seen: proves events reach WebAssembly in order,
+/// with the library bound.
+#[on_event]
+fn handle_event(ctx: &OperationContext, event: Event) -> Result<()> {
+    if event.kind() != EventKind::EntryCreated {
+        return Ok(());
+    }
+    let Some(entry) = event.entry_id else { return Ok(()) };
+    let mut seen = BTreeMap::new();
+    seen.insert("seen_seq".to_string(), serde_json::json!(event.seq));
+    ctx.client().set_metadata(entry, &seen)
 }
 
 /// State of the counter job; also its input.

@@ -102,12 +102,22 @@ struct Loaded {
     module: Module,
     instance: Mutex<Option<Instance>>,
     loaded_at: SystemTime,
+    /// Its event delivery loop, stopped when it is unloaded.
+    delivery: Option<tokio::task::AbortHandle>,
+}
+
+impl Drop for Loaded {
+    fn drop(&mut self) {
+        if let Some(d) = &self.delivery {
+            d.abort();
+        }
+    }
 }
 
 /// Installed extensions and the live instances of those in use.
 pub struct ExtensionManager {
     dir: PathBuf,
-    core: Weak<Core>,
+    pub(super) core: Weak<Core>,
     runtime: OnceLock<(Arc<Runtime>, wasmtime::Linker<HostState>)>,
     loaded: RwLock<HashMap<String, Arc<Loaded>>>,
     failed: std::sync::Mutex<HashMap<String, String>>,
@@ -118,6 +128,8 @@ pub struct ExtensionManager {
     id_locks: std::sync::Mutex<HashMap<String, Arc<Mutex<()>>>>,
     watchers: std::sync::Mutex<HashMap<String, (PathBuf, notify::RecommendedWatcher)>>,
     reloads: std::sync::Mutex<HashMap<String, String>>,
+    /// Whether loaded extensions get their events (see `events.rs`).
+    pub(super) delivering: std::sync::atomic::AtomicBool,
 }
 
 fn read_bounded(path: &Path, max: usize, what: &str) -> OpResult<Vec<u8>> {
@@ -204,6 +216,7 @@ impl ExtensionManager {
             id_locks: Default::default(),
             watchers: Default::default(),
             reloads: Default::default(),
+            delivering: Default::default(),
         }
     }
 
@@ -233,6 +246,11 @@ impl ExtensionManager {
         locks.entry(id.to_string()).or_default().clone()
     }
 
+    /// The counters of extension `id`.
+    pub(super) fn stats_of(&self, id: &str) -> Arc<Stats> {
+        self.stats_for(id)
+    }
+
     fn stats_for(&self, id: &str) -> Arc<Stats> {
         let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
         stats.entry(id.to_string()).or_default().clone()
@@ -254,7 +272,10 @@ impl ExtensionManager {
                 let msg = format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ");
                 OpError::invalid(format!("not a valid WebAssembly module: {msg}"))
             })?;
-        let handlers: Vec<&str> = manifest.operations.iter().map(|o| o.export.as_str()).collect();
+        let mut handlers: Vec<&str> = manifest.operations.iter().map(|o| o.export.as_str()).collect();
+        if !manifest.events.is_empty() {
+            handlers.push(super::manifest::EVENT_EXPORT);
+        }
         let jobs: Vec<&str> = manifest.jobs.iter().map(|j| j.export.as_str()).collect();
         abi::check_module(&module, &handlers, &jobs)?;
         Ok(module)
@@ -270,12 +291,15 @@ impl ExtensionManager {
         let mut instance =
             Instance::new(runtime, linker, &module, &manifest, self.core.clone(), guard.clone(), stats).await?;
         instance.init().await.map_err(|e| e.context(format!("extension `{}` was not loaded", manifest.id)))?;
+        let delivery = self.spawn_delivery(&manifest, &guard);
+        self.publish_lifecycle("extension.loaded", &manifest.id, &manifest.version).await;
         Ok(Arc::new(Loaded {
             manifest,
             guard,
             module,
             instance: Mutex::new(Some(instance)),
             loaded_at: SystemTime::now(),
+            delivery,
         }))
     }
 
@@ -294,6 +318,10 @@ impl ExtensionManager {
     }
 
     async fn stop(&self, loaded: Arc<Loaded>) {
+        if let Some(d) = &loaded.delivery {
+            d.abort();
+        }
+        self.publish_lifecycle("extension.unloaded", &loaded.manifest.id, &loaded.manifest.version).await;
         let mut slot = loaded.instance.lock().await;
         if let Some(mut inst) = slot.take()
             && let Err(e) = inst.cleanup().await
@@ -315,6 +343,9 @@ impl ExtensionManager {
         {
             let lock = self.id_lock(&id);
             let _life = lock.lock().await;
+            // Before it loads: its delivery loop starts from here, not from
+            // the start of history.
+            self.start_cursors(&id).await;
             let loaded = self.start(manifest.clone(), &wasm).await?;
             let dest = self.installed_dir(&id)?;
             let tmp = self.dir.join(format!(".install-{id}-{}", Uuid::new_v4()));
@@ -539,7 +570,7 @@ impl ExtensionManager {
         Some(self.run_operation(&id, &op, library, payload).await)
     }
 
-    async fn run_operation(
+    pub(super) async fn run_operation(
         &self,
         id: &str,
         op: &ProvidedOperation,

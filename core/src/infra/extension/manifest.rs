@@ -46,7 +46,14 @@ pub struct Manifest {
     /// Jobs the extension provides.
     #[serde(default)]
     pub jobs: Vec<ProvidedJob>,
+    /// Events delivered to its `on_event` export: kinds such as
+    /// `entry.created`, or prefixes such as `job.`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<String>,
 }
+
+/// The export that receives events.
+pub const EVENT_EXPORT: &str = "on_event";
 
 /// Permissions asked for in the manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -275,6 +282,9 @@ impl Manifest {
             if !is_export_name(&job.export) {
                 return Err(field_err(&format!("jobs[{i}].export"), "must be an export name like `execute_counter`"));
             }
+        }
+        for (i, pattern) in self.events.iter().enumerate() {
+            crate::infra::event::check_pattern(pattern).map_err(|why| field_err(&format!("events[{i}]"), why))?;
         }
         Ok(())
     }

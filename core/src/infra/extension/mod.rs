@@ -9,6 +9,7 @@
 
 pub mod abi;
 pub mod consent;
+mod events;
 mod host;
 mod instance;
 mod manager;

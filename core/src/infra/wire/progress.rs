@@ -37,6 +37,11 @@ impl ProgressSink {
         self.send(Progress { phase: phase.to_string(), done, total, message: message.into(), detail: None });
     }
 
+    /// Whether the receiver went away (the client disconnected).
+    pub fn is_closed(&self) -> bool {
+        self.0.is_closed()
+    }
+
     /// Sends a progress report as built by the caller.
     pub fn send(&self, progress: Progress) {
         let _ = self.0.send(progress);
