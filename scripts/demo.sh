@@ -23,6 +23,7 @@ run() { echo "\$ sd $*"; "$SD" "$@"; echo; }
 run library create Demo
 run location add "$SAMPLE"
 run search "coffee receipt"
+run search --semantic "a cafe purchase"
 ENTRY=$("$SD" --json search coffee | sed -n 's/.*"id": "\([0-9a-f-]*\)".*/\1/p' | head -1)
 run entry meta "$ENTRY" category=food amount=5.5
 run search --where user.category=food
