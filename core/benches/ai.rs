@@ -8,6 +8,8 @@
 
 #[path = "../tests/common/docs.rs"]
 mod docs;
+#[path = "../tests/common/finance.rs"]
+mod finance;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,17 +92,7 @@ fn embeddings(c: &mut Criterion) {
     }
     group.finish();
 
-    let labels = json!([
-        { "label": "dining", "description": "restaurants, cafés, bars, takeaway, food delivery" },
-        { "label": "groceries", "description": "supermarkets, food and household shopping" },
-        { "label": "transport", "description": "taxis and ride-hailing, local public transit, fuel, parking, tolls" },
-        { "label": "travel", "description": "flights, hotels, trains between cities, car rental, bookings" },
-        { "label": "software", "description": "software licences, SaaS and cloud hosting or storage" },
-        { "label": "utilities", "description": "electricity, gas, water, internet, phone plans" },
-        { "label": "office", "description": "supplies, furniture, equipment" },
-        { "label": "health", "description": "pharmacy, prescriptions, doctors, dentists" },
-        { "label": "entertainment", "description": "streaming, music, games, cinema, events" },
-    ]);
+    let labels = finance::categories();
     let payload = json!({ "text": "Uber trip to the airport", "labels": labels, "template": "an expense for {}" });
     rt.block_on(call(&core, "query:ai.classify_text.v1", None, payload.clone()));
     c.bench_function("classify_nine_labels", |b| {

@@ -296,20 +296,6 @@ async fn an_entrys_file_is_read_and_its_text_becomes_searchable() {
     assert_eq!(found["results"][0]["reasons"][0]["source"], "sidecar:core/ocr.txt");
 }
 
-fn finance_labels() -> Value {
-    json!([
-        { "label": "dining", "description": "restaurants, cafés, bars, takeaway, food delivery" },
-        { "label": "groceries", "description": "supermarkets, food and household shopping" },
-        { "label": "transport", "description": "taxis and ride-hailing, local public transit, fuel, parking, tolls" },
-        { "label": "travel", "description": "flights, hotels, trains between cities, car rental, bookings" },
-        { "label": "software", "description": "software licences, SaaS and cloud hosting or storage" },
-        { "label": "utilities", "description": "electricity, gas, water, internet, phone plans" },
-        { "label": "office", "description": "supplies, furniture, equipment" },
-        { "label": "health", "description": "pharmacy, prescriptions, doctors, dentists" },
-        { "label": "entertainment", "description": "streaming, music, games, cinema, events" },
-    ])
-}
-
 /// Accuracy of the local provider on the labelled set, measured when the
 /// classifier was written; a change that lowers it fails here.
 const MIN_LOCAL_ACCURACY: f64 = 0.93;
@@ -322,7 +308,7 @@ async fn local_classification_accuracy_holds_on_the_labelled_set() {
     let mut misses = Vec::new();
     for line in set.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
         let (label, text) = line.split_once('\t').unwrap();
-        let payload = json!({ "text": text, "labels": finance_labels(), "template": "an expense for {}" });
+        let payload = json!({ "text": text, "labels": common::finance::categories(), "template": "an expense for {}" });
         let out = call(&core, "query:ai.classify_text.v1", None, payload).await.unwrap();
         assert_eq!(out["provider"], "local");
         let got = out["labels"][0]["label"].as_str().unwrap();

@@ -13,18 +13,6 @@ use common::wasm::{Parts, manifest, write_extension};
 use sd_core::{Caller, Core, ErrorCode, OpError};
 use serde_json::{Value, json};
 
-/// A module whose operation forwards its payload to `method`.
-fn forwarder(method: &str) -> Parts {
-    Parts {
-        op: format!(
-            "(call $call (i32.const 1024) (i32.const {}) (local.get $lib) (local.get $p) (local.get $len))",
-            method.len()
-        ),
-        extra: format!("(data (i32.const 1024) \"{method}\")"),
-        ..Default::default()
-    }
-}
-
 struct Env {
     core: Arc<Core>,
     data: tempfile::TempDir,
@@ -39,7 +27,7 @@ impl Env {
     }
 
     async fn install(&self, id: &str, method: &str, perms: Value) {
-        let dir = write_extension(self.src.path(), &manifest(id, perms), &forwarder(method).wasm());
+        let dir = write_extension(self.src.path(), &manifest(id, perms), &Parts::forwarding(method).wasm());
         call(&self.core, "action:extensions.install.input.v1", None, json!({ "path": dir })).await.unwrap();
     }
 

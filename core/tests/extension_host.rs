@@ -424,19 +424,6 @@ impl<T> MapPair<T> for (T, T) {
     }
 }
 
-/// A module whose operation forwards its payload to `method`, in the
-/// library it is called with.
-fn forwarder(method: &str) -> Parts {
-    Parts {
-        op: format!(
-            "(call $call (i32.const 1024) (i32.const {}) (local.get $lib) (local.get $p) (local.get $len))",
-            method.len()
-        ),
-        extra: format!("(data (i32.const 1024) \"{method}\")"),
-        ..Default::default()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn extensions_cannot_reach_operations_for_people_nor_foreign_jobs() {
     let h = Host::new().await;
@@ -467,7 +454,7 @@ async fn extensions_cannot_reach_operations_for_people_nor_foreign_jobs() {
     h.install_parts(
         "installer",
         json!({ "methods": ["extensions."] }),
-        &forwarder("action:extensions.install.input.v1"),
+        &Parts::forwarding("action:extensions.install.input.v1"),
     )
     .await
     .unwrap();
@@ -484,26 +471,34 @@ async fn extensions_cannot_reach_operations_for_people_nor_foreign_jobs() {
         ("unloader", "action:extensions.unload.input.v1"),
         ("reloader", "action:extensions.reload.input.v1"),
     ] {
-        h.install_parts(id, json!({ "methods": ["extensions."] }), &forwarder(method)).await.unwrap();
+        h.install_parts(id, json!({ "methods": ["extensions."] }), &Parts::forwarding(method)).await.unwrap();
         let e = assert_err(run_in(id, None, json!({ "id": "good" })).await, ErrorCode::PermissionDenied, people_only);
         assert!(e.message.contains(method), "{e}");
         assert_eq!(h.info(id).await["stats"]["denied_permission"], 1, "{id}");
     }
     assert_eq!(h.info("good").await["state"], "loaded");
     // Read-only listings stay open under the same prefix.
-    h.install_parts("lister", json!({ "methods": ["extensions."] }), &forwarder("query:extensions.list.v1"))
+    h.install_parts("lister", json!({ "methods": ["extensions."] }), &Parts::forwarding("query:extensions.list.v1"))
         .await
         .unwrap();
     assert!(run_in("lister", None, json!({})).await.unwrap().as_array().unwrap().iter().any(|e| e["id"] == "good"));
 
     // delete-library, and creating one.
-    h.install_parts("deleter", json!({ "methods": ["libraries."] }), &forwarder("action:libraries.remove.input.v1"))
-        .await
-        .unwrap();
+    h.install_parts(
+        "deleter",
+        json!({ "methods": ["libraries."] }),
+        &Parts::forwarding("action:libraries.remove.input.v1"),
+    )
+    .await
+    .unwrap();
     assert_err(run_in("deleter", None, json!({ "id": lib })).await, ErrorCode::PermissionDenied, people_only);
-    h.install_parts("creator", json!({ "methods": ["libraries."] }), &forwarder("action:libraries.create.input.v1"))
-        .await
-        .unwrap();
+    h.install_parts(
+        "creator",
+        json!({ "methods": ["libraries."] }),
+        &Parts::forwarding("action:libraries.create.input.v1"),
+    )
+    .await
+    .unwrap();
     assert_err(run_in("creator", None, json!({ "name": "mine" })).await, ErrorCode::PermissionDenied, people_only);
     // Forgetting a location (and its entries) is for people too.
     let tree = tempfile::tempdir().unwrap();
@@ -518,9 +513,13 @@ async fn extensions_cannot_reach_operations_for_people_nor_foreign_jobs() {
         }
     };
     let before = library_now().await;
-    h.install_parts("forgetter", json!({ "methods": ["locations."] }), &forwarder("action:locations.remove.input.v1"))
-        .await
-        .unwrap();
+    h.install_parts(
+        "forgetter",
+        json!({ "methods": ["locations."] }),
+        &Parts::forwarding("action:locations.remove.input.v1"),
+    )
+    .await
+    .unwrap();
     let loc = json!({ "id": added["location"]["id"] });
     assert_err(run_in("forgetter", Some(lib), loc).await, ErrorCode::PermissionDenied, people_only);
 
@@ -540,7 +539,7 @@ async fn extensions_cannot_reach_operations_for_people_nor_foreign_jobs() {
         ("pauser", "action:jobs.pause.input.v1"),
         ("peeker", "query:jobs.info.v1"),
     ] {
-        h.install_parts(id, json!({ "methods": ["jobs."] }), &forwarder(method)).await.unwrap();
+        h.install_parts(id, json!({ "methods": ["jobs."] }), &Parts::forwarding(method)).await.unwrap();
         for target in [&job, &running] {
             let e = assert_err(
                 run_in(id, Some(lib), json!({ "id": target })).await,
@@ -551,7 +550,9 @@ async fn extensions_cannot_reach_operations_for_people_nor_foreign_jobs() {
         }
         assert_eq!(h.info(id).await["stats"]["denied_permission"], 2, "{id}");
     }
-    h.install_parts("job-lister", json!({ "methods": ["jobs."] }), &forwarder("query:jobs.list.v1")).await.unwrap();
+    h.install_parts("job-lister", json!({ "methods": ["jobs."] }), &Parts::forwarding("query:jobs.list.v1"))
+        .await
+        .unwrap();
     assert_eq!(run_in("job-lister", Some(lib), json!({})).await.unwrap(), json!([]), "foreign jobs are not listed");
     let watched = call(&h.core, "query:jobs.watch.v1", Some(lib), json!({ "id": running })).await.unwrap();
     assert_eq!(watched["state"], "completed", "the foreign job ran to its end");
@@ -560,7 +561,7 @@ async fn extensions_cannot_reach_operations_for_people_nor_foreign_jobs() {
     h.install_parts(
         "indexer",
         json!({ "methods": ["jobs.", "locations."] }),
-        &forwarder("action:jobs.dispatch.input.v1"),
+        &Parts::forwarding("action:jobs.dispatch.input.v1"),
     )
     .await
     .unwrap();

@@ -335,14 +335,7 @@ async fn hostile_names_and_payloads_get_typed_errors() {
     // An extension writes only its own namespace: a module whose operation
     // forwards its payload to update_metadata.
     let method = "action:vdfs.update_metadata.input.v1";
-    let parts = common::wasm::Parts {
-        op: format!(
-            "(call $call (i32.const 1024) (i32.const {}) (local.get $lib) (local.get $p) (local.get $len))",
-            method.len()
-        ),
-        extra: format!("(data (i32.const 1024) \"{method}\")"),
-        ..Default::default()
-    };
+    let parts = common::wasm::Parts::forwarding(method);
     let src = tempfile::tempdir().unwrap();
     let dir = common::wasm::write_extension(src.path(), &common::wasm::manifest("finance", json!({})), &parts.wasm());
     call(&core, "action:extensions.install.input.v1", None, json!({ "path": dir })).await.unwrap();
@@ -519,14 +512,7 @@ async fn every_operation_schema_matches_its_handler() {
         ),
         ("action:credentials.delete.input.v1", json!({ "methods": ["credentials."] }), json!({ "name": "c" })),
     ] {
-        let parts = common::wasm::Parts {
-            op: format!(
-                "(call $call (i32.const 1024) (i32.const {}) (local.get $lib) (local.get $p) (local.get $len))",
-                method.len()
-            ),
-            extra: format!("(data (i32.const 1024) \"{method}\")"),
-            ..Default::default()
-        };
+        let parts = common::wasm::Parts::forwarding(method);
         // The credential was filed for `schema`, so the forwarder is `schema`.
         let dir =
             common::wasm::write_extension(ext_src.path(), &common::wasm::manifest("schema", perms), &parts.wasm());

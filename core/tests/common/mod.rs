@@ -2,6 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod docs;
+pub mod finance;
 pub mod http;
 pub mod wasm;
 use std::path::Path;

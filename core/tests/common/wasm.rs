@@ -79,6 +79,19 @@ impl Parts {
         )
     }
 
+    /// A module whose `op_run` forwards its payload (and library) to
+    /// `method` and returns the host's answer.
+    pub fn forwarding(method: &str) -> Parts {
+        Parts {
+            op: format!(
+                "(call $call (i32.const 1024) (i32.const {}) (local.get $lib) (local.get $p) (local.get $len))",
+                method.len()
+            ),
+            extra: format!("(data (i32.const 1024) \"{method}\")"),
+            ..Default::default()
+        }
+    }
+
     pub fn wasm(&self) -> Vec<u8> {
         wat::parse_str(self.wat()).unwrap_or_else(|e| panic!("bad test WAT: {e}\n{}", self.wat()))
     }
