@@ -178,3 +178,42 @@ async fn a_looping_handler_is_cut_off_and_libraries_stay_private() {
     let e = install(no_export, Parts::default().wasm()).await.unwrap_err();
     assert!(e.message.contains("on_event"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_pruned_before_delivery_are_counted_as_overflow() {
+    let data = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    let core = Core::open(data.path()).unwrap();
+    core.extensions().start_event_delivery();
+    let lib = new_library(&core, "l").await;
+    let (m, wasm) = subscriber("behind", "i32.const 600", json!({}));
+    let dir = write_extension(src.path(), &m, &wasm);
+    call(&core, "action:extensions.install.input.v1", None, json!({ "path": dir })).await.unwrap();
+    call(&core, "action:extensions.unload.input.v1", None, json!({ "id": "behind" })).await.unwrap();
+    for i in 0..5 {
+        call(&core, "action:vdfs.create_entry.input.v1", Some(lib), json!({ "name": format!("e{i}") })).await.unwrap();
+    }
+    // What the pruning trigger does to a log that outgrew its bound: the
+    // oldest events go, here all but the newest entry.created.
+    let library = core.libraries().get(lib).await.unwrap();
+    library
+        .write(|tx| {
+            tx.execute(
+                "DELETE FROM events WHERE seq < (SELECT MAX(seq) FROM events WHERE kind = 'entry.created')",
+                [],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    call(&core, "action:extensions.load.input.v1", None, json!({ "id": "behind" })).await.unwrap();
+    let core2 = core.clone();
+    eventually("the surviving event", || {
+        let core = core2.clone();
+        async move { stats(&core, "behind").await["events_delivered"] == 1 }
+    })
+    .await;
+    let st = stats(&core, "behind").await;
+    assert!(st["events_overflowed"].as_u64().unwrap() >= 4, "{st}");
+    assert!(st["last_error"].as_str().unwrap().contains("overflowed"), "{st}");
+}

@@ -265,6 +265,11 @@ pub fn print_info(e: &Value) {
         "calls      {} (denied: {} by permission, {} by rate limit; {} bad requests; {} traps; {} restarts)",
         st["calls"], st["denied_permission"], st["denied_rate"], st["bad_requests"], st["traps"], st["restarts"]
     );
+    println!("network    {} requests refused or cut off", st["network_refused"]);
+    println!(
+        "events     {} delivered, {} failed in the handler, {} lost to overflow",
+        st["events_delivered"], st["events_failed"], st["events_overflowed"]
+    );
     if let Some(err) = st["last_error"].as_str() {
         println!("last error {err}");
     }

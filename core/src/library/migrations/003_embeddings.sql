@@ -10,7 +10,9 @@ CREATE TABLE entry_embeddings (
     vector   BLOB NOT NULL,
     seq      INTEGER NOT NULL
 );
-CREATE INDEX entry_embeddings_seq ON entry_embeddings(seq);
+-- (model, seq): new rows by sequence, and counts per model, without
+-- reading the vectors.
+CREATE INDEX entry_embeddings_model_seq ON entry_embeddings(model, seq);
 
 -- No foreign key: the delete trigger below fires while an entry is being
 -- deleted; rows for entries that are gone are dropped when taken.
