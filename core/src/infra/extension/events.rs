@@ -115,7 +115,7 @@ async fn deliver_some(core: &Arc<Core>, lib: &Arc<Library>, id: &str, patterns: 
             Ok((event::after(c, library, cursor.max(first - 1), BATCH)?, lost))
         })
         .await?;
-    let stats = core.extensions().stats_of(id);
+    let stats = core.extensions().stats_for(id);
     if lost > 0 {
         stats.events_overflowed.fetch_add(lost as u64, Ordering::Relaxed);
         stats.set_last_error(format!(

@@ -246,12 +246,8 @@ impl ExtensionManager {
         locks.entry(id.to_string()).or_default().clone()
     }
 
-    /// The counters of extension `id`.
-    pub(super) fn stats_of(&self, id: &str) -> Arc<Stats> {
-        self.stats_for(id)
-    }
-
-    fn stats_for(&self, id: &str) -> Arc<Stats> {
+    /// The counters of extension `id`, kept across reloads.
+    pub(super) fn stats_for(&self, id: &str) -> Arc<Stats> {
         let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
         stats.entry(id.to_string()).or_default().clone()
     }

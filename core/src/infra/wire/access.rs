@@ -26,15 +26,6 @@ pub enum Audience {
 }
 
 impl Audience {
-    /// The wire name: `person`, `any` or `extension`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Audience::Person => "person",
-            Audience::Any => "any",
-            Audience::Extension => "extension",
-        }
-    }
-
     /// Whether `caller` is in this audience.
     pub fn admits(self, caller: &Caller) -> bool {
         match self {
@@ -70,17 +61,6 @@ pub enum Effect {
     Write,
     /// Deletes or overwrites data (remove a library, replace metadata or a sidecar).
     Destructive,
-}
-
-impl Effect {
-    /// The wire name: `read`, `write` or `destructive`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Effect::Read => "read",
-            Effect::Write => "write",
-            Effect::Destructive => "destructive",
-        }
-    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! [`services::ai`](crate::services::ai).
 
 use base64::Engine;
+use rusqlite::OptionalExtension;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -19,6 +20,8 @@ pub const MAX_TEXTS: usize = 256;
 pub const MAX_TEXT_BYTES: usize = 1024 * 1024;
 /// Namespace of the sidecars the host writes itself.
 const HOST_NAMESPACE: &str = "core";
+/// The sidecar holding an entry's OCR text, which makes it searchable.
+const OCR_SIDECAR: &str = "ocr.txt";
 
 /// Input of `query:ai.ocr.v1`: an entry's file, one of its sidecars, or bytes.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -97,15 +100,28 @@ impl Operation for Ocr {
             let stored = library
                 .write(move |tx| {
                     let row = crate::vdfs::entry::row_id(tx, id)?;
+                    // Asking again must not rewrite (and re-announce) the same text.
+                    let stored: Option<String> = tx
+                        .query_row(
+                            "SELECT hash FROM sidecars WHERE entry_id = ?1 AND namespace = ?2 AND name = ?3",
+                            rusqlite::params![row, HOST_NAMESPACE, OCR_SIDECAR],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    if stored.as_deref() == Some(blake3::hash(text.as_bytes()).to_hex().as_str()) {
+                        return Ok(());
+                    }
+                    let store = lib.sidecars();
                     crate::vdfs::sidecar::write(
                         tx,
-                        lib.sidecars(),
+                        store,
                         row,
                         HOST_NAMESPACE,
-                        "ocr.txt",
+                        OCR_SIDECAR,
                         "text/plain",
                         text.as_bytes(),
                     )
+                    .map(|_| ())
                 })
                 .await;
             if let Err(e) = stored {
