@@ -555,11 +555,12 @@ async fn many_changed_entries_are_embedded_by_a_job() {
     let (core, _data) = core();
     let lib = new_library(&core, "l").await;
     let tree = tempfile::tempdir().unwrap();
-    common::make_tree(tree.path(), 400);
+    // More than a search embeds within its own time budget, on any machine.
+    common::make_tree(tree.path(), 2500);
     call(&core, "action:locations.add.input.v1", Some(lib), json!({ "path": tree.path() })).await.unwrap();
     let out =
         call(&core, "query:search.semantic.v1", Some(lib), json!({ "query": "file number seven" })).await.unwrap();
-    assert!(out["pending"].as_u64().unwrap() > 256, "{out}");
+    assert!(out["pending"].as_u64().unwrap() > 0, "pending: {}", out["pending"]);
     let job = out["job_id"].as_str().unwrap().to_string();
     let done = call(&core, "query:jobs.watch.v1", Some(lib), json!({ "id": job })).await.unwrap();
     assert_eq!(done["state"], "completed", "{done}");
@@ -568,7 +569,7 @@ async fn many_changed_entries_are_embedded_by_a_job() {
         .await
         .unwrap();
     assert_eq!(out["pending"], 0);
-    assert!(out["total"].as_u64().unwrap() > 400);
+    assert!(out["total"].as_u64().unwrap() > 2500);
     assert!(out["job_id"].is_null());
 }
 

@@ -156,15 +156,15 @@ pub fn search(v: &Value) {
     let results = v["results"].as_array().map(Vec::as_slice).unwrap_or_default();
     if results.is_empty() {
         println!("No matches.");
-        return;
-    }
-    for hit in results {
-        println!("{}", entry_line(&hit["entry"]));
-        for r in hit["reasons"].as_array().into_iter().flatten() {
-            println!("    matched {}: {}", s(&r["source"]), s(&r["snippet"]));
+    } else {
+        for hit in results {
+            println!("{}", entry_line(&hit["entry"]));
+            for r in hit["reasons"].as_array().into_iter().flatten() {
+                println!("    matched {}: {}", s(&r["source"]), s(&r["snippet"]));
+            }
         }
+        println!("({} of {} matches)", results.len(), v["total"]);
     }
-    println!("({} of {} matches)", results.len(), v["total"]);
     if let Some(pending) = v["pending"].as_u64().filter(|p| *p > 0) {
         match v["job_id"].as_str() {
             Some(job) => println!("({pending} entries are still being embedded by job {job}; search again soon)"),

@@ -2,9 +2,10 @@
 //! that catches the vectors up with changed entries.
 //!
 //! Triggers queue every entry whose names, metadata or text sidecars change.
-//! A search first embeds what is queued when that is little; when a lot is
-//! queued (after indexing a large folder) it starts `embed_entries` in the
-//! background and ranks what has vectors, saying how many are still pending.
+//! A search first embeds what is queued, for up to a second and a half; what
+//! is left (after indexing a large folder) goes to `embed_entries` in the
+//! background, and the search ranks what has vectors, saying how many are
+//! still pending.
 
 use std::sync::Arc;
 
@@ -27,8 +28,10 @@ use crate::vdfs::{entry, semantic};
 
 /// Kind of the job that embeds queued entries.
 pub const KIND_EMBED: &str = "embed_entries";
-/// Queued entries a search embeds itself before ranking.
-const INLINE_LIMIT: u64 = 256;
+/// How long a search embeds queued entries itself before leaving the rest
+/// to the `embed_entries` job (a CLI without a daemon exits before a job
+/// could finish, so small backlogs are best done in the call).
+const INLINE_BUDGET: std::time::Duration = std::time::Duration::from_millis(1500);
 /// Entries embedded per batch.
 const BATCH: u32 = 64;
 /// Longest query, in bytes.
@@ -144,15 +147,12 @@ impl Operation for SemanticSearch {
         let library = ctx.library()?.clone();
         let core = &ctx.core;
         let query = core.ai().embedder.embed(vec![input.query.clone()]).await?.pop().unwrap_or_default();
+        let started = std::time::Instant::now();
         let mut pending = library.read(semantic::pending_count).await?;
-        let mut job_id = None;
-        if pending > INLINE_LIMIT {
-            job_id = Some(ensure_job(core, &library).await?);
-        } else {
-            while pending > 0 && embed_some(core, &library, BATCH).await? > 0 {
-                pending = library.read(semantic::pending_count).await?;
-            }
+        while pending > 0 && started.elapsed() < INLINE_BUDGET && embed_some(core, &library, BATCH).await? > 0 {
+            pending = library.read(semantic::pending_count).await?;
         }
+        let job_id = if pending > 0 { Some(ensure_job(core, &library).await?) } else { None };
         let lib = library.clone();
         let (kind, filters) = (input.kind, input.filters);
         let (ranked, total) = library
