@@ -58,10 +58,9 @@ pub fn entry_text(conn: &Connection, entry: i64) -> OpResult<String> {
     Ok(parts.join("\n").chars().take(MAX_TEXT_CHARS).collect())
 }
 
-/// Up to `limit` queued entries with their text. Queue rows of entries that
-/// no longer exist are dropped.
+/// Up to `limit` queued entries with their text. An entry that no longer
+/// exists comes back with empty text, so [`store`] simply dequeues it.
 pub fn take_pending(conn: &Connection, model: &str, limit: u32) -> OpResult<Vec<Pending>> {
-    conn.execute("DELETE FROM embedding_queue WHERE entry_id NOT IN (SELECT id FROM entries) AND entry_id IN (SELECT entry_id FROM embedding_queue LIMIT 10000)", [])?;
     let mut stmt = conn.prepare_cached(
         "SELECT q.entry_id, q.ticket, e.digest, e.model FROM embedding_queue q \
          LEFT JOIN entry_embeddings e ON e.entry_id = q.entry_id ORDER BY q.entry_id LIMIT ?1",

@@ -125,6 +125,7 @@ async fn deliver_some(core: &Arc<Core>, lib: &Arc<Library>, id: &str, patterns: 
     let Some(last) = events.last().map(|e| e.seq) else {
         return Ok(0);
     };
+    let mut saved = None;
     for ev in &events {
         if !patterns.iter().any(|p| event::matches(p, &ev.kind)) {
             continue;
@@ -138,8 +139,13 @@ async fn deliver_some(core: &Arc<Core>, lib: &Arc<Library>, id: &str, patterns: 
         };
         let (ext, seq) = (id.to_string(), ev.seq);
         lib.write(move |tx| event::set_cursor(tx, &ext, seq)).await?;
+        saved = Some(seq);
     }
-    let ext = id.to_string();
-    lib.write(move |tx| event::set_cursor(tx, &ext, last)).await?;
+    // Past the events it does not subscribe to, unless the last one was
+    // delivered and saved already.
+    if saved != Some(last) {
+        let ext = id.to_string();
+        lib.write(move |tx| event::set_cursor(tx, &ext, last)).await?;
+    }
     Ok(events.len())
 }
