@@ -3,7 +3,7 @@
 //! OpenAI-compatible server on 127.0.0.1, and semantic search.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

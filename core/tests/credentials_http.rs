@@ -2,7 +2,7 @@
 //! 127.0.0.1 and WAT extensions calling through the host.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

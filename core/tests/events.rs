@@ -3,7 +3,7 @@
 //! only for libraries an extension may use.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! well-behaved extension loaded beside it, keep working.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

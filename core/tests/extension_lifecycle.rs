@@ -2,7 +2,7 @@
 //! cleanup, loading at start, and the WAT example of docs/extension-abi.md.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

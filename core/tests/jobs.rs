@@ -2,7 +2,7 @@
 //! limits, faults, and the core indexing job.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::sync::Arc;

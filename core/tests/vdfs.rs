@@ -2,7 +2,7 @@
 //! rescans, virtual entries, metadata namespaces, sidecars and search.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

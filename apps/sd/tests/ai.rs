@@ -2,7 +2,7 @@
 //! command line, and clear errors when a part is missing.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

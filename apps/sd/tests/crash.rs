@@ -2,7 +2,7 @@
 //! the indexing job, and the library is whole and consistent.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! raw socket clients, including hostile ones.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;

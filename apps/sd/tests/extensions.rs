@@ -2,7 +2,7 @@
 //! process and through the daemon.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

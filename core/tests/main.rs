@@ -1,0 +1,13 @@
+//! Every integration test of this crate, linked into one binary: one link
+//! instead of one per file keeps builds quick and small on disk.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+mod ai;
+mod credentials_http;
+mod events;
+mod extension_host;
+mod extension_lifecycle;
+mod jobs;
+mod vdfs;
