@@ -12,8 +12,10 @@ if [ "${SD_SKIP_TESSERACT:-0}" != 1 ]; then
   command -v tesseract >/dev/null 2>&1 || need_apt+=(tesseract-ocr tesseract-ocr-eng)
   command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
 fi
-# A font for the receipt images the OCR tests render.
+# A font for the receipt images the OCR tests render, and qpdf for the
+# password-protected PDF the Finance tests make.
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
+command -v qpdf >/dev/null 2>&1 || need_apt+=(qpdf)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "bootstrap: installing ${need_apt[*]}" >&2
   SUDO=""

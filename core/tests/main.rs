@@ -9,5 +9,6 @@ mod credentials_http;
 mod events;
 mod extension_host;
 mod extension_lifecycle;
+mod finance;
 mod jobs;
 mod vdfs;

@@ -202,6 +202,66 @@ pub struct ListFilter {
     pub kind: Option<String>,
     /// Only virtual entries (no location).
     pub virtual_only: bool,
+    /// Only indexed entries at or under this absolute path.
+    pub under: Option<String>,
+}
+
+/// The SQL condition (and its arguments) for entries at or under an
+/// absolute path: whole locations inside it, and the part of a location
+/// that holds it.
+fn under_clause(conn: &Connection, under: &str) -> OpResult<(String, Vec<Box<dyn rusqlite::ToSql>>)> {
+    if !under.starts_with('/') {
+        return Err(OpError::invalid(format!("`under` must be an absolute path, not `{under}`")));
+    }
+    let under = under.trim_end_matches('/');
+    let mut parts = Vec::new();
+    let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+    let mut stmt = conn.prepare("SELECT id, path FROM locations")?;
+    let locations = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    for location in locations {
+        let (id, root) = location?;
+        let root = root.trim_end_matches('/');
+        if root == under || root.starts_with(&format!("{under}/")) || under.is_empty() {
+            parts.push("e.location_id = ?".to_string());
+            args.push(Box::new(id));
+        } else if let Some(rel) = under.strip_prefix(&format!("{root}/")) {
+            // A prefix compare, not LIKE: LIKE ignores ASCII case and treats
+            // `%` and `_` in names as wildcards.
+            let prefix = format!("{rel}/");
+            parts.push("(e.location_id = ? AND (e.rel_path = ? OR substr(e.rel_path, 1, ?) = ?))".to_string());
+            args.push(Box::new(id));
+            args.push(Box::new(rel.to_string()));
+            args.push(Box::new(prefix.chars().count() as i64));
+            args.push(Box::new(prefix));
+        }
+    }
+    if parts.is_empty() {
+        return Ok(("0".to_string(), args));
+    }
+    Ok((format!("({})", parts.join(" OR ")), args))
+}
+
+/// Gives an entry a kind. An indexed file may take any kind of its own (or
+/// `file` back) and stays a file to the indexer; folders and links keep
+/// theirs; a virtual entry's kind is its owner's to change.
+pub fn set_kind(conn: &Connection, row: i64, kind: &str, caller_ns: &str) -> OpResult<()> {
+    names::validate_kind(kind)?;
+    let (location, current, owner): (Option<i64>, String, String) =
+        conn.query_row("SELECT location_id, kind, owner FROM entries WHERE id = ?1", [row], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    let indexed = location.is_some();
+    if indexed && (current == KIND_DIR || current == KIND_SYMLINK) {
+        return Err(OpError::invalid(format!("a {current} keeps its kind; only files take kinds of their own")));
+    }
+    if kind == KIND_DIR || kind == KIND_SYMLINK || (!indexed && kind == KIND_FILE) {
+        return Err(OpError::invalid(format!("kind `{kind}` is the indexer's to give")));
+    }
+    if !indexed && owner != caller_ns {
+        return Err(OpError::denied(format!("this virtual entry belongs to `{owner}`; only its owner sets its kind")));
+    }
+    conn.execute("UPDATE entries SET kind = ?1 WHERE id = ?2", rusqlite::params![kind, row])?;
+    Ok(())
 }
 
 /// A page of entries and the total matching the filter.
@@ -226,6 +286,11 @@ pub fn list(conn: &Connection, filter: &ListFilter, limit: u32, offset: u64) -> 
     }
     if filter.virtual_only {
         clauses.push("e.location_id IS NULL".to_string());
+    }
+    if let Some(under) = &filter.under {
+        let (clause, under_args) = under_clause(conn, under)?;
+        clauses.push(clause);
+        args.extend(under_args);
     }
     let where_sql = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
     let total: u64 = conn.query_row(

@@ -292,6 +292,15 @@ fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
     Ok((hasher.finalize().to_hex().to_string(), hasher.count()))
 }
 
+/// The kind a stored entry has on disk: a file an operation gave a kind of
+/// its own (say `receipt`) is still a file, so a rescan keeps it.
+fn disk_kind(stored: String) -> String {
+    match stored.as_str() {
+        KIND_DIR | KIND_SYMLINK | KIND_FILE => stored,
+        _ => KIND_FILE.to_string(),
+    }
+}
+
 /// Scans location row `location` of `library`, bringing its entries in line
 /// with the disk. Runs on the calling (blocking) thread and uses rayon for
 /// hashing. Returns `None` when the observer asked it to stop; what was
@@ -338,7 +347,13 @@ pub fn scan(library: &Library, location: i64, observer: &dyn ScanObserver) -> Op
         let rows = stmt.query_map([location], |r| {
             Ok((
                 r.get::<_, String>(1)?,
-                Existing { id: r.get(0)?, kind: r.get(2)?, size: r.get(3)?, modified: r.get(4)?, hash: r.get(5)? },
+                Existing {
+                    id: r.get(0)?,
+                    kind: disk_kind(r.get(2)?),
+                    size: r.get(3)?,
+                    modified: r.get(4)?,
+                    hash: r.get(5)?,
+                },
             ))
         })?;
         for row in rows {

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use rusqlite::{Connection, params};
 use serde_json::Value;
+use uuid::Uuid;
 
 use super::{names, now_ns};
 use crate::error::{OpError, OpResult};
@@ -59,6 +60,34 @@ pub fn all(conn: &Connection, entry: i64) -> OpResult<BTreeMap<String, BTreeMap<
         let (ns, key, json) = row?;
         let value = serde_json::from_str(&json).unwrap_or(Value::String(json));
         out.entry(ns).or_default().insert(key, value);
+    }
+    Ok(out)
+}
+
+/// One namespace's metadata of several entries, by entry id; entries with
+/// none are left out.
+pub fn of_entries(
+    conn: &Connection,
+    ids: impl Iterator<Item = Uuid>,
+    namespace: &str,
+) -> OpResult<BTreeMap<Uuid, BTreeMap<String, Value>>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT m.key, m.value FROM metadata m JOIN entries e ON e.id = m.entry_id \
+         WHERE e.uuid = ?1 AND m.namespace = ?2",
+    )?;
+    let mut out = BTreeMap::new();
+    for id in ids {
+        let rows = stmt.query_map(rusqlite::params![id.to_string(), namespace], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut keys = BTreeMap::new();
+        for row in rows {
+            let (key, json) = row?;
+            keys.insert(key, serde_json::from_str(&json).unwrap_or(Value::String(json)));
+        }
+        if !keys.is_empty() {
+            out.insert(id, keys);
+        }
     }
     Ok(out)
 }

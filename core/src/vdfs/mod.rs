@@ -3,6 +3,7 @@
 //! and the indexer that keeps entries in step with the disk.
 
 pub mod entry;
+pub mod file;
 pub mod indexer;
 pub mod metadata;
 pub mod names;

@@ -133,15 +133,17 @@ pub fn pdf_with_text(pages: &[Vec<String>]) -> Vec<u8> {
     let mut objects = vec![
         b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
         format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")).into_bytes(),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_vec(),
     ];
     for (i, lines) in pages.iter().enumerate() {
-        let mut content = String::from("BT /F1 11 Tf 50 780 Td 14 TL\n");
+        let mut content = b"BT /F1 11 Tf 50 780 Td 14 TL\n".to_vec();
         for l in lines {
             let escaped = l.replace('\\', "\\\\").replace('(', "\\(").replace(')', "\\)");
-            content.push_str(&format!("({escaped}) Tj T*\n"));
+            content.push(b'(');
+            content.extend(win_ansi(&escaped));
+            content.extend_from_slice(b") Tj T*\n");
         }
-        content.push_str("ET");
+        content.extend_from_slice(b"ET");
         objects.push(
             format!(
                 "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
@@ -149,9 +151,21 @@ pub fn pdf_with_text(pages: &[Vec<String>]) -> Vec<u8> {
             )
             .into_bytes(),
         );
-        objects.push(stream("", content.as_bytes()));
+        objects.push(stream("", &content));
     }
     assemble(&objects)
+}
+
+/// Text in WinAnsiEncoding, the encoding the text PDFs declare: Latin-1
+/// with the euro sign at 0x80; anything else becomes `?`.
+fn win_ansi(s: &str) -> Vec<u8> {
+    s.chars()
+        .map(|c| match c {
+            '€' => 0x80,
+            c if (c as u32) < 0x80 || (0xa0..=0xff).contains(&(c as u32)) => c as u32 as u8,
+            _ => b'?',
+        })
+        .collect()
 }
 
 /// A PDF of one page holding only an image: no text layer, like a scan.

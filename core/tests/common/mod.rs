@@ -4,6 +4,7 @@
 pub mod docs;
 pub mod finance;
 pub mod http;
+pub mod receipts;
 pub mod wasm;
 use std::path::Path;
 use std::sync::Arc;

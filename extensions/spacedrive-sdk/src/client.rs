@@ -46,6 +46,12 @@ pub struct Entry {
     /// Absolute path, for indexed entries.
     #[serde(default)]
     pub path: Option<String>,
+    /// The location it was indexed from.
+    #[serde(default)]
+    pub location_id: Option<Uuid>,
+    /// Parent entry.
+    #[serde(default)]
+    pub parent_id: Option<Uuid>,
     /// Size in bytes.
     #[serde(default)]
     pub size: u64,
@@ -200,8 +206,24 @@ impl Client {
 
     /// Sets metadata keys in this extension's namespace.
     pub fn set_metadata(&self, entry: Uuid, set: &BTreeMap<String, Value>) -> Result<()> {
+        self.update_entry(entry, set, &[], None)
+    }
+
+    /// Sets and removes metadata keys in this extension's namespace, and
+    /// optionally gives the entry a kind (e.g. `receipt`), in one
+    /// transaction.
+    pub fn update_entry(
+        &self,
+        entry: Uuid,
+        set: &BTreeMap<String, Value>,
+        remove: &[&str],
+        kind: Option<&str>,
+    ) -> Result<()> {
         self.library_or_err()?;
-        let _: Value = self.call("action:vdfs.update_metadata.input.v1", &json!({ "entry_id": entry, "set": set }))?;
+        let _: Value = self.call(
+            "action:vdfs.update_metadata.input.v1",
+            &json!({ "entry_id": entry, "set": set, "remove": remove, "kind": kind }),
+        )?;
         Ok(())
     }
 

@@ -25,12 +25,16 @@ mod ai;
 mod client;
 mod event;
 mod ffi;
+mod files;
+mod http;
 mod job;
 mod log;
 
 pub use ai::*;
 pub use client::*;
 pub use event::{Event, EventKind};
+pub use files::{EntryPage, ListQuery, Location};
+pub use http::{HttpAuth, HttpRequest, HttpResponse};
 pub use job::{INTERRUPTED, JobContext};
 pub use spacedrive_sdk_macros::{extension, on_event, spacedrive_job, spacedrive_operation};
 pub use uuid::Uuid;

@@ -144,21 +144,7 @@ fn decode(b64: &str) -> OpResult<Vec<u8>> {
 
 /// The bytes of an indexed entry's file, bounded.
 fn read_entry_file(conn: &rusqlite::Connection, id: Uuid) -> OpResult<Vec<u8>> {
-    let entry = crate::vdfs::entry::get(conn, id)?;
-    let path = entry.path.ok_or_else(|| {
-        OpError::invalid(format!("entry {id} is virtual and has no file; OCR one of its sidecars with `sidecar`"))
-    })?;
-    let meta = std::fs::metadata(&path).map_err(|e| OpError::not_found(format!("cannot read {path}: {e}")))?;
-    if !meta.is_file() {
-        return Err(OpError::invalid(format!("{path} is not a file")));
-    }
-    if meta.len() > MAX_INPUT_BYTES as u64 {
-        return Err(OpError::exhausted(format!(
-            "{path} is {} bytes, over the {MAX_INPUT_BYTES}-byte limit for OCR",
-            meta.len()
-        )));
-    }
-    std::fs::read(&path).map_err(|e| OpError::not_found(format!("cannot read {path}: {e}")))
+    crate::vdfs::file::read_all(conn, id, MAX_INPUT_BYTES as u64, "OCR")
 }
 
 /// Input of `query:ai.embed.v1`.

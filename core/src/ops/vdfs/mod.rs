@@ -1,5 +1,6 @@
 //! `vdfs.list_entries`, `vdfs.entry`, `vdfs.create_entry`,
-//! `vdfs.update_metadata`, `vdfs.write_sidecar`, `vdfs.read_sidecar`.
+//! `vdfs.update_metadata`, `vdfs.write_sidecar`, `vdfs.read_sidecar`,
+//! `vdfs.read_file`.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +15,7 @@ use crate::error::{OpError, OpResult};
 use crate::infra::wire::{Audience, Caller, Effect, OpContext, Operation, Scope};
 use crate::register_operation;
 use crate::vdfs::entry::{self, Entry, EntryDetail, KIND_VIRTUAL, ListFilter, SidecarInfo};
-use crate::vdfs::{metadata, names, sidecar};
+use crate::vdfs::{file, metadata, names, sidecar};
 
 /// Largest page of a listing.
 const MAX_LIMIT: u32 = 10_000;
@@ -60,6 +61,12 @@ pub struct ListEntriesInput {
     /// Only virtual entries (created through operations).
     #[serde(default)]
     pub virtual_only: bool,
+    /// Only indexed entries at or under this absolute path.
+    #[serde(default)]
+    pub under: Option<String>,
+    /// Return each entry's metadata in this namespace too (in `metadata`).
+    #[serde(default)]
+    pub with_metadata: Option<String>,
     /// Page size, 1 to 10000 (default 100).
     #[serde(default = "default_limit")]
     pub limit: u32,
@@ -75,6 +82,10 @@ pub struct EntryPage {
     pub entries: Vec<Entry>,
     /// Entries matching the filter in all.
     pub total: u64,
+    /// With `with_metadata`: each listed entry's metadata in that namespace,
+    /// by entry id (entries without any are left out).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<Uuid, BTreeMap<String, Value>>,
 }
 
 /// Lists entries.
@@ -96,9 +107,22 @@ impl Operation for ListEntries {
             location: input.location,
             kind: input.kind,
             virtual_only: input.virtual_only,
+            under: input.under,
         };
-        let (entries, total) = ctx.library()?.read(move |c| entry::list(c, &filter, limit, input.offset)).await?;
-        Ok(EntryPage { entries, total })
+        if let Some(ns) = &input.with_metadata {
+            names::validate_namespace(ns)?;
+        }
+        let namespace = input.with_metadata;
+        ctx.library()?
+            .read(move |c| {
+                let (entries, total) = entry::list(c, &filter, limit, input.offset)?;
+                let metadata = match namespace {
+                    Some(ns) => metadata::of_entries(c, entries.iter().map(|e| e.id), &ns)?,
+                    None => BTreeMap::new(),
+                };
+                Ok(EntryPage { entries, total, metadata })
+            })
+            .await
     }
 }
 register_operation!(ListEntries);
@@ -198,6 +222,11 @@ pub struct UpdateMetadataInput {
     /// Keys to remove.
     #[serde(default)]
     pub remove: Vec<String>,
+    /// Give the entry this kind too, in the same transaction: an indexed
+    /// file may take a kind of its own such as `receipt` (or `file` back);
+    /// a virtual entry only from its owner.
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 /// Output of `action:vdfs.update_metadata.input.v1`.
@@ -225,8 +254,8 @@ impl Operation for UpdateMetadata {
 
     async fn execute(ctx: OpContext, input: UpdateMetadataInput) -> OpResult<UpdateMetadataOutput> {
         let ns = write_namespace(&ctx.caller, input.namespace)?;
-        if input.set.is_empty() && input.remove.is_empty() {
-            return Err(OpError::invalid("nothing to do: give keys in `set` or `remove`"));
+        if input.set.is_empty() && input.remove.is_empty() && input.kind.is_none() {
+            return Err(OpError::invalid("nothing to do: give keys in `set` or `remove`, or a `kind`"));
         }
         if input.set.len() + input.remove.len() > 1000 {
             return Err(OpError::invalid("at most 1000 keys per update"));
@@ -234,6 +263,9 @@ impl Operation for UpdateMetadata {
         ctx.library()?
             .write(move |tx| {
                 let row = entry::row_id(tx, input.entry_id)?;
+                if let Some(kind) = &input.kind {
+                    entry::set_kind(tx, row, kind, &ns)?;
+                }
                 for (key, value) in &input.set {
                     metadata::set(tx, row, &ns, key, value)?;
                 }
@@ -368,3 +400,64 @@ impl Operation for ReadSidecar {
     }
 }
 register_operation!(ReadSidecar);
+
+/// Largest range `vdfs.read_file` returns in one call.
+pub const MAX_READ_BYTES: u32 = 4 * 1024 * 1024;
+
+fn default_read_length() -> u32 {
+    1024 * 1024
+}
+
+/// Input of `query:vdfs.read_file.v1`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadFileInput {
+    /// An indexed file entry.
+    pub entry_id: Uuid,
+    /// First byte to read.
+    #[serde(default)]
+    pub offset: u64,
+    /// Bytes to read, 1 to 4 MiB (default 1 MiB).
+    #[serde(default = "default_read_length")]
+    pub length: u32,
+}
+
+/// Output of `query:vdfs.read_file.v1`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ReadFileOutput {
+    /// The bytes read, as base64.
+    pub data_base64: String,
+    /// Where they start.
+    pub offset: u64,
+    /// The file's length now.
+    pub size: u64,
+    /// Whether the read reached the end of the file.
+    pub eof: bool,
+}
+
+/// Reads a byte range of an indexed entry's file: how callers without a file
+/// system, such as extensions, read what the person indexed.
+pub struct ReadFile;
+
+impl Operation for ReadFile {
+    const METHOD: &'static str = "query:vdfs.read_file.v1";
+    const DESCRIPTION: &'static str = "Read a byte range (at most 4 MiB) of an indexed file entry";
+    const SCOPE: Scope = Scope::Library;
+    const AUDIENCE: Audience = Audience::Any;
+    const EFFECT: Effect = Effect::Read;
+    type Input = ReadFileInput;
+    type Output = ReadFileOutput;
+
+    async fn execute(ctx: OpContext, input: ReadFileInput) -> OpResult<ReadFileOutput> {
+        if input.length == 0 || input.length > MAX_READ_BYTES {
+            return Err(OpError::invalid(format!(
+                "length must be between 1 and {MAX_READ_BYTES}; read larger files in ranges"
+            )));
+        }
+        let (offset, length) = (input.offset, input.length as usize);
+        let (data, size) = ctx.library()?.read(move |c| file::read_range(c, input.entry_id, offset, length)).await?;
+        let eof = offset + data.len() as u64 >= size;
+        Ok(ReadFileOutput { data_base64: BASE64.encode(&data), offset, size, eof })
+    }
+}
+register_operation!(ReadFile);

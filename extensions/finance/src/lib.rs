@@ -1,0 +1,281 @@
+//! Finance: receipts from files, mailboxes and Gmail become searchable,
+//! categorised expenses.
+//!
+//! Everything of its own (MIME, extraction, rules) runs here in the guest;
+//! everything else (reading files, OCR, classification, storage, HTTP with a
+//! host-held credential, events) goes through core operations.
+
+#![deny(unsafe_code)]
+
+pub mod category;
+pub mod dates;
+pub mod extract;
+mod gmail;
+mod import;
+pub mod mime;
+pub mod money;
+mod pipeline;
+mod store;
+pub mod vendor;
+
+use std::collections::BTreeMap;
+
+use spacedrive_sdk::ListQuery;
+use spacedrive_sdk::prelude::*;
+
+use crate::store::{Expense, Filter, NS, RECEIPT};
+
+#[extension(id = "finance", name = "Finance", version = "0.1.0")]
+struct Finance;
+
+impl Extension for Finance {
+    fn init(_ctx: &ExtensionContext) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Input of `query:finance.expenses.v1` and `query:finance.export.v1`.
+type ExpensesInput = Filter;
+
+/// Output of `query:finance.expenses.v1`.
+#[derive(Serialize)]
+struct ExpensesOutput {
+    expenses: Vec<Expense>,
+    /// Sum per currency.
+    totals: BTreeMap<String, f64>,
+    count: usize,
+}
+
+fn filtered(ctx: &OperationContext, filter: &Filter) -> Result<Vec<Expense>> {
+    filter.validate()?;
+    let client = library_client(ctx)?;
+    Ok(store::all_expenses(&client)?.into_iter().filter(|e| filter.keeps(e)).collect())
+}
+
+fn library_client(ctx: &OperationContext) -> Result<Client> {
+    match ctx.library() {
+        Some(_) => Ok(ctx.client()),
+        None => Err(Error::invalid("this operation needs a library: pass --library or set a default library")),
+    }
+}
+
+/// Expenses, filtered, with totals per currency.
+#[spacedrive_operation]
+fn expenses(ctx: &OperationContext, input: ExpensesInput) -> Result<ExpensesOutput> {
+    let expenses = filtered(ctx, &input)?;
+    Ok(ExpensesOutput { totals: store::totals(&expenses), count: expenses.len(), expenses })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SummaryInput {
+    year: i32,
+}
+
+#[derive(Serialize, Default)]
+struct CurrencySummary {
+    /// Month (`01`..`12`) to category to amount.
+    months: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Category to amount over the year.
+    categories: BTreeMap<String, f64>,
+    total: f64,
+    count: usize,
+}
+
+#[derive(Serialize)]
+struct SummaryOutput {
+    year: i32,
+    /// Per currency: amounts are never added across currencies.
+    currencies: BTreeMap<String, CurrencySummary>,
+}
+
+/// Spending of a year per month and category, per currency.
+#[spacedrive_operation]
+fn summary(ctx: &OperationContext, input: SummaryInput) -> Result<SummaryOutput> {
+    if !(1900..=2200).contains(&input.year) {
+        return Err(Error::invalid("year must be between 1900 and 2200"));
+    }
+    let prefix = format!("{:04}-", input.year);
+    let mut currencies: BTreeMap<String, CurrencySummary> = BTreeMap::new();
+    for e in store::all_expenses(&library_client(ctx)?)?.into_iter().filter(|e| e.date.starts_with(&prefix)) {
+        let s = currencies.entry(e.currency.clone()).or_default();
+        let month = e.date.get(5..7).unwrap_or("00").to_string();
+        *s.months.entry(month).or_default().entry(e.category.clone()).or_default() += e.total;
+        *s.categories.entry(e.category.clone()).or_default() += e.total;
+        s.total += e.total;
+        s.count += 1;
+    }
+    for s in currencies.values_mut() {
+        s.total = money::cents(s.total);
+        s.categories.values_mut().for_each(|v| *v = money::cents(*v));
+        s.months.values_mut().flat_map(|m| m.values_mut()).for_each(|v| *v = money::cents(*v));
+    }
+    Ok(SummaryOutput { year: input.year, currencies })
+}
+
+#[derive(Serialize)]
+struct ExportOutput {
+    /// RFC 4180 CSV with a header row.
+    csv: String,
+    count: usize,
+}
+
+fn csv_field(s: &str) -> String {
+    // A leading = + - @ would run as a formula in a spreadsheet.
+    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
+}
+
+/// Expenses as CSV.
+#[spacedrive_operation]
+fn export(ctx: &OperationContext, input: ExpensesInput) -> Result<ExportOutput> {
+    let expenses = filtered(ctx, &input)?;
+    let mut csv = String::from("date,vendor,total,currency,category,confidence,source,entry_id\r\n");
+    for e in &expenses {
+        let row = [
+            csv_field(&e.date),
+            csv_field(&e.vendor),
+            format!("{:.2}", e.total),
+            csv_field(&e.currency),
+            csv_field(&e.category),
+            format!("{:.2}", e.confidence),
+            csv_field(&e.source),
+            e.entry_id.to_string(),
+        ];
+        csv.push_str(&row.join(","));
+        csv.push_str("\r\n");
+    }
+    Ok(ExportOutput { csv, count: expenses.len() })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecategorizeInput {
+    entry_id: Uuid,
+    category: String,
+}
+
+#[derive(Serialize)]
+struct RecategorizeOutput {
+    entry_id: Uuid,
+    vendor: String,
+    category: String,
+    /// Other receipts of the vendor moved too (those no person had filed).
+    also_updated: usize,
+}
+
+/// Files a receipt under another category, and remembers the choice for
+/// its vendor.
+#[spacedrive_operation]
+fn recategorize(ctx: &OperationContext, input: RecategorizeInput) -> Result<RecategorizeOutput> {
+    if !category::is_category(&input.category) {
+        return Err(Error::invalid(format!(
+            "no category {:?}; use one of {}",
+            input.category,
+            category::CATEGORIES.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let client = library_client(ctx)?;
+    let page = client.list_entries(&ListQuery {
+        kind: Some(RECEIPT.into()),
+        with_metadata: Some(NS.into()),
+        limit: 10_000,
+        ..Default::default()
+    })?;
+    let Some(meta) = page.metadata.get(&input.entry_id) else {
+        return Err(Error::new("not_found", format!("{} is not a Finance receipt in this library", input.entry_id)));
+    };
+    let vendor = meta.get("vendor").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    client.set_metadata(input.entry_id, &pipeline::recategorized(&input.category))?;
+    let mut settings = store::load_settings(&client)?;
+    settings.vendor_categories.insert(store::vendor_key(&vendor), input.category.clone());
+    store::save_settings(&client, &settings)?;
+    let mut also_updated = 0;
+    let key = store::vendor_key(&vendor);
+    for (id, m) in &page.metadata {
+        let same_vendor = m.get("vendor").and_then(|v| v.as_str()).is_some_and(|v| store::vendor_key(v) == key);
+        let by_person = m.get("category_source").and_then(|v| v.as_str()) == Some("person");
+        if *id != input.entry_id && same_vendor && !by_person && !key.is_empty() {
+            let mut set = BTreeMap::new();
+            set.insert("category".to_string(), serde_json::json!(input.category));
+            set.insert(
+                "category_source".to_string(),
+                serde_json::json!(format!("a person filed {vendor} under {}", input.category)),
+            );
+            client.set_metadata(*id, &set)?;
+            also_updated += 1;
+        }
+    }
+    Ok(RecategorizeOutput { entry_id: input.entry_id, vendor, category: input.category, also_updated })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigureInput {
+    #[serde(default)]
+    watch_locations: Option<Vec<String>>,
+    #[serde(default)]
+    gmail_api_base: Option<String>,
+}
+
+/// Sets which folders are watched for new receipts, and the Gmail API base.
+#[spacedrive_operation]
+fn configure(ctx: &OperationContext, input: ConfigureInput) -> Result<store::Settings> {
+    let client = library_client(ctx)?;
+    let mut settings = store::load_settings(&client)?;
+    if let Some(paths) = input.watch_locations {
+        let mut clean = Vec::new();
+        for p in paths {
+            if !p.starts_with('/') {
+                return Err(Error::invalid(format!("watch_locations takes absolute paths, not {p:?}")));
+            }
+            clean.push(p.trim_end_matches('/').to_string());
+        }
+        settings.watch_locations = clean;
+    }
+    if let Some(base) = input.gmail_api_base {
+        if !(base.starts_with("https://") || base.starts_with("http://")) {
+            return Err(Error::invalid("gmail_api_base must be an http(s) URL"));
+        }
+        settings.gmail_api_base = Some(base.trim_end_matches('/').to_string());
+    }
+    store::save_settings(&client, &settings)?;
+    Ok(settings)
+}
+
+/// New files in watched folders are imported as they are indexed.
+#[on_event]
+fn on_entry(ctx: &OperationContext, event: Event) -> Result<()> {
+    if event.kind() != EventKind::EntryCreated && event.kind() != EventKind::EntryModified {
+        return Ok(());
+    }
+    let Some(id) = event.entry_id else { return Ok(()) };
+    let client = ctx.client();
+    let settings = store::load_settings(&client)?;
+    if settings.watch_locations.is_empty() {
+        return Ok(());
+    }
+    let entry = client.entry(id)?;
+    let Some(path) = entry.path.as_deref() else { return Ok(()) };
+    let watched = settings.watch_locations.iter().any(|w| path.starts_with(&format!("{w}/")));
+    if !watched || entry.kind == "dir" {
+        return Ok(());
+    }
+    match pipeline::supported(&entry.name) {
+        None => Ok(()),
+        Some(_) => {
+            let mut warnings = Vec::new();
+            let outcome = import::one_entry(&client, &settings, &entry, &mut warnings);
+            for w in warnings {
+                warn!("{w}");
+            }
+            match outcome {
+                Ok(o) => info!("{path}: {o}"),
+                Err(e) => warn!("{path}: {e}"),
+            }
+            Ok(())
+        }
+    }
+}
+
+pub use import::{ImportState, Stats};

@@ -1,0 +1,228 @@
+//! Emails and mailboxes: RFC 5322 messages (any charset and transfer
+//! encoding, through `mailparse`), mbox files split into messages, and HTML
+//! bodies turned into text.
+
+use crate::dates::{self, Date};
+
+/// Largest attachment read for receipts; larger ones are skipped with a
+/// warning.
+pub const MAX_ATTACHMENT_BYTES: usize = 20 * 1024 * 1024;
+/// Deepest MIME nesting followed.
+const MAX_DEPTH: usize = 8;
+/// Most parts read from one message.
+const MAX_PARTS: usize = 64;
+
+/// A file attached to a message.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    /// File name, when it has one.
+    pub filename: String,
+    /// MIME type, lowercase.
+    pub content_type: String,
+    /// Decoded content.
+    pub data: Vec<u8>,
+}
+
+/// What a receipt reader needs of a message.
+#[derive(Debug, Clone, Default)]
+pub struct Message {
+    /// `Message-ID`, without angle brackets.
+    pub message_id: Option<String>,
+    /// The sender's display name.
+    pub from_name: String,
+    /// The sender's address, lowercase.
+    pub from_address: String,
+    /// Subject.
+    pub subject: String,
+    /// The `Date:` header.
+    pub date: Option<Date>,
+    /// The text body, or the HTML body as text.
+    pub text: String,
+    /// Attachments that may hold a receipt (PDFs and images).
+    pub attachments: Vec<Attachment>,
+    /// Problems met that did not stop the parse (a part too large, a part
+    /// that failed to decode).
+    pub problems: Vec<String>,
+}
+
+impl Message {
+    /// The domain of the sender's address.
+    pub fn from_domain(&self) -> &str {
+        self.from_address.rsplit_once('@').map_or("", |(_, d)| d)
+    }
+}
+
+/// HTML as plain text, tables laid out as rows so a label and its amount
+/// stay on one line.
+pub fn html_to_text(html: &[u8]) -> String {
+    match html2text::config::plain_no_decorate().no_table_borders().string_from_read(html, 160) {
+        Ok(text) => text,
+        // Malformed beyond what the parser recovers from: strip tags instead.
+        Err(_) => strip_tags(&String::from_utf8_lossy(html)),
+    }
+}
+
+fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn header(mail: &mailparse::ParsedMail<'_>, name: &str) -> Option<String> {
+    use mailparse::MailHeaderMap;
+    mail.headers.get_first_value(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+/// Parses one message. Fails only when there are no headers at all.
+pub fn parse(raw: &[u8]) -> Result<Message, String> {
+    let mail = mailparse::parse_mail(raw).map_err(|e| format!("not an email: {e}"))?;
+    if mail.headers.is_empty() {
+        return Err("not an email: no headers".into());
+    }
+    let has_any = ["from", "subject", "date", "message-id", "content-type"].iter().any(|h| header(&mail, h).is_some());
+    if !has_any {
+        return Err("not an email: none of From, Subject, Date, Message-ID or Content-Type".into());
+    }
+    let mut msg = Message {
+        message_id: header(&mail, "Message-ID")
+            .map(|id| id.trim_matches(|c: char| c == '<' || c == '>' || c.is_whitespace()).to_string())
+            .filter(|id| !id.is_empty()),
+        subject: header(&mail, "Subject").unwrap_or_default(),
+        date: header(&mail, "Date").and_then(|d| dates::email_date(&d)),
+        ..Default::default()
+    };
+    if let Some(from) = header(&mail, "From") {
+        match mailparse::addrparse(&from).ok().and_then(|list| list.extract_single_info()) {
+            Some(info) => {
+                msg.from_name = info.display_name.unwrap_or_default();
+                msg.from_address = info.addr.to_lowercase();
+            }
+            None => msg.from_name = from,
+        }
+    }
+    let mut plain = Vec::new();
+    let mut html = Vec::new();
+    let mut parts = 0;
+    walk(&mail, 0, &mut parts, &mut plain, &mut html, &mut msg);
+    // A text body is what the sender wrote for people without HTML; when it
+    // is a stub ("view this email in a browser") the HTML says more.
+    let plain_text = plain.join("\n");
+    let html_text = html.iter().map(|h| html_to_text(h.as_bytes())).collect::<Vec<_>>().join("\n");
+    msg.text = if plain_text.trim().len() >= html_text.trim().len() / 3 && !plain_text.trim().is_empty() {
+        plain_text
+    } else {
+        html_text
+    };
+    Ok(msg)
+}
+
+fn walk(
+    part: &mailparse::ParsedMail<'_>,
+    depth: usize,
+    count: &mut usize,
+    plain: &mut Vec<String>,
+    html: &mut Vec<String>,
+    msg: &mut Message,
+) {
+    *count += 1;
+    if depth > MAX_DEPTH || *count > MAX_PARTS {
+        return;
+    }
+    let ctype = part.ctype.mimetype.to_lowercase();
+    if ctype.starts_with("multipart/") {
+        for sub in &part.subparts {
+            walk(sub, depth + 1, count, plain, html, msg);
+        }
+        return;
+    }
+    let disposition = part.get_content_disposition();
+    let filename =
+        disposition.params.get("filename").or_else(|| part.ctype.params.get("name")).cloned().unwrap_or_default();
+    let is_attachment = disposition.disposition == mailparse::DispositionType::Attachment || !filename.is_empty();
+    if ctype == "message/rfc822" {
+        match part.get_body_raw().ok().map(|raw| parse(&raw)) {
+            Some(Ok(inner)) => {
+                plain.push(inner.text);
+                msg.attachments.extend(inner.attachments);
+            }
+            _ => msg.problems.push("a forwarded message could not be read".into()),
+        }
+        return;
+    }
+    if !is_attachment && (ctype == "text/plain" || ctype == "text/html") {
+        match part.get_body() {
+            Ok(body) if ctype == "text/plain" => plain.push(body),
+            Ok(body) => html.push(body),
+            Err(e) => msg.problems.push(format!("a {ctype} part could not be decoded: {e}")),
+        }
+        return;
+    }
+    let lower = filename.to_lowercase();
+    let wanted = ctype == "application/pdf"
+        || ctype.starts_with("image/")
+        || ctype == "text/html"
+        || [".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".html", ".htm"]
+            .iter()
+            .any(|e| lower.ends_with(e));
+    if !wanted {
+        return;
+    }
+    // The encoded size bounds the decoded one; check it before decoding.
+    let encoded = match part.get_body_encoded() {
+        mailparse::body::Body::Base64(b) | mailparse::body::Body::QuotedPrintable(b) => b.get_raw().len(),
+        mailparse::body::Body::SevenBit(b) | mailparse::body::Body::EightBit(b) => b.get_raw().len(),
+        mailparse::body::Body::Binary(b) => b.get_raw().len(),
+    };
+    let shown = if filename.is_empty() { ctype.clone() } else { filename.clone() };
+    if encoded / 4 * 3 > MAX_ATTACHMENT_BYTES {
+        msg.problems.push(format!(
+            "attachment {shown} is about {} MB, over the {} MB limit: skipped",
+            encoded / 4 * 3 / 1_000_000,
+            MAX_ATTACHMENT_BYTES / 1_000_000
+        ));
+        return;
+    }
+    match part.get_body_raw() {
+        Ok(data) => msg.attachments.push(Attachment { filename, content_type: ctype, data }),
+        Err(e) => msg.problems.push(format!("attachment {shown} could not be decoded: {e}")),
+    }
+}
+
+/// Splits an mbox file into its messages (mboxo and mboxrd: `>From ` lines
+/// are unquoted). Each message comes with its 1-based position.
+pub fn split_mbox(data: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut current: Option<Vec<u8>> = None;
+    for line in data.split_inclusive(|&b| b == b'\n') {
+        if line.starts_with(b"From ") {
+            if let Some(m) = current.take() {
+                out.push(m);
+            }
+            current = Some(Vec::new());
+            continue;
+        }
+        let Some(m) = current.as_mut() else { continue };
+        let quoted = line.iter().position(|&b| b != b'>').is_some_and(|i| i > 0 && line[i..].starts_with(b"From "));
+        m.extend_from_slice(if quoted { &line[1..] } else { line });
+    }
+    if let Some(m) = current {
+        out.push(m);
+    }
+    out
+}
+
+/// Whether bytes look like an mbox file rather than a single message.
+pub fn looks_like_mbox(data: &[u8]) -> bool {
+    data.starts_with(b"From ")
+}

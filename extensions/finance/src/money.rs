@@ -1,0 +1,167 @@
+//! Amounts and currencies as receipts write them: `$1,234.56`, `1.234,56 €`,
+//! `EUR 12,50`, `£9.99`, `1 234,00 kr`, `CA$ 20.00`.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// One amount found in a line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Money {
+    /// The value, in major units.
+    pub value: f64,
+    /// The currency its own marker names (ISO 4217), when it has one.
+    pub currency: Option<&'static str>,
+    /// The marker as written (`$`, `€`, `EUR`, ...), when there is one.
+    pub marker: Option<String>,
+    /// Whether the number had decimals (a bare `12` with no marker is more
+    /// likely a quantity than a price).
+    pub has_decimals: bool,
+    /// Whether the decimals follow a comma (`12,50`).
+    pub decimal_comma: bool,
+}
+
+/// Currency markers, longest first so `CA$` wins over `$`.
+const MARKERS: &[(&str, &str)] = &[
+    ("US$", "USD"),
+    ("CA$", "CAD"),
+    ("C$", "CAD"),
+    ("AU$", "AUD"),
+    ("A$", "AUD"),
+    ("NZ$", "NZD"),
+    ("HK$", "HKD"),
+    ("S$", "SGD"),
+    ("R$", "BRL"),
+    ("MX$", "MXN"),
+    ("£", "GBP"),
+    ("€", "EUR"),
+    ("¥", "JPY"),
+    ("₹", "INR"),
+    ("₩", "KRW"),
+    ("zł", "PLN"),
+    ("Kč", "CZK"),
+    ("Fr.", "CHF"),
+    ("kr", "SEK"),
+    ("$", "USD"),
+];
+
+/// ISO 4217 codes receipts commonly carry.
+const CODES: &[&str] = &[
+    "USD", "EUR", "GBP", "CAD", "AUD", "NZD", "CHF", "JPY", "CNY", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "INR",
+    "SGD", "HKD", "MXN", "BRL", "ZAR", "KRW", "TRY", "ILS", "AED", "THB", "RON", "ISK",
+];
+
+static MONEY: LazyLock<Regex> = LazyLock::new(|| {
+    // A marker before or after a number; the number has thousands
+    // separators (`,` `.` `'` space) and up to two decimals after `.` or `,`.
+    #[allow(clippy::unwrap_used)] // a constant pattern, checked by the tests
+    Regex::new(
+        r"(?x)
+        (?P<pre>US\$|CA\$|C\$|AU\$|A\$|NZ\$|HK\$|S\$|R\$|MX\$|[$£€¥₹₩]|\b[A-Z]{3}\b)?
+        \s?
+        (?P<neg>-)?
+        (?P<num>\d{1,3}(?:[,.'\x{a0}\x{202f}\ ]\d{3})+(?:\ ?[.,]\ ?\d{2}\b|[.,]\d)?|\d+(?:\ ?[.,]\ ?\d{2}\b|[.,]\d)?)
+        (?P<post>\s?(?:[$£€¥₹₩]|zł|Kč|kr\b|Fr\.|\b[A-Z]{3}\b))?
+        ",
+    )
+    .unwrap()
+});
+
+/// The ISO code a marker names, before any country hint.
+pub fn currency_of_marker(marker: &str) -> Option<&'static str> {
+    let m = marker.trim();
+    if let Some(code) = CODES.iter().find(|c| c.eq_ignore_ascii_case(m)) {
+        return Some(code);
+    }
+    MARKERS.iter().find(|(k, _)| *k == m).map(|(_, v)| *v)
+}
+
+/// Reads a number written with thousands separators and a decimal point or
+/// comma.
+fn parse_number(raw: &str) -> Option<(f64, bool)> {
+    let clean: String = raw.chars().filter(|c| !matches!(c, '\'' | ' ' | '\u{a0}' | '\u{202f}')).collect();
+    let last_sep = clean.rfind(['.', ',']);
+    let (int_part, dec_part) = match last_sep {
+        Some(i) if clean.len() - i - 1 <= 2 => (&clean[..i], Some(&clean[i + 1..])),
+        _ => (clean.as_str(), None),
+    };
+    let digits: String = int_part.chars().filter(char::is_ascii_digit).collect();
+    let value = match dec_part {
+        Some(d) => format!("{digits}.{d}").parse().ok()?,
+        None => digits.parse::<f64>().ok()?,
+    };
+    Some((value, dec_part.is_some()))
+}
+
+/// Every amount in `line`, left to right.
+pub fn amounts(line: &str) -> Vec<Money> {
+    let mut out = Vec::new();
+    for caps in MONEY.captures_iter(line) {
+        let Some(num) = caps.name("num") else { continue };
+        // A number glued to letters or to a `/` or `:` is a code, date or time.
+        let before = line[..num.start()].chars().next_back();
+        let after = line[num.end()..].chars().next();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '/' || c == ':' || c == '#') && caps.name("pre").is_none()
+        {
+            continue;
+        }
+        if after.is_some_and(|c| c == '/' || c == ':' || c == '%' || c.is_alphabetic() && caps.name("post").is_none()) {
+            continue;
+        }
+        let code_ok = |m: &str| !m.bytes().all(|b| b.is_ascii_uppercase()) || CODES.contains(&m);
+        let pre = caps.name("pre").map(|m| m.as_str().to_string()).filter(|m| code_ok(m));
+        let post = caps.name("post").map(|m| m.as_str().trim().to_string()).filter(|m| code_ok(m));
+        let marker = pre.or(post);
+        let Some((value, has_decimals)) = parse_number(num.as_str()) else { continue };
+        let digits: String = num.as_str().chars().filter(|c| !c.is_whitespace()).collect();
+        let decimal_comma = has_decimals && digits.rfind([',', '.']).is_some_and(|i| digits[i..].starts_with(','));
+        let value = if caps.name("neg").is_some() { -value } else { value };
+        let currency = marker.as_deref().and_then(currency_of_marker);
+        out.push(Money { value, currency, marker, has_decimals, decimal_comma });
+    }
+    out
+}
+
+/// Whether this amount looks like a price: it has a currency marker or two
+/// decimals.
+pub fn is_price(m: &Money) -> bool {
+    m.marker.is_some() || m.has_decimals
+}
+
+/// Rounds to cents.
+pub fn cents(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(s: &str) -> (f64, Option<&'static str>) {
+        let a = amounts(s);
+        let m = a.last().unwrap_or_else(|| panic!("no amount in {s}"));
+        (m.value, m.currency)
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(one("Total $1,234.56"), (1234.56, Some("USD")));
+        assert_eq!(one("Gesamt 1.234,56 €"), (1234.56, Some("EUR")));
+        assert_eq!(one("TOTAL EUR 12,50"), (12.5, Some("EUR")));
+        assert_eq!(one("Total: £9.99"), (9.99, Some("GBP")));
+        assert_eq!(one("Summa 1 234,00 kr"), (1234.0, Some("SEK")));
+        assert_eq!(one("Total CA$ 20.00"), (20.0, Some("CAD")));
+        assert_eq!(one("Total 45.10"), (45.1, None));
+        assert_eq!(one("Total 12.50 USD"), (12.5, Some("USD")));
+        assert_eq!(one("CHF 1'234.50"), (1234.5, Some("CHF")));
+        // OCR puts spaces around separators.
+        assert_eq!(one("SUMME €42 ,40"), (42.4, Some("EUR")));
+    }
+
+    #[test]
+    fn not_amounts() {
+        assert!(amounts("12:30").iter().all(|m| !is_price(m)));
+        assert!(amounts("03/14/2026").iter().all(|m| !is_price(m)));
+        assert!(amounts("Order #12345").is_empty());
+    }
+}

@@ -1,0 +1,522 @@
+//! The merchant as a person writes it: "Trader Joe's", not
+//! `no-reply@traderjoes.com`, not "TRADER JOE'S #552", not "Acme Corp, Inc.".
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::extract::{Doc, Field};
+
+/// Legal forms dropped from the end of a name.
+const LEGAL: &[&str] = &[
+    "inc",
+    "inc.",
+    "incorporated",
+    "llc",
+    "l.l.c.",
+    "ltd",
+    "ltd.",
+    "limited",
+    "gmbh",
+    "ag",
+    "kg",
+    "ohg",
+    "e.k.",
+    "s.a.",
+    "sa",
+    "s.a.s.",
+    "sas",
+    "sarl",
+    "s.l.",
+    "sl",
+    "s.p.a.",
+    "spa",
+    "srl",
+    "s.r.l.",
+    "b.v.",
+    "bv",
+    "n.v.",
+    "nv",
+    "plc",
+    "pty",
+    "pty.",
+    "co",
+    "co.",
+    "corp",
+    "corp.",
+    "corporation",
+    "company",
+    "ab",
+    "as",
+    "a/s",
+    "oy",
+    "aps",
+    "lp",
+    "llp",
+    "pte",
+    "pte.",
+    "sdn",
+    "bhd",
+    "k.k.",
+    "kk",
+    "se",
+    "d.o.o.",
+    "s.r.o.",
+    "gbr",
+    "ug",
+];
+
+/// Display names and lines that name a role, not a merchant.
+const GENERIC: &[&str] = &[
+    "receipt",
+    "receipts",
+    "your receipt",
+    "orders",
+    "order",
+    "no-reply",
+    "noreply",
+    "no reply",
+    "do not reply",
+    "donotreply",
+    "info",
+    "support",
+    "billing",
+    "payments",
+    "payment",
+    "customer service",
+    "customer care",
+    "team",
+    "notifications",
+    "notification",
+    "service",
+    "accounts",
+    "account",
+    "sales",
+    "store",
+    "shop",
+    "hello",
+    "help",
+    "invoice",
+    "invoices",
+    "mailer",
+    "auto-confirm",
+    "confirmation",
+    "order confirmation",
+    "tax invoice",
+    "sales receipt",
+    "customer copy",
+    "merchant copy",
+    "cardholder copy",
+    "thank you",
+    "welcome",
+    "statement",
+    "bill",
+    "ticket",
+    "kassenbon",
+    "quittung",
+    "rechnung",
+    "facture",
+    "ticket de caisse",
+    "recibo",
+    "factura",
+    "ricevuta",
+    "kvitto",
+    "bon",
+    "beleg",
+];
+
+/// Words that end a sender's name: "Uber Receipts", "DoorDash Orders".
+const SENDER_SUFFIXES: &[&str] = &[
+    "receipts",
+    "receipt",
+    "orders",
+    "order",
+    "billing",
+    "payments",
+    "team",
+    "support",
+    "notifications",
+    "store",
+    "online",
+    "shop",
+    "customer service",
+    "no-reply",
+    "noreply",
+    "via",
+    "invoices",
+    "invoice",
+    "account",
+    "accounts",
+    "rechnung",
+    "service",
+];
+
+static SUBJECT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    [
+        r"(?i)\b(?:receipt|invoice|order|purchase|booking|reservation|payment)s?\s+(?:from|at|with)\s+(.+?)(?:\s*[-–|:(\[#]|\s+for\b|\s+on\b|$)",
+        r"(?i)\byour\s+(.+?)\s+(?:receipt|invoice|order|purchase|booking|trip|ride|bill)\b",
+        r"(?i)\bthank(?:s| you) for (?:shopping|dining|ordering|staying|riding|flying|choosing|visiting|your (?:order|purchase|visit)) (?:at|with|from)\s+(.+?)(?:[!.,]|$)",
+        r"(?i)^\[(.+?)\]",
+        r"(?i)\b(?:recibo|reçu|kassenbon|kassabon|rechnung|ricevuta|factura|facture|quittung|beleg|bon)\s+(?:de|von|van|da|du|chez|bei)\s+(.+?)(?:\s*[-–|:(\[#]|$)",
+        r"(?i)\b(?:votre|ihr|uw|su|il tuo|vostro)\s+(?:reçu|recibo|kassenbon|kassabon|rechnung|ricevuta|facture|factura)\s+(.+?)(?:\s*[-–|:(\[#]|$)",
+        r"(?i)^(.+?)\s*[-–|:]\s*(?:your\s+)?(?:receipt|invoice|order|purchase|booking)",
+    ]
+    .iter()
+    .map(|p| {
+        #[allow(clippy::unwrap_used)] // constant patterns, checked by the tests
+        Regex::new(p).unwrap()
+    })
+    .collect()
+});
+
+static BODY_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    [
+        r"(?i)\bthank(?:s| you) for (?:shopping|dining|ordering|staying|riding|flying|choosing|visiting|eating|your (?:order|purchase|visit|business)) (?:at|with|from)\s+(.+?)(?:[!.,]|\s+-|$)",
+        r"(?i)\b(?:merchant|store|restaurant|vendor|seller|sold by|payee|retailer|händler|commerçant)\s*:\s*(.+)$",
+        r"(?i)\bwelcome to\s+(.+?)(?:[!.,]|$)",
+        r"(?i)\byour (?:receipt|order|purchase|invoice) (?:from|at|with)\s+(.+?)(?:[!.,]|\s+-|$)",
+        r"(?i)\b(?:receipt|invoice) from\s+(.+?)(?:[!.,]|\s+-|$)",
+        r"(?i)\b(?:gracias por su (?:compra|visita|pedido) en|merci (?:de votre|pour votre) (?:visite|achat|commande) (?:chez|à)|vielen dank für ihren (?:einkauf|besuch|auftrag) (?:bei|im|in der)|danke für ihren einkauf bei|bedankt voor uw (?:aankoop|bezoek|bestelling) bij|grazie per (?:il suo acquisto|la visita|il tuo ordine) (?:da|presso)|obrigado pela sua compra (?:na|no|em))\s+(.+?)(?:\s*[!.,]|\s+-|$)",
+    ]
+    .iter()
+    .map(|p| {
+        #[allow(clippy::unwrap_used)] // constant patterns, checked by the tests
+        Regex::new(p).unwrap()
+    })
+    .collect()
+});
+
+/// A name with legal forms, store numbers and branch suffixes removed, in a
+/// person's casing.
+pub fn clean(raw: &str) -> String {
+    let mut s =
+        raw.trim().trim_matches(|c: char| c == '"' || c == '\'' || c == '*' || c == '=' || c == '-').trim().to_string();
+    // "Trader Joe's #552", "Shell Station 0423", "Store No. 12".
+    static STORE_NO: LazyLock<Regex> = LazyLock::new(|| {
+        #[allow(clippy::unwrap_used)] // constant pattern
+        Regex::new(r"(?i)\s*(?:#\s*\d+|\b(?:store|station|branch|filiale|no\.?|nr\.?)\s*#?\s*\d+|\s\d{3,})\s*$")
+            .unwrap()
+    });
+    static BRANCH: LazyLock<Regex> = LazyLock::new(|| {
+        #[allow(clippy::unwrap_used)] // constant pattern
+        Regex::new(r"\s+[-–|@]\s+.*$").unwrap()
+    });
+    s = BRANCH.replace(&s, "").to_string();
+    loop {
+        let before = s.clone();
+        s = STORE_NO.replace(&s, "").trim().trim_end_matches([',', '.', ':']).trim().to_string();
+        let lower = s.to_lowercase();
+        for form in LEGAL {
+            if let Some(stem) = lower.strip_suffix(form)
+                && (stem.ends_with(' ') || stem.ends_with(','))
+                && stem.trim_end_matches([' ', ',']).len() >= 2
+            {
+                s.truncate(stem.trim_end_matches([' ', ',']).len());
+                break;
+            }
+        }
+        if s == before {
+            break;
+        }
+    }
+    // "Amazon.com" is "Amazon".
+    for tld in [".com", ".co.uk", ".de", ".fr", ".ca", ".com.au", ".co", ".io", ".net"] {
+        if s.len() > tld.len() + 2 && s.to_lowercase().ends_with(tld) && !s.contains(' ') {
+            s.truncate(s.len() - tld.len());
+        }
+    }
+    person_case(&s)
+}
+
+/// ALL-CAPS names as a person writes them; mixed case stays as it is.
+fn person_case(s: &str) -> String {
+    let letters: Vec<char> = s.chars().filter(|c| c.is_alphabetic()).collect();
+    let all_caps = !letters.is_empty() && letters.iter().all(|c| c.is_uppercase());
+    if !all_caps {
+        return s.to_string();
+    }
+    s.split(' ')
+        .map(|word| {
+            let plain: String = word.chars().filter(|c| c.is_alphabetic()).collect();
+            // Acronyms and short brands stay: IKEA, H&M, CVS, BP.
+            if plain.chars().count() <= 4 && s.split(' ').count() == 1
+                || plain.chars().count() <= 2
+                || word.contains('&')
+            {
+                return word.to_string();
+            }
+            // First letter up, the rest down ("JOE'S" is "Joe's"); a
+            // hyphen or dot starts a new part ("COCA-COLA").
+            let mut out = String::new();
+            let mut start = true;
+            for c in word.chars() {
+                if start && c.is_alphabetic() {
+                    out.extend(c.to_uppercase());
+                    start = false;
+                } else {
+                    out.extend(c.to_lowercase());
+                }
+                if c == '-' || c == '.' {
+                    start = true;
+                }
+            }
+            out
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Letters and digits only, lowercase: for comparing a name with a domain.
+fn squash(s: &str) -> String {
+    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+fn is_generic(name: &str) -> bool {
+    let lower = name.trim().to_lowercase();
+    lower.is_empty() || GENERIC.contains(&lower.as_str()) || lower.contains('@') || lower.starts_with("http")
+}
+
+/// Strips role words from a sender's display name.
+fn sender_name(raw: &str) -> Option<String> {
+    let mut name = raw.trim().to_string();
+    if let Some((before, _)) = name.split_once(" via ") {
+        name = before.to_string();
+    }
+    loop {
+        let lower = name.to_lowercase();
+        let Some(stem) = SENDER_SUFFIXES.iter().find_map(|s| {
+            lower.strip_suffix(s).filter(|stem| stem.ends_with(' ') || stem.ends_with('-') || stem.ends_with('|'))
+        }) else {
+            break;
+        };
+        name.truncate(stem.len());
+        name = name.trim_end_matches([' ', '-', '|', ',']).to_string();
+    }
+    let cleaned = clean(&name);
+    (!is_generic(&cleaned) && cleaned.chars().any(char::is_alphabetic)).then_some(cleaned)
+}
+
+/// The registrable name of a sender's domain: `traderjoes` for
+/// `email.traderjoes.com`.
+fn domain_name(domain: &str) -> Option<String> {
+    let parts: Vec<&str> = domain.split('.').filter(|p| !p.is_empty()).collect();
+    if parts.len() < 2 {
+        return None;
+    }
+    let second_level = ["co", "com", "org", "net", "ac", "gov"];
+    let idx = if parts.len() >= 3 && second_level.contains(&parts[parts.len() - 2]) {
+        parts.len() - 3
+    } else {
+        parts.len() - 2
+    };
+    let name = parts[idx];
+    let mail_hosts =
+        ["gmail", "googlemail", "outlook", "hotmail", "yahoo", "icloud", "me", "mail", "gmx", "web", "proton"];
+    (!mail_hosts.contains(&name) && name.len() >= 2).then(|| name.to_string())
+}
+
+/// Whether a line could be a merchant's name at the top of a receipt.
+fn header_line(line: &str) -> bool {
+    let letters = line.chars().filter(|c| c.is_alphabetic()).count();
+    let digits = line.chars().filter(char::is_ascii_digit).count();
+    let lower = format!(" {} ", line.to_lowercase());
+    letters >= 2
+        && digits * 2 <= letters
+        && line.chars().count() <= 40
+        && !line.trim_start().starts_with(|c: char| c.is_ascii_digit())
+        && !is_generic(line)
+        && !crate::money::amounts(line).iter().any(crate::money::is_price)
+        && crate::dates::dates_in(line, crate::dates::Order::MonthFirst, None).is_empty()
+        && ![
+            "www.",
+            "http",
+            "tel",
+            "phone",
+            "fax",
+            "street",
+            " st ",
+            " st.",
+            " st,",
+            "avenue",
+            " ave",
+            "road",
+            " rd",
+            "blvd",
+            "suite",
+            "order",
+            "receipt",
+            "invoice",
+            "table",
+            "server",
+            "cashier",
+            "date",
+            "time",
+            "welcome",
+            "thank",
+            "thanks",
+            "guest",
+            "check",
+            "reg ",
+            "trans",
+            "store #",
+            "vat no",
+            "abn",
+            "gst",
+            "tax",
+            "page",
+            "copy",
+            "from:",
+            "to:",
+            "subject:",
+            "sent:",
+            "dear",
+            " hi ",
+            " hi,",
+            "hello",
+            "hallo",
+            "bonjour",
+            "hola",
+            "gracias",
+            "merci",
+            "danke",
+            "dank",
+            "bedankt",
+            "grazie",
+            "obrigado",
+            "tack",
+            "view",
+            "browser",
+            "email",
+            "e-mail",
+            "unsubscribe",
+            "click",
+            "online",
+            "your ",
+            "please",
+            "kassenbon",
+            "rechnung",
+            "facture",
+        ]
+        .iter()
+        .any(|w| lower.contains(w))
+}
+
+/// The words of `name` that spell the sender's domain, when only some of
+/// them do: "Marriott" of "Marriott Bonvoy" from `marriott.com`, "Carrefour"
+/// of a sentence ending in it.
+fn narrowed_to_domain(name: &str, domain: &str) -> Option<String> {
+    let words: Vec<&str> = name.split_whitespace().collect();
+    // Only a sentence ("Merci de votre visite chez Carrefour") is cut; a
+    // name of capitalised words ("Whole Foods Market") is the name.
+    let sentence = words.iter().any(|w| w.chars().next().is_some_and(char::is_lowercase));
+    if words.len() < 2 || !sentence {
+        return None;
+    }
+    for len in 1..words.len() {
+        for start in 0..=words.len() - len {
+            let part = words[start..start + len].join(" ");
+            let part = part.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’');
+            if squash(part) == domain {
+                return Some(part.to_string());
+            }
+        }
+    }
+    None
+}
+
+/// Finds the vendor: named by the sender, the subject or the body, or the
+/// top line of a receipt; a candidate that matches the sender's domain wins.
+pub fn find(lines: &[&str], doc: &Doc<'_>) -> Option<Field<String>> {
+    let domain = doc.from_address.rsplit_once('@').and_then(|(_, d)| domain_name(d));
+    let mut candidates: Vec<(String, f32, String)> = Vec::new();
+    if let Some(name) = sender_name(doc.from_name) {
+        candidates.push((name, 0.8, "the sender's name".into()));
+    }
+    for re in SUBJECT_PATTERNS.iter() {
+        if let Some(c) = re.captures(doc.subject).and_then(|c| c.get(1)) {
+            let name = clean(c.as_str());
+            if !is_generic(&name) && name.chars().count() <= 40 {
+                candidates.push((name, 0.75, format!("the subject {:?}", doc.subject)));
+            }
+        }
+    }
+    for (i, line) in lines.iter().enumerate().take(60) {
+        for re in BODY_PATTERNS.iter() {
+            if let Some(c) = re.captures(line).and_then(|c| c.get(1)) {
+                let name = clean(c.as_str());
+                if !is_generic(&name) && name.chars().count() <= 40 && name.chars().any(char::is_alphabetic) {
+                    candidates.push((name, 0.7, format!("line {}: {line:?}", i + 1)));
+                }
+            }
+        }
+    }
+    if let Some((i, line)) = lines.iter().enumerate().take(6).find(|(_, l)| header_line(l)) {
+        // html2text writes a link or image as `[text]`.
+        let name = clean(line.trim_matches(|c| c == '[' || c == ']'));
+        if !is_generic(&name) {
+            let conf = if doc.from_address.is_empty() { 0.75 } else { 0.55 };
+            candidates.push((name, conf, format!("line {}: {line:?}", i + 1)));
+        }
+    }
+    // A candidate that agrees with the sender's domain is surely right;
+    // one that holds the domain's name among other words is cut to it.
+    if let Some(d) = &domain {
+        let squashed = squash(d);
+        for (name, conf, _) in candidates.iter_mut() {
+            if let Some(narrow) = narrowed_to_domain(name, &squashed) {
+                *name = narrow;
+            }
+            let n = squash(name);
+            if n == squashed {
+                *conf += 0.25;
+            } else if n.len() >= 3 && (squashed.contains(&n) || n.contains(&squashed)) {
+                *conf += 0.2;
+            }
+        }
+    }
+    let best = candidates
+        .into_iter()
+        .enumerate()
+        .max_by(|(ia, a), (ib, b)| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal).then(ib.cmp(ia)));
+    match (best, domain) {
+        (Some((_, (name, conf, source))), _) => Some(Field { value: name, confidence: conf.min(0.99), source }),
+        (None, Some(d)) => {
+            let mut name = d.clone();
+            if let Some(first) = name.get_mut(..1) {
+                first.make_ascii_uppercase();
+            }
+            Some(Field { value: name, confidence: 0.4, source: "the sender's domain".into() })
+        }
+        (None, None) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleaning() {
+        assert_eq!(clean("TRADER JOE'S #552"), "Trader Joe's");
+        assert_eq!(clean("Acme Widgets, Inc."), "Acme Widgets");
+        assert_eq!(clean("Müller GmbH"), "Müller");
+        assert_eq!(clean("IKEA"), "IKEA");
+        assert_eq!(clean("Amazon.com"), "Amazon");
+        assert_eq!(clean("Blue Bottle Coffee - Hayes Valley"), "Blue Bottle Coffee");
+        assert_eq!(sender_name("Uber Receipts").as_deref(), Some("Uber"));
+        assert_eq!(sender_name("no-reply"), None);
+    }
+
+    #[test]
+    fn from_email() {
+        let doc = Doc {
+            text: "Thanks for shopping with us!\nTotal $12.00",
+            from_name: "Receipts",
+            from_address: "no-reply@traderjoes.com",
+            subject: "Your receipt from Trader Joe's",
+            email_date: None,
+        };
+        let lines: Vec<&str> = doc.text.lines().collect();
+        assert_eq!(find(&lines, &doc).map(|f| f.value).as_deref(), Some("Trader Joe's"));
+    }
+}
