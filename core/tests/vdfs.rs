@@ -391,6 +391,13 @@ async fn every_operation_schema_matches_its_handler() {
     let lib: uuid::Uuid = lib_out["id"].as_str().unwrap().parse().unwrap();
     let entry = call(&core, "action:vdfs.create_entry.input.v1", Some(lib), json!({ "name": "e" })).await.unwrap();
     let eid = entry["entry_id"].clone();
+    let files = tempfile::tempdir().unwrap();
+    std::fs::write(files.path().join("r.txt"), "Total 1.00").unwrap();
+    call(&core, "action:locations.add.input.v1", Some(lib), json!({ "path": files.path() })).await.unwrap();
+    let listed = call(&core, "query:vdfs.list_entries.v1", Some(lib), json!({ "kind": "file", "under": files.path() }))
+        .await
+        .unwrap();
+    let file_id = listed["entries"][0]["id"].clone();
     let ext_src = tempfile::tempdir().unwrap();
     let ext_dir = common::wasm::write_extension(
         ext_src.path(),
@@ -422,7 +429,8 @@ async fn every_operation_schema_matches_its_handler() {
         ("action:locations.add.input.v1", Some(lib), json!({ "path": tree.path() })),
         ("action:locations.rescan.input.v1", Some(lib), json!({ "path": tree.path() })),
         ("query:locations.list.v1", Some(lib), json!({})),
-        ("query:vdfs.list_entries.v1", Some(lib), json!({ "limit": 5 })),
+        ("query:vdfs.list_entries.v1", Some(lib), json!({ "limit": 5, "with_metadata": "user" })),
+        ("query:vdfs.read_file.v1", Some(lib), json!({ "entry_id": file_id, "length": 5 })),
         ("query:vdfs.entry.v1", Some(lib), json!({ "id": eid })),
         ("action:vdfs.create_entry.input.v1", Some(lib), json!({ "name": "x", "metadata": { "a": 1 } })),
         ("action:vdfs.update_metadata.input.v1", Some(lib), json!({ "entry_id": eid, "set": { "k": "v" } })),
@@ -536,4 +544,96 @@ async fn every_operation_schema_matches_its_handler() {
     let ping_schema = &ops["query:test.ping.v1"]["input_schema"];
     assert!(!jsonschema::is_valid(ping_schema, &json!({ "message": 1 })));
     assert!(call(&core, "query:test.ping.v1", None, json!({ "message": 1 })).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_file_ranges_under_filters_and_file_kinds_that_rescans_keep() {
+    let data = tempfile::tempdir().unwrap();
+    let tree = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(tree.path()).unwrap();
+    std::fs::create_dir_all(root.join("Receipts/2026")).unwrap();
+    std::fs::create_dir_all(root.join("receipts_other")).unwrap();
+    let body: Vec<u8> = (0..5_000_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(root.join("Receipts/2026/big.bin"), &body).unwrap();
+    std::fs::write(root.join("Receipts/a.txt"), "Total 1.00").unwrap();
+    std::fs::write(root.join("receipts_other/b.txt"), "other").unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", root.join("Receipts/link")).unwrap();
+    let core = Core::open(data.path()).unwrap();
+    let lib = new_library(&core, "files").await;
+    call(&core, "action:locations.add.input.v1", Some(lib), json!({ "path": root })).await.unwrap();
+    let entries = all_entries(&core, lib).await;
+    let id_of = |rel: &str| entries[&root.join(rel).display().to_string()]["id"].clone();
+
+    // `under` is an exact path prefix: not `receipts_other`, not case-folded.
+    let under =
+        call(&core, "query:vdfs.list_entries.v1", Some(lib), json!({ "under": root.join("Receipts"), "kind": "file" }))
+            .await
+            .unwrap();
+    let mut names: Vec<&str> =
+        under["entries"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["a.txt", "big.bin"]);
+    let none = call(&core, "query:vdfs.list_entries.v1", Some(lib), json!({ "under": "/nowhere" })).await.unwrap();
+    assert_eq!(none["total"], 0);
+    let e =
+        call(&core, "query:vdfs.list_entries.v1", Some(lib), json!({ "under": "relative/path" })).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidInput);
+
+    // Ranges of at most 4 MiB, the whole file in order, EOF reported.
+    let big = id_of("Receipts/2026/big.bin");
+    let mut got = Vec::new();
+    loop {
+        let r = call(
+            &core,
+            "query:vdfs.read_file.v1",
+            Some(lib),
+            json!({ "entry_id": big, "offset": got.len(), "length": 4 * 1024 * 1024 }),
+        )
+        .await
+        .unwrap();
+        use base64::Engine;
+        got.extend(base64::engine::general_purpose::STANDARD.decode(r["data_base64"].as_str().unwrap()).unwrap());
+        assert_eq!(r["size"], body.len());
+        if r["eof"] == true {
+            break;
+        }
+    }
+    assert_eq!(got, body);
+    let past = call(&core, "query:vdfs.read_file.v1", Some(lib), json!({ "entry_id": big, "offset": 10_000_000u64 }))
+        .await
+        .unwrap();
+    assert_eq!((past["data_base64"].as_str(), past["eof"].as_bool()), (Some(""), Some(true)));
+    for bad in [json!({ "entry_id": big, "length": 0 }), json!({ "entry_id": big, "length": 4 * 1024 * 1024 + 1 })] {
+        let e = call(&core, "query:vdfs.read_file.v1", Some(lib), bad).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidInput);
+    }
+    // Links, folders and virtual entries have no file to hand out.
+    let virt = call(&core, "action:vdfs.create_entry.input.v1", Some(lib), json!({ "name": "v" })).await.unwrap();
+    for id in [id_of("Receipts/link"), id_of("Receipts/2026"), virt["entry_id"].clone()] {
+        let e = call(&core, "query:vdfs.read_file.v1", Some(lib), json!({ "entry_id": id })).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidInput, "{e}");
+    }
+
+    // A file given a kind of its own keeps it, and its id, across rescans.
+    let a = id_of("Receipts/a.txt");
+    call(
+        &core,
+        "action:vdfs.update_metadata.input.v1",
+        Some(lib),
+        json!({ "entry_id": a, "kind": "receipt", "set": { "total": 1 } }),
+    )
+    .await
+    .unwrap();
+    std::fs::write(root.join("Receipts/a.txt"), "Total 2.00").unwrap();
+    call(&core, "action:locations.rescan.input.v1", Some(lib), json!({ "path": root })).await.unwrap();
+    let after = call(&core, "query:vdfs.entry.v1", Some(lib), json!({ "id": a })).await.unwrap();
+    assert_eq!(after["kind"], "receipt");
+    assert_eq!(after["metadata"]["user"]["total"], 1);
+    // Folders keep theirs, and `dir` is the indexer's to give.
+    for (id, kind) in [(id_of("Receipts/2026"), "receipt"), (a.clone(), "dir"), (virt["entry_id"].clone(), "file")] {
+        let e = call(&core, "action:vdfs.update_metadata.input.v1", Some(lib), json!({ "entry_id": id, "kind": kind }))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidInput, "{e}");
+    }
 }

@@ -700,6 +700,7 @@ async fn run_daemon(data_dir: &std::path::Path) -> OpResult<()> {
     let core = Core::open(data_dir)?;
     core.extensions().start_event_delivery();
     core.extensions().load_all().await;
+    sd_core::ops::locations::watch::start(&core);
     match core.jobs().resume_interrupted().await {
         Ok(0) => {}
         Ok(n) => tracing::info!("resuming {n} interrupted job(s) from their checkpoints"),

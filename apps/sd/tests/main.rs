@@ -9,4 +9,5 @@ mod crash;
 mod credentials_events;
 mod daemon;
 mod extensions;
+mod finance;
 mod jobs;

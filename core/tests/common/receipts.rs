@@ -1325,3 +1325,9 @@ pub fn write(dir: &Path, cases: &[Case]) {
 pub fn squash(s: &str) -> String {
     s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
 }
+
+/// Receipt number `i` in one format (for benchmarks that want one kind).
+pub fn one(i: usize, format: Format) -> Case {
+    let (file, bytes, expected, id) = receipt(i, format);
+    Case { file, bytes, expected: vec![Some(expected)], message_ids: id.into_iter().collect() }
+}

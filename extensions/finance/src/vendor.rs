@@ -315,11 +315,84 @@ fn domain_name(domain: &str) -> Option<String> {
     (!mail_hosts.contains(&name) && name.len() >= 2).then(|| name.to_string())
 }
 
+/// Words that make a top line something other than the merchant's name.
+const NOT_NAME_WORDS: &[&str] = &[
+    "tel",
+    "phone",
+    "fax",
+    "street",
+    "avenue",
+    "ave",
+    "road",
+    "rd",
+    "blvd",
+    "suite",
+    "st",
+    "rue",
+    "calle",
+    "via",
+    "order",
+    "receipt",
+    "invoice",
+    "table",
+    "server",
+    "cashier",
+    "date",
+    "time",
+    "welcome",
+    "thank",
+    "thanks",
+    "guest",
+    "check",
+    "reg",
+    "trans",
+    "page",
+    "copy",
+    "dear",
+    "hi",
+    "hello",
+    "hallo",
+    "bonjour",
+    "hola",
+    "gracias",
+    "merci",
+    "danke",
+    "dank",
+    "bedankt",
+    "grazie",
+    "obrigado",
+    "tack",
+    "view",
+    "browser",
+    "email",
+    "unsubscribe",
+    "click",
+    "online",
+    "your",
+    "please",
+    "kassenbon",
+    "rechnung",
+    "facture",
+    "abn",
+    "gst",
+    "tax",
+    "vat",
+    "subject",
+    "sent",
+    "from",
+    "to",
+];
+/// Endings of street names in the languages read.
+const STREET_ENDINGS: &[&str] =
+    &["str", "straße", "strasse", "weg", "platz", "gasse", "laan", "straat", "gata", "vej", "allee"];
+
 /// Whether a line could be a merchant's name at the top of a receipt.
 fn header_line(line: &str) -> bool {
     let letters = line.chars().filter(|c| c.is_alphabetic()).count();
     let digits = line.chars().filter(char::is_ascii_digit).count();
-    let lower = format!(" {} ", line.to_lowercase());
+    let lower = line.to_lowercase();
+    let words: Vec<&str> =
+        lower.split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '&').filter(|w| !w.is_empty()).collect();
     letters >= 2
         && digits * 2 <= letters
         && line.chars().count() <= 40
@@ -327,78 +400,10 @@ fn header_line(line: &str) -> bool {
         && !is_generic(line)
         && !crate::money::amounts(line).iter().any(crate::money::is_price)
         && crate::dates::dates_in(line, crate::dates::Order::MonthFirst, None).is_empty()
-        && ![
-            "www.",
-            "http",
-            "tel",
-            "phone",
-            "fax",
-            "street",
-            " st ",
-            " st.",
-            " st,",
-            "avenue",
-            " ave",
-            "road",
-            " rd",
-            "blvd",
-            "suite",
-            "order",
-            "receipt",
-            "invoice",
-            "table",
-            "server",
-            "cashier",
-            "date",
-            "time",
-            "welcome",
-            "thank",
-            "thanks",
-            "guest",
-            "check",
-            "reg ",
-            "trans",
-            "store #",
-            "vat no",
-            "abn",
-            "gst",
-            "tax",
-            "page",
-            "copy",
-            "from:",
-            "to:",
-            "subject:",
-            "sent:",
-            "dear",
-            " hi ",
-            " hi,",
-            "hello",
-            "hallo",
-            "bonjour",
-            "hola",
-            "gracias",
-            "merci",
-            "danke",
-            "dank",
-            "bedankt",
-            "grazie",
-            "obrigado",
-            "tack",
-            "view",
-            "browser",
-            "email",
-            "e-mail",
-            "unsubscribe",
-            "click",
-            "online",
-            "your ",
-            "please",
-            "kassenbon",
-            "rechnung",
-            "facture",
-        ]
-        .iter()
-        .any(|w| lower.contains(w))
+        && !words.iter().any(|w| {
+            NOT_NAME_WORDS.contains(w) || STREET_ENDINGS.iter().any(|e| w.len() > e.len() + 2 && w.ends_with(e))
+        })
+        && !["www.", "http", "store #", "e-mail", "@"].iter().any(|w| lower.contains(w))
 }
 
 /// The words of `name` that spell the sender's domain, when only some of

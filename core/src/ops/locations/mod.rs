@@ -1,4 +1,7 @@
-//! `locations.add`, `locations.rescan`, `locations.list`, `locations.remove`.
+//! `locations.add`, `locations.rescan`, `locations.list`, `locations.remove`,
+//! and the daemon's watch on location folders.
+
+pub mod watch;
 
 use std::path::PathBuf;
 use std::sync::Arc;

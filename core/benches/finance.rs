@@ -1,0 +1,150 @@
+//! Finance import benchmarks, printed as a table: receipts per second for
+//! text emails, OCR'd images beside the `tesseract` command on the same
+//! images (the peer, in the same run), and the memory of a 10,000-receipt
+//! import.
+//!
+//! Run with `cargo bench -p sd-core --bench finance` (after building the
+//! extensions: `cd extensions && cargo build --release`). `SD_BENCH_RECEIPTS`
+//! sets the size of the large import (default 10000).
+#![allow(clippy::unwrap_used)]
+
+#[path = "../tests/common/docs.rs"]
+mod docs;
+#[path = "../tests/common/receipts.rs"]
+mod receipts;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use receipts::Format;
+use sd_core::{Caller, Core};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+async fn call(core: &Arc<Core>, method: &str, lib: Option<Uuid>, payload: Value) -> Value {
+    core.execute_json_operation(method, lib, payload, Caller::Cli).await.unwrap()
+}
+
+/// A fresh core with Finance installed and one library.
+async fn setup(data: &Path) -> (Arc<Core>, Uuid) {
+    let core = Core::open(data).unwrap();
+    let lib = call(&core, "action:libraries.create.input.v1", None, json!({ "name": "bench" })).await;
+    let lib: Uuid = lib["id"].as_str().unwrap().parse().unwrap();
+    let wasm = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../extensions/target/wasm32-unknown-unknown/release/finance.wasm");
+    assert!(wasm.is_file(), "build the extensions first: (cd extensions && cargo build --release)");
+    call(&core, "action:extensions.install.input.v1", None, json!({ "path": wasm })).await;
+    (core, lib)
+}
+
+/// Runs `import` on `dir`; returns the wall time and the job's stats.
+async fn import(core: &Arc<Core>, lib: Uuid, dir: &Path) -> (Duration, Value) {
+    let start = Instant::now();
+    let out = call(
+        core,
+        "action:jobs.dispatch.input.v1",
+        Some(lib),
+        json!({ "extension": "finance", "job": "import", "input": { "path": dir } }),
+    )
+    .await;
+    let info = call(core, "query:jobs.watch.v1", Some(lib), json!({ "id": out["id"] })).await;
+    assert_eq!(info["state"], "completed", "{info}");
+    (start.elapsed(), info["output"]["stats"].clone())
+}
+
+/// Peak and current resident memory of this process, in MiB.
+fn memory() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+fn write(dir: &Path, n: usize, formats: &[Format], offset: usize) {
+    for i in 0..n {
+        let case = receipts::one(offset + i, formats[i % formats.len()]);
+        let path = dir.join(format!("{:02}", i % 100)).join(&case.file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, &case.bytes).unwrap();
+    }
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let large: usize = std::env::var("SD_BENCH_RECEIPTS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+
+    rt.block_on(async {
+        // Text emails: plain and HTML bodies.
+        let data = tempfile::tempdir().unwrap();
+        let (core, lib) = setup(data.path()).await;
+        let warm = tempfile::tempdir().unwrap();
+        write(warm.path(), 20, &[Format::EmlText], 90_000);
+        import(&core, lib, warm.path()).await; // loads the module and the model
+        let dir = tempfile::tempdir().unwrap();
+        let n = 1000;
+        write(dir.path(), n, &[Format::EmlText, Format::EmlHtml], 0);
+        let (t, stats) = import(&core, lib, dir.path()).await;
+        let per_s = n as f64 / t.as_secs_f64();
+        rows.push((
+            "text emails, receipts/s".into(),
+            format!("{per_s:.0}"),
+            format!("goal >= 200; {n} emails in {:.1} s, {stats}", t.as_secs_f64()),
+        ));
+
+        // OCR'd images beside the tesseract command on the same files.
+        let imgs = tempfile::tempdir().unwrap();
+        let m = 12;
+        write(imgs.path(), m, &[Format::Png], 50_000);
+        let mut files = Vec::new();
+        for sub in std::fs::read_dir(imgs.path()).unwrap() {
+            for f in std::fs::read_dir(sub.unwrap().path()).unwrap() {
+                files.push(f.unwrap().path());
+            }
+        }
+        let start = Instant::now();
+        for f in &files {
+            let out = std::process::Command::new("tesseract").arg(f).arg("stdout").output().unwrap();
+            assert!(out.status.success());
+        }
+        let cli = start.elapsed().as_secs_f64() / m as f64;
+        let (t, stats) = import(&core, lib, imgs.path()).await;
+        let ours = t.as_secs_f64() / m as f64;
+        rows.push((
+            "OCR'd image, s/receipt".into(),
+            format!("{ours:.2}"),
+            format!("tesseract CLI {cli:.2} s/image; ratio {:.2} (goal <= 1.2); {stats}", ours / cli),
+        ));
+        drop(core);
+
+        // A large import, for memory.
+        let data = tempfile::tempdir().unwrap();
+        let (core, lib) = setup(data.path()).await;
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), large, &[Format::EmlText, Format::EmlHtml, Format::Txt, Format::Html], 100_000);
+        let (_, before) = memory();
+        let (t, stats) = import(&core, lib, dir.path()).await;
+        let (peak, after) = memory();
+        rows.push((
+            format!("{large}-receipt import, memory"),
+            format!("{peak:.0} MiB peak"),
+            format!(
+                "RSS {before:.0} MiB before, {after:.0} MiB after; {:.0} receipts/s; {stats}",
+                large as f64 / t.as_secs_f64()
+            ),
+        ));
+    });
+
+    println!("\n{:<34} {:>14}  notes", "finance benchmark", "result");
+    for (name, value, notes) in rows {
+        println!("{name:<34} {value:>14}  {notes}");
+    }
+}
