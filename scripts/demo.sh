@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job, end to end, on an embedded default (SQLite in a data dir
 # under target/, nothing to set up): create a library, index a sample
-# folder, tag an entry, search, then install a sandboxed WebAssembly
-# extension that writes into the library through the same operations.
+# folder, tag an entry, search, then install sandboxed WebAssembly
+# extensions that work in the library through the same operations: the test
+# extension, and Finance reading the sample's receipts into expenses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -16,6 +17,17 @@ rm -rf "$PWD/target/demo"
 mkdir -p "$SAMPLE/receipts/2026" "$SAMPLE/notes"
 printf 'Blue Bottle Coffee\nLatte 5.50\nTotal 5.50\n' > "$SAMPLE/receipts/2026/coffee-receipt-0412.txt"
 printf 'Hardware Depot\nHammer 19.99\nTotal 19.99\n' > "$SAMPLE/receipts/2026/hardware-receipt-0415.txt"
+cat > "$SAMPLE/receipts/2026/train.eml" <<'EML'
+From: Trainline <auto-confirm@thetrainline.com>
+Subject: Your booking confirmation
+Date: Fri, 17 Apr 2026 09:12:00 +0100
+Message-ID: <demo-0417@thetrainline.com>
+Content-Type: text/html; charset=utf-8
+
+<html><body><h1>Trainline</h1><p>London Kings Cross to Edinburgh, 17 April 2026</p>
+<table><tr><td>Advance Single</td><td>£64.50</td></tr><tr><td>Booking fee</td><td>£1.50</td></tr>
+<tr><td><b>Total paid</b></td><td><b>£66.00</b></td></tr></table></body></html>
+EML
 printf 'Ideas for the garden\n' > "$SAMPLE/notes/garden-plans.md"
 for i in $(seq 1 500); do printf 'log line %s\n' "$i" > "$SAMPLE/notes/log-$i.txt"; done
 
@@ -35,6 +47,10 @@ run ext install extensions/test-extension --yes
 run search --where "test-extension.greeting=hello from wasm"
 run call query:test-extension.hello.v1 '{"name":"demo"}'
 run ext run test-extension counter '{"current":0,"target":5000,"checkpoint_every":500}'
+run ext install extensions/finance --yes
+run ext run finance import "{\"path\": \"$SAMPLE/receipts\"}"
+run call query:finance.expenses.v1 '{"from": "2026-01-01"}'
+run search --where finance.category=travel
 run job list
 run ext info test-extension
 run status

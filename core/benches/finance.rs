@@ -89,15 +89,23 @@ fn main() {
         let warm = tempfile::tempdir().unwrap();
         write(warm.path(), 20, &[Format::EmlText], 90_000);
         import(&core, lib, warm.path()).await; // loads the module and the model
-        let dir = tempfile::tempdir().unwrap();
+        // Three imports of 1000 different emails each; the median is the figure.
         let n = 1000;
-        write(dir.path(), n, &[Format::EmlText, Format::EmlHtml], 0);
-        let (t, stats) = import(&core, lib, dir.path()).await;
-        let per_s = n as f64 / t.as_secs_f64();
+        let mut runs = Vec::new();
+        for run in 0..3 {
+            let dir = tempfile::tempdir().unwrap();
+            write(dir.path(), n, &[Format::EmlText, Format::EmlHtml], run * 10_000);
+            let (t, stats) = import(&core, lib, dir.path()).await;
+            assert_eq!(stats["imported"], n, "{stats}");
+            runs.push(n as f64 / t.as_secs_f64());
+        }
+        let mut sorted = runs.clone();
+        sorted.sort_by(f64::total_cmp);
+        let all: Vec<String> = runs.iter().map(|r| format!("{r:.0}")).collect();
         rows.push((
             "text emails, receipts/s".into(),
-            format!("{per_s:.0}"),
-            format!("goal >= 200; {n} emails in {:.1} s, {stats}", t.as_secs_f64()),
+            format!("{:.0}", sorted[1]),
+            format!("goal >= 200; median of 3 imports of {n} emails (plain and HTML): {}", all.join(", ")),
         ));
 
         // OCR'd images beside the tesseract command on the same files.

@@ -472,11 +472,3 @@ async fn receipts_appearing_in_a_watched_location_are_imported_through_events() 
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
-
-#[test]
-#[ignore]
-fn dump_corpus() {
-    let dir = PathBuf::from("/tmp/corpus");
-    let _ = std::fs::remove_dir_all(&dir);
-    receipts::write(&dir, &receipts::corpus(128));
-}

@@ -77,11 +77,10 @@ fn filter_query(kind: Option<&str>, filters: &[MetadataFilter]) -> (String, Vec<
         sql.push_str(" AND kind = ?");
         args.push(kind.to_string());
     }
+    // `id IN (…)` lets SQLite start from the metadata index and look each
+    // entry up by id; a correlated EXISTS would scan every entry.
     for f in filters {
-        sql.push_str(
-            " AND EXISTS (SELECT 1 FROM metadata m WHERE m.entry_id = entries.id \
-             AND m.namespace = ? AND m.key = ? AND m.value_text = ?)",
-        );
+        sql.push_str(" AND id IN (SELECT entry_id FROM metadata WHERE namespace = ? AND key = ? AND value_text = ?)");
         args.extend([f.namespace.clone(), f.key.clone(), f.value.clone()]);
     }
     (sql, args)

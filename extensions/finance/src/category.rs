@@ -4,6 +4,8 @@
 
 use spacedrive_sdk::{Client, Label, Result};
 
+use crate::extract::contains_word;
+
 /// Every category, `other` last.
 pub const CATEGORIES: &[(&str, &str)] = &[
     ("dining", "restaurants, cafés, bars, takeaway, food delivery"),
@@ -592,20 +594,6 @@ const CUES: &[(&str, &[&str])] = &[
     ),
 ];
 
-fn contains_word(hay: &str, phrase: &str) -> bool {
-    let mut start = 0;
-    while let Some(i) = hay[start..].find(phrase) {
-        let at = start + i;
-        let before = hay[..at].chars().next_back();
-        let after = hay[at + phrase.len()..].chars().next();
-        if !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric) {
-            return true;
-        }
-        start = at + phrase.len();
-    }
-    false
-}
-
 /// Scores from cue words: the vendor's name counts three times a body line.
 fn cue_scores(vendor: &str, text: &str) -> Vec<(&'static str, f32)> {
     let vendor = vendor.to_lowercase();
@@ -637,6 +625,7 @@ fn cue_scores(vendor: &str, text: &str) -> Vec<(&'static str, f32)> {
 }
 
 /// How a category was chosen.
+#[derive(Clone)]
 pub struct Choice {
     /// The category.
     pub category: String,
@@ -675,9 +664,38 @@ pub fn choose(client: &Client, vendor: &str, text: &str, remembered: Option<&str
         prompt.push_str(". ");
         prompt.push_str(&line);
     }
+    // The same vendor and items ask the same question: answer from memory.
+    if let Some(c) = remembered_answer(&prompt) {
+        return Ok(c);
+    }
+    let choice = classify(client, &prompt, &cues)?;
+    remember_answer(prompt, &choice);
+    Ok(choice)
+}
+
+/// Most classifier answers kept in memory.
+const MEMO_SIZE: usize = 4096;
+
+static MEMO: std::sync::Mutex<Option<std::collections::HashMap<String, Choice>>> = std::sync::Mutex::new(None);
+
+fn remembered_answer(prompt: &str) -> Option<Choice> {
+    MEMO.lock().ok()?.as_ref()?.get(prompt).cloned()
+}
+
+fn remember_answer(prompt: String, choice: &Choice) {
+    if let Ok(mut memo) = MEMO.lock() {
+        let map = memo.get_or_insert_with(Default::default);
+        if map.len() >= MEMO_SIZE {
+            map.clear();
+        }
+        map.insert(prompt, choice.clone());
+    }
+}
+
+fn classify(client: &Client, prompt: &str, cues: &[(&'static str, f32)]) -> Result<Choice> {
     let labels: Vec<Label> =
         CATEGORIES.iter().filter(|(c, _)| *c != "other").map(|(c, d)| Label::described(c, d)).collect();
-    let ranked = client.classify_as(&prompt, &labels, "an expense for {}")?;
+    let ranked = client.classify_as(prompt, &labels, "an expense for {}")?;
     let Some(best) = ranked.best() else {
         return Ok(Choice { category: "other".into(), confidence: 0.3, source: "the classifier had no answer".into() });
     };

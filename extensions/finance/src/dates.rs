@@ -223,30 +223,21 @@ pub fn dates_in(line: &str, order: Order, near: Option<Date>) -> Vec<(usize, Dat
             taken.push(m);
         }
     }
-    for c in DAY_MONTH.captures_iter(line) {
-        let m = c.get(0).map_or((0, 0), |m| (m.start(), m.end()));
-        let day = c.get(1).and_then(|g| g.as_str().parse().ok());
-        let month = c.get(2).and_then(|g| month_named(g.as_str()));
-        let year = c.get(3).and_then(|g| full_year(g.as_str()));
-        if free(&taken, m.0, m.1)
-            && let (Some(d), Some(mo), Some(y)) = (day, month, year)
-            && let Some(date) = Date::new(y, mo, d)
-        {
-            found.push((m.0, date));
-            taken.push(m);
-        }
-    }
-    for c in MONTH_DAY.captures_iter(line) {
-        let m = c.get(0).map_or((0, 0), |m| (m.start(), m.end()));
-        let month = c.get(1).and_then(|g| month_named(g.as_str()));
-        let day = c.get(2).and_then(|g| g.as_str().parse().ok());
-        let year = c.get(3).and_then(|g| full_year(g.as_str()));
-        if free(&taken, m.0, m.1)
-            && let (Some(d), Some(mo), Some(y)) = (day, month, year)
-            && let Some(date) = Date::new(y, mo, d)
-        {
-            found.push((m.0, date));
-            taken.push(m);
+    // Named months: day first ("14 March 2026") or month first ("March 14,
+    // 2026"); the groups give (day, month, year) in each pattern's order.
+    for (re, [d, mo, y]) in [(&*DAY_MONTH, [1, 2, 3]), (&*MONTH_DAY, [2, 1, 3])] {
+        for c in re.captures_iter(line) {
+            let m = c.get(0).map_or((0, 0), |m| (m.start(), m.end()));
+            let day = c.get(d).and_then(|g| g.as_str().parse().ok());
+            let month = c.get(mo).and_then(|g| month_named(g.as_str()));
+            let year = c.get(y).and_then(|g| full_year(g.as_str()));
+            if free(&taken, m.0, m.1)
+                && let (Some(d), Some(mo), Some(y)) = (day, month, year)
+                && let Some(date) = Date::new(y, mo, d)
+            {
+                found.push((m.0, date));
+                taken.push(m);
+            }
         }
     }
     for c in NUMERIC.captures_iter(line) {

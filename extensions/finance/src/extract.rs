@@ -665,7 +665,8 @@ pub fn verdict(doc: &Doc<'_>, extracted: &Extracted) -> Verdict {
     Verdict { receipt: true, reason: format!("amount paid {:.2} with {payment} payment words", total.value) }
 }
 
-fn contains_word(hay: &str, phrase: &str) -> bool {
+/// Whether `phrase` stands in `hay` as whole words.
+pub(crate) fn contains_word(hay: &str, phrase: &str) -> bool {
     let mut start = 0;
     while let Some(i) = hay[start..].find(phrase) {
         let at = start + i;

@@ -239,6 +239,8 @@ fn import(ctx: &JobContext, state: &mut ImportState) -> Result<()> {
         ctx.checkpoint(state)?;
     }
     let settings = store::load_settings(&client)?;
+    // Items are counted to the host in batches, with the checkpoints.
+    let mut items = 0u64;
     loop {
         ctx.check_interrupt()?;
         let page = client.list_entries(&ListQuery {
@@ -299,12 +301,13 @@ fn import(ctx: &JobContext, state: &mut ImportState) -> Result<()> {
                         }
                     }
                     warn_all(ctx, warnings)?;
-                    ctx.increment_items(1)?;
+                    items += 1;
                 }
             }
             state.offset += 1;
-            if state.offset.is_multiple_of(5) {
+            if state.offset.is_multiple_of(20) {
                 ctx.checkpoint(state)?;
+                ctx.increment_items(std::mem::take(&mut items))?;
                 let fraction = state.offset as f32 / page.total.max(1) as f32;
                 ctx.report_progress(
                     fraction,
@@ -313,6 +316,7 @@ fn import(ctx: &JobContext, state: &mut ImportState) -> Result<()> {
             }
         }
     }
+    ctx.increment_items(items)?;
     ctx.report_progress(1.0, &format!("{} expenses imported", state.stats.imported))?;
     Ok(())
 }

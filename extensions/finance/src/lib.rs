@@ -20,7 +20,6 @@ pub mod vendor;
 
 use std::collections::BTreeMap;
 
-use spacedrive_sdk::ListQuery;
 use spacedrive_sdk::prelude::*;
 
 use crate::store::{Expense, Filter, NS, RECEIPT};
@@ -176,35 +175,39 @@ fn recategorize(ctx: &OperationContext, input: RecategorizeInput) -> Result<Reca
         )));
     }
     let client = library_client(ctx)?;
-    let page = client.list_entries(&ListQuery {
-        kind: Some(RECEIPT.into()),
-        with_metadata: Some(NS.into()),
-        limit: 10_000,
-        ..Default::default()
-    })?;
-    let Some(meta) = page.metadata.get(&input.entry_id) else {
+    #[derive(Deserialize)]
+    struct Detail {
+        kind: String,
+        #[serde(default)]
+        metadata: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
+    }
+    let detail: Detail = client.call("query:vdfs.entry.v1", &serde_json::json!({ "id": input.entry_id }))?;
+    let meta = detail.metadata.get(NS).filter(|m| detail.kind == RECEIPT && m.contains_key("total"));
+    let Some(meta) = meta else {
         return Err(Error::new("not_found", format!("{} is not a Finance receipt in this library", input.entry_id)));
     };
     let vendor = meta.get("vendor").and_then(|v| v.as_str()).unwrap_or_default().to_string();
     client.set_metadata(input.entry_id, &pipeline::recategorized(&input.category))?;
     let mut settings = store::load_settings(&client)?;
-    settings.vendor_categories.insert(store::vendor_key(&vendor), input.category.clone());
-    store::save_settings(&client, &settings)?;
-    let mut also_updated = 0;
     let key = store::vendor_key(&vendor);
-    for (id, m) in &page.metadata {
-        let same_vendor = m.get("vendor").and_then(|v| v.as_str()).is_some_and(|v| store::vendor_key(v) == key);
-        let by_person = m.get("category_source").and_then(|v| v.as_str()) == Some("person");
-        if *id != input.entry_id && same_vendor && !by_person && !key.is_empty() {
-            let mut set = BTreeMap::new();
-            set.insert("category".to_string(), serde_json::json!(input.category));
-            set.insert(
-                "category_source".to_string(),
-                serde_json::json!(format!("a person filed {vendor} under {}", input.category)),
-            );
-            client.set_metadata(*id, &set)?;
-            also_updated += 1;
+    if !key.is_empty() {
+        settings.vendor_categories.insert(key.clone(), input.category.clone());
+        store::save_settings(&client, &settings)?;
+    }
+    let mut also_updated = 0;
+    for e in store::all_expenses(&client)? {
+        let same_vendor = !key.is_empty() && store::vendor_key(&e.vendor) == key;
+        if e.entry_id == input.entry_id || !same_vendor || e.category == input.category || e.by_person {
+            continue;
         }
+        let mut set = BTreeMap::new();
+        set.insert("category".to_string(), serde_json::json!(input.category));
+        set.insert(
+            "category_source".to_string(),
+            serde_json::json!(format!("a person filed {vendor} under {}", input.category)),
+        );
+        client.set_metadata(e.entry_id, &set)?;
+        also_updated += 1;
     }
     Ok(RecategorizeOutput { entry_id: input.entry_id, vendor, category: input.category, also_updated })
 }

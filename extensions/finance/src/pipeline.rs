@@ -38,8 +38,6 @@ pub struct Fields {
     pub key: String,
     /// Lowest confidence of the five fields.
     pub confidence: f64,
-    /// The Message-ID, for messages.
-    pub message_id: Option<String>,
 }
 
 /// What became of one document.
@@ -146,6 +144,7 @@ fn finish(
     message: Option<&Message>,
     target: Target<'_>,
     entry_name: &str,
+    key_checked: bool,
 ) -> Result<Outcome> {
     let Some((extracted, verdict, origin)) = reading.fields else {
         return Ok(Outcome::NotReceipt("no text".into()));
@@ -153,16 +152,27 @@ fn finish(
     if !verdict.receipt {
         return Ok(Outcome::NotReceipt(verdict.reason));
     }
-    // The same receipt again (the same file, or a copy, or the same message).
-    if store::find_by_key(client, &key)?.is_some() {
+    // The same receipt again (the same file, or a copy, or the same
+    // message), unless the caller has just looked.
+    if !key_checked && store::find_by_key(client, &key)?.is_some() {
         return Ok(Outcome::Duplicate);
     }
     let Some(total) = &extracted.total else { return Ok(Outcome::NotReceipt("no total".into())) };
     let vendor = extracted.vendor.clone().map(|v| v.value).unwrap_or_else(|| "Unknown".into());
-    let date = match (&extracted.date, message.and_then(|m| m.date)) {
-        (Some(d), _) => d.value.clone(),
-        (None, Some(d)) => d.iso(),
-        (None, None) => String::new(),
+    // A receipt without a date is dated by its email, else by its file.
+    let file_date = match &target {
+        Target::File(e) => e.modified_at.as_deref().and_then(|t| t.get(..10)).map(str::to_string),
+        Target::Virtual { .. } => None,
+    };
+    let (date, date_field) = match (&extracted.date, message.and_then(|m| m.date), file_date) {
+        (Some(d), _, _) => (d.value.clone(), None),
+        (None, Some(d), _) => {
+            (d.iso(), Some(json!({ "value": d.iso(), "confidence": 0.6, "source": "the email's Date header" })))
+        }
+        (None, None, Some(d)) => {
+            (d.clone(), Some(json!({ "value": d, "confidence": 0.3, "source": "the file's modification time" })))
+        }
+        (None, None, None) => (String::new(), None),
     };
     let currency = extracted.currency.clone().map(|c| c.value).unwrap_or_else(|| "USD".into());
     let choice = category::choose(client, &vendor, &reading.text, settings.remembered(&vendor))?;
@@ -184,14 +194,13 @@ fn finish(
         source,
         key,
         confidence: (f64::from(confidence) * 100.0).round() / 100.0,
-        message_id: message.and_then(|m| m.message_id.clone()),
     };
     let analysis = json!({
         "read_from": origin,
         "verdict": verdict,
         "fields": {
             "vendor": extracted.vendor,
-            "date": extracted.date,
+            "date": date_field.unwrap_or_else(|| json!(extracted.date)),
             "total": extracted.total,
             "currency": extracted.currency,
             "category": { "value": choice.category, "confidence": choice.confidence, "source": choice.source },
@@ -267,7 +276,7 @@ pub fn import_message(
         None => source.to_string(),
     };
     let name = entry_name(&msg);
-    finish(client, settings, reading, key, source, Some(&msg), Target::Virtual { parent }, &name)
+    finish(client, settings, reading, key, source, Some(&msg), Target::Virtual { parent }, &name, true)
 }
 
 /// The file types `import` reads, by extension.
@@ -289,8 +298,10 @@ pub fn import_file(client: &Client, settings: &Settings, entry: &Entry, warnings
     let path = entry.path.clone().unwrap_or_else(|| entry.name.clone());
     let kind = supported(&entry.name).ok_or_else(|| Error::invalid(format!("{path}: not a receipt format")))?;
     let content_key = entry.content_hash.as_ref().map(|h| format!("blake3:{h}"));
-    // Unchanged since it was imported: nothing to do.
-    if let Some(key) = &content_key
+    // Unchanged since it was imported: nothing to do. (An email is known
+    // by its Message-ID instead, looked up once it is parsed.)
+    if kind != "eml"
+        && let Some(key) = &content_key
         && store::find_by_key(client, key)?.is_some()
     {
         return Ok(Outcome::Duplicate);
@@ -339,7 +350,8 @@ pub fn import_file(client: &Client, settings: &Settings, entry: &Entry, warnings
         Some(id) => format!("{path} <{id}>"),
         None => path,
     };
-    finish(client, settings, reading, key, source, message.as_ref(), Target::File(entry), &entry.name)
+    let checked = kind != "eml" && content_key.as_deref() == Some(key.as_str());
+    finish(client, settings, reading, key, source, message.as_ref(), Target::File(entry), &entry.name, checked)
 }
 
 /// Up to `max` bytes from the start of an entry's file, and its size: an

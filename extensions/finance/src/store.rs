@@ -123,6 +123,9 @@ pub struct Expense {
     pub category: String,
     /// Lowest confidence of the five fields.
     pub confidence: f64,
+    /// Whether a person chose the category.
+    #[serde(skip)]
+    pub by_person: bool,
 }
 
 impl Expense {
@@ -137,6 +140,7 @@ impl Expense {
             currency: text("currency"),
             category: text("category"),
             confidence: m.get("confidence").and_then(Value::as_f64).unwrap_or(0.0),
+            by_person: m.get("category_source").and_then(Value::as_str) == Some("person"),
         })
     }
 }
@@ -245,8 +249,5 @@ pub fn metadata_of(fields: &crate::pipeline::Fields) -> BTreeMap<String, Value> 
     m.insert("source".into(), json!(fields.source));
     m.insert("key".into(), json!(fields.key));
     m.insert("confidence".into(), json!(fields.confidence));
-    if let Some(id) = &fields.message_id {
-        m.insert("message_id".into(), json!(id));
-    }
     m
 }

@@ -55,6 +55,9 @@ pub struct Entry {
     /// Size in bytes.
     #[serde(default)]
     pub size: u64,
+    /// The file's modification time (RFC 3339), for indexed files.
+    #[serde(default)]
+    pub modified_at: Option<String>,
     /// BLAKE3 of the content, for indexed files.
     #[serde(default)]
     pub content_hash: Option<String>,
@@ -95,13 +98,7 @@ pub struct Sidecar {
 impl Sidecar {
     /// The content as bytes.
     pub fn bytes(&self) -> Result<Vec<u8>> {
-        match (&self.text, &self.data_base64) {
-            (Some(t), _) => Ok(t.clone().into_bytes()),
-            (None, Some(b)) => base64::engine::general_purpose::STANDARD
-                .decode(b)
-                .map_err(|e| Error::internal(format!("host sent bad base64: {e}"))),
-            (None, None) => Ok(Vec::new()),
-        }
+        text_or_base64(self.text.as_deref(), self.data_base64.as_deref())
     }
 }
 
@@ -132,6 +129,17 @@ pub struct Where {
     pub key: String,
     /// Value as text.
     pub value: String,
+}
+
+/// Content the host sends as text when it is UTF-8, else as base64.
+pub(crate) fn text_or_base64(text: Option<&str>, b64: Option<&str>) -> Result<Vec<u8>> {
+    match (text, b64) {
+        (Some(t), _) => Ok(t.as_bytes().to_vec()),
+        (None, Some(b)) => base64::engine::general_purpose::STANDARD
+            .decode(b)
+            .map_err(|e| Error::internal(format!("host sent bad base64: {e}"))),
+        (None, None) => Ok(Vec::new()),
+    }
 }
 
 fn decode<O: DeserializeOwned>(envelope: &[u8]) -> Result<O> {

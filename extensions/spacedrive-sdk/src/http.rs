@@ -4,10 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use crate::{Client, Error, Result};
+use crate::{Client, Result};
 
 /// A request.
 #[derive(Debug, Clone, Serialize)]
@@ -75,13 +74,7 @@ pub struct HttpResponse {
 impl HttpResponse {
     /// The body as bytes.
     pub fn bytes(&self) -> Result<Vec<u8>> {
-        match (&self.body, &self.body_base64) {
-            (Some(t), _) => Ok(t.clone().into_bytes()),
-            (None, Some(b)) => base64::engine::general_purpose::STANDARD
-                .decode(b)
-                .map_err(|e| Error::internal(format!("host sent bad base64: {e}"))),
-            (None, None) => Ok(Vec::new()),
-        }
+        crate::client::text_or_base64(self.body.as_deref(), self.body_base64.as_deref())
     }
 
     /// Whether the status is 2xx.
