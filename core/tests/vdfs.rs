@@ -95,23 +95,41 @@ async fn index_then_rescan_reports_exactly_what_changed() {
     assert_eq!(after[root.join("new/moved-here.txt").to_str().unwrap()]["name"], "moved-here.txt");
     assert_eq!(after.len(), before.len() - 4 + 6);
 
-    // A sidecar on an indexed file goes, blob and all, when the file does.
+    // Sidecars on an indexed file go, blobs and all, when the file does: a
+    // large one kept as a file, a small one kept in the database.
     let victim = root.join(&files[30]);
     let vid = after[victim.to_str().unwrap()]["id"].clone();
+    use base64::Engine;
+    let big = base64::engine::general_purpose::STANDARD.encode(vec![7u8; 100_000]);
     let sc = call(
         &core,
         "action:vdfs.write_sidecar.input.v1",
         Some(lib),
-        json!({ "entry_id": vid, "name": "thumb.bin", "data_base64": "c2lkZWNhcg==" }),
+        json!({ "entry_id": vid, "name": "thumb.bin", "data_base64": big }),
     )
     .await
     .unwrap();
-    let blob = data.path().join("libraries").join(lib.to_string()).join("sidecars/blobs");
+    let small = call(
+        &core,
+        "action:vdfs.write_sidecar.input.v1",
+        Some(lib),
+        json!({ "entry_id": vid, "name": "tiny.bin", "data_base64": "c2lkZWNhcg==" }),
+    )
+    .await
+    .unwrap();
+    let lib_dir = data.path().join("libraries").join(lib.to_string());
+    let blob = lib_dir.join("sidecars/blobs");
     let blob = blob.join(&sc["hash"].as_str().unwrap()[..2]).join(sc["hash"].as_str().unwrap());
     assert!(blob.is_file());
+    let inline_rows = |hash: &str| -> i64 {
+        let conn = rusqlite::Connection::open(lib_dir.join("library.db")).unwrap();
+        conn.query_row("SELECT COUNT(*) FROM sidecar_blobs WHERE hash = ?1", [hash], |r| r.get(0)).unwrap()
+    };
+    assert_eq!(inline_rows(small["hash"].as_str().unwrap()), 1);
     std::fs::remove_file(&victim).unwrap();
     call(&core, "action:locations.rescan.input.v1", Some(lib), json!({ "path": root })).await.unwrap();
     assert!(!blob.exists(), "the orphaned sidecar blob was collected");
+    assert_eq!(inline_rows(small["hash"].as_str().unwrap()), 0, "the orphaned inline blob was collected");
     let after = all_entries(&core, lib).await;
 
     // Removing a whole folder removes its subtree.
@@ -273,19 +291,39 @@ async fn virtual_entries_metadata_sidecars_and_search() {
         .unwrap();
     assert_eq!(sc["data_base64"], "AAEC/w==");
 
-    // A corrupted blob is detected, not returned.
+    // A corrupted blob is detected, not returned: a small one in the
+    // database, and a large one in its file.
     let lib_dir = data.path().join("libraries").join(lib.to_string());
     let hash = sc["hash"].as_str().unwrap();
-    std::fs::write(lib_dir.join("sidecars/blobs").join(&hash[..2]).join(hash), b"tampered").unwrap();
+    rusqlite::Connection::open(lib_dir.join("library.db"))
+        .unwrap()
+        .execute("UPDATE sidecar_blobs SET data = x'00' WHERE hash = ?1", [hash])
+        .unwrap();
     let err = call(&core, "query:vdfs.read_sidecar.v1", Some(lib), json!({ "entry_id": id, "name": "raw.bin" }))
         .await
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::Internal);
     assert!(err.message.contains("corrupt"), "{err}");
+    use base64::Engine;
+    let big = base64::engine::general_purpose::STANDARD.encode(vec![9u8; 70_000]);
+    let large = call(
+        &core,
+        "action:vdfs.write_sidecar.input.v1",
+        Some(lib),
+        json!({ "entry_id": id, "name": "large.bin", "data_base64": big }),
+    )
+    .await
+    .unwrap();
+    let hash = large["hash"].as_str().unwrap();
+    std::fs::write(lib_dir.join("sidecars/blobs").join(&hash[..2]).join(hash), b"tampered").unwrap();
+    let err = call(&core, "query:vdfs.read_sidecar.v1", Some(lib), json!({ "entry_id": id, "name": "large.bin" }))
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("corrupt"), "{err}");
 
     let detail = call(&core, "query:vdfs.entry.v1", Some(lib), json!({ "id": id })).await.unwrap();
     assert_eq!(detail["metadata"]["user"]["amount"], 4.5);
-    assert_eq!(detail["sidecars"].as_array().unwrap().len(), 2);
+    assert_eq!(detail["sidecars"].as_array().unwrap().len(), 3);
 }
 
 #[tokio::test]

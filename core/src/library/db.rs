@@ -17,6 +17,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/002_jobs.sql")),
     M::up(include_str!("migrations/003_embeddings.sql")),
     M::up(include_str!("migrations/004_events.sql")),
+    M::up(include_str!("migrations/005_inline_blobs.sql")),
 ];
 
 /// Connections per library. Readers run in parallel under WAL; writers queue

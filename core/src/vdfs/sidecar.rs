@@ -1,6 +1,8 @@
 //! Sidecars: named blobs attached to an entry and owned by a namespace. The
-//! bytes live in a content-addressed store (`sidecars/blobs/ab/abcd…`, named
-//! by BLAKE3 hash); the database maps (entry, namespace, name) to a hash.
+//! bytes are content-addressed by BLAKE3 hash: up to [`INLINE_MAX`] bytes in
+//! the database's `sidecar_blobs` table, larger ones in files
+//! (`sidecars/blobs/ab/abcd…`); the database maps (entry, namespace, name)
+//! to a hash.
 //!
 //! Every change happens inside the database's write transaction, so blob
 //! creation and garbage collection are serialised with the rows that refer to
@@ -17,6 +19,11 @@ use crate::error::{OpError, OpResult};
 
 /// Largest sidecar, in bytes.
 pub const MAX_SIDECAR_BYTES: usize = 8 * 1024 * 1024;
+
+/// Largest blob kept in the database rather than in a file. SQLite reads
+/// and writes blobs this small faster than the file system, and a row needs
+/// no fsync of its own: it is as durable as the transaction that names it.
+pub const INLINE_MAX: usize = 64 * 1024;
 
 /// Most text indexed for search from one sidecar, in bytes.
 const MAX_INDEXED_TEXT: usize = 1024 * 1024;
@@ -36,10 +43,16 @@ impl SidecarStore {
         self.root.join("blobs").join(&hash[..2]).join(hash)
     }
 
-    /// Writes `data` under its hash (atomically: temp file, fsync, rename) and
-    /// returns the hash. Writing the same bytes twice stores them once.
-    fn put(&self, data: &[u8]) -> OpResult<String> {
+    /// Stores `data` under its hash and returns the hash: in the database
+    /// when small, else in a file (atomically: temp file, fsync, rename).
+    /// Writing the same bytes twice stores them once.
+    fn put(&self, conn: &Connection, data: &[u8]) -> OpResult<String> {
         let hash = blake3::hash(data).to_hex().to_string();
+        if data.len() <= INLINE_MAX {
+            conn.prepare_cached("INSERT OR IGNORE INTO sidecar_blobs(hash, data) VALUES (?1, ?2)")?
+                .execute(params![hash, data])?;
+            return Ok(hash);
+        }
         let path = self.blob_path(&hash);
         if path.is_file() {
             return Ok(hash);
@@ -63,14 +76,22 @@ impl SidecarStore {
     }
 
     /// Reads a blob and checks it against its hash.
-    fn get(&self, hash: &str) -> OpResult<Vec<u8>> {
-        let path = self.blob_path(hash);
-        let data = std::fs::read(&path).map_err(|e| {
-            OpError::internal(format!("sidecar blob {hash} is missing from the store ({e}); write the sidecar again"))
-        })?;
+    fn get(&self, conn: &Connection, hash: &str) -> OpResult<Vec<u8>> {
+        let inline: Option<Vec<u8>> = conn
+            .prepare_cached("SELECT data FROM sidecar_blobs WHERE hash = ?1")?
+            .query_row([hash], |r| r.get(0))
+            .optional()?;
+        let data = match inline {
+            Some(d) => d,
+            None => std::fs::read(self.blob_path(hash)).map_err(|e| {
+                OpError::internal(format!(
+                    "sidecar blob {hash} is missing from the store ({e}); write the sidecar again"
+                ))
+            })?,
+        };
         if blake3::hash(&data).to_hex().as_str() != hash {
             return Err(OpError::internal(format!(
-                "sidecar blob {hash} is corrupt on disk (hash mismatch); write the sidecar again"
+                "sidecar blob {hash} is corrupt (hash mismatch); write the sidecar again"
             )));
         }
         Ok(data)
@@ -79,6 +100,7 @@ impl SidecarStore {
     fn remove_if_unreferenced(&self, conn: &Connection, hash: &str) -> OpResult<()> {
         let refs: i64 = conn.query_row("SELECT COUNT(*) FROM sidecars WHERE hash = ?1", [hash], |r| r.get(0))?;
         if refs == 0 {
+            conn.execute("DELETE FROM sidecar_blobs WHERE hash = ?1", [hash])?;
             match std::fs::remove_file(self.blob_path(hash)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -100,9 +122,10 @@ impl SidecarStore {
     /// transaction so no concurrent write can start referring to one.
     /// Returns how many were deleted.
     pub fn collect_garbage(&self, conn: &Connection) -> OpResult<u64> {
-        let Ok(shards) = std::fs::read_dir(self.root.join("blobs")) else { return Ok(0) };
+        let mut deleted =
+            conn.execute("DELETE FROM sidecar_blobs WHERE hash NOT IN (SELECT hash FROM sidecars)", [])? as u64;
+        let Ok(shards) = std::fs::read_dir(self.root.join("blobs")) else { return Ok(deleted) };
         let mut referenced = conn.prepare_cached("SELECT 1 FROM sidecars WHERE hash = ?1 LIMIT 1")?;
-        let mut deleted = 0;
         for shard in shards.flatten() {
             let Ok(blobs) = std::fs::read_dir(shard.path()) else { continue };
             for blob in blobs.flatten() {
@@ -152,7 +175,7 @@ pub fn write(
             |r| r.get(0),
         )
         .optional()?;
-    let hash = store.put(data)?;
+    let hash = store.put(conn, data)?;
     let created = now_ns();
     conn.prepare_cached(
         "INSERT INTO sidecars(entry_id, namespace, name, hash, size, content_type, created_ns) \
@@ -220,6 +243,6 @@ pub fn read(
         .ok_or_else(|| {
             OpError::not_found(format!("entry has no sidecar `{name}` in namespace `{namespace}`; see `sd entry show`"))
         })?;
-    let data = store.get(&info.hash)?;
+    let data = store.get(conn, &info.hash)?;
     Ok((info, data))
 }
