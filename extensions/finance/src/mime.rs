@@ -55,11 +55,63 @@ impl Message {
 /// HTML as plain text, tables laid out as rows so a label and its amount
 /// stay on one line.
 pub fn html_to_text(html: &[u8]) -> String {
+    // The renderer recurses per nested element: a hostile document nested
+    // thousands deep would overflow the stack, so such pages lose their
+    // layout instead.
+    if nesting_depth(html) > MAX_HTML_DEPTH {
+        return strip_tags(&String::from_utf8_lossy(html));
+    }
     match html2text::config::plain_no_decorate().no_table_borders().string_from_read(html, 160) {
         Ok(text) => text,
         // Malformed beyond what the parser recovers from: strip tags instead.
         Err(_) => strip_tags(&String::from_utf8_lossy(html)),
     }
+}
+
+/// Deepest HTML nesting rendered with its layout.
+const MAX_HTML_DEPTH: usize = 256;
+
+/// How deep tags nest, roughly: opening tags minus closing tags, never
+/// counting void elements' lack of a closing tag against the page (the
+/// estimate only has to err high on pathological input).
+fn nesting_depth(html: &[u8]) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut i = 0;
+    while i + 1 < html.len() {
+        if html[i] == b'<' {
+            match html[i + 1] {
+                b'/' => depth = depth.saturating_sub(1),
+                c if c.is_ascii_alphabetic() => {
+                    let tag: Vec<u8> = html[i + 1..]
+                        .iter()
+                        .take_while(|b| b.is_ascii_alphanumeric())
+                        .map(u8::to_ascii_lowercase)
+                        .collect();
+                    let void = [
+                        &b"br"[..],
+                        b"img",
+                        b"hr",
+                        b"meta",
+                        b"link",
+                        b"input",
+                        b"wbr",
+                        b"col",
+                        b"area",
+                        b"base",
+                        b"source",
+                    ]
+                    .contains(&tag.as_slice());
+                    if !void {
+                        depth += 1;
+                        max = max.max(depth);
+                    }
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    max
 }
 
 fn strip_tags(html: &str) -> String {
@@ -225,4 +277,25 @@ pub fn split_mbox(data: &[u8]) -> Vec<Vec<u8>> {
 /// Whether bytes look like an mbox file rather than a single message.
 pub fn looks_like_mbox(data: &[u8]) -> bool {
     data.starts_with(b"From ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deep_html_is_read_without_recursion() {
+        let deep = format!("{}Total $5.00{}", "<div>".repeat(100_000), "</div>".repeat(100_000));
+        assert!(html_to_text(deep.as_bytes()).contains("Total $5.00"));
+        let table = "<table><tr><td>Total</td><td>$5.00</td></tr></table>";
+        assert!(html_to_text(table.as_bytes()).contains("Total"));
+    }
+
+    #[test]
+    fn mbox_splits_and_unquotes() {
+        let mbox = b"From a\nSubject: one\n\n>From here\nFrom b\nSubject: two\n\nbody\n";
+        let msgs = split_mbox(mbox);
+        assert_eq!(msgs.len(), 2);
+        assert!(String::from_utf8_lossy(&msgs[0]).contains("\nFrom here"));
+    }
 }
