@@ -772,3 +772,73 @@ mod styles {
         ));
     }
 }
+
+#[cfg(test)]
+mod garbage {
+    /// Whatever bytes arrive, reading them as an email and extracting from
+    /// them returns; a panic would trap the guest and fail a whole import.
+    #[test]
+    fn arbitrary_input_never_panics() {
+        let pieces: &[&str] = &[
+            "Total",
+            " ",
+            "$",
+            "€",
+            "1,234.56",
+            "12,5",
+            "\n",
+            "Date:",
+            "03/04/2026",
+            "İ",
+            "ẞ",
+            "<div>",
+            "</td>",
+            "From: ",
+            "Subject: ",
+            "=?UTF-8?B?",
+            "--b\r\n",
+            "Content-Type: multipart/mixed; boundary=b\r\n",
+            "\r\n\r\n",
+            "Inc.",
+            "Receipts",
+            "#12",
+            "March",
+            "31.02.2026",
+            "tip",
+            "0",
+            "\u{0}",
+            "ÿ",
+            "Net à payer",
+            "-",
+            "kr",
+            "CA$",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..3000 {
+            let mut text = String::new();
+            for _ in 0..(state % 40) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(pieces[(state % pieces.len() as u64) as usize]);
+            }
+            if let Ok(msg) = crate::mime::parse(text.as_bytes()) {
+                let doc = super::Doc {
+                    text: &msg.text,
+                    from_name: &msg.from_name,
+                    from_address: &msg.from_address,
+                    subject: &msg.subject,
+                    email_date: msg.date,
+                };
+                let e = super::extract(&doc);
+                let _ = super::verdict(&doc, &e);
+            }
+            let doc =
+                super::Doc { text: &text, from_name: &text, from_address: &text, subject: &text, email_date: None };
+            let e = super::extract(&doc);
+            let _ = super::verdict(&doc, &e);
+            let _ = crate::mime::split_mbox(text.as_bytes());
+            let _ = crate::mime::html_to_text(text.as_bytes());
+        }
+    }
+}

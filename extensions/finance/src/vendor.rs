@@ -186,6 +186,13 @@ static BODY_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     .collect()
 });
 
+/// `s` without `suffix` (ASCII, matched without regard to case). Slices `s`
+/// itself, never a lowercased copy, whose byte offsets can differ.
+fn strip_suffix_ascii_ci<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
+    let cut = s.len().checked_sub(suffix.len())?;
+    (s.is_char_boundary(cut) && s[cut..].eq_ignore_ascii_case(suffix)).then(|| &s[..cut])
+}
+
 /// A name with legal forms, store numbers and branch suffixes removed, in a
 /// person's casing.
 pub fn clean(raw: &str) -> String {
@@ -205,13 +212,12 @@ pub fn clean(raw: &str) -> String {
     loop {
         let before = s.clone();
         s = STORE_NO.replace(&s, "").trim().trim_end_matches([',', '.', ':']).trim().to_string();
-        let lower = s.to_lowercase();
         for form in LEGAL {
-            if let Some(stem) = lower.strip_suffix(form)
+            if let Some(stem) = strip_suffix_ascii_ci(&s, form)
                 && (stem.ends_with(' ') || stem.ends_with(','))
                 && stem.trim_end_matches([' ', ',']).len() >= 2
             {
-                s.truncate(stem.trim_end_matches([' ', ',']).len());
+                s = stem.trim_end_matches([' ', ',']).to_string();
                 break;
             }
         }
@@ -221,8 +227,11 @@ pub fn clean(raw: &str) -> String {
     }
     // "Amazon.com" is "Amazon".
     for tld in [".com", ".co.uk", ".de", ".fr", ".ca", ".com.au", ".co", ".io", ".net"] {
-        if s.len() > tld.len() + 2 && s.to_lowercase().ends_with(tld) && !s.contains(' ') {
-            s.truncate(s.len() - tld.len());
+        if let Some(stem) = strip_suffix_ascii_ci(&s, tld)
+            && stem.len() > 2
+            && !s.contains(' ')
+        {
+            s = stem.to_string();
         }
     }
     person_case(&s)
@@ -283,14 +292,13 @@ fn sender_name(raw: &str) -> Option<String> {
         name = before.to_string();
     }
     loop {
-        let lower = name.to_lowercase();
         let Some(stem) = SENDER_SUFFIXES.iter().find_map(|s| {
-            lower.strip_suffix(s).filter(|stem| stem.ends_with(' ') || stem.ends_with('-') || stem.ends_with('|'))
+            strip_suffix_ascii_ci(&name, s)
+                .filter(|stem| stem.ends_with(' ') || stem.ends_with('-') || stem.ends_with('|'))
         }) else {
             break;
         };
-        name.truncate(stem.len());
-        name = name.trim_end_matches([' ', '-', '|', ',']).to_string();
+        name = stem.trim_end_matches([' ', '-', '|', ',']).to_string();
     }
     let cleaned = clean(&name);
     (!is_generic(&cleaned) && cleaned.chars().any(char::is_alphabetic)).then_some(cleaned)
@@ -510,6 +518,9 @@ mod tests {
         assert_eq!(clean("Blue Bottle Coffee - Hayes Valley"), "Blue Bottle Coffee");
         assert_eq!(sender_name("Uber Receipts").as_deref(), Some("Uber"));
         assert_eq!(sender_name("no-reply"), None);
+        // Lowercasing changes byte lengths here; nothing may slice wrongly.
+        assert_eq!(clean("İSTANBUL KEBAP LTD"), "İstanbul Kebap");
+        assert_eq!(sender_name("ẞTORE İNC Receipts").as_deref(), Some("ẞtore İnc"));
     }
 
     #[test]
