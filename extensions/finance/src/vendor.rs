@@ -291,13 +291,9 @@ fn sender_name(raw: &str) -> Option<String> {
     if let Some((before, _)) = name.split_once(" via ") {
         name = before.to_string();
     }
-    loop {
-        let Some(stem) = SENDER_SUFFIXES.iter().find_map(|s| {
-            strip_suffix_ascii_ci(&name, s)
-                .filter(|stem| stem.ends_with(' ') || stem.ends_with('-') || stem.ends_with('|'))
-        }) else {
-            break;
-        };
+    while let Some(stem) = SENDER_SUFFIXES.iter().find_map(|s| {
+        strip_suffix_ascii_ci(&name, s).filter(|stem| stem.ends_with(' ') || stem.ends_with('-') || stem.ends_with('|'))
+    }) {
         name = stem.trim_end_matches([' ', '-', '|', ',']).to_string();
     }
     let cleaned = clean(&name);
