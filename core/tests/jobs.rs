@@ -311,8 +311,9 @@ async fn bad_checkpoints_and_vanished_extensions_fail_the_job_only() {
     assert_eq!(info["state"], "failed");
     assert!(info["error"].as_str().unwrap().contains("checkpoint is not valid JSON"), "{info}");
 
-    // The extension is removed while its second job waits for a slot.
-    env.install_wat("doomed", 1, &slow_body(10)).await;
+    // The extension is removed while its second job waits for a slot (the
+    // first runs 4 s, long enough to see the second queued on a busy machine).
+    env.install_wat("doomed", 1, &slow_body(100)).await;
     let first = env.dispatch("doomed", "run", json!({})).await;
     let second = env.dispatch("doomed", "run", json!({})).await;
     env.wait_state(first, "running").await;
