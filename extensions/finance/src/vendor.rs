@@ -411,26 +411,34 @@ fn header_line(line: &str) -> bool {
 }
 
 /// The words of `name` that spell the sender's domain, when only some of
-/// them do: "Marriott" of "Marriott Bonvoy" from `marriott.com`, "Carrefour"
-/// of a sentence ending in it.
-fn narrowed_to_domain(name: &str, domain: &str) -> Option<String> {
+/// them do: "Carrefour" of a sentence ending in it, or "Marriott" of a
+/// sender called "Marriott Bonvoy" whose receipt says only "Marriott".
+fn narrowed_to_domain(name: &str, domain: &str, body: &str) -> Option<String> {
     let words: Vec<&str> = name.split_whitespace().collect();
-    // Only a sentence ("Merci de votre visite chez Carrefour") is cut; a
-    // name of capitalised words ("Whole Foods Market") is the name.
+    // A sentence ("Merci de votre visite chez Carrefour") is cut. A name of
+    // capitalised words ("Whole Foods Market") is the name, unless the
+    // receipt itself never writes it whole but does write the shorter one.
     let sentence = words.iter().any(|w| w.chars().next().is_some_and(char::is_lowercase));
-    if words.len() < 2 || !sentence {
+    let body = body.to_lowercase();
+    let written_whole = body.contains(&name.to_lowercase());
+    if words.len() < 2 {
         return None;
     }
     for len in 1..words.len() {
         for start in 0..=words.len() - len {
             let part = words[start..start + len].join(" ");
             let part = part.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’');
-            if squash(part) == domain {
+            if squash(part) == domain && (sentence || !written_whole && contains_name(&body, &part.to_lowercase())) {
                 return Some(part.to_string());
             }
         }
     }
     None
+}
+
+/// Whether `name` stands in `hay` as whole words.
+fn contains_name(hay: &str, name: &str) -> bool {
+    crate::extract::contains_word(hay, name)
 }
 
 /// Finds the vendor: named by the sender, the subject or the body, or the
@@ -472,7 +480,7 @@ pub fn find(lines: &[&str], doc: &Doc<'_>) -> Option<Field<String>> {
     if let Some(d) = &domain {
         let squashed = squash(d);
         for (name, conf, _) in candidates.iter_mut() {
-            if let Some(narrow) = narrowed_to_domain(name, &squashed) {
+            if let Some(narrow) = narrowed_to_domain(name, &squashed, doc.text) {
                 *name = narrow;
             }
             let n = squash(name);
@@ -517,6 +525,24 @@ mod tests {
         // Lowercasing changes byte lengths here; nothing may slice wrongly.
         assert_eq!(clean("İSTANBUL KEBAP LTD"), "İstanbul Kebap");
         assert_eq!(sender_name("ẞTORE İNC Receipts").as_deref(), Some("ẞtore İnc"));
+    }
+
+    #[test]
+    fn a_programme_in_the_sender_name_is_dropped_when_the_receipt_says_less() {
+        let text = "MARRIOTT\nRoom 2 nights 300.00\nTotal $300.00\nThanks for staying at Marriott.";
+        let doc =
+            Doc { text, from_name: "Marriott Bonvoy", from_address: "no-reply@marriott.com", ..Default::default() };
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(find(&lines, &doc).map(|f| f.value).as_deref(), Some("Marriott"));
+        let text = "Whole Foods Market\nMilk 3.00\nTotal $3.00";
+        let doc = Doc {
+            text,
+            from_name: "Whole Foods Market",
+            from_address: "receipts@wholefoods.com",
+            ..Default::default()
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(find(&lines, &doc).map(|f| f.value).as_deref(), Some("Whole Foods Market"));
     }
 
     #[test]
