@@ -63,19 +63,7 @@ fn sigkill_during_indexing_then_the_resumed_job_completes_the_library() {
 
     // The restarted daemon resumes the interrupted indexing job by itself.
     let _daemon = Daemon::start(dir);
-    let jobs = sd_json(dir, &["job", "list"]);
-    let job = jobs.as_array().unwrap().iter().find(|j| j["name"] == "index_location").expect("the indexing job");
-    let id = job["id"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let info = loop {
-        let info = sd_json(dir, &["job", "info", &id]);
-        if info["state"] == "completed" {
-            break info;
-        }
-        assert!(["queued", "running"].contains(&info["state"].as_str().unwrap()), "{info}");
-        assert!(Instant::now() < deadline, "the resumed job never finished: {info}");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let info = common::resumed_job_completes(dir, "index_location", Duration::from_secs(120));
     assert_eq!(info["runs"], 2, "{info}");
     let scan = &info["output"];
     assert_eq!(scan["warning_count"], 0, "{info}");

@@ -97,19 +97,7 @@ fn import_survives_sigkill_then_queries_summaries_search_and_recategorisation_wo
 
     // The restarted daemon resumes the job from its checkpoint.
     let _daemon = Daemon::start(dir);
-    let jobs = sd_json(dir, &["job", "list"]);
-    let job = jobs.as_array().unwrap().iter().find(|j| j["name"] == "import").expect("the import job").clone();
-    let id = job["id"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let info = loop {
-        let info = sd_json(dir, &["job", "info", &id]);
-        if info["state"] == "completed" {
-            break info;
-        }
-        assert!(["queued", "running"].contains(&info["state"].as_str().unwrap()), "{info}");
-        assert!(Instant::now() < deadline, "the resumed import never finished: {info}");
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let info = common::resumed_job_completes(dir, "import", Duration::from_secs(300));
     assert_eq!(info["runs"], 2, "{info}");
 
     // Nothing lost, nothing twice.

@@ -115,3 +115,21 @@ pub fn make_tree(root: &Path, files: usize) -> Vec<String> {
     }
     out
 }
+
+/// After a restart of the daemon: the one job named `name`, followed until
+/// it completes (it may only be queued or running meanwhile).
+pub fn resumed_job_completes(data_dir: &Path, name: &str, within: Duration) -> Value {
+    let jobs = sd_json(data_dir, &["job", "list"]);
+    let job = jobs.as_array().unwrap().iter().find(|j| j["name"] == name).unwrap_or_else(|| panic!("no {name} job"));
+    let id = job["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + within;
+    loop {
+        let info = sd_json(data_dir, &["job", "info", &id]);
+        if info["state"] == "completed" {
+            return info;
+        }
+        assert!(["queued", "running"].contains(&info["state"].as_str().unwrap()), "{info}");
+        assert!(Instant::now() < deadline, "the resumed {name} job never finished: {info}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
