@@ -1,7 +1,6 @@
 //! `ai.ocr`, `ai.embed`, `ai.classify_text`: thin handlers over
 //! [`services::ai`](crate::services::ai).
 
-use base64::Engine;
 use rusqlite::OptionalExtension;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -137,9 +136,7 @@ fn decode(b64: &str) -> OpResult<Vec<u8>> {
     if b64.len() > MAX_INPUT_BYTES / 3 * 4 + 4 {
         return Err(OpError::exhausted(format!("data_base64 decodes to more than {MAX_INPUT_BYTES} bytes")));
     }
-    base64::engine::general_purpose::STANDARD
-        .decode(b64.trim())
-        .map_err(|e| OpError::invalid(format!("data_base64 is not valid base64: {e}")))
+    crate::infra::wire::decode_base64("data_base64", b64.trim())
 }
 
 /// The bytes of an indexed entry's file, bounded.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::Caller;
 use crate::error::{ErrorCode, OpError, OpResult};
 use crate::infra::extension::NetworkGrant;
-use crate::infra::wire::{Audience, Effect, OpContext, Operation, Scope};
+use crate::infra::wire::{Audience, Effect, OpContext, Operation, Scope, decode_base64, text_or_base64};
 use crate::register_operation;
 use crate::services::net::{self, AllowList};
 use crate::services::vault::Secret;
@@ -159,11 +159,7 @@ async fn send(ctx: &OpContext, me: &str, input: RequestInput) -> OpResult<Respon
     let body = match (input.body, input.body_base64) {
         (Some(_), Some(_)) => return Err(OpError::invalid("give `body` or `body_base64`, not both")),
         (Some(text), None) => Some(text.into_bytes()),
-        (None, Some(b64)) => Some(
-            base64::engine::general_purpose::STANDARD
-                .decode(b64.trim())
-                .map_err(|e| OpError::invalid(format!("body_base64 is not valid base64: {e}")))?,
-        ),
+        (None, Some(b64)) => Some(decode_base64("body_base64", b64.trim())?),
         (None, None) => None,
     };
     if body.as_ref().is_some_and(|b| b.len() > MAX_BODY_BYTES) {
@@ -190,9 +186,6 @@ async fn send(ctx: &OpContext, me: &str, input: RequestInput) -> OpResult<Respon
             max_response_bytes: grant.max_response_bytes,
         })
         .await?;
-    let (body, body_base64) = match String::from_utf8(response.body) {
-        Ok(text) => (Some(text), None),
-        Err(e) => (None, Some(base64::engine::general_purpose::STANDARD.encode(e.into_bytes()))),
-    };
+    let (body, body_base64) = text_or_base64(response.body);
     Ok(ResponseOutput { status: response.status, headers: response.headers, body, body_base64 })
 }

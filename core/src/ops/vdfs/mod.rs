@@ -12,7 +12,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::{OpError, OpResult};
-use crate::infra::wire::{Audience, Caller, Effect, OpContext, Operation, Scope};
+use crate::infra::wire::{Audience, Caller, Effect, OpContext, Operation, Scope, decode_base64, text_or_base64};
 use crate::register_operation;
 use crate::vdfs::entry::{self, Entry, EntryDetail, KIND_VIRTUAL, ListFilter, SidecarInfo};
 use crate::vdfs::{file, metadata, names, sidecar};
@@ -322,12 +322,7 @@ impl Operation for WriteSidecar {
         names::validate_name("sidecar name", &input.name)?;
         let (data, default_type) = match (input.text, input.data_base64) {
             (Some(text), None) => (text.into_bytes(), "text/plain; charset=utf-8"),
-            (None, Some(b64)) => (
-                BASE64
-                    .decode(b64.as_bytes())
-                    .map_err(|e| OpError::invalid(format!("data_base64 is not base64: {e}")))?,
-                "application/octet-stream",
-            ),
+            (None, Some(b64)) => (decode_base64("data_base64", &b64)?, "application/octet-stream"),
             _ => {
                 return Err(OpError::invalid("give exactly one of `text` and `data_base64`"));
             }
@@ -392,10 +387,7 @@ impl Operation for ReadSidecar {
                 sidecar::read(c, lib.sidecars(), row, &ns, &input.name)
             })
             .await?;
-        let (text, data_base64) = match String::from_utf8(data) {
-            Ok(t) => (Some(t), None),
-            Err(e) => (None, Some(BASE64.encode(e.into_bytes()))),
-        };
+        let (text, data_base64) = text_or_base64(data);
         Ok(ReadSidecarOutput { info, text, data_base64 })
     }
 }
