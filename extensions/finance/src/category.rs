@@ -676,15 +676,15 @@ pub fn choose(client: &Client, vendor: &str, text: &str, remembered: Option<&str
 /// Most classifier answers kept in memory.
 const MEMO_SIZE: usize = 4096;
 
-static MEMO: std::sync::Mutex<Option<std::collections::HashMap<String, Choice>>> = std::sync::Mutex::new(None);
+static MEMO: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, Choice>>> =
+    std::sync::LazyLock::new(Default::default);
 
 fn remembered_answer(prompt: &str) -> Option<Choice> {
-    MEMO.lock().ok()?.as_ref()?.get(prompt).cloned()
+    MEMO.lock().ok()?.get(prompt).cloned()
 }
 
 fn remember_answer(prompt: String, choice: &Choice) {
-    if let Ok(mut memo) = MEMO.lock() {
-        let map = memo.get_or_insert_with(Default::default);
+    if let Ok(mut map) = MEMO.lock() {
         if map.len() >= MEMO_SIZE {
             map.clear();
         }

@@ -135,7 +135,7 @@ fn mbox_step(
     let path = entry.path.clone().unwrap_or_else(|| entry.name.clone());
     let mut window = MBOX_WINDOW;
     loop {
-        let (buf, size, eof) = read_window(client, entry.id, cursor.offset, window)?;
+        let (buf, size, eof) = client.read_file_span(entry.id, cursor.offset, window)?;
         if cursor.offset >= size {
             return Ok(true);
         }
@@ -185,7 +185,7 @@ fn mbox_step(
             stats.failed += 1;
             let mut scan = cursor.offset + window;
             loop {
-                let (b, size, eof) = read_window(client, entry.id, scan, MBOX_WINDOW)?;
+                let (b, size, eof) = client.read_file_span(entry.id, scan, MBOX_WINDOW)?;
                 if let Some(at) = next_boundary(&b, 0) {
                     cursor.offset = scan + at as u64;
                     return Ok(false);
@@ -198,20 +198,6 @@ fn mbox_step(
             }
         }
         window = (window * 2).min(pipeline::MAX_MESSAGE_BYTES);
-    }
-}
-
-fn read_window(client: &Client, entry: Uuid, offset: u64, length: u64) -> Result<(Vec<u8>, u64, bool)> {
-    let mut buf = Vec::new();
-    let mut at = offset;
-    loop {
-        let want = (length - buf.len() as u64).min(4 * 1024 * 1024) as u32;
-        let (chunk, size, eof) = client.read_file_range(entry, at, want)?;
-        at += chunk.len() as u64;
-        buf.extend_from_slice(&chunk);
-        if eof || chunk.is_empty() || buf.len() as u64 >= length {
-            return Ok((buf, size, eof));
-        }
     }
 }
 

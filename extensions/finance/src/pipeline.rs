@@ -308,7 +308,9 @@ pub fn import_file(client: &Client, settings: &Settings, entry: &Entry, warnings
     }
     let (reading, key, message) = match kind {
         "eml" => {
-            let (raw, size) = read_prefix(client, entry.id, MAX_MESSAGE_BYTES)?;
+            // An email's headers and text come first: a huge attachment at
+            // its end need not be read to find its receipt.
+            let (raw, size, _) = client.read_file_span(entry.id, 0, MAX_MESSAGE_BYTES)?;
             if size > MAX_MESSAGE_BYTES {
                 warnings.push(format!(
                     "{path}: the email is {} MB; only its first {} MB were read, so attachments past them are skipped",
@@ -352,21 +354,6 @@ pub fn import_file(client: &Client, settings: &Settings, entry: &Entry, warnings
     };
     let checked = kind != "eml" && content_key.as_deref() == Some(key.as_str());
     finish(client, settings, reading, key, source, message.as_ref(), Target::File(entry), &entry.name, checked)
-}
-
-/// Up to `max` bytes from the start of an entry's file, and its size: an
-/// email's headers and text come first, so a huge attachment at its end
-/// need not be read to find its receipt.
-fn read_prefix(client: &Client, entry: Uuid, max: u64) -> Result<(Vec<u8>, u64)> {
-    let mut data = Vec::new();
-    loop {
-        let want = (max - data.len() as u64).min(4 * 1024 * 1024) as u32;
-        let (chunk, size, eof) = client.read_file_range(entry, data.len() as u64, want.max(1))?;
-        data.extend_from_slice(&chunk);
-        if eof || chunk.is_empty() || data.len() as u64 >= max {
-            return Ok((data, size));
-        }
-    }
 }
 
 fn hash_key(raw: &[u8]) -> String {

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::extract::{Doc, Field};
+use crate::extract::{Doc, Field, contains_word};
 
 /// Legal forms dropped from the end of a name.
 const LEGAL: &[&str] = &[
@@ -413,14 +413,13 @@ fn header_line(line: &str) -> bool {
 /// The words of `name` that spell the sender's domain, when only some of
 /// them do: "Carrefour" of a sentence ending in it, or "Marriott" of a
 /// sender called "Marriott Bonvoy" whose receipt says only "Marriott".
-fn narrowed_to_domain(name: &str, domain: &str, body: &str) -> Option<String> {
+fn narrowed_to_domain(name: &str, domain: &str, lower_body: &str) -> Option<String> {
     let words: Vec<&str> = name.split_whitespace().collect();
     // A sentence ("Merci de votre visite chez Carrefour") is cut. A name of
     // capitalised words ("Whole Foods Market") is the name, unless the
     // receipt itself never writes it whole but does write the shorter one.
     let sentence = words.iter().any(|w| w.chars().next().is_some_and(char::is_lowercase));
-    let body = body.to_lowercase();
-    let written_whole = body.contains(&name.to_lowercase());
+    let written_whole = lower_body.contains(&name.to_lowercase());
     if words.len() < 2 {
         return None;
     }
@@ -428,17 +427,13 @@ fn narrowed_to_domain(name: &str, domain: &str, body: &str) -> Option<String> {
         for start in 0..=words.len() - len {
             let part = words[start..start + len].join(" ");
             let part = part.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’');
-            if squash(part) == domain && (sentence || !written_whole && contains_name(&body, &part.to_lowercase())) {
+            if squash(part) == domain && (sentence || !written_whole && contains_word(lower_body, &part.to_lowercase()))
+            {
                 return Some(part.to_string());
             }
         }
     }
     None
-}
-
-/// Whether `name` stands in `hay` as whole words.
-fn contains_name(hay: &str, name: &str) -> bool {
-    crate::extract::contains_word(hay, name)
 }
 
 /// Finds the vendor: named by the sender, the subject or the body, or the
@@ -479,8 +474,9 @@ pub fn find(lines: &[&str], doc: &Doc<'_>) -> Option<Field<String>> {
     // one that holds the domain's name among other words is cut to it.
     if let Some(d) = &domain {
         let squashed = squash(d);
+        let lower_body = doc.text.to_lowercase();
         for (name, conf, _) in candidates.iter_mut() {
-            if let Some(narrow) = narrowed_to_domain(name, &squashed, doc.text) {
+            if let Some(narrow) = narrowed_to_domain(name, &squashed, &lower_body) {
                 *name = narrow;
             }
             let n = squash(name);

@@ -81,23 +81,17 @@ impl Client {
     /// is read into the extension's memory.
     pub fn read_file(&self, entry: Uuid, max_bytes: u64) -> Result<Vec<u8>> {
         let mut data = Vec::new();
-        let mut offset = 0u64;
         loop {
-            let length = READ_CHUNK.min(max_bytes.saturating_sub(offset) + 1).max(1);
-            let chunk: Chunk = self
-                .call("query:vdfs.read_file.v1", &json!({ "entry_id": entry, "offset": offset, "length": length }))?;
-            if chunk.size > max_bytes {
+            let length = READ_CHUNK.min(max_bytes.saturating_sub(data.len() as u64) + 1).max(1) as u32;
+            let (bytes, size, eof) = self.read_file_range(entry, data.len() as u64, length)?;
+            if size > max_bytes {
                 return Err(Error::new(
                     "resource_exhausted",
-                    format!("the file is {} bytes, over the {max_bytes}-byte limit", chunk.size),
+                    format!("the file is {size} bytes, over the {max_bytes}-byte limit"),
                 ));
             }
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(chunk.data_base64)
-                .map_err(|e| Error::internal(format!("host sent bad base64: {e}")))?;
-            offset += bytes.len() as u64;
             data.extend_from_slice(&bytes);
-            if chunk.eof || bytes.is_empty() {
+            if eof || bytes.is_empty() {
                 return Ok(data);
             }
         }
@@ -114,6 +108,22 @@ impl Client {
             .decode(chunk.data_base64)
             .map_err(|e| Error::internal(format!("host sent bad base64: {e}")))?;
         Ok((bytes, chunk.size, chunk.eof))
+    }
+
+    /// Up to `length` bytes of an indexed entry's file from `offset`, read in
+    /// ranges the host allows; with the file's size, and whether the read
+    /// reached its end.
+    pub fn read_file_span(&self, entry: Uuid, offset: u64, length: u64) -> Result<(Vec<u8>, u64, bool)> {
+        let mut buf = Vec::new();
+        loop {
+            let want = (length.saturating_sub(buf.len() as u64)).clamp(1, READ_CHUNK) as u32;
+            let (chunk, size, eof) = self.read_file_range(entry, offset + buf.len() as u64, want)?;
+            buf.extend_from_slice(&chunk);
+            if eof || chunk.is_empty() || buf.len() as u64 >= length {
+                buf.truncate(length as usize);
+                return Ok((buf, size, eof));
+            }
+        }
     }
 
     /// The library's locations (`query:locations.list.v1`).
