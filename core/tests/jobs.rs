@@ -227,13 +227,32 @@ async fn per_extension_limits_and_concurrency() {
     let latest_start = spans.iter().map(|s| s.0.clone()).max().unwrap();
     let earliest_end = spans.iter().map(|s| s.1.clone()).min().unwrap();
     assert!(latest_start < earliest_end, "two extension jobs and the core job did not overlap: {spans:?}");
-    // Either may have taken the slot first; they must not overlap.
+    // The first dispatched took the slot first; they did not overlap.
     let (x, y) = (span(&env.info(s1).await), span(&env.info(s2).await));
-    assert!(x.0 >= y.1 || y.0 >= x.1, "solo's jobs overlapped: {x:?} {y:?}");
+    assert!(y.0 >= x.1, "solo's jobs overlapped or ran out of order: {x:?} {y:?}");
     let indexed = env.wait(index_job).await;
     assert_eq!(indexed["state"], "completed", "{indexed}");
     assert_eq!(indexed["output"]["files_hashed"], 4000);
     assert_eq!(indexed["items"], 4000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_extensions_queued_jobs_start_in_dispatch_order() {
+    let env = Env::new().await;
+    env.install_wat("fifo", 1, &slow_body(1)).await;
+    let mut ids = Vec::new();
+    for _ in 0..12 {
+        ids.push(env.dispatch("fifo", "run", json!({})).await);
+    }
+    let mut starts = Vec::new();
+    for id in &ids {
+        let info = env.wait(*id).await;
+        assert_eq!(info["state"], "completed", "{info}");
+        starts.push(info["started_at"].as_str().unwrap().to_string());
+    }
+    let mut sorted = starts.clone();
+    sorted.sort();
+    assert_eq!(starts, sorted, "jobs started out of dispatch order");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

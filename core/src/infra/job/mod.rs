@@ -10,7 +10,7 @@ use std::sync::{Arc, Weak};
 
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 use uuid::Uuid;
 
 pub use handle::{Interrupt, JobControl, JobHandle, MAX_MESSAGE_BYTES, parse_checkpoint};
@@ -71,11 +71,24 @@ pub enum Outcome {
     Interrupted,
 }
 
+/// A job's place in its extension's queue: the signal of the job dispatched
+/// before it, and its own for the next.
+struct Turn {
+    before: Option<oneshot::Receiver<()>>,
+    mine: oneshot::Sender<()>,
+}
+
 /// Schedules and tracks jobs.
 pub struct JobManager {
     core: Weak<Core>,
     global: Arc<Semaphore>,
     owners: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Per extension, a signal that fires once the job dispatched last for
+    /// it holds its slot (or gave up waiting): the next one queues only after
+    /// it, so an extension's jobs start in dispatch order. Tokio's semaphore
+    /// is first-come first-served only among waiters already polled, and
+    /// spawned tasks are polled in any order.
+    turns: std::sync::Mutex<HashMap<String, oneshot::Receiver<()>>>,
     active: std::sync::Mutex<HashMap<Uuid, Arc<JobControl>>>,
 }
 
@@ -86,6 +99,7 @@ impl JobManager {
             core,
             global: Arc::new(Semaphore::new(MAX_CONCURRENT_JOBS)),
             owners: Default::default(),
+            turns: Default::default(),
             active: Default::default(),
         }
     }
@@ -110,7 +124,7 @@ impl JobManager {
         let id = Uuid::new_v4();
         let (k, o, n, i) = (kind.to_string(), owner.to_string(), name.to_string(), input);
         library.write(move |tx| store::insert(tx, id, &k, &o, &n, &i)).await?;
-        self.spawn(library.clone(), id);
+        self.spawn(library.clone(), id, kind, owner);
         Ok(id)
     }
 
@@ -120,22 +134,27 @@ impl JobManager {
         let core = self.core()?;
         let mut n = 0;
         for library in core.libraries().list().await {
-            for id in library.read(store::unfinished).await? {
-                self.spawn(library.clone(), id);
+            for (id, kind, owner) in library.read(store::unfinished).await? {
+                self.spawn(library.clone(), id, &kind, &owner);
                 n += 1;
             }
         }
         Ok(n)
     }
 
-    fn spawn(&self, library: Arc<Library>, id: Uuid) {
+    fn spawn(&self, library: Arc<Library>, id: Uuid, kind: &str, owner: &str) {
         let control = JobControl::new();
         self.active.lock().unwrap_or_else(|p| p.into_inner()).insert(id, control.clone());
+        let turn = (kind == KIND_EXTENSION).then(|| {
+            let (mine, next) = oneshot::channel();
+            let before = self.turns.lock().unwrap_or_else(|p| p.into_inner()).insert(owner.to_string(), next);
+            Turn { before, mine }
+        });
         let weak = self.core.clone();
         tokio::spawn(async move {
             let Some(core) = weak.upgrade() else { return };
             let jobs = core.jobs();
-            if let Err(e) = jobs.run(&library, id, &control).await {
+            if let Err(e) = jobs.run(&library, id, &control, turn).await {
                 tracing::error!(job = %id, error = %e, "job bookkeeping failed");
             }
             jobs.active.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
@@ -163,14 +182,27 @@ impl JobManager {
         Ok(Some(owners.entry(owner.to_string()).or_insert_with(|| Arc::new(Semaphore::new(limit))).clone()))
     }
 
-    async fn run(&self, library: &Arc<Library>, id: Uuid, control: &Arc<JobControl>) -> OpResult<()> {
+    async fn run(
+        &self,
+        library: &Arc<Library>,
+        id: Uuid,
+        control: &Arc<JobControl>,
+        mut turn: Option<Turn>,
+    ) -> OpResult<()> {
         let info = self.info(library, id).await?;
         // The owner's slot first: a job held back by its extension's limit
         // must not sit on one of the global slots meanwhile.
+        if let Some(Turn { before: Some(before), .. }) = &mut turn {
+            // An error only means the job before gave up: our turn either way.
+            let _ = before.await;
+        }
         let _owner = match self.owner_slots(&info)? {
             Some(s) => Some(s.acquire_owned().await.map_err(|_| OpError::unavailable("shutting down"))?),
             None => None,
         };
+        if let Some(turn) = turn {
+            let _ = turn.mine.send(());
+        }
         let _global = self.global.clone().acquire_owned().await.map_err(|_| OpError::unavailable("shutting down"))?;
         // Asked to stop while it waited for a slot.
         match control.interrupt() {
@@ -275,7 +307,7 @@ impl JobManager {
             return Err(OpError::conflict(format!("job {id} is {}; only paused jobs can resume", info.state.as_str())));
         }
         library.write(move |tx| store::set_state(tx, id, JobState::Queued)).await?;
-        self.spawn(library.clone(), id);
+        self.spawn(library.clone(), id, &info.kind, &info.owner);
         self.info(library, id).await
     }
 

@@ -176,11 +176,13 @@ pub fn list(conn: &Connection, library: Uuid, state: Option<JobState>, limit: u3
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Ids of jobs that were queued or running when the process died.
-pub fn unfinished(conn: &Connection) -> OpResult<Vec<Uuid>> {
-    let mut stmt = conn.prepare("SELECT id FROM jobs WHERE state IN ('queued', 'running') ORDER BY created_ns")?;
-    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-    Ok(rows.filter_map(|r| r.ok()?.parse().ok()).collect())
+/// Jobs that were queued or running when the process died, oldest first, as
+/// (id, kind, owner).
+pub fn unfinished(conn: &Connection) -> OpResult<Vec<(Uuid, String, String)>> {
+    let mut stmt = conn
+        .prepare("SELECT id, kind, owner FROM jobs WHERE state IN ('queued', 'running') ORDER BY created_ns, rowid")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+    Ok(rows.filter_map(|r| r.ok()).filter_map(|(id, k, o)| Some((id.parse().ok()?, k, o))).collect())
 }
 
 /// Moves a job to `running`, counting the run and noting the checkpoint it
