@@ -1,0 +1,110 @@
+//! The extension host beside Extism, and durable checkpoints beside a plain
+//! rusqlite loop, measured in one run and printed as tables with ratios.
+//!
+//! Needs the release test-extension and the Extism guest; `run.sh` builds
+//! both, then this binary in release mode. Each figure is the median of
+//! several timed repetitions after a warm-up.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod ours;
+mod peer;
+
+use std::time::Duration;
+
+use sd_peers::{fmt, peak_rss_mib};
+
+fn main() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let bench = ours::Bench::new(&rt);
+    // `host profile <raw|sdk|provided|instance|checkpoint>` repeats one path
+    // for a profiler (`perf record -g`), printing nothing.
+    if let Some(path) = std::env::args().nth(2).filter(|_| std::env::args().nth(1).as_deref() == Some("profile")) {
+        for _ in 0..200 {
+            match path.as_str() {
+                "raw" => {
+                    let _ = bench.raw_per_call(&rt, 10_000);
+                }
+                "sdk" => {
+                    let _ = bench.sdk_per_call(&rt, 10_000);
+                }
+                "provided" => {
+                    let _ = bench.provided_op(&rt);
+                }
+                "instance" => {
+                    let _ = bench.loading(&rt);
+                }
+                "checkpoint" => {
+                    let _ = bench.checkpoints(&rt, 1000);
+                }
+                other => panic!("no path `{other}` to profile"),
+            }
+        }
+        return;
+    }
+    let mut extism = peer::Extism::new(bench.core.clone());
+
+    println!("## Guest -> host -> guest: query:test.ping.v1 (per call)\n");
+    println!("Calls made inside one guest call, n at a time; time per call.\n");
+    let sizes = [1_000u32, 10_000, 50_000];
+    println!("| path | n = 1,000 | n = 10,000 | n = 50,000 | vs native (n = 1,000) |");
+    println!("|---|---|---|---|---|");
+    let native = bench.native_per_call(&rt, 1000);
+    println!("| native `execute_json_operation` | {} | | | 1.00x |", fmt(native));
+    let row = |name: &str, times: Vec<Duration>| {
+        let ratio = times[0].as_secs_f64() / native.as_secs_f64();
+        let cells: Vec<String> = times.iter().map(|t| fmt(*t)).collect();
+        println!("| {name} | {} | {ratio:.2}x |", cells.join(" | "));
+    };
+    row("ours, raw ABI (WAT guest)", sizes.iter().map(|&n| bench.raw_per_call(&rt, n)).collect());
+    row("ours, Rust SDK (test-extension `ping_loop`)", sizes.iter().map(|&n| bench.sdk_per_call(&rt, n)).collect());
+    let rss_before = peak_rss_mib();
+    row("Extism 1.30.0, Rust PDK, one host function", sizes.iter().map(|&n| extism.per_call(n)).collect());
+    println!("\nPeak RSS of the process: {rss_before:.0} MiB before the Extism row, {:.0} MiB after.", peak_rss_mib());
+
+    println!("\n## Host -> guest: calling an operation an extension provides\n");
+    println!("| path | time per call |");
+    println!("|---|---|");
+    println!(
+        "| ours: `execute_json_operation` -> guest handler (one ping back) -> result | {} |",
+        fmt(bench.provided_op(&rt))
+    );
+    println!("| Extism: `Plugin::call` of `ping_loop` with n = 1 | {} |", fmt(extism.per_call_total(1)));
+
+    println!("\n## Loading (release test-extension; Extism guest of the same size class)\n");
+    println!("| step | ours | Extism 1.30.0 |");
+    println!("|---|---|---|");
+    let (cold, cached, fresh) = bench.loading(&rt);
+    let (e_cold, e_cached, e_fresh) = extism.loading();
+    println!("| cold: compile with Cranelift, instantiate, init | {} | {} |", fmt(cold), fmt(e_cold));
+    println!(
+        "| cached: compiled module from the on-disk cache, instantiate, init | {} | {} |",
+        fmt(cached),
+        fmt(e_cached)
+    );
+    println!("| a fresh instance of a loaded module | {} | {} |", fmt(fresh), fmt(e_fresh));
+    println!(
+        "\nCold over cached: ours {:.0}x, Extism {:.0}x. Module sizes: test-extension {} bytes, Extism guest {} bytes.",
+        cold.as_secs_f64() / cached.as_secs_f64(),
+        e_cold.as_secs_f64() / e_cached.as_secs_f64(),
+        bench.sdk_wasm_len(),
+        extism.wasm_len(),
+    );
+
+    println!("\n## Durable checkpoints\n");
+    println!("| path | 1,000 checkpoints | per second | vs rusqlite |");
+    println!("|---|---|---|---|");
+    let plain = peer::rusqlite_checkpoints(1000);
+    let ours = bench.checkpoints(&rt, 1000);
+    let rate = |d: Duration| 1000.0 / d.as_secs_f64();
+    println!(
+        "| plain rusqlite loop: one UPDATE per IMMEDIATE transaction, WAL, synchronous=NORMAL | {} | {:.0} | 1.00 |",
+        fmt(plain),
+        rate(plain)
+    );
+    println!(
+        "| guest `job_checkpoint` (test-extension `counter`, committed before it returns) | {} | {:.0} | {:.2} |",
+        fmt(ours),
+        rate(ours),
+        rate(ours) / rate(plain)
+    );
+}

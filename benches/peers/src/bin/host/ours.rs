@@ -1,0 +1,222 @@
+//! Our side: an in-process core with a raw-ABI guest and the release
+//! test-extension installed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sd_core::{Caller, Core};
+use serde_json::{Value, json};
+use tokio::runtime::Runtime;
+
+use sd_peers::{REPS, median, median_with};
+
+/// A guest (raw ABI, no SDK) whose `op_loop` calls `query:test.ping.v1` as
+/// many times as the decimal number in its payload says, resetting its bump
+/// heap after each call so memory stays flat.
+const LOOP_WAT: &str = r#"
+(module
+  (import "spacedrive" "spacedrive_call" (func $call (param i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  (data (i32.const 16) "query:test.ping.v1")
+  (data (i32.const 64) "{\"message\":\"bench\"}")
+  (global $heap (mut i32) (i32.const 4096))
+  (func (export "wasm_alloc") (param $size i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $heap))
+    (global.set $heap (i32.and (i32.add (i32.add (local.get $p) (local.get $size)) (i32.const 7)) (i32.const -8)))
+    (if (i32.gt_u (global.get $heap) (i32.const 131072)) (then (return (i32.const 0))))
+    (local.get $p))
+  (func (export "wasm_free") (param i32 i32))
+  (func (export "spacedrive_abi_version") (result i32) (i32.const 1))
+  (func (export "plugin_init") (result i32) (i32.const 0))
+  (func (export "plugin_cleanup") (result i32) (i32.const 0))
+  (func (export "op_once") (param $p i32) (param $len i32) (param $lib i32) (result i32)
+    (global.set $heap (i32.const 4096))
+    (call $call (i32.const 16) (i32.const 18) (i32.const 0) (i32.const 64) (i32.const 19)))
+  (func (export "op_loop") (param $p i32) (param $len i32) (param $lib i32) (result i32)
+    (local $i i32) (local $n i32) (local $saved i32)
+    ;; n = the payload's decimal digits
+    (block $parsed
+      (loop $digit
+        (br_if $parsed (i32.ge_u (local.get $i) (local.get $len)))
+        (local.set $n (i32.add (i32.mul (local.get $n) (i32.const 10))
+          (i32.sub (i32.load8_u (i32.add (local.get $p) (local.get $i))) (i32.const 48))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $digit)))
+    (local.set $i (i32.const 0))
+    (local.set $saved (global.get $heap))
+    (block $done
+      (loop $again
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (drop (call $call (i32.const 16) (i32.const 18) (i32.const 0) (i32.const 64) (i32.const 19)))
+        (global.set $heap (local.get $saved))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $again)))
+    (global.set $heap (i32.const 4096))
+    (call $call (i32.const 16) (i32.const 18) (i32.const 0) (i32.const 64) (i32.const 19))))
+"#;
+
+/// The core under test and where its extensions came from.
+pub struct Bench {
+    /// The in-process core.
+    pub core: Arc<Core>,
+    data: tempfile::TempDir,
+    _src: tempfile::TempDir,
+    sdk_wasm: PathBuf,
+}
+
+fn exec(rt: &Runtime, core: &Arc<Core>, method: &str, lib: Option<uuid::Uuid>, payload: Value) -> Value {
+    rt.block_on(core.execute_json_operation(method, lib, payload, Caller::Cli))
+        .unwrap_or_else(|e| panic!("{method}: {e}"))
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn wat_extension(root: &Path) -> PathBuf {
+    let dir = root.join("loop");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("module.wasm"), wat::parse_str(LOOP_WAT).unwrap()).unwrap();
+    let manifest = json!({
+        "id": "loop", "name": "loop", "version": "1.0.0", "wasm": "module.wasm",
+        "permissions": {
+            "methods": ["test."], "libraries": ["*"], "max_cpu_ms_per_call": 60000,
+            "rate_limits": { "requests_per_minute": 100_000_000u64 }
+        },
+        "operations": [
+            { "method": "query:loop.run.v1", "export": "op_loop" },
+            { "method": "query:loop.once.v1", "export": "op_once" },
+        ],
+    });
+    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+    dir
+}
+
+/// The release test-extension beside a manifest that lifts its rate limit
+/// and CPU budget, so the benchmark measures calls, not the limiter.
+fn sdk_extension(root: &Path) -> PathBuf {
+    let ext = repo().join("extensions");
+    let wasm = ext.join("target/wasm32-unknown-unknown/release/test_extension.wasm");
+    assert!(wasm.is_file(), "build the extensions first: (cd extensions && cargo build --release)");
+    let mut manifest: Value =
+        serde_json::from_slice(&std::fs::read(ext.join("test-extension/manifest.json")).unwrap()).unwrap();
+    manifest["permissions"]["rate_limits"]["requests_per_minute"] = json!(100_000_000u64);
+    manifest["permissions"]["max_cpu_ms_per_call"] = json!(60000);
+    let dir = root.join("sdk");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(&wasm, dir.join("test_extension.wasm")).unwrap();
+    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+    dir.join("test_extension.wasm")
+}
+
+impl Bench {
+    /// A fresh core with both guests installed.
+    pub fn new(rt: &Runtime) -> Bench {
+        let data = tempfile::tempdir().unwrap();
+        let src = tempfile::tempdir().unwrap();
+        let core = Core::open(data.path()).unwrap();
+        let sdk_wasm = sdk_extension(src.path());
+        for path in [wat_extension(src.path()), sdk_wasm.clone()] {
+            exec(rt, &core, "action:extensions.install.input.v1", None, json!({ "path": path }));
+        }
+        Bench { core, data, _src: src, sdk_wasm }
+    }
+
+    /// Size of the release test-extension.
+    pub fn sdk_wasm_len(&self) -> u64 {
+        std::fs::metadata(&self.sdk_wasm).map_or(0, |m| m.len())
+    }
+
+    /// Native `execute_json_operation` of the ping, per call.
+    pub fn native_per_call(&self, rt: &Runtime, n: u32) -> Duration {
+        let core = &self.core;
+        median(REPS, || {
+            rt.block_on(async {
+                for _ in 0..n {
+                    core.execute_json_operation("query:test.ping.v1", None, json!({ "message": "bench" }), Caller::Cli)
+                        .await
+                        .unwrap();
+                }
+            })
+        }) / n
+    }
+
+    /// The raw-ABI guest's loop, per ping.
+    pub fn raw_per_call(&self, rt: &Runtime, n: u32) -> Duration {
+        let reps = if n > 10_000 { 3 } else { REPS };
+        median(reps, || {
+            exec(rt, &self.core, "query:loop.run.v1", None, json!(n));
+        }) / n
+    }
+
+    /// test-extension's `ping_loop` through the SDK, per ping.
+    pub fn sdk_per_call(&self, rt: &Runtime, n: u32) -> Duration {
+        let reps = if n > 10_000 { 3 } else { REPS };
+        median(reps, || {
+            exec(rt, &self.core, "query:test-extension.ping_loop.v1", None, json!({ "n": n }));
+        }) / n
+    }
+
+    /// Calling an operation the raw guest provides, which pings once.
+    pub fn provided_op(&self, rt: &Runtime) -> Duration {
+        median(REPS, || {
+            for _ in 0..1000 {
+                exec(rt, &self.core, "query:loop.once.v1", None, json!({}));
+            }
+        }) / 1000
+    }
+
+    /// Cold load, cached load and a fresh instance of the test-extension.
+    pub fn loading(&self, rt: &Runtime) -> (Duration, Duration, Duration) {
+        let load = |core: Arc<Core>| {
+            exec(rt, &core, "action:extensions.load.input.v1", None, json!({ "id": "test-extension" }));
+        };
+        let cold = median_with(
+            7,
+            || {
+                let _ = std::fs::remove_dir_all(self.data.path().join("extensions/.cache"));
+                Core::open(self.data.path()).unwrap()
+            },
+            load,
+        );
+        let cached = median_with(REPS, || Core::open(self.data.path()).unwrap(), load);
+        let core = Core::open(self.data.path()).unwrap();
+        load(core.clone());
+        let fresh = median(REPS, || {
+            for _ in 0..100 {
+                rt.block_on(core.extensions().instantiate("test-extension")).unwrap();
+            }
+        }) / 100;
+        (cold, cached, fresh)
+    }
+
+    /// `n` checkpoints from the test-extension's counter job, each committed
+    /// before the guest call returns.
+    pub fn checkpoints(&self, rt: &Runtime, n: u32) -> Duration {
+        let lib: uuid::Uuid =
+            exec(rt, &self.core, "action:libraries.create.input.v1", None, json!({ "name": "b" }))["id"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+        let run = |target: u32| {
+            let job = exec(
+                rt,
+                &self.core,
+                "action:jobs.dispatch.input.v1",
+                Some(lib),
+                json!({ "extension": "test-extension", "job": "counter",
+                        "input": { "current": 0, "target": target, "checkpoint_every": 1 } }),
+            );
+            let done = exec(rt, &self.core, "query:jobs.watch.v1", Some(lib), json!({ "id": job["id"] }));
+            assert_eq!(done["state"], "completed", "{done}");
+        };
+        // The job's fixed cost (dispatch, instance, final state) is measured
+        // with an empty run and taken off.
+        let empty = median(REPS, || run(0));
+        let full = median(REPS, || run(n));
+        full.saturating_sub(empty).max(Duration::from_nanos(1))
+    }
+}
