@@ -7,7 +7,7 @@ use crate::common;
 
 use std::sync::Arc;
 
-use common::wasm::{Parts, manifest, write_extension};
+use common::wasm::{BUMP_ALLOC, Parts, manifest, write_extension};
 use common::{call, new_library};
 use sd_core::{Caller, Core, ErrorCode, OpError};
 use serde_json::{Value, json};
@@ -677,4 +677,53 @@ async fn an_upgrade_shows_what_it_adds_and_a_hot_reload_cannot_escalate() {
     let info = h.info("grower").await;
     assert_eq!(info["version"], "0.1.0");
     assert_eq!(info["permissions"]["methods"], json!(["test."]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_land_in_the_guests_buffer_when_they_fit_and_in_wasm_alloc_blocks_otherwise() {
+    let h = Host::new().await;
+    // `op_run` pings through `spacedrive_call_buf` with an answer buffer at
+    // `out` of `cap` bytes, and returns the answer framed, wherever it landed.
+    let module = |out: u32, cap: u32, alloc: &str| Parts {
+        op: format!("(call $buffered (local.get $p) (local.get $len) (i32.const {out}) (i32.const {cap}))"),
+        alloc: alloc.to_string(),
+        extra: r#"
+          (func $buffered (param $p i32) (param $len i32) (param $out i32) (param $cap i32) (result i32)
+            (local $r i64)
+            (local.set $r (call $call_buf (i32.const 16) (i32.const 18) (i32.const 0) (local.get $p) (local.get $len)
+              (i32.add (local.get $out) (i32.const 4)) (local.get $cap)))
+            (if (result i32) (i64.ge_s (local.get $r) (i64.const 0))
+              (then (i32.store (local.get $out) (i32.wrap_i64 (local.get $r))) (local.get $out))
+              (else (i32.wrap_i64 (i64.sub (i64.const 0) (local.get $r))))))"#
+            .to_string(),
+        ..Default::default()
+    };
+    // An allocator that serves one block (the payload the host passes in)
+    // and then fails: an answer that needed `wasm_alloc` would trap.
+    let alloc_once = r#"
+      (global $served (mut i32) (i32.const 0))
+      (func $alloc (export "wasm_alloc") (param $size i32) (result i32)
+        (if (global.get $served) (then (return (i32.const 0))))
+        (global.set $served (i32.const 1))
+        (i32.const 65536))
+      (func (export "wasm_free") (param i32 i32))"#;
+    let install = |id: &'static str, parts: Parts| {
+        let h = &h;
+        async move {
+            h.install_parts(id, json!({}), &parts).await.unwrap_or_else(|e| panic!("{id}: {e}"));
+        }
+    };
+
+    // Fits: no allocation at all, the answer is in the buffer.
+    install("fits", module(4096, 4096, alloc_once)).await;
+    assert_eq!(h.run("fits", json!({ "message": "buffered" })).await.unwrap()["echo"], "Pong: buffered");
+    // Too small, or outside memory: delivered in a `wasm_alloc` block.
+    install("small", module(4096, 8, BUMP_ALLOC)).await;
+    assert_eq!(h.run("small", json!({ "message": "fallback" })).await.unwrap()["echo"], "Pong: fallback");
+    install("outside", module(4096, u32::MAX - 8192, BUMP_ALLOC)).await;
+    assert_eq!(h.run("outside", json!({ "message": "far" })).await.unwrap()["echo"], "Pong: far");
+    // The fallback really allocates: with the one-block allocator it traps.
+    install("small-broken", module(4096, 8, alloc_once)).await;
+    assert_err(h.run("small-broken", json!({ "message": "x" })).await, ErrorCode::Internal, "wasm_alloc");
+    h.good_still_works().await;
 }

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 /// Repetitions per figure (the median is reported).
-pub const REPS: usize = 15;
+pub const REPS: usize = 51;
 
 /// Median wall time of `reps` runs of `f`, after one warm-up run.
 pub fn median(reps: usize, mut f: impl FnMut()) -> Duration {
@@ -55,4 +55,23 @@ pub fn peak_rss_mib() -> f64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Runs each measurement in turn, `rounds` times over, and returns each one's
+/// median: on a machine whose speed drifts (shared, virtualised), the paths
+/// compared then see the same conditions.
+pub fn interleaved(rounds: usize, paths: &mut [&mut dyn FnMut() -> Duration]) -> Vec<Duration> {
+    let mut times = vec![Vec::with_capacity(rounds); paths.len()];
+    for _ in 0..rounds {
+        for (path, t) in paths.iter_mut().zip(&mut times) {
+            t.push(path());
+        }
+    }
+    times
+        .into_iter()
+        .map(|mut t| {
+            t.sort();
+            t[t.len() / 2]
+        })
+        .collect()
 }

@@ -143,16 +143,19 @@ pub(crate) fn text_or_base64(text: Option<&str>, b64: Option<&str>) -> Result<Ve
 }
 
 fn decode<O: DeserializeOwned>(envelope: &[u8]) -> Result<O> {
+    /// The result stays raw text until its type is known: decoding it
+    /// straight into `O` skips building a `Value` tree first.
     #[derive(Deserialize)]
-    struct Envelope {
-        ok: Option<Value>,
+    struct Envelope<'a> {
+        #[serde(borrow)]
+        ok: Option<&'a serde_json::value::RawValue>,
         error: Option<Error>,
     }
-    let env: Envelope =
+    let env: Envelope<'_> =
         serde_json::from_slice(envelope).map_err(|e| Error::internal(format!("host sent a bad envelope: {e}")))?;
     match (env.ok, env.error) {
         (_, Some(e)) => Err(e),
-        (Some(v), None) => serde_json::from_value(v)
+        (Some(v), None) => serde_json::from_str(v.get())
             .map_err(|e| Error::internal(format!("unexpected result shape from the host: {e}"))),
         (None, None) => Err(Error::internal("host sent neither ok nor error")),
     }
@@ -178,7 +181,7 @@ impl Client {
     pub fn call<I: Serialize + ?Sized, O: DeserializeOwned>(&self, method: &str, input: &I) -> Result<O> {
         let payload = serde_json::to_vec(input)?;
         let lib = self.library.map(|l| *l.as_bytes());
-        decode(&crate::ffi::call(method, lib.as_ref(), &payload))
+        crate::ffi::call(method, lib.as_ref(), &payload, decode)
     }
 
     fn library_or_err(&self) -> Result<Uuid> {
@@ -187,7 +190,11 @@ impl Client {
 
     /// `query:test.ping.v1`.
     pub fn ping(&self, message: &str) -> Result<Pong> {
-        self.call("query:test.ping.v1", &json!({ "message": message }))
+        #[derive(Serialize)]
+        struct Ping<'a> {
+            message: &'a str,
+        }
+        self.call("query:test.ping.v1", &Ping { message })
     }
 
     /// The libraries this extension may use.

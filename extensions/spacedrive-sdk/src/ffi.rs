@@ -72,6 +72,15 @@ mod imports {
             payload_ptr: u32,
             payload_len: u32,
         ) -> u32;
+        pub fn spacedrive_call_buf(
+            method_ptr: u32,
+            method_len: u32,
+            library_ptr: u32,
+            payload_ptr: u32,
+            payload_len: u32,
+            out_ptr: u32,
+            out_cap: u32,
+        ) -> i64;
         pub fn spacedrive_log(level: u32, ptr: u32, len: u32);
         pub fn job_report_progress(job: u32, fraction: f32, ptr: u32, len: u32) -> i32;
         pub fn job_checkpoint(job: u32, ptr: u32, len: u32) -> i32;
@@ -140,20 +149,22 @@ pub fn job_increment(_job: u32, _n: u64, _bytes: bool) -> i32 {
     -1
 }
 
-/// Calls an operation; returns the host's envelope bytes.
+/// Answers up to this size land in a buffer the SDK keeps, so a call costs
+/// no allocation on either side; larger ones come in a block from
+/// `wasm_alloc`, and the buffer grows (up to 1 MiB) for next time.
 #[cfg(target_arch = "wasm32")]
-pub fn call(method: &str, library: Option<&[u8; 16]>, payload: &[u8]) -> Vec<u8> {
-    let lib_ptr = library.map_or(0, |b| b.as_ptr() as usize as u32);
-    // SAFETY: the pointers and lengths describe live slices of our memory.
-    let ptr = unsafe {
-        imports::spacedrive_call(
-            method.as_ptr() as usize as u32,
-            method.len() as u32,
-            lib_ptr,
-            payload.as_ptr() as usize as u32,
-            payload.len() as u32,
-        )
-    };
+const INITIAL_BUFFER: usize = 16 * 1024;
+#[cfg(target_arch = "wasm32")]
+const MAX_BUFFER: usize = 1024 * 1024;
+
+#[cfg(target_arch = "wasm32")]
+thread_local! {
+    static ANSWER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(INITIAL_BUFFER));
+}
+
+/// Takes ownership of a framed block the host delivered at `ptr`.
+#[cfg(target_arch = "wasm32")]
+fn take_framed(ptr: u32) -> Vec<u8> {
     // SAFETY: the host wrote `[u32 LE len][len bytes]` at `ptr`, in a block it
     // obtained from our `wasm_alloc(4 + len)`; we own it now.
     let len = unsafe { (ptr as usize as *const u32).read_unaligned() };
@@ -162,10 +173,42 @@ pub fn call(method: &str, library: Option<&[u8; 16]>, payload: &[u8]) -> Vec<u8>
     bytes
 }
 
+/// Calls an operation and hands the host's envelope bytes to `read`.
+#[cfg(target_arch = "wasm32")]
+pub fn call<R>(method: &str, library: Option<&[u8; 16]>, payload: &[u8], read: impl FnOnce(&[u8]) -> R) -> R {
+    let lib_ptr = library.map_or(0, |b| b.as_ptr() as usize as u32);
+    let (m_ptr, m_len) = (method.as_ptr() as usize as u32, method.len() as u32);
+    let (p_ptr, p_len) = (payload.as_ptr() as usize as u32, payload.len() as u32);
+    ANSWER.with(|cell| {
+        let Ok(mut buf) = cell.try_borrow_mut() else {
+            // Not reachable (`read` only decodes), but never share the buffer.
+            // SAFETY: the pointers and lengths describe live slices.
+            let ptr = unsafe { imports::spacedrive_call(m_ptr, m_len, lib_ptr, p_ptr, p_len) };
+            return read(&take_framed(ptr));
+        };
+        let (out_ptr, out_cap) = (buf.as_mut_ptr() as usize as u32, buf.capacity() as u32);
+        // SAFETY: the pointers and lengths describe live slices of our memory;
+        // the host writes at most `out_cap` bytes at `out_ptr`, which is the
+        // buffer's spare capacity.
+        let r = unsafe { imports::spacedrive_call_buf(m_ptr, m_len, lib_ptr, p_ptr, p_len, out_ptr, out_cap) };
+        if r >= 0 {
+            // SAFETY: the host initialised the first `r <= capacity` bytes.
+            unsafe { buf.set_len(r as usize) };
+            return read(&buf);
+        }
+        let bytes = take_framed((-r) as u32);
+        if bytes.len() <= MAX_BUFFER {
+            buf.clear();
+            buf.reserve(bytes.len().next_power_of_two());
+        }
+        read(&bytes)
+    })
+}
+
 /// Outside wasm there is no host: calls fail with `unavailable`.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn call(_method: &str, _library: Option<&[u8; 16]>, _payload: &[u8]) -> Vec<u8> {
-    br#"{"error":{"code":"unavailable","message":"no Spacedrive host: extensions run inside the wasm host"}}"#.to_vec()
+pub fn call<R>(_method: &str, _library: Option<&[u8; 16]>, _payload: &[u8], read: impl FnOnce(&[u8]) -> R) -> R {
+    read(br#"{"error":{"code":"unavailable","message":"no Spacedrive host: extensions run inside the wasm host"}}"#)
 }
 
 /// Sends a log line.

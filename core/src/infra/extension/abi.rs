@@ -28,6 +28,7 @@ use ValType::{F32, I32, I64};
 /// Every function the host offers: name, parameters, results.
 pub const IMPORTS: &[(&str, &[ValType], &[ValType])] = &[
     ("spacedrive_call", &[I32, I32, I32, I32, I32], &[I32]),
+    ("spacedrive_call_buf", &[I32, I32, I32, I32, I32, I32, I32], &[I64]),
     ("spacedrive_log", &[I32, I32, I32], &[]),
     ("job_report_progress", &[I32, F32, I32, I32], &[I32]),
     ("job_checkpoint", &[I32, I32, I32], &[I32]),

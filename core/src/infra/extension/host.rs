@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 use wasmtime::{AsContext, AsContextMut, Caller, Linker, Memory, TypedFunc};
 
@@ -168,8 +168,41 @@ impl Region {
     }
 }
 
-fn exports(ctx: &impl AsContext<Data = HostState>) -> OpResult<GuestExports> {
-    ctx.as_context().data().exports.clone().ok_or_else(|| OpError::internal("guest exports not bound yet"))
+/// The guest's memory (a handle: copying it copies no bytes). The exports
+/// are not cloned on the hot path: cloning a `TypedFunc` takes type-registry
+/// references.
+fn memory(ctx: &impl AsContext<Data = HostState>) -> OpResult<Memory> {
+    ctx.as_context()
+        .data()
+        .exports
+        .as_ref()
+        .map(|e| e.memory)
+        .ok_or_else(|| OpError::internal("guest exports not bound yet"))
+}
+
+/// Borrows `len` bytes at `ptr` of guest memory, refusing lengths over `max`
+/// and ranges outside the memory.
+pub fn guest_slice<'a, T: 'static>(
+    ctx: impl Into<wasmtime::StoreContext<'a, T>>,
+    memory: Memory,
+    ptr: u32,
+    len: u32,
+    max: u32,
+    what: &str,
+) -> OpResult<&'a [u8]> {
+    if len > max {
+        return Err(OpError::exhausted(format!("{what} is {len} bytes, over the limit of {max} bytes")));
+    }
+    let data = memory.data(ctx);
+    let start = ptr as usize;
+    let end = start.checked_add(len as usize).filter(|&e| e <= data.len()).ok_or_else(|| {
+        OpError::invalid(format!(
+            "{what} at {ptr}..{} lies outside guest memory ({} bytes)",
+            u64::from(ptr) + u64::from(len),
+            data.len()
+        ))
+    })?;
+    Ok(&data[start..end])
 }
 
 /// Copies `len` bytes at `ptr` out of guest memory, refusing lengths over
@@ -181,20 +214,7 @@ pub fn read_guest(
     max: u32,
     what: &str,
 ) -> OpResult<Vec<u8>> {
-    if len > max {
-        return Err(OpError::exhausted(format!("{what} is {len} bytes, over the limit of {max} bytes")));
-    }
-    let memory = exports(ctx)?.memory;
-    let data = memory.data(ctx);
-    let start = ptr as usize;
-    let end = start.checked_add(len as usize).filter(|&e| e <= data.len()).ok_or_else(|| {
-        OpError::invalid(format!(
-            "{what} at {ptr}..{} lies outside guest memory ({} bytes)",
-            u64::from(ptr) + u64::from(len),
-            data.len()
-        ))
-    })?;
-    Ok(data[start..end].to_vec())
+    Ok(guest_slice(ctx.as_context(), memory(ctx)?, ptr, len, max, what)?.to_vec())
 }
 
 /// Allocates `len` bytes with the guest's own `wasm_alloc` and checks the
@@ -206,9 +226,12 @@ pub async fn guest_alloc(
     len: u32,
     live: &[Region],
 ) -> wasmtime::Result<u32> {
-    let ex = exports(ctx).map_err(wasmtime::Error::msg)?;
-    let ptr = ex.alloc.call_async(&mut *ctx, len).await?;
-    let size = ex.memory.data_size(&*ctx) as u64;
+    let (alloc, memory) = match &ctx.as_context().data().exports {
+        Some(e) => (e.alloc.clone(), e.memory),
+        None => return Err(wasmtime::Error::msg("guest exports not bound yet")),
+    };
+    let ptr = alloc.call_async(&mut *ctx, len).await?;
+    let size = memory.data_size(&*ctx) as u64;
     let region = Region { ptr, len };
     if ptr == 0 {
         return Err(wasmtime::Error::msg(format!(
@@ -230,21 +253,18 @@ pub async fn guest_alloc(
     Ok(ptr)
 }
 
-/// Writes `[u32 little-endian length][bytes]` into a fresh guest allocation
-/// and returns its pointer. The guest owns it and frees it with
-/// `wasm_free(ptr, 4 + length)`.
+/// Writes a framed block (`[u32 little-endian length][bytes]`, as
+/// [`envelope`] builds it) into a fresh guest allocation and returns its
+/// pointer. The guest owns it and frees it with `wasm_free(ptr, 4 + length)`.
 pub async fn deliver(
     ctx: &mut (impl AsContextMut<Data = HostState> + Send),
-    bytes: &[u8],
+    framed: &[u8],
     live: &[Region],
 ) -> wasmtime::Result<u32> {
-    let total = u32::try_from(bytes.len() + 4).map_err(|_| wasmtime::Error::msg("result too large"))?;
+    let total = u32::try_from(framed.len()).map_err(|_| wasmtime::Error::msg("result too large"))?;
     let ptr = guest_alloc(ctx, total, live).await?;
-    let memory = exports(ctx).map_err(wasmtime::Error::msg)?.memory;
-    let mut framed = Vec::with_capacity(bytes.len() + 4);
-    framed.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-    framed.extend_from_slice(bytes);
-    memory.write(&mut *ctx, ptr as usize, &framed)?;
+    let memory = memory(ctx).map_err(wasmtime::Error::msg)?;
+    memory.write(&mut *ctx, ptr as usize, framed)?;
     Ok(ptr)
 }
 
@@ -256,21 +276,35 @@ pub fn read_framed(ctx: &impl AsContext<Data = HostState>, ptr: u32, max: u32) -
     read_guest(ctx, start, len, max, "result")
 }
 
-/// The JSON envelope a guest receives.
+/// The JSON envelope a guest receives (`{"ok": …}` or `{"error": …}`),
+/// framed: a little-endian `u32` length, then the JSON. Serialised straight
+/// into the frame, without building an envelope `Value`.
 pub fn envelope(result: &OpResult<Value>) -> Vec<u8> {
-    let v = match result {
-        Ok(v) => json!({ "ok": v }),
-        Err(e) => json!({ "error": e }),
+    fn framed(key: &str, value: &impl serde::Serialize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
+        out.extend_from_slice(&[0; 4]);
+        out.extend_from_slice(b"{\"");
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
+        // Serialising a `Value` or an `OpError` into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut out, value);
+        out.push(b'}');
+        let len = (out.len() - 4) as u32;
+        out[..4].copy_from_slice(&len.to_le_bytes());
+        out
+    }
+    let out = match result {
+        Ok(v) => framed("ok", v),
+        Err(e) => framed("error", e),
     };
-    let bytes = serde_json::to_vec(&v).unwrap_or_default();
-    if bytes.len() > MAX_RESULT_BYTES {
+    if out.len() - 4 > MAX_RESULT_BYTES {
         let e = OpError::exhausted(format!(
             "result is {} bytes, over the {MAX_RESULT_BYTES}-byte limit for guests; ask for less (use limit/offset)",
-            bytes.len()
+            out.len() - 4
         ));
-        return serde_json::to_vec(&json!({ "error": e })).unwrap_or_default();
+        return framed("error", &e);
     }
-    bytes
+    out
 }
 
 /// The guest enters the host: stop charging CPU.
@@ -286,28 +320,33 @@ fn resume(caller: &mut Caller<'_, HostState>) {
     caller.as_context_mut().set_epoch_deadline(deadline);
 }
 
-async fn run_call(caller: &mut Caller<'_, HostState>, args: [u32; 5]) -> (OpResult<Value>, Vec<Region>) {
+/// Regions of guest memory the host accepted as a call's arguments (method,
+/// library id, payload); a result must not land on them. Unused slots are
+/// empty and overlap nothing.
+pub type LiveArgs = [Region; 3];
+
+async fn run_call(caller: &mut Caller<'_, HostState>, args: [u32; 5]) -> (OpResult<Value>, LiveArgs) {
     let [m_ptr, m_len, lib_ptr, p_ptr, p_len] = args;
-    // Regions the host accepted as arguments; results must not land on them.
-    let mut live = Vec::new();
+    let mut live = [Region { ptr: 0, len: 0 }; 3];
     let stats = caller.data().stats.clone();
+    // Arguments are parsed in place, straight from guest memory.
     let parsed = (|| -> OpResult<(String, Option<Uuid>, Value)> {
-        let method = read_guest(caller, m_ptr, m_len, MAX_METHOD_BYTES, "method")?;
-        live.push(Region { ptr: m_ptr, len: m_len });
-        let method =
-            String::from_utf8(method).map_err(|e| OpError::invalid(format!("method is not valid UTF-8: {e}")))?;
+        let memory = memory(caller)?;
+        let method = guest_slice(&*caller, memory, m_ptr, m_len, MAX_METHOD_BYTES, "method")?;
+        live[0] = Region { ptr: m_ptr, len: m_len };
+        let method = std::str::from_utf8(method)
+            .map_err(|e| OpError::invalid(format!("method is not valid UTF-8: {e}")))?
+            .to_string();
         let library = if lib_ptr == 0 {
             None
         } else {
-            let b = read_guest(caller, lib_ptr, 16, 16, "library id")?;
-            live.push(Region { ptr: lib_ptr, len: 16 });
-            let mut raw = [0u8; 16];
-            raw.copy_from_slice(&b);
-            Some(Uuid::from_bytes(raw))
+            let b = guest_slice(&*caller, memory, lib_ptr, 16, 16, "library id")?;
+            live[1] = Region { ptr: lib_ptr, len: 16 };
+            Some(Uuid::from_slice(b).map_err(|e| OpError::invalid(format!("library id: {e}")))?)
         };
-        let payload = read_guest(caller, p_ptr, p_len, MAX_PAYLOAD_BYTES as u32, "payload")?;
-        live.push(Region { ptr: p_ptr, len: p_len });
-        Ok((method, library, wire::parse_payload(&payload)?))
+        let payload = guest_slice(&*caller, memory, p_ptr, p_len, MAX_PAYLOAD_BYTES as u32, "payload")?;
+        live[2] = Region { ptr: p_ptr, len: p_len };
+        Ok((method, library, wire::parse_payload(payload)?))
     })();
     let (method, library, payload) = match parsed {
         Ok(p) => p,
@@ -325,7 +364,14 @@ async fn run_call(caller: &mut Caller<'_, HostState>, args: [u32; 5]) -> (OpResu
         let core = core.upgrade().ok_or_else(|| OpError::unavailable("the core is shutting down"))?;
         let mut chain = call_chain();
         chain.push(extension.clone());
-        let op = core.execute_json_operation(&method, library, payload, crate::Caller::Extension(extension.clone()));
+        // Boxed once here: the scopes below would otherwise move the whole
+        // operation future twice.
+        let op = Box::pin(core.execute_json_operation(
+            &method,
+            library,
+            payload,
+            crate::Caller::Extension(extension.clone()),
+        ));
         CALL_CHAIN.scope(chain, CURRENT_GUARD.scope(guard.clone(), op)).await
     }
     .await;
@@ -382,6 +428,35 @@ pub fn linker(engine: &wasmtime::Engine) -> OpResult<Linker<HostState>> {
                     let (result, live) = run_call(&mut caller, [m_ptr, m_len, lib_ptr, p_ptr, p_len]).await;
                     resume(&mut caller);
                     deliver(&mut caller, &envelope(&result), &live).await
+                })
+            },
+        )
+        .map_err(err)?;
+    linker
+        .func_wrap_async(
+            IMPORT_MODULE,
+            "spacedrive_call_buf",
+            |mut caller: Caller<'_, HostState>,
+             (m_ptr, m_len, lib_ptr, p_ptr, p_len, out_ptr, out_cap): (u32, u32, u32, u32, u32, u32, u32)| {
+                Box::new(async move {
+                    pause(&mut caller);
+                    let (result, live) = run_call(&mut caller, [m_ptr, m_len, lib_ptr, p_ptr, p_len]).await;
+                    resume(&mut caller);
+                    let framed = envelope(&result);
+                    let json = &framed[4..];
+                    // The answer goes into the guest's buffer when it fits
+                    // and the buffer lies inside memory (it may overlap the
+                    // arguments: they have been read); otherwise into a
+                    // fresh `wasm_alloc` block, as `spacedrive_call` does.
+                    let fits = json.len() <= out_cap as usize
+                        && memory(&caller)
+                            .ok()
+                            .is_some_and(|m| u64::from(out_ptr) + u64::from(out_cap) <= m.data_size(&caller) as u64);
+                    if fits {
+                        memory(&caller).map_err(wasmtime::Error::msg)?.write(&mut caller, out_ptr as usize, json)?;
+                        return Ok(json.len() as i64);
+                    }
+                    deliver(&mut caller, &framed, &live).await.map(|ptr| -i64::from(ptr))
                 })
             },
         )

@@ -44,6 +44,8 @@ impl NetworkGrant {
 /// The checks one extension's calls go through.
 pub struct Guard {
     extension: String,
+    /// `<extension>.`: the prefix of the operations it provides itself.
+    own_prefix: String,
     methods: Vec<String>,
     all_libraries: bool,
     libraries: Vec<Uuid>,
@@ -59,6 +61,7 @@ impl Guard {
         let http_rpm = NonZeroU32::new(p.rate_limits.http_requests_per_minute).unwrap_or(NonZeroU32::MIN);
         Guard {
             extension: extension.to_string(),
+            own_prefix: format!("{extension}."),
             methods: p.methods.clone(),
             all_libraries: p.libraries.iter().any(|l| l == "*"),
             libraries: p.libraries.iter().filter_map(|l| l.parse().ok()).collect(),
@@ -93,7 +96,7 @@ impl Guard {
     pub fn check(&self, method: &str, library: Option<Uuid>) -> OpResult<()> {
         let (_, name) = parse_method(method)?;
         // An extension may always call the operations it provides itself.
-        let own = name.starts_with(&format!("{}.", self.extension));
+        let own = name.starts_with(&self.own_prefix);
         if !own && !self.methods.iter().any(|prefix| name.starts_with(prefix.as_str())) {
             return Err(OpError::denied(format!(
                 "extension `{}` may not call `{method}`: add a prefix of `{name}` to permissions.methods in its manifest",

@@ -11,7 +11,7 @@ mod peer;
 
 use std::time::Duration;
 
-use sd_peers::{fmt, peak_rss_mib};
+use sd_peers::{REPS, fmt, interleaved, peak_rss_mib};
 
 fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -22,10 +22,10 @@ fn main() {
         for _ in 0..200 {
             match path.as_str() {
                 "raw" => {
-                    let _ = bench.raw_per_call(&rt, 10_000);
+                    let _ = bench.raw_per_call(&rt, 10_000, false, 1);
                 }
                 "sdk" => {
-                    let _ = bench.sdk_per_call(&rt, 10_000);
+                    let _ = bench.sdk_per_call(&rt, 10_000, 1);
                 }
                 "provided" => {
                     let _ = bench.provided_op(&rt);
@@ -48,18 +48,44 @@ fn main() {
     let sizes = [1_000u32, 10_000, 50_000];
     println!("| path | n = 1,000 | n = 10,000 | n = 50,000 | vs native (n = 1,000) |");
     println!("|---|---|---|---|---|");
-    let native = bench.native_per_call(&rt, 1000);
-    println!("| native `execute_json_operation` | {} | | | 1.00x |", fmt(native));
-    let row = |name: &str, times: Vec<Duration>| {
-        let ratio = times[0].as_secs_f64() / native.as_secs_f64();
-        let cells: Vec<String> = times.iter().map(|t| fmt(*t)).collect();
-        println!("| {name} | {} | {ratio:.2}x |", cells.join(" | "));
-    };
-    row("ours, raw ABI (WAT guest)", sizes.iter().map(|&n| bench.raw_per_call(&rt, n)).collect());
-    row("ours, Rust SDK (test-extension `ping_loop`)", sizes.iter().map(|&n| bench.sdk_per_call(&rt, n)).collect());
+    // Every path at every size, interleaved round by round; the big sizes
+    // take long enough to need fewer rounds.
     let rss_before = peak_rss_mib();
-    row("Extism 1.30.0, Rust PDK, one host function", sizes.iter().map(|&n| extism.per_call(n)).collect());
-    println!("\nPeak RSS of the process: {rss_before:.0} MiB before the Extism row, {:.0} MiB after.", peak_rss_mib());
+    let mut table: Vec<Vec<Duration>> = vec![Vec::new(); 5];
+    for &n in &sizes {
+        let rounds = if n > 1_000 { 5 } else { REPS };
+        let got = interleaved(
+            rounds,
+            &mut [
+                &mut || bench.native_per_call(&rt, n.min(1000), 1),
+                &mut || bench.raw_per_call(&rt, n, false, 1),
+                &mut || bench.raw_per_call(&rt, n, true, 1),
+                &mut || bench.sdk_per_call(&rt, n, 1),
+                &mut || extism.per_call(n, 1),
+            ],
+        );
+        for (row, t) in table.iter_mut().zip(got) {
+            row.push(t);
+        }
+    }
+    let native = table[0][0];
+    let names = [
+        "native `execute_json_operation`",
+        "ours, raw ABI, `spacedrive_call_buf` (WAT guest)",
+        "ours, raw ABI, `spacedrive_call` (answer in a `wasm_alloc` block)",
+        "ours, Rust SDK (test-extension `ping_loop`)",
+        "Extism 1.30.0, Rust PDK, one host function",
+    ];
+    for (i, (name, times)) in names.iter().zip(&table).enumerate() {
+        let cells: Vec<String> = if i == 0 {
+            vec![fmt(times[0]), String::new(), String::new()]
+        } else {
+            times.iter().map(|t| fmt(*t)).collect()
+        };
+        let ratio = times[0].as_secs_f64() / native.as_secs_f64();
+        println!("| {name} | {} | {ratio:.2}x |", cells.join(" | "));
+    }
+    println!("\nPeak RSS of the process: {rss_before:.0} MiB before these runs, {:.0} MiB after.", peak_rss_mib());
 
     println!("\n## Host -> guest: calling an operation an extension provides\n");
     println!("| path | time per call |");
@@ -68,7 +94,7 @@ fn main() {
         "| ours: `execute_json_operation` -> guest handler (one ping back) -> result | {} |",
         fmt(bench.provided_op(&rt))
     );
-    println!("| Extism: `Plugin::call` of `ping_loop` with n = 1 | {} |", fmt(extism.per_call_total(1)));
+    println!("| Extism: `Plugin::call` of `ping_loop` with n = 1 | {} |", fmt(extism.per_call_total(1, REPS)));
 
     println!("\n## Loading (release test-extension; Extism guest of the same size class)\n");
     println!("| step | ours | Extism 1.30.0 |");

@@ -12,15 +12,18 @@ use tokio::runtime::Runtime;
 use sd_peers::{REPS, median, median_with};
 
 /// A guest (raw ABI, no SDK) whose `op_loop` calls `query:test.ping.v1` as
-/// many times as the decimal number in its payload says, resetting its bump
-/// heap after each call so memory stays flat.
+/// many times as the decimal number in its payload says, with
+/// `spacedrive_call_buf` (answers land in a buffer at 8192) or, in
+/// `op_loop_v1`, with `spacedrive_call` (answers in a fresh `wasm_alloc`
+/// block; the bump heap is reset after each call so memory stays flat).
 const LOOP_WAT: &str = r#"
 (module
   (import "spacedrive" "spacedrive_call" (func $call (param i32 i32 i32 i32 i32) (result i32)))
+  (import "spacedrive" "spacedrive_call_buf" (func $call_buf (param i32 i32 i32 i32 i32 i32 i32) (result i64)))
   (memory (export "memory") 2)
   (data (i32.const 16) "query:test.ping.v1")
   (data (i32.const 64) "{\"message\":\"bench\"}")
-  (global $heap (mut i32) (i32.const 4096))
+  (global $heap (mut i32) (i32.const 16384))
   (func (export "wasm_alloc") (param $size i32) (result i32)
     (local $p i32)
     (local.set $p (global.get $heap))
@@ -32,11 +35,10 @@ const LOOP_WAT: &str = r#"
   (func (export "plugin_init") (result i32) (i32.const 0))
   (func (export "plugin_cleanup") (result i32) (i32.const 0))
   (func (export "op_once") (param $p i32) (param $len i32) (param $lib i32) (result i32)
-    (global.set $heap (i32.const 4096))
+    (global.set $heap (i32.const 16384))
     (call $call (i32.const 16) (i32.const 18) (i32.const 0) (i32.const 64) (i32.const 19)))
-  (func (export "op_loop") (param $p i32) (param $len i32) (param $lib i32) (result i32)
-    (local $i i32) (local $n i32) (local $saved i32)
-    ;; n = the payload's decimal digits
+  (func $digits (param $p i32) (param $len i32) (result i32)
+    (local $i i32) (local $n i32)
     (block $parsed
       (loop $digit
         (br_if $parsed (i32.ge_u (local.get $i) (local.get $len)))
@@ -44,7 +46,22 @@ const LOOP_WAT: &str = r#"
           (i32.sub (i32.load8_u (i32.add (local.get $p) (local.get $i))) (i32.const 48))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $digit)))
-    (local.set $i (i32.const 0))
+    (local.get $n))
+  (func (export "op_loop") (param $p i32) (param $len i32) (param $lib i32) (result i32)
+    (local $i i32) (local $n i32)
+    (local.set $n (call $digits (local.get $p) (local.get $len)))
+    (block $done
+      (loop $again
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (drop (call $call_buf (i32.const 16) (i32.const 18) (i32.const 0) (i32.const 64) (i32.const 19)
+          (i32.const 8192) (i32.const 4096)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $again)))
+    (global.set $heap (i32.const 16384))
+    (call $call (i32.const 16) (i32.const 18) (i32.const 0) (i32.const 64) (i32.const 19)))
+  (func (export "op_loop_v1") (param $p i32) (param $len i32) (param $lib i32) (result i32)
+    (local $i i32) (local $n i32) (local $saved i32)
+    (local.set $n (call $digits (local.get $p) (local.get $len)))
     (local.set $saved (global.get $heap))
     (block $done
       (loop $again
@@ -53,7 +70,7 @@ const LOOP_WAT: &str = r#"
         (global.set $heap (local.get $saved))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $again)))
-    (global.set $heap (i32.const 4096))
+    (global.set $heap (i32.const 16384))
     (call $call (i32.const 16) (i32.const 18) (i32.const 0) (i32.const 64) (i32.const 19))))
 "#;
 
@@ -87,6 +104,7 @@ fn wat_extension(root: &Path) -> PathBuf {
         },
         "operations": [
             { "method": "query:loop.run.v1", "export": "op_loop" },
+            { "method": "query:loop.run_v1.v1", "export": "op_loop_v1" },
             { "method": "query:loop.once.v1", "export": "op_once" },
         ],
     });
@@ -130,9 +148,9 @@ impl Bench {
     }
 
     /// Native `execute_json_operation` of the ping, per call.
-    pub fn native_per_call(&self, rt: &Runtime, n: u32) -> Duration {
+    pub fn native_per_call(&self, rt: &Runtime, n: u32, reps: usize) -> Duration {
         let core = &self.core;
-        median(REPS, || {
+        median(reps, || {
             rt.block_on(async {
                 for _ in 0..n {
                     core.execute_json_operation("query:test.ping.v1", None, json!({ "message": "bench" }), Caller::Cli)
@@ -143,17 +161,17 @@ impl Bench {
         }) / n
     }
 
-    /// The raw-ABI guest's loop, per ping.
-    pub fn raw_per_call(&self, rt: &Runtime, n: u32) -> Duration {
-        let reps = if n > 10_000 { 3 } else { REPS };
+    /// The raw-ABI guest's loop, per ping: answers in a buffer the guest
+    /// offers (`spacedrive_call_buf`), or with `v1` in `wasm_alloc` blocks.
+    pub fn raw_per_call(&self, rt: &Runtime, n: u32, v1: bool, reps: usize) -> Duration {
+        let method = if v1 { "query:loop.run_v1.v1" } else { "query:loop.run.v1" };
         median(reps, || {
-            exec(rt, &self.core, "query:loop.run.v1", None, json!(n));
+            exec(rt, &self.core, method, None, json!(n));
         }) / n
     }
 
     /// test-extension's `ping_loop` through the SDK, per ping.
-    pub fn sdk_per_call(&self, rt: &Runtime, n: u32) -> Duration {
-        let reps = if n > 10_000 { 3 } else { REPS };
+    pub fn sdk_per_call(&self, rt: &Runtime, n: u32, reps: usize) -> Duration {
         median(reps, || {
             exec(rt, &self.core, "query:test-extension.ping_loop.v1", None, json!({ "n": n }));
         }) / n

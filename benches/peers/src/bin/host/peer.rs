@@ -78,13 +78,12 @@ impl Extism {
     }
 
     /// Per host call, `n` calls inside one plugin call.
-    pub fn per_call(&mut self, n: u32) -> Duration {
-        self.per_call_total(n) / n
+    pub fn per_call(&mut self, n: u32, reps: usize) -> Duration {
+        self.per_call_total(n, reps) / n
     }
 
     /// Time of one plugin call making `n` host calls.
-    pub fn per_call_total(&mut self, n: u32) -> Duration {
-        let reps = if n > 10_000 { 3 } else { REPS };
+    pub fn per_call_total(&mut self, n: u32, reps: usize) -> Duration {
         let input = json!({ "n": n }).to_string();
         let plugin = &mut self.plugin;
         median(reps, || {
