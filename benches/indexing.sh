@@ -18,7 +18,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 command -v b3sum >/dev/null || cargo install --locked b3sum >&2
 (cd "$root" && cargo build --release -q -p sd >&2)
-sd="$root/target/release/sd"
+sd="${CARGO_TARGET_DIR:-$root/target}/release/sd"
 
 # A tree of $files files in 500 folders, sizes log-uniform from 100 B to
 # 1 MiB, random content (reproducible: fixed seed). Built once, reused.

@@ -459,103 +459,119 @@ pub fn scan(library: &Library, location: i64, observer: &dyn ScanObserver) -> Op
     let total = to_hash.len() as u64;
     let mut done = 0u64;
     observer.progress("hashing", 0, Some(total));
-    for chunk in to_hash.chunks(BATCH) {
-        if observer.should_stop() {
-            return Ok(None);
-        }
-        let hashed: Vec<Hashed<'_>> =
-            chunk.par_iter().map(|(f, id)| (*f, *id, hash_file(&root.join(&f.rel)))).collect();
-        let mut batch_warnings = Vec::new();
-        let batch = write_tx(&mut conn, |tx| {
-            let mut stats = ScanReport::default();
-            let mut update = tx.prepare_cached(
-                "UPDATE entries SET size = ?1, modified_ns = ?2, created_ns = ?3, content_hash = ?4, indexed_ns = ?5 \
-                 WHERE id = ?6",
-            )?;
-            let mut relocate = tx.prepare_cached(
-                "UPDATE entries SET rel_path = ?1, name = ?2, parent_id = ?3, size = ?4, modified_ns = ?5, \
-                 created_ns = ?6, indexed_ns = ?7 WHERE id = ?8",
-            )?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO entries(uuid, location_id, parent_id, rel_path, name, kind, size, created_ns, modified_ns, \
-                 indexed_ns, content_hash, owner) VALUES (?1, ?2, ?3, ?4, ?5, 'file', ?6, ?7, ?8, ?9, ?10, 'core')",
-            )?;
-            let now = now_ns();
-            let mut moved_ids = Vec::new();
-            for (f, existing_id, result) in &hashed {
-                let hash = match result {
-                    Ok((h, n)) => {
-                        stats.files_hashed += 1;
-                        stats.bytes_hashed += n;
-                        Some(h.as_str())
-                    }
-                    Err(e) => {
-                        batch_warnings.push(format!("could not read {}: {e}", root.join(&f.rel).display()));
-                        None
-                    }
-                };
-                if let Some(id) = existing_id {
-                    update.execute(params![f.size, f.modified, f.created, hash, now, id])?;
-                    stats.modified += 1;
-                    continue;
-                }
-                let parent = dir_ids.get(parent_rel(&f.rel)).copied().unwrap_or(root_id);
-                let moved_from = hash.and_then(|h| vanished_by_hash.get_mut(h)).and_then(Vec::pop);
-                // The vanished entry may already be gone with a replaced
-                // folder; then this is a plain addition.
-                let relocated = match moved_from {
-                    Some(id) => {
-                        relocate.execute(params![
-                            f.rel,
-                            file_name(&f.rel),
-                            parent,
-                            f.size,
-                            f.modified,
-                            f.created,
-                            now,
-                            id
-                        ])? == 1
-                    }
-                    None => false,
-                };
-                if let (true, Some(id)) = (relocated, moved_from) {
-                    moved_ids.push(id);
-                    stats.moved += 1;
-                } else {
-                    insert.execute(params![
-                        Uuid::new_v4().to_string(),
-                        location,
-                        parent,
-                        f.rel,
-                        file_name(&f.rel),
-                        f.size,
-                        f.created,
-                        f.modified,
-                        now,
-                        hash
-                    ])?;
-                    stats.added += 1;
+    // Hashing runs one batch ahead of the database: while batch k is
+    // written here, batch k + 1 is hashed on the other cores, so the writes
+    // hide behind the reads instead of adding to them.
+    let stopped = std::thread::scope(|scope| -> OpResult<bool> {
+        let (ahead, hashed_batches) = std::sync::mpsc::sync_channel::<Vec<Hashed<'_>>>(1);
+        let (to_hash, root) = (&to_hash, &root);
+        scope.spawn(move || {
+            for chunk in to_hash.chunks(BATCH) {
+                let hashed: Vec<Hashed<'_>> =
+                    chunk.par_iter().map(|(f, id)| (*f, *id, hash_file(&root.join(&f.rel)))).collect();
+                if ahead.send(hashed).is_err() {
+                    break; // the writer stopped
                 }
             }
-            Ok((stats, moved_ids))
-        })?;
-        let (stats, moved_ids) = batch;
-        for id in moved_ids {
-            missing.remove(&id);
+        });
+        for hashed in hashed_batches {
+            if observer.should_stop() {
+                return Ok(true);
+            }
+            let hashed_len = hashed.len() as u64;
+            let mut batch_warnings = Vec::new();
+            let batch = write_tx(&mut conn, |tx| {
+                let mut stats = ScanReport::default();
+                let mut update = tx.prepare_cached(
+                        "UPDATE entries SET size = ?1, modified_ns = ?2, created_ns = ?3, content_hash = ?4, indexed_ns = ?5 \
+                         WHERE id = ?6",
+                    )?;
+                let mut relocate = tx.prepare_cached(
+                    "UPDATE entries SET rel_path = ?1, name = ?2, parent_id = ?3, size = ?4, modified_ns = ?5, \
+                         created_ns = ?6, indexed_ns = ?7 WHERE id = ?8",
+                )?;
+                let mut insert = tx.prepare_cached(
+                        "INSERT INTO entries(uuid, location_id, parent_id, rel_path, name, kind, size, created_ns, modified_ns, \
+                         indexed_ns, content_hash, owner) VALUES (?1, ?2, ?3, ?4, ?5, 'file', ?6, ?7, ?8, ?9, ?10, 'core')",
+                    )?;
+                let now = now_ns();
+                let mut moved_ids = Vec::new();
+                for (f, existing_id, result) in &hashed {
+                    let hash = match result {
+                        Ok((h, n)) => {
+                            stats.files_hashed += 1;
+                            stats.bytes_hashed += n;
+                            Some(h.as_str())
+                        }
+                        Err(e) => {
+                            batch_warnings.push(format!("could not read {}: {e}", root.join(&f.rel).display()));
+                            None
+                        }
+                    };
+                    if let Some(id) = existing_id {
+                        update.execute(params![f.size, f.modified, f.created, hash, now, id])?;
+                        stats.modified += 1;
+                        continue;
+                    }
+                    let parent = dir_ids.get(parent_rel(&f.rel)).copied().unwrap_or(root_id);
+                    let moved_from = hash.and_then(|h| vanished_by_hash.get_mut(h)).and_then(Vec::pop);
+                    // The vanished entry may already be gone with a replaced
+                    // folder; then this is a plain addition.
+                    let relocated = match moved_from {
+                        Some(id) => {
+                            relocate.execute(params![
+                                f.rel,
+                                file_name(&f.rel),
+                                parent,
+                                f.size,
+                                f.modified,
+                                f.created,
+                                now,
+                                id
+                            ])? == 1
+                        }
+                        None => false,
+                    };
+                    if let (true, Some(id)) = (relocated, moved_from) {
+                        moved_ids.push(id);
+                        stats.moved += 1;
+                    } else {
+                        insert.execute(params![
+                            Uuid::new_v4().to_string(),
+                            location,
+                            parent,
+                            f.rel,
+                            file_name(&f.rel),
+                            f.size,
+                            f.created,
+                            f.modified,
+                            now,
+                            hash
+                        ])?;
+                        stats.added += 1;
+                    }
+                }
+                Ok((stats, moved_ids))
+            })?;
+            let (stats, moved_ids) = batch;
+            for id in moved_ids {
+                missing.remove(&id);
+            }
+            for w in batch_warnings {
+                report.warn(w);
+            }
+            report.added += stats.added;
+            report.modified += stats.modified;
+            report.moved += stats.moved;
+            report.files_hashed += stats.files_hashed;
+            report.bytes_hashed += stats.bytes_hashed;
+            done += hashed_len;
+            observer.progress("hashing", done, Some(total));
+            observer.batch_committed(&report);
         }
-        for w in batch_warnings {
-            report.warn(w);
-        }
-        report.added += stats.added;
-        report.modified += stats.modified;
-        report.moved += stats.moved;
-        report.files_hashed += stats.files_hashed;
-        report.bytes_hashed += stats.bytes_hashed;
-        done += chunk.len() as u64;
-        observer.progress("hashing", done, Some(total));
-        observer.batch_committed(&report);
-    }
-    if observer.should_stop() {
+        Ok(false)
+    })?;
+    if stopped || observer.should_stop() {
         return Ok(None);
     }
 

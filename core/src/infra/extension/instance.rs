@@ -6,10 +6,10 @@ use std::sync::atomic::Ordering;
 
 use serde_json::Value;
 use uuid::Uuid;
-use wasmtime::{Module, Store, Trap, TypedFunc};
+use wasmtime::{InstancePre, Store, Trap, TypedFunc};
 
 use super::abi::ABI_VERSION;
-use super::host::{self, GuestExports, HostState, Limits, Region};
+use super::host::{self, GuestExports, HostState, Limits};
 use super::manifest::Manifest;
 use super::permissions::{Guard, Stats};
 use super::runtime::Runtime;
@@ -25,11 +25,26 @@ pub struct Instance {
     cleanup: TypedFunc<(), i32>,
     cpu_ms: u32,
     trapped: bool,
+    /// A block from the guest's `wasm_alloc`, kept for the instance's life,
+    /// that carries the arguments of calls into the guest (payload, then the
+    /// library id) when they fit: most calls then need no `wasm_alloc` and
+    /// `wasm_free` round trips. Safe to reuse: arguments are only valid
+    /// during the call, and an instance serves one call at a time.
+    scratch: Option<u32>,
 }
+
+/// Size of an instance's argument block.
+const SCRATCH_BYTES: u32 = 4096;
 
 /// Turns a guest failure into a typed error that says what happened.
 pub fn trap_error(extension: &str, what: &str, e: &wasmtime::Error, state: &HostState) -> OpError {
     let budget = state.budget.per_call_ms;
+    if let Some(limit) = e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
+        return OpError::exhausted(format!(
+            "extension `{extension}` could not start {what}: {limit}; too many extension instances are alive at once \
+             (running jobs and calls); try again when some have finished"
+        ));
+    }
     match e.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => OpError::exhausted(format!(
             "extension `{extension}` exceeded its CPU budget of {budget} ms in {what} and was stopped"
@@ -47,16 +62,18 @@ pub fn trap_error(extension: &str, what: &str, e: &wasmtime::Error, state: &Host
 }
 
 impl Instance {
-    /// Instantiates `module` and checks its ABI version. Does not call
+    /// Instantiates a module whose imports are already resolved (`pre`), and
+    /// checks its ABI version when `check_abi` (the first instance of a
+    /// module; later ones are of the same, checked module). Does not call
     /// `plugin_init`.
     pub async fn new(
         runtime: &Runtime,
-        linker: &wasmtime::Linker<HostState>,
-        module: &Module,
+        pre: &InstancePre<HostState>,
         manifest: &Manifest,
         core: std::sync::Weak<Core>,
         guard: Arc<Guard>,
         stats: Arc<Stats>,
+        check_abi: bool,
     ) -> OpResult<Instance> {
         let cpu_ms = manifest.permissions.max_cpu_ms_per_call;
         let state = HostState {
@@ -80,7 +97,7 @@ impl Instance {
         let deadline = store.data_mut().start_call(cpu_ms);
         store.set_epoch_deadline(deadline);
         let id = manifest.id.clone();
-        let instance = match linker.instantiate_async(&mut store, module).await {
+        let instance = match pre.instantiate_async(&mut store).await {
             Ok(i) => i,
             Err(e) => return Err(trap_error(&id, "instantiation", &e, store.data())),
         };
@@ -97,7 +114,10 @@ impl Instance {
             .get_typed_func(&mut store, "spacedrive_abi_version")
             .map_err(|e| typed_err("spacedrive_abi_version", e))?;
         store.data_mut().exports = Some(GuestExports { memory, alloc, free });
-        let mut inst = Instance { store, instance, init, cleanup, cpu_ms, trapped: false };
+        let mut inst = Instance { store, instance, init, cleanup, cpu_ms, trapped: false, scratch: None };
+        if !check_abi {
+            return Ok(inst);
+        }
         let v = inst.call(&version, (), "spacedrive_abi_version").await?;
         if v != ABI_VERSION {
             return Err(OpError::invalid(format!(
@@ -209,25 +229,34 @@ impl Instance {
         self.store.set_epoch_deadline(deadline);
 
         let len = u32::try_from(bytes.len()).map_err(|_| OpError::exhausted("payload too large"))?;
-        let p_len = len.max(1);
-        let p_ptr = match host::guest_alloc(&mut self.store, p_len, &[]).await {
-            Ok(p) => p,
-            Err(e) => return Err(self.fail(&what, &e)),
+        // One block: the payload, then (8-aligned) the 16 bytes of the
+        // library id.
+        let lib_at = len.div_ceil(8).saturating_mul(8);
+        let need = lib_at.saturating_add(16);
+        let (block, owned) = match self.scratch {
+            Some(p) if need <= SCRATCH_BYTES => (p, false),
+            None if need <= SCRATCH_BYTES => match host::guest_alloc(&mut self.store, SCRATCH_BYTES, &[]).await {
+                Ok(p) => {
+                    self.scratch = Some(p);
+                    (p, false)
+                }
+                Err(e) => return Err(self.fail(&what, &e)),
+            },
+            _ => match host::guest_alloc(&mut self.store, need, &[]).await {
+                Ok(p) => (p, true),
+                Err(e) => return Err(self.fail(&what, &e)),
+            },
         };
         let exports = self.store.data().exports.clone().ok_or_else(|| OpError::internal("guest exports not bound"))?;
-        exports.memory.write(&mut self.store, p_ptr as usize, &bytes).map_err(|e| OpError::internal(format!("{e}")))?;
-        let live = [Region { ptr: p_ptr, len: p_len }];
+        let write = |store: &mut Store<HostState>, at: u32, data: &[u8]| {
+            exports.memory.write(store, at as usize, data).map_err(|e| OpError::internal(format!("{e}")))
+        };
+        let p_ptr = block;
+        write(&mut self.store, p_ptr, &bytes)?;
         let lib_ptr = match library {
             Some(id) => {
-                let ptr = match host::guest_alloc(&mut self.store, 16, &live).await {
-                    Ok(p) => p,
-                    Err(e) => return Err(self.fail(&what, &e)),
-                };
-                exports
-                    .memory
-                    .write(&mut self.store, ptr as usize, id.as_bytes())
-                    .map_err(|e| OpError::internal(format!("{e}")))?;
-                ptr
+                write(&mut self.store, block + lib_at, id.as_bytes())?;
+                block + lib_at
             }
             None => 0,
         };
@@ -252,9 +281,9 @@ impl Instance {
             Err(e) => return Err(self.fail(&what, &e)),
         };
         let framed = host::read_framed(&self.store, result_ptr, host::MAX_RESULT_BYTES as u32);
-        let mut frees = vec![(p_ptr, p_len)];
-        if lib_ptr != 0 {
-            frees.push((lib_ptr, 16));
+        let mut frees = Vec::with_capacity(2);
+        if owned {
+            frees.push((block, need));
         }
         if let Ok(b) = &framed {
             frees.push((result_ptr, b.len() as u32 + 4));
@@ -331,7 +360,8 @@ mod tests {
             let module = wasmtime::Module::new(runtime.engine(), wat::parse_str(FUZZ_WAT).unwrap()).unwrap();
             let guard = Arc::new(Guard::new("fuzz", &manifest.permissions));
             rt.block_on(async {
-                let mut inst = Instance::new(&runtime, &linker, &module, &manifest, std::sync::Weak::new(), guard, Default::default())
+                let pre = linker.instantiate_pre(&module).unwrap();
+                let mut inst = Instance::new(&runtime, &pre, &manifest, std::sync::Weak::new(), guard, Default::default(), true)
                     .await
                     .unwrap();
                 let fuzz: TypedFunc<(u32, u32, u32, u32, u32), u32> =

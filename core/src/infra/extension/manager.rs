@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::{Mutex, RwLock};
 use uuid::Uuid;
-use wasmtime::Module;
+use wasmtime::{InstancePre, Module};
 
 use super::abi;
 use super::host::{self, HostState};
@@ -99,7 +99,9 @@ pub struct Inspection {
 struct Loaded {
     manifest: Manifest,
     guard: Arc<Guard>,
-    module: Module,
+    /// The compiled module with its imports resolved: each fresh instance
+    /// skips the linker's lookups.
+    pre: InstancePre<HostState>,
     instance: Mutex<Option<Instance>>,
     loaded_at: SystemTime,
     /// Its event delivery loop, stopped when it is unloaded.
@@ -282,17 +284,20 @@ impl ExtensionManager {
     async fn start(&self, manifest: Manifest, wasm: &[u8]) -> OpResult<Arc<Loaded>> {
         let module = self.compile(&manifest, wasm)?;
         let (runtime, linker) = self.runtime()?;
+        let pre = linker
+            .instantiate_pre(&module)
+            .map_err(|e| OpError::invalid(format!("the module's imports cannot be linked: {e}")))?;
         let guard = Arc::new(Guard::new(&manifest.id, &manifest.permissions));
         let stats = self.stats_for(&manifest.id);
         let mut instance =
-            Instance::new(runtime, linker, &module, &manifest, self.core.clone(), guard.clone(), stats).await?;
+            Instance::new(runtime, &pre, &manifest, self.core.clone(), guard.clone(), stats, true).await?;
         instance.init().await.map_err(|e| e.context(format!("extension `{}` was not loaded", manifest.id)))?;
         let delivery = self.spawn_delivery(&manifest, &guard);
         self.publish_lifecycle("extension.loaded", &manifest.id, &manifest.version).await;
         Ok(Arc::new(Loaded {
             manifest,
             guard,
-            module,
+            pre,
             instance: Mutex::new(Some(instance)),
             loaded_at: SystemTime::now(),
             delivery,
@@ -308,9 +313,9 @@ impl ExtensionManager {
     }
 
     async fn fresh_instance(&self, id: &str, loaded: &Loaded) -> OpResult<Instance> {
-        let (runtime, linker) = self.runtime()?;
+        let (runtime, _) = self.runtime()?;
         let (core, guard, stats) = (self.core.clone(), loaded.guard.clone(), self.stats_for(id));
-        Instance::new(runtime, linker, &loaded.module, &loaded.manifest, core, guard, stats).await
+        Instance::new(runtime, &loaded.pre, &loaded.manifest, core, guard, stats, false).await
     }
 
     async fn stop(&self, loaded: Arc<Loaded>) {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::error::{OpError, OpResult};
 
@@ -15,6 +15,11 @@ use crate::error::{OpError, OpResult};
 pub const TICK: Duration = Duration::from_millis(5);
 /// Wasm stack limit per call; deeper recursion traps cleanly.
 pub const MAX_WASM_STACK: usize = 512 * 1024;
+/// Instances alive at once across all extensions (each loaded extension
+/// keeps one; each running job, event delivery batch and fresh instance
+/// takes one while it runs). Past it, instantiation fails with
+/// `resource_exhausted`.
+pub const MAX_INSTANCES: u32 = 256;
 
 /// The engine and the ticker that advances its epoch.
 pub struct Runtime {
@@ -30,6 +35,7 @@ impl Runtime {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.max_wasm_stack(MAX_WASM_STACK);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling()));
         let mut cache = wasmtime::CacheConfig::new();
         cache.with_directory(cache_dir);
         let cache = wasmtime::Cache::new(cache)
@@ -80,6 +86,33 @@ impl Drop for Runtime {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
+}
+
+/// The pooling allocator: linear memories, tables, instance records and the
+/// async fiber stacks come from slots reserved once and reused, instead of
+/// an `mmap`/`munmap` pair (and the page faults after it) for every
+/// instance and every guest call. Slots only reserve address space; pages
+/// are committed when touched, and a slot's pages are kept resident up to
+/// the sizes below so a reused slot needs no fresh faults.
+fn pooling() -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_core_instances(MAX_INSTANCES)
+        .total_memories(MAX_INSTANCES)
+        .total_tables(MAX_INSTANCES)
+        // A guest call can nest one more (the host calling `wasm_alloc`
+        // while it serves `spacedrive_call`).
+        .total_stacks(MAX_INSTANCES * 2)
+        // Manifests may ask for up to the whole 32-bit space; each
+        // extension's own `max_memory_mb` is enforced by its store limiter.
+        .max_memory_size(super::manifest::MAX_MEMORY_MB as usize * 1024 * 1024)
+        .max_memories_per_module(1)
+        .max_tables_per_module(4)
+        .table_elements(20_000)
+        .max_core_instance_size(16 * 1024 * 1024)
+        .linear_memory_keep_resident(64 * 1024)
+        .table_keep_resident(64 * 1024)
+        .async_stack_keep_resident(64 * 1024);
+    pool
 }
 
 /// Converts a millisecond budget to ticks (at least one).

@@ -191,12 +191,21 @@ impl JobHandle {
         let (items, bytes, progress, message, warnings) = self.snapshot();
         let id = self.id.to_string();
         self.library
-            .write(move |tx| {
-                tx.execute(
+            .write_inline(move |tx| {
+                tx.prepare_cached(
                     "UPDATE jobs SET checkpoint = ?1, checkpoints = checkpoints + 1, items = ?2, bytes = ?3, \
                      progress = ?4, message = ?5, warnings = ?6, updated_ns = ?7 WHERE id = ?8",
-                    params![state, items as i64, bytes as i64, progress, message, warnings, now_ns(), id],
-                )?;
+                )?
+                .execute(params![
+                    state,
+                    items as i64,
+                    bytes as i64,
+                    progress,
+                    message,
+                    warnings,
+                    now_ns(),
+                    id
+                ])?;
                 Ok(())
             })
             .await?;

@@ -16,7 +16,7 @@ use sd_peers::{REPS, fmt, interleaved, peak_rss_mib};
 fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let bench = ours::Bench::new(&rt);
-    // `host profile <raw|sdk|provided|instance|checkpoint>` repeats one path
+    // `host profile <raw|sdk|provided|instance|cached|checkpoint>` repeats one path
     // for a profiler (`perf record -g`), printing nothing.
     if let Some(path) = std::env::args().nth(2).filter(|_| std::env::args().nth(1).as_deref() == Some("profile")) {
         for _ in 0..200 {
@@ -33,6 +33,7 @@ fn main() {
                 "instance" => {
                     let _ = bench.loading(&rt);
                 }
+                "cached" => bench.cached_loads(&rt, 20),
                 "checkpoint" => {
                     let _ = bench.checkpoints(&rt, 1000);
                 }

@@ -35,8 +35,12 @@ const LOOP_WAT: &str = r#"
   (func (export "plugin_init") (result i32) (i32.const 0))
   (func (export "plugin_cleanup") (result i32) (i32.const 0))
   (func (export "op_once") (param $p i32) (param $len i32) (param $lib i32) (result i32)
-    (global.set $heap (i32.const 16384))
-    (call $call (i32.const 16) (i32.const 18) (i32.const 0) (i32.const 64) (i32.const 19)))
+    (local $r i64)
+    (local.set $r (call $call_buf (i32.const 16) (i32.const 18) (i32.const 0) (i32.const 64) (i32.const 19)
+      (i32.const 8196) (i32.const 4092)))
+    (if (result i32) (i64.ge_s (local.get $r) (i64.const 0))
+      (then (i32.store (i32.const 8192) (i32.wrap_i64 (local.get $r))) (i32.const 8192))
+      (else (i32.wrap_i64 (i64.sub (i64.const 0) (local.get $r))))))
   (func $digits (param $p i32) (param $len i32) (result i32)
     (local $i i32) (local $n i32)
     (block $parsed
@@ -208,6 +212,14 @@ impl Bench {
             }
         }) / 100;
         (cold, cached, fresh)
+    }
+
+    /// `n` loads from the module cache, each in a new core (for profiles).
+    pub fn cached_loads(&self, rt: &Runtime, n: usize) {
+        for _ in 0..n {
+            let core = Core::open(self.data.path()).unwrap();
+            exec(rt, &core, "action:extensions.load.input.v1", None, json!({ "id": "test-extension" }));
+        }
     }
 
     /// `n` checkpoints from the test-extension's counter job, each committed

@@ -121,8 +121,8 @@ impl Extism {
     }
 }
 
-/// `n` checkpoints as a plain rusqlite loop: the same UPDATE of a job row,
-/// each in its own IMMEDIATE transaction, with the library's durability
+/// `n` checkpoints as a plain rusqlite loop: the same UPDATE of a job row
+/// (a cached statement), each in its own IMMEDIATE transaction, with the library's durability
 /// settings (WAL, synchronous=NORMAL).
 pub fn rusqlite_checkpoints(n: u32) -> Duration {
     let dir = tempfile::tempdir().unwrap();
@@ -138,11 +138,12 @@ pub fn rusqlite_checkpoints(n: u32) -> Duration {
     median(REPS, || {
         for i in 0..n {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).unwrap();
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE jobs SET checkpoint = ?1, checkpoints = checkpoints + 1, items = ?2, bytes = ?3, \
                  progress = ?4, message = ?5, warnings = ?6, updated_ns = ?7 WHERE id = ?8",
-                params![format!("{{\"current\":{i},\"target\":{n}}}"), i, 0, 0.5, "", "[]", i, "job"],
             )
+            .unwrap()
+            .execute(params![format!("{{\"current\":{i},\"target\":{n}}}"), i, 0, 0.5, "", "[]", i, "job"])
             .unwrap();
             tx.commit().unwrap();
         }
