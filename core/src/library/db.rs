@@ -49,6 +49,15 @@ pub fn open(path: &Path) -> OpResult<Pool> {
     Ok(pool)
 }
 
+/// A connection outside the pool, configured like the pool's, for work
+/// that tunes its connection (a scan's larger page cache) and must not hand
+/// that tuning back to the pool.
+pub fn open_dedicated(path: &Path) -> OpResult<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open(path)?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
 fn configure(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;

@@ -194,6 +194,13 @@ impl Library {
         })
     }
 
+    /// A connection of its own (not from the pool), for synchronous code on
+    /// a blocking thread that changes its connection's settings (the
+    /// indexer); closed when dropped.
+    pub fn dedicated_connection(&self) -> OpResult<rusqlite::Connection> {
+        db::open_dedicated(&self.path.join(DB_FILE))
+    }
+
     /// A pooled connection for synchronous code already on a blocking thread
     /// (the indexer).
     pub fn connection(&self) -> OpResult<r2d2::PooledConnection<r2d2_sqlite::SqliteConnectionManager>> {

@@ -187,9 +187,9 @@ impl Instance {
     }
 
     /// Calls an operation handler export: the payload (and library id) are
-    /// written into memory from the guest's `wasm_alloc` and freed by the
-    /// host afterwards; the guest's result block is read and then freed with
-    /// `wasm_free(ptr, 4 + len)`. Returns the `ok` value.
+    /// written into the instance's argument block (or, when too large, a
+    /// block of their own freed afterwards); the guest's result block is read
+    /// and then freed with `wasm_free(ptr, 4 + len)`. Returns the `ok` value.
     pub async fn call_operation(&mut self, export: &str, library: Option<Uuid>, payload: &Value) -> OpResult<Value> {
         let envelope = self.call_block(export, None, library, payload).await?;
         envelope.get("ok").cloned().ok_or_else(|| {

@@ -223,8 +223,9 @@ impl Bench {
     }
 
     /// `n` checkpoints from the test-extension's counter job, each committed
-    /// before the guest call returns.
-    pub fn checkpoints(&self, rt: &Runtime, n: u32) -> Duration {
+    /// before the guest call returns; and, first, the time to dispatch an
+    /// empty job and follow it to completion.
+    pub fn checkpoints(&self, rt: &Runtime, n: u32) -> (Duration, Duration) {
         let lib: uuid::Uuid =
             exec(rt, &self.core, "action:libraries.create.input.v1", None, json!({ "name": "b" }))["id"]
                 .as_str()
@@ -247,6 +248,6 @@ impl Bench {
         // with an empty run and taken off.
         let empty = median(REPS, || run(0));
         let full = median(REPS, || run(n));
-        full.saturating_sub(empty).max(Duration::from_nanos(1))
+        (empty, full.saturating_sub(empty).max(Duration::from_nanos(1)))
     }
 }
