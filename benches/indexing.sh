@@ -23,7 +23,7 @@ sd="${CARGO_TARGET_DIR:-$root/target}/release/sd"
 # A tree of $files files in 500 folders, sizes log-uniform from 100 B to
 # 1 MiB, random content (reproducible: fixed seed). Built once, reused.
 generated="$work/generated-$files"
-if [ ! -f "$generated/.done" ]; then
+if [ ! -f "$generated.done" ]; then
     echo "generating $files files in $generated ..." >&2
     rm -rf "$generated"
     python3 - "$generated" "$files" <<'PY'
@@ -40,7 +40,7 @@ for i in range(n):
     with open(os.path.join(d, f"f{i:06}.bin"), "wb") as f:
         f.write(i.to_bytes(8, "little") + block[off:off + max(0, size - 8)])
 PY
-    touch "$generated/.done"
+    touch "$generated.done"
 fi
 
 trees=()
