@@ -16,9 +16,8 @@ pub const TICK: Duration = Duration::from_millis(5);
 /// Wasm stack limit per call; deeper recursion traps cleanly.
 pub const MAX_WASM_STACK: usize = 512 * 1024;
 /// Instances alive at once across all extensions (each loaded extension
-/// keeps one; each running job, event delivery batch and fresh instance
-/// takes one while it runs). Past it, instantiation fails with
-/// `resource_exhausted`.
+/// keeps one; each running job takes one while it runs). Past it,
+/// instantiation fails with `resource_exhausted`.
 pub const MAX_INSTANCES: u32 = 256;
 
 /// The engine and the ticker that advances its epoch.
