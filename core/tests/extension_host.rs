@@ -727,3 +727,22 @@ async fn answers_land_in_the_guests_buffer_when_they_fit_and_in_wasm_alloc_block
     assert_err(h.run("small-broken", json!({ "message": "x" })).await, ErrorCode::Internal, "wasm_alloc");
     h.good_still_works().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_past_the_pool_fail_with_resource_exhausted_and_come_back() {
+    let h = Host::new().await;
+    let mut alive = Vec::new();
+    let err = loop {
+        match h.core.extensions().instantiate("good").await {
+            Ok(inst) => alive.push(inst),
+            Err(e) => break e,
+        }
+        assert!(alive.len() <= 256, "the pool never ran out");
+    };
+    assert_eq!(err.code, ErrorCode::ResourceExhausted, "{err}");
+    assert!(err.message.contains("too many extension instances"), "{err}");
+    assert!(alive.len() >= 200, "only {} instances before the limit", alive.len());
+    drop(alive);
+    h.core.extensions().instantiate("good").await.expect("slots come back");
+    h.good_still_works().await;
+}
