@@ -308,6 +308,91 @@ fn disk_kind(stored: String) -> String {
     }
 }
 
+/// Where a scan's files go: the folder on disk, the location's row, its
+/// root entry and the entry ids of its folders.
+struct FilePlace<'a> {
+    root: &'a Path,
+    location: i64,
+    root_id: i64,
+    dir_ids: &'a HashMap<String, i64>,
+}
+
+/// Writes one hashed batch: changed files get their new hash, files found
+/// under a hash that vanished elsewhere take over that entry (a move), the
+/// rest are inserted. Returns the counts, the entries moved, and a warning
+/// per file that could not be read.
+fn write_hashed(
+    tx: &rusqlite::Transaction<'_>,
+    hashed: &[Hashed<'_>],
+    place: &FilePlace<'_>,
+    vanished_by_hash: &mut HashMap<&str, Vec<i64>>,
+) -> OpResult<(ScanReport, Vec<i64>, Vec<String>)> {
+    let mut stats = ScanReport::default();
+    let mut warnings = Vec::new();
+    let mut update = tx.prepare_cached(
+        "UPDATE entries SET size = ?1, modified_ns = ?2, created_ns = ?3, content_hash = ?4, indexed_ns = ?5 \
+         WHERE id = ?6",
+    )?;
+    let mut relocate = tx.prepare_cached(
+        "UPDATE entries SET rel_path = ?1, name = ?2, parent_id = ?3, size = ?4, modified_ns = ?5, \
+         created_ns = ?6, indexed_ns = ?7 WHERE id = ?8",
+    )?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO entries(uuid, location_id, parent_id, rel_path, name, kind, size, created_ns, modified_ns, \
+         indexed_ns, content_hash, owner) VALUES (?1, ?2, ?3, ?4, ?5, 'file', ?6, ?7, ?8, ?9, ?10, 'core')",
+    )?;
+    let now = now_ns();
+    let mut moved_ids = Vec::new();
+    for (f, existing_id, result) in hashed {
+        let hash = match result {
+            Ok((h, n)) => {
+                stats.files_hashed += 1;
+                stats.bytes_hashed += n;
+                Some(h.as_str())
+            }
+            Err(e) => {
+                warnings.push(format!("could not read {}: {e}", place.root.join(&f.rel).display()));
+                None
+            }
+        };
+        if let Some(id) = existing_id {
+            update.execute(params![f.size, f.modified, f.created, hash, now, id])?;
+            stats.modified += 1;
+            continue;
+        }
+        let parent = place.dir_ids.get(parent_rel(&f.rel)).copied().unwrap_or(place.root_id);
+        let moved_from = hash.and_then(|h| vanished_by_hash.get_mut(h)).and_then(Vec::pop);
+        // The vanished entry may already be gone with a replaced folder;
+        // then this is a plain addition.
+        let relocated = match moved_from {
+            Some(id) => {
+                relocate.execute(params![f.rel, file_name(&f.rel), parent, f.size, f.modified, f.created, now, id])?
+                    == 1
+            }
+            None => false,
+        };
+        if let (true, Some(id)) = (relocated, moved_from) {
+            moved_ids.push(id);
+            stats.moved += 1;
+        } else {
+            insert.execute(params![
+                Uuid::new_v4().to_string(),
+                place.location,
+                parent,
+                f.rel,
+                file_name(&f.rel),
+                f.size,
+                f.created,
+                f.modified,
+                now,
+                hash
+            ])?;
+            stats.added += 1;
+        }
+    }
+    Ok((stats, moved_ids, warnings))
+}
+
 /// Scans location row `location` of `library`, bringing its entries in line
 /// with the disk. Runs on the calling (blocking) thread and uses rayon for
 /// hashing. Returns `None` when the observer asked it to stop; what was
@@ -486,82 +571,14 @@ pub fn scan(library: &Library, location: i64, observer: &dyn ScanObserver) -> Op
             if observer.should_stop() {
                 return Ok(true);
             }
-            let hashed_len = hashed.len() as u64;
-            let mut batch_warnings = Vec::new();
-            let batch = write_tx(&mut conn, |tx| {
-                let mut stats = ScanReport::default();
-                let mut update = tx.prepare_cached(
-                        "UPDATE entries SET size = ?1, modified_ns = ?2, created_ns = ?3, content_hash = ?4, indexed_ns = ?5 \
-                         WHERE id = ?6",
-                    )?;
-                let mut relocate = tx.prepare_cached(
-                    "UPDATE entries SET rel_path = ?1, name = ?2, parent_id = ?3, size = ?4, modified_ns = ?5, \
-                         created_ns = ?6, indexed_ns = ?7 WHERE id = ?8",
-                )?;
-                let mut insert = tx.prepare_cached(
-                        "INSERT INTO entries(uuid, location_id, parent_id, rel_path, name, kind, size, created_ns, modified_ns, \
-                         indexed_ns, content_hash, owner) VALUES (?1, ?2, ?3, ?4, ?5, 'file', ?6, ?7, ?8, ?9, ?10, 'core')",
-                    )?;
-                let now = now_ns();
-                let mut moved_ids = Vec::new();
-                for (f, existing_id, result) in &hashed {
-                    let hash = match result {
-                        Ok((h, n)) => {
-                            stats.files_hashed += 1;
-                            stats.bytes_hashed += n;
-                            Some(h.as_str())
-                        }
-                        Err(e) => {
-                            batch_warnings.push(format!("could not read {}: {e}", root.join(&f.rel).display()));
-                            None
-                        }
-                    };
-                    if let Some(id) = existing_id {
-                        update.execute(params![f.size, f.modified, f.created, hash, now, id])?;
-                        stats.modified += 1;
-                        continue;
-                    }
-                    let parent = dir_ids.get(parent_rel(&f.rel)).copied().unwrap_or(root_id);
-                    let moved_from = hash.and_then(|h| vanished_by_hash.get_mut(h)).and_then(Vec::pop);
-                    // The vanished entry may already be gone with a replaced
-                    // folder; then this is a plain addition.
-                    let relocated = match moved_from {
-                        Some(id) => {
-                            relocate.execute(params![
-                                f.rel,
-                                file_name(&f.rel),
-                                parent,
-                                f.size,
-                                f.modified,
-                                f.created,
-                                now,
-                                id
-                            ])? == 1
-                        }
-                        None => false,
-                    };
-                    if let (true, Some(id)) = (relocated, moved_from) {
-                        moved_ids.push(id);
-                        stats.moved += 1;
-                    } else {
-                        insert.execute(params![
-                            Uuid::new_v4().to_string(),
-                            location,
-                            parent,
-                            f.rel,
-                            file_name(&f.rel),
-                            f.size,
-                            f.created,
-                            f.modified,
-                            now,
-                            hash
-                        ])?;
-                        stats.added += 1;
-                    }
-                }
-                Ok((stats, moved_ids))
+            let (stats, moved_ids, batch_warnings) = write_tx(&mut conn, |tx| {
+                write_hashed(
+                    tx,
+                    &hashed,
+                    &FilePlace { root, location, root_id, dir_ids: &dir_ids },
+                    &mut vanished_by_hash,
+                )
             })?;
-            let (stats, moved_ids) = batch;
             for id in moved_ids {
                 missing.remove(&id);
             }
@@ -573,7 +590,7 @@ pub fn scan(library: &Library, location: i64, observer: &dyn ScanObserver) -> Op
             report.moved += stats.moved;
             report.files_hashed += stats.files_hashed;
             report.bytes_hashed += stats.bytes_hashed;
-            done += hashed_len;
+            done += hashed.len() as u64;
             observer.progress("hashing", done, Some(total));
             observer.batch_committed(&report);
         }

@@ -320,6 +320,15 @@ fn resume(caller: &mut Caller<'_, HostState>) {
     caller.as_context_mut().set_epoch_deadline(deadline);
 }
 
+/// Serves one `spacedrive_call*` with the guest's CPU clock stopped: the
+/// framed envelope to deliver, and the argument regions it must not land on.
+async fn serve_call(caller: &mut Caller<'_, HostState>, args: [u32; 5]) -> (Vec<u8>, LiveArgs) {
+    pause(caller);
+    let (result, live) = run_call(caller, args).await;
+    resume(caller);
+    (envelope(&result), live)
+}
+
 /// Regions of guest memory the host accepted as a call's arguments (method,
 /// library id, payload); a result must not land on them. Unused slots are
 /// empty and overlap nothing.
@@ -424,10 +433,8 @@ pub fn linker(engine: &wasmtime::Engine) -> OpResult<Linker<HostState>> {
             "spacedrive_call",
             |mut caller: Caller<'_, HostState>, (m_ptr, m_len, lib_ptr, p_ptr, p_len): (u32, u32, u32, u32, u32)| {
                 Box::new(async move {
-                    pause(&mut caller);
-                    let (result, live) = run_call(&mut caller, [m_ptr, m_len, lib_ptr, p_ptr, p_len]).await;
-                    resume(&mut caller);
-                    deliver(&mut caller, &envelope(&result), &live).await
+                    let (framed, live) = serve_call(&mut caller, [m_ptr, m_len, lib_ptr, p_ptr, p_len]).await;
+                    deliver(&mut caller, &framed, &live).await
                 })
             },
         )
@@ -439,21 +446,16 @@ pub fn linker(engine: &wasmtime::Engine) -> OpResult<Linker<HostState>> {
             |mut caller: Caller<'_, HostState>,
              (m_ptr, m_len, lib_ptr, p_ptr, p_len, out_ptr, out_cap): (u32, u32, u32, u32, u32, u32, u32)| {
                 Box::new(async move {
-                    pause(&mut caller);
-                    let (result, live) = run_call(&mut caller, [m_ptr, m_len, lib_ptr, p_ptr, p_len]).await;
-                    resume(&mut caller);
-                    let framed = envelope(&result);
+                    let (framed, live) = serve_call(&mut caller, [m_ptr, m_len, lib_ptr, p_ptr, p_len]).await;
                     let json = &framed[4..];
                     // The answer goes into the guest's buffer when it fits
                     // and the buffer lies inside memory (it may overlap the
                     // arguments: they have been read); otherwise into a
                     // fresh `wasm_alloc` block, as `spacedrive_call` does.
-                    let fits = json.len() <= out_cap as usize
-                        && memory(&caller)
-                            .ok()
-                            .is_some_and(|m| u64::from(out_ptr) + u64::from(out_cap) <= m.data_size(&caller) as u64);
-                    if fits {
-                        memory(&caller).map_err(wasmtime::Error::msg)?.write(&mut caller, out_ptr as usize, json)?;
+                    let memory = memory(&caller).map_err(wasmtime::Error::msg)?;
+                    let inside = u64::from(out_ptr) + u64::from(out_cap) <= memory.data_size(&caller) as u64;
+                    if json.len() <= out_cap as usize && inside {
+                        memory.write(&mut caller, out_ptr as usize, json)?;
                         return Ok(json.len() as i64);
                     }
                     deliver(&mut caller, &framed, &live).await.map(|ptr| -i64::from(ptr))

@@ -233,19 +233,20 @@ impl Instance {
         // library id.
         let lib_at = len.div_ceil(8).saturating_mul(8);
         let need = lib_at.saturating_add(16);
-        let (block, owned) = match self.scratch {
-            Some(p) if need <= SCRATCH_BYTES => (p, false),
-            None if need <= SCRATCH_BYTES => match host::guest_alloc(&mut self.store, SCRATCH_BYTES, &[]).await {
-                Ok(p) => {
+        let owned = need > SCRATCH_BYTES;
+        let block = match (owned, self.scratch) {
+            (false, Some(p)) => p,
+            (owned, _) => {
+                let size = if owned { need } else { SCRATCH_BYTES };
+                let p = match host::guest_alloc(&mut self.store, size, &[]).await {
+                    Ok(p) => p,
+                    Err(e) => return Err(self.fail(&what, &e)),
+                };
+                if !owned {
                     self.scratch = Some(p);
-                    (p, false)
                 }
-                Err(e) => return Err(self.fail(&what, &e)),
-            },
-            _ => match host::guest_alloc(&mut self.store, need, &[]).await {
-                Ok(p) => (p, true),
-                Err(e) => return Err(self.fail(&what, &e)),
-            },
+                p
+            }
         };
         let exports = self.store.data().exports.clone().ok_or_else(|| OpError::internal("guest exports not bound"))?;
         let write = |store: &mut Store<HostState>, at: u32, data: &[u8]| {
