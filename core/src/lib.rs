@@ -19,7 +19,8 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 pub use error::{ErrorCode, OpError, OpResult};
-pub use infra::wire::{Caller, OpContext, ProgressSink, Scope};
+pub use infra::wire::{Answer, Caller, OpContext, ProgressSink, Scope};
+use infra::wire::{Form, Payload};
 use library::LibraryManager;
 
 /// Environment variable naming the data directory.
@@ -130,8 +131,38 @@ impl Core {
         caller: Caller,
         progress: Option<ProgressSink>,
     ) -> OpResult<Value> {
-        infra::wire::parse_method(method)?;
+        self.dispatch(method, library_id, Payload::Value(payload), Form::Value, caller, progress).await?.into_value()
+    }
+
+    /// [`execute_json_operation`](Self::execute_json_operation) for a
+    /// transport that holds the payload as JSON text and wants JSON text back
+    /// (the extension host): the same checks, without building `Value`s.
+    pub async fn execute_json_text(
+        self: &Arc<Self>,
+        method: &str,
+        library_id: Option<Uuid>,
+        payload: &[u8],
+        caller: Caller,
+    ) -> OpResult<Answer> {
+        self.dispatch(method, library_id, Payload::Text(payload), Form::Text, caller, None).await
+    }
+
+    /// Every call's single path: who may call, the extension's manifest, the
+    /// library, then the handler (or the extension providing `method`).
+    async fn dispatch(
+        self: &Arc<Self>,
+        method: &str,
+        library_id: Option<Uuid>,
+        payload: Payload<'_>,
+        form: Form,
+        caller: Caller,
+        progress: Option<ProgressSink>,
+    ) -> OpResult<Answer> {
         let entry = infra::wire::find(method);
+        // Registered methods were checked when the registry was built.
+        if entry.is_none() {
+            infra::wire::parse_method(method)?;
+        }
         // Who may call comes first: no manifest grants a person-only operation.
         if let Some(entry) = entry {
             entry.audience.check(method, &caller)?;
@@ -141,7 +172,9 @@ impl Core {
         }
         let Some(entry) = entry else {
             // Not a core operation: perhaps one an extension provides.
-            if let Some(result) = self.extensions.call_operation(method, library_id, payload).await {
+            // Boxed: that future is large, and every call would otherwise
+            // carry (and copy) its space.
+            if let Some(result) = Box::pin(self.extensions.call_operation(method, library_id, payload, form)).await {
                 return result;
             }
             return Err(OpError::invalid(format!("unknown method `{method}`; run `sd ops` to list the operations")));
@@ -161,6 +194,6 @@ impl Core {
         };
         let ctx = OpContext { core: self.clone(), library, caller, progress };
         let span = tracing::debug_span!("op", %method, caller = %ctx.caller);
-        entry.call(ctx, payload).instrument(span).await
+        entry.call(ctx, payload, form).instrument(span).await
     }
 }

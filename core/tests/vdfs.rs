@@ -471,6 +471,11 @@ async fn every_operation_schema_matches_its_handler() {
         ("query:vdfs.read_file.v1", Some(lib), json!({ "entry_id": file_id, "length": 5 })),
         ("query:vdfs.entry.v1", Some(lib), json!({ "id": eid })),
         ("action:vdfs.create_entry.input.v1", Some(lib), json!({ "name": "x", "metadata": { "a": 1 } })),
+        (
+            "action:vdfs.create_entries.input.v1",
+            Some(lib),
+            json!({ "entries": [{ "name": "y", "metadata": { "a": 1 }, "text_sidecars": { "t.txt": "hi" } }] }),
+        ),
         ("action:vdfs.update_metadata.input.v1", Some(lib), json!({ "entry_id": eid, "set": { "k": "v" } })),
         ("action:vdfs.write_sidecar.input.v1", Some(lib), json!({ "entry_id": eid, "name": "n.txt", "text": "t" })),
         ("query:vdfs.read_sidecar.v1", Some(lib), json!({ "entry_id": eid, "name": "n.txt" })),
@@ -674,4 +679,53 @@ async fn read_file_ranges_under_filters_and_file_kinds_that_rescans_keep() {
             .unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidInput, "{e}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_entries_writes_a_batch_atomically_with_metadata_and_searchable_sidecars() {
+    let data = tempfile::tempdir().unwrap();
+    let core = Core::open(data.path()).unwrap();
+    let lib = new_library(&core, "batch").await;
+    let entries: Vec<_> = (0..300)
+        .map(|i| {
+            json!({
+                "name": format!("invoice {i}"), "kind": "receipt",
+                "metadata": { "vendor": format!("vendor{}", i % 7), "n": i },
+                "text_sidecars": { "ocr.txt": format!("total due {i} quokka{}", i % 3) },
+            })
+        })
+        .collect();
+    let out =
+        call(&core, "action:vdfs.create_entries.input.v1", Some(lib), json!({ "entries": entries })).await.unwrap();
+    let ids = out["entry_ids"].as_array().unwrap();
+    assert_eq!(ids.len(), 300);
+    let first = call(&core, "query:vdfs.entry.v1", Some(lib), json!({ "id": ids[5] })).await.unwrap();
+    assert_eq!(first["name"], "invoice 5", "{first}");
+    assert_eq!(first["metadata"]["user"]["vendor"], "vendor5", "{first}");
+
+    let hits = call(&core, "query:search.v1", Some(lib), json!({ "query": "quokka1", "limit": 1000 })).await.unwrap();
+    assert_eq!(hits["total"], 100, "{hits}");
+    let hits = call(
+        &core,
+        "query:search.v1",
+        Some(lib),
+        json!({ "query": "invoice", "where": [{ "namespace": "user", "key": "vendor", "value": "vendor3" }] }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(hits["total"], 43, "{hits}");
+
+    // One bad entry (a name with a slash) fails the whole batch: nothing is added.
+    let bad = json!({ "entries": [{ "name": "fine" }, { "name": "a/b" }] });
+    let err = call(&core, "action:vdfs.create_entries.input.v1", Some(lib), bad).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidInput, "{err}");
+    let hits = call(&core, "query:search.v1", Some(lib), json!({ "query": "fine" })).await.unwrap();
+    assert_eq!(hits["total"], 0, "{hits}");
+
+    // Past the batch limit: a clear error, nothing written.
+    let many: Vec<_> = (0..1001).map(|i| json!({ "name": format!("x{i}") })).collect();
+    let err =
+        call(&core, "action:vdfs.create_entries.input.v1", Some(lib), json!({ "entries": many })).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidInput);
+    assert!(err.message.contains("at most 1000"), "{err}");
 }

@@ -18,6 +18,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/003_embeddings.sql")),
     M::up(include_str!("migrations/004_events.sql")),
     M::up(include_str!("migrations/005_inline_blobs.sql")),
+    M::up(include_str!("migrations/006_listing_indexes.sql")),
 ];
 
 /// Connections per library. Readers run in parallel under WAL; writers queue

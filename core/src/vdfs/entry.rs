@@ -184,10 +184,10 @@ pub fn create_virtual(
     }
     let parent_row = parent.map(|p| row_id(conn, p)).transpose()?;
     let id = Uuid::new_v4();
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO entries(uuid, parent_id, name, kind, size, indexed_ns, owner) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6)",
-        params![id.to_string(), parent_row, name, kind, now_ns(), owner],
-    )?;
+    )?
+    .execute(params![id.to_string(), parent_row, name, kind, now_ns(), owner])?;
     Ok((conn.last_insert_rowid(), id))
 }
 

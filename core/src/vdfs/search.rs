@@ -159,33 +159,41 @@ pub fn search(
         rusqlite::params_from_iter(&args[..args.len() - 1]),
         |r| r.get::<_, i64>(0).map(|n| n.max(0) as u64),
     )?;
-    let sql = format!(
+    // Rank first, with bm25 alone: snippets cost far more than scores, so
+    // they are made for the page's entries only, below.
+    let ranked_sql = format!(
         "WITH matched AS ({matched}), \
-         hits AS MATERIALIZED ( \
-           SELECT d.entry_id AS entry_id, d.source AS source, \
-                  snippet(search_fts, 0, '[', ']', '…', 12) AS snip, bm25(search_fts) AS score \
-           FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid \
-           WHERE search_fts MATCH ? AND d.entry_id IN (SELECT entry_id FROM matched)), \
-         ranked AS (SELECT entry_id, SUM(score) AS total FROM hits GROUP BY entry_id \
-                    ORDER BY total, entry_id LIMIT {limit} OFFSET {offset}) \
-         SELECT h.entry_id, h.source, h.snip, r.total FROM hits h JOIN ranked r ON r.entry_id = h.entry_id \
-         ORDER BY r.total, h.entry_id, h.score"
+         scored AS MATERIALIZED (SELECT rowid AS id, bm25(search_fts) AS score FROM search_fts WHERE search_fts MATCH ?) \
+         SELECT d.entry_id, SUM(s.score) AS total \
+         FROM scored s JOIN search_docs d ON d.id = s.id \
+         WHERE d.entry_id IN (SELECT entry_id FROM matched) \
+         GROUP BY d.entry_id ORDER BY total, d.entry_id LIMIT {limit} OFFSET {offset}"
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let mut order: Vec<i64> = Vec::new();
-    let mut by_entry: HashMap<i64, (f64, Vec<MatchReason>)> = HashMap::new();
-    let rows = stmt.query_map(rusqlite::params_from_iter(&args), |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, f64>(3)?))
-    })?;
-    for row in rows {
-        let (id, source, snippet, score) = row?;
-        let slot = by_entry.entry(id).or_insert_with(|| {
-            order.push(id);
-            // bm25() is lower-is-better; flip it so clients sort descending.
-            (-score, Vec::new())
-        });
-        slot.1.push(MatchReason { source, snippet });
+    let mut stmt = conn.prepare(&ranked_sql)?;
+    let ranked: Vec<(i64, f64)> =
+        stmt.query_map(rusqlite::params_from_iter(&args), |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    let mut by_entry: HashMap<i64, (f64, Vec<MatchReason>)> =
+        ranked.iter().map(|&(id, score)| (id, (-score, Vec::new()))).collect();
+    // The page's matching documents, each looked up by rowid inside the
+    // full-text index, best first within each entry.
+    let mut snippets = conn.prepare_cached(
+        "SELECT (SELECT source FROM search_docs WHERE id = search_fts.rowid), \
+                snippet(search_fts, 0, '[', ']', '…', 12) \
+         FROM search_fts \
+         WHERE search_fts MATCH ?1 AND search_fts.rowid IN (SELECT id FROM search_docs WHERE entry_id = ?2) \
+         ORDER BY bm25(search_fts)",
+    )?;
+    let any_term = &args[args.len() - 1];
+    for &(id, _) in &ranked {
+        let rows = snippets.query_map(rusqlite::params![any_term, id], |r| {
+            Ok(MatchReason { source: r.get(0)?, snippet: r.get(1)? })
+        })?;
+        let reasons = rows.collect::<Result<Vec<_>, _>>()?;
+        if let Some(slot) = by_entry.get_mut(&id) {
+            slot.1 = reasons;
+        }
     }
+    let order: Vec<i64> = ranked.iter().map(|&(id, _)| id).collect();
     let hits = entry::get_many(conn, &order)?
         .into_iter()
         .filter_map(|(id, entry)| by_entry.remove(&id).map(|(score, reasons)| SearchHit { entry, score, reasons }))

@@ -143,21 +143,19 @@ pub(crate) fn text_or_base64(text: Option<&str>, b64: Option<&str>) -> Result<Ve
 }
 
 fn decode<O: DeserializeOwned>(envelope: &[u8]) -> Result<O> {
-    /// The result stays raw text until its type is known: decoding it
-    /// straight into `O` skips building a `Value` tree first.
+    /// `{"ok": …}` and `{"error": …}` are serde's externally tagged enum, so
+    /// the answer is decoded in one pass straight into `O`.
     #[derive(Deserialize)]
-    struct Envelope<'a> {
-        #[serde(borrow)]
-        ok: Option<&'a serde_json::value::RawValue>,
-        error: Option<Error>,
+    #[serde(rename_all = "lowercase")]
+    enum Envelope<O> {
+        Ok(O),
+        Error(Error),
     }
-    let env: Envelope<'_> =
-        serde_json::from_slice(envelope).map_err(|e| Error::internal(format!("host sent a bad envelope: {e}")))?;
-    match (env.ok, env.error) {
-        (_, Some(e)) => Err(e),
-        (Some(v), None) => serde_json::from_str(v.get())
-            .map_err(|e| Error::internal(format!("unexpected result shape from the host: {e}"))),
-        (None, None) => Err(Error::internal("host sent neither ok nor error")),
+    match serde_json::from_slice::<Envelope<O>>(envelope) {
+        Ok(Envelope::Ok(v)) => Ok(v),
+        Ok(Envelope::Error(e)) => Err(e),
+        Err(e) if e.is_data() => Err(Error::internal(format!("unexpected result shape from the host: {e}"))),
+        Err(e) => Err(Error::internal(format!("host sent a bad envelope: {e}"))),
     }
 }
 
@@ -179,9 +177,8 @@ impl Client {
 
     /// Calls any operation by method string.
     pub fn call<I: Serialize + ?Sized, O: DeserializeOwned>(&self, method: &str, input: &I) -> Result<O> {
-        let payload = serde_json::to_vec(input)?;
         let lib = self.library.map(|l| *l.as_bytes());
-        crate::ffi::call(method, lib.as_ref(), &payload, decode)
+        crate::ffi::with_payload(input, |payload| crate::ffi::call(method, lib.as_ref(), payload, decode))?
     }
 
     fn library_or_err(&self) -> Result<Uuid> {

@@ -162,6 +162,31 @@ thread_local! {
     static ANSWER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(INITIAL_BUFFER));
 }
 
+thread_local! {
+    static PAYLOAD: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Serialises `input` into a buffer the SDK keeps and hands it to `f`, so a
+/// call allocates nothing for its payload. Buffers over 1 MiB are not kept.
+pub fn with_payload<I: serde::Serialize + ?Sized, R>(
+    input: &I,
+    f: impl FnOnce(&[u8]) -> R,
+) -> Result<R, serde_json::Error> {
+    PAYLOAD.with(|cell| {
+        let Ok(mut buf) = cell.try_borrow_mut() else {
+            // Only reachable if `f` itself made a call; use a buffer of its own.
+            return serde_json::to_vec(input).map(|b| f(&b));
+        };
+        buf.clear();
+        serde_json::to_writer(&mut *buf, input)?;
+        let r = f(&buf);
+        if buf.capacity() > 1024 * 1024 {
+            *buf = Vec::new();
+        }
+        Ok(r)
+    })
+}
+
 /// Takes ownership of a framed block the host delivered at `ptr`.
 #[cfg(target_arch = "wasm32")]
 fn take_framed(ptr: u32) -> Vec<u8> {

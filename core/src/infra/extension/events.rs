@@ -18,8 +18,9 @@ use super::manager::ExtensionManager;
 use super::manifest::{EVENT_EXPORT, Manifest, ProvidedOperation};
 use super::permissions::Guard;
 use crate::Core;
-use crate::error::OpResult;
+use crate::error::{OpError, OpResult};
 use crate::infra::event::{self, Event};
+use crate::infra::wire::Form;
 use crate::library::Library;
 
 /// Events read from a library per pass.
@@ -78,8 +79,9 @@ impl ExtensionManager {
             input_schema: serde_json::Value::Bool(true),
             output_schema: serde_json::Value::Bool(true),
         };
-        let payload = serde_json::to_value(ev).unwrap_or_default();
-        self.run_operation(id, &handler, Some(ev.library_id), payload).await.map(|_| ())
+        let payload =
+            serde_json::to_vec(ev).map_err(|e| OpError::internal(format!("could not encode an event: {e}")))?;
+        self.run_operation(id, &handler, Some(ev.library_id), &payload, Form::Text).await.map(|_| ())
     }
 }
 

@@ -5,7 +5,6 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
-use serde_json::Value;
 use uuid::Uuid;
 use wasmtime::{AsContext, AsContextMut, Caller, Linker, Memory, TypedFunc};
 
@@ -15,7 +14,7 @@ use super::runtime::CpuBudget;
 use crate::Core;
 use crate::error::{OpError, OpResult};
 use crate::infra::job::{Interrupt, JobHandle, MAX_MESSAGE_BYTES};
-use crate::infra::wire::{self, MAX_PAYLOAD_BYTES};
+use crate::infra::wire::{Answer, MAX_PAYLOAD_BYTES};
 
 /// Longest method string a guest may send.
 const MAX_METHOD_BYTES: u32 = 256;
@@ -279,30 +278,31 @@ pub fn read_framed(ctx: &impl AsContext<Data = HostState>, ptr: u32, max: u32) -
 /// The JSON envelope a guest receives (`{"ok": …}` or `{"error": …}`),
 /// framed: a little-endian `u32` length, then the JSON. Serialised straight
 /// into the frame, without building an envelope `Value`.
-pub fn envelope(result: &OpResult<Value>) -> Vec<u8> {
-    fn framed(key: &str, value: &impl serde::Serialize) -> Vec<u8> {
+pub fn envelope(result: &OpResult<Answer>) -> Vec<u8> {
+    fn framed(key: &str, write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
         let mut out = Vec::with_capacity(256);
         out.extend_from_slice(&[0; 4]);
         out.extend_from_slice(b"{\"");
         out.extend_from_slice(key.as_bytes());
         out.extend_from_slice(b"\":");
-        // Serialising a `Value` or an `OpError` into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut out, value);
+        write(&mut out);
         out.push(b'}');
         let len = (out.len() - 4) as u32;
         out[..4].copy_from_slice(&len.to_le_bytes());
         out
     }
+    // Serialising a `Value` or an `OpError` into a Vec cannot fail.
+    let error = |e: &OpError| framed("error", |out| drop(serde_json::to_writer(out, e)));
     let out = match result {
-        Ok(v) => framed("ok", v),
-        Err(e) => framed("error", e),
+        Ok(Answer::Text(t)) => framed("ok", |out| out.extend_from_slice(t)),
+        Ok(Answer::Value(v)) => framed("ok", |out| drop(serde_json::to_writer(out, v))),
+        Err(e) => error(e),
     };
     if out.len() - 4 > MAX_RESULT_BYTES {
-        let e = OpError::exhausted(format!(
+        return error(&OpError::exhausted(format!(
             "result is {} bytes, over the {MAX_RESULT_BYTES}-byte limit for guests; ask for less (use limit/offset)",
             out.len() - 4
-        ));
-        return framed("error", &e);
+        )));
     }
     out
 }
@@ -334,18 +334,20 @@ async fn serve_call(caller: &mut Caller<'_, HostState>, args: [u32; 5]) -> (Vec<
 /// empty and overlap nothing.
 pub type LiveArgs = [Region; 3];
 
-async fn run_call(caller: &mut Caller<'_, HostState>, args: [u32; 5]) -> (OpResult<Value>, LiveArgs) {
+async fn run_call(caller: &mut Caller<'_, HostState>, args: [u32; 5]) -> (OpResult<Answer>, LiveArgs) {
     let [m_ptr, m_len, lib_ptr, p_ptr, p_len] = args;
     let mut live = [Region { ptr: 0, len: 0 }; 3];
-    let stats = caller.data().stats.clone();
-    // Arguments are parsed in place, straight from guest memory.
-    let parsed = (|| -> OpResult<(String, Option<Uuid>, Value)> {
+    let data = caller.data();
+    let (stats, guard, core) = (data.stats.clone(), data.guard.clone(), data.core.clone());
+    // The arguments are read in place, straight from guest memory: the
+    // method as a `&str` and the payload as JSON text decoded by the
+    // operation itself.
+    let args = (|| -> OpResult<(&str, Option<Uuid>, &[u8])> {
         let memory = memory(caller)?;
         let method = guest_slice(&*caller, memory, m_ptr, m_len, MAX_METHOD_BYTES, "method")?;
         live[0] = Region { ptr: m_ptr, len: m_len };
-        let method = std::str::from_utf8(method)
-            .map_err(|e| OpError::invalid(format!("method is not valid UTF-8: {e}")))?
-            .to_string();
+        let method =
+            std::str::from_utf8(method).map_err(|e| OpError::invalid(format!("method is not valid UTF-8: {e}")))?;
         let library = if lib_ptr == 0 {
             None
         } else {
@@ -355,9 +357,9 @@ async fn run_call(caller: &mut Caller<'_, HostState>, args: [u32; 5]) -> (OpResu
         };
         let payload = guest_slice(&*caller, memory, p_ptr, p_len, MAX_PAYLOAD_BYTES as u32, "payload")?;
         live[2] = Region { ptr: p_ptr, len: p_len };
-        Ok((method, library, wire::parse_payload(payload)?))
+        Ok((method, library, payload))
     })();
-    let (method, library, payload) = match parsed {
+    let (method, library, payload) = match args {
         Ok(p) => p,
         Err(e) => {
             stats.bad_requests.fetch_add(1, Ordering::Relaxed);
@@ -365,28 +367,29 @@ async fn run_call(caller: &mut Caller<'_, HostState>, args: [u32; 5]) -> (OpResu
             return (Err(e), live);
         }
     };
-    let (extension, guard, core) = {
-        let d = caller.data();
-        (d.extension.clone(), d.guard.clone(), d.core.clone())
-    };
     let result = async {
         let core = core.upgrade().ok_or_else(|| OpError::unavailable("the core is shutting down"))?;
+        let extension = guard.extension();
         let mut chain = call_chain();
-        chain.push(extension.clone());
+        chain.push(extension.to_string());
         // Boxed once here: the scopes below would otherwise move the whole
         // operation future twice.
-        let op = Box::pin(core.execute_json_operation(
-            &method,
-            library,
-            payload,
-            crate::Caller::Extension(extension.clone()),
-        ));
+        let op =
+            Box::pin(core.execute_json_text(method, library, payload, crate::Caller::Extension(extension.to_string())));
         CALL_CHAIN.scope(chain, CURRENT_GUARD.scope(guard.clone(), op)).await
     }
     .await;
     stats.record(&result);
     if let Err(e) = &result {
-        tracing::debug!(extension = %extension, %method, error = %e, "extension call failed");
+        // The operation decodes the payload itself; a payload that is not
+        // JSON at all is the guest's encoding error, counted as such.
+        if e.code == crate::ErrorCode::InvalidInput
+            && serde_json::from_slice::<serde::de::IgnoredAny>(payload).is_err()
+            && !payload.trim_ascii().is_empty()
+        {
+            stats.bad_requests.fetch_add(1, Ordering::Relaxed);
+        }
+        tracing::debug!(extension = %guard.extension(), %method, error = %e, "extension call failed");
     }
     (result, live)
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use serde_json::Value;
+use serde_json::value::RawValue;
 use uuid::Uuid;
 use wasmtime::{InstancePre, Store, Trap, TypedFunc};
 
@@ -16,6 +17,7 @@ use super::runtime::Runtime;
 use crate::Core;
 use crate::error::{ErrorCode, OpError, OpResult};
 use crate::infra::job::Outcome;
+use crate::infra::wire::{Answer, Form};
 
 /// A live guest instance.
 pub struct Instance {
@@ -31,6 +33,25 @@ pub struct Instance {
     /// `wasm_free` round trips. Safe to reuse: arguments are only valid
     /// during the call, and an instance serves one call at a time.
     scratch: Option<u32>,
+}
+
+/// What a guest answers a call with: `{"ok": …}`, `{"error": {code,
+/// message}}`, or from a job `{"interrupted": true}`. Fields are borrowed
+/// from the guest's block; other fields are ignored.
+#[derive(serde::Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default, deserialize_with = "present")]
+    ok: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    error: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    interrupted: Option<&'a RawValue>,
+}
+
+/// A field that is there, even as `null` (`{"ok": null}` is a result, which
+/// a plain `Option` would read as absent).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue as serde::Deserialize>::deserialize(d).map(Some)
 }
 
 /// Size of an instance's argument block.
@@ -190,41 +211,79 @@ impl Instance {
     /// written into the instance's argument block (or, when too large, a
     /// block of their own freed afterwards); the guest's result block is read
     /// and then freed with `wasm_free(ptr, 4 + len)`. Returns the `ok` value.
-    pub async fn call_operation(&mut self, export: &str, library: Option<Uuid>, payload: &Value) -> OpResult<Value> {
-        let envelope = self.call_block(export, None, library, payload).await?;
-        envelope.get("ok").cloned().ok_or_else(|| {
+    pub async fn call_operation(
+        &mut self,
+        export: &str,
+        library: Option<Uuid>,
+        payload: &[u8],
+        form: Form,
+    ) -> OpResult<Answer> {
+        let block = self.call_block(export, None, library, payload).await?;
+        let ok = self.envelope(export, &block)?.ok.ok_or_else(|| {
             OpError::internal(format!(
                 "extension `{}` returned neither `ok` nor `error` from `{export}`",
                 self.extension()
             ))
-        })
+        })?;
+        match form {
+            Form::Text => Ok(Answer::Text(ok.get().as_bytes().to_vec())),
+            Form::Value => serde_json::from_str(ok.get())
+                .map(Answer::Value)
+                .map_err(|e| OpError::internal(format!("extension `{}` returned invalid JSON: {e}", self.extension()))),
+        }
     }
 
     /// Calls a job export with the job's state; the guest returns
     /// `{"ok": final_state}` or `{"interrupted": true}` (or an error).
     pub async fn call_job(&mut self, export: &str, state: &Value, library: Option<Uuid>) -> OpResult<Outcome> {
-        let envelope = self.call_block(export, Some(super::abi::JOB_HANDLE), library, state).await?;
-        if envelope.get("interrupted").and_then(Value::as_bool) == Some(true) {
+        let state = serde_json::to_vec(state).map_err(|e| OpError::internal(format!("encode job state: {e}")))?;
+        let block = self.call_block(export, Some(super::abi::JOB_HANDLE), library, &state).await?;
+        let envelope = self.envelope(export, &block)?;
+        if envelope.interrupted.map(RawValue::get) == Some("true") {
             return Ok(Outcome::Interrupted);
         }
-        envelope.get("ok").cloned().map(Outcome::Completed).ok_or_else(|| {
-            OpError::internal(format!("extension `{}` returned no result from job `{export}`", self.extension()))
-        })
+        let returned = envelope.ok.map(|ok| serde_json::from_str(ok.get()));
+        match returned {
+            Some(Ok(state)) => Ok(Outcome::Completed(state)),
+            Some(Err(e)) => Err(OpError::internal(format!(
+                "extension `{}` returned invalid JSON from `{export}`: {e}",
+                self.extension()
+            ))),
+            None => Err(OpError::internal(format!(
+                "extension `{}` returned no result from job `{export}`",
+                self.extension()
+            ))),
+        }
     }
 
-    /// Shared by operations and jobs: passes `payload` (and a library id) in
-    /// guest memory, calls `export`, and returns the result envelope, turning
-    /// an `error` envelope into `Err`.
+    /// Reads the envelope a guest returned, turning an `error` into `Err`.
+    fn envelope<'a>(&self, export: &str, block: &'a [u8]) -> OpResult<Envelope<'a>> {
+        let ext = self.extension();
+        let envelope: Envelope<'a> = serde_json::from_slice(block)
+            .map_err(|e| OpError::internal(format!("extension `{ext}` returned invalid JSON from `{export}`: {e}")))?;
+        if let Some(err) = envelope.error {
+            return Err(serde_json::from_str::<OpError>(err.get()).unwrap_or_else(|_| {
+                OpError::new(
+                    ErrorCode::Internal,
+                    format!("extension `{ext}` returned a malformed error: {}", err.get()),
+                )
+            }));
+        }
+        Ok(envelope)
+    }
+
+    /// Shared by operations and jobs: passes `bytes` (and a library id) in
+    /// guest memory, calls `export`, and returns the JSON envelope the guest
+    /// answered with.
     async fn call_block(
         &mut self,
         export: &str,
         job: Option<u32>,
         library: Option<Uuid>,
-        payload: &Value,
-    ) -> OpResult<Value> {
+        bytes: &[u8],
+    ) -> OpResult<Vec<u8>> {
         let ext = self.extension().to_string();
         let what = format!("`{export}`");
-        let bytes = serde_json::to_vec(payload).map_err(|e| OpError::internal(format!("encode payload: {e}")))?;
         let deadline = self.store.data_mut().start_call(self.cpu_ms);
         self.store.set_epoch_deadline(deadline);
 
@@ -253,7 +312,7 @@ impl Instance {
             exports.memory.write(store, at as usize, data).map_err(|e| OpError::internal(format!("{e}")))
         };
         let p_ptr = block;
-        write(&mut self.store, p_ptr, &bytes)?;
+        write(&mut self.store, p_ptr, bytes)?;
         let lib_ptr = match library {
             Some(id) => {
                 write(&mut self.store, block + lib_at, id.as_bytes())?;
@@ -294,15 +353,7 @@ impl Instance {
                 return Err(self.fail(&what, &e));
             }
         }
-        let framed = framed.map_err(|e| e.context(format!("extension `{ext}` returned a bad result block")))?;
-        let envelope: Value = serde_json::from_slice(&framed)
-            .map_err(|e| OpError::internal(format!("extension `{ext}` returned invalid JSON from `{export}`: {e}")))?;
-        if let Some(err) = envelope.get("error") {
-            return Err(serde_json::from_value::<OpError>(err.clone()).unwrap_or_else(|_| {
-                OpError::new(ErrorCode::Internal, format!("extension `{ext}` returned a malformed error: {err}"))
-            }));
-        }
-        Ok(envelope)
+        framed.map_err(|e| e.context(format!("extension `{ext}` returned a bad result block")))
     }
 }
 

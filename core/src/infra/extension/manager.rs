@@ -20,6 +20,7 @@ use super::permissions::{Guard, Stats, StatsSnapshot};
 use super::runtime::Runtime;
 use crate::Core;
 use crate::error::{OpError, OpResult};
+use crate::infra::wire::{Answer, Form, Payload};
 use crate::vdfs::format_ns;
 
 /// Largest module accepted, in bytes.
@@ -553,7 +554,13 @@ impl ExtensionManager {
     }
 
     /// Runs an operation an extension provides, if one provides `method`.
-    pub async fn call_operation(&self, method: &str, library: Option<Uuid>, payload: Value) -> Option<OpResult<Value>> {
+    pub async fn call_operation(
+        &self,
+        method: &str,
+        library: Option<Uuid>,
+        payload: Payload<'_>,
+        form: Form,
+    ) -> Option<OpResult<Answer>> {
         let (_, name) = crate::infra::wire::parse_method(method).ok()?;
         let id = name.split('.').next()?.to_string();
         // A loaded extension's manifest is in memory; only the first call of
@@ -568,7 +575,11 @@ impl ExtensionManager {
             Some(op) => op?,
             None => self.installed_manifest(&id).ok()?.operations.into_iter().find(|o| o.method == method)?,
         };
-        Some(self.run_operation(&id, &op, library, payload).await)
+        let text = match payload.to_text() {
+            Ok(t) => t,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(self.run_operation(&id, &op, library, &text, form).await)
     }
 
     pub(super) async fn run_operation(
@@ -576,8 +587,9 @@ impl ExtensionManager {
         id: &str,
         op: &ProvidedOperation,
         library: Option<Uuid>,
-        payload: Value,
-    ) -> OpResult<Value> {
+        payload: &[u8],
+        form: Form,
+    ) -> OpResult<Answer> {
         if host::call_chain().iter().any(|c| c == id) {
             return Err(OpError::conflict(format!(
                 "`{}` would re-enter extension `{id}`, which is already handling this call; call it from elsewhere",
@@ -601,7 +613,7 @@ impl ExtensionManager {
                     chain.push(id.to_string());
                     chain
                 },
-                inst.call_operation(&op.export, library, &payload),
+                inst.call_operation(&op.export, library, payload, form),
             )
             .await;
         if inst.trapped() {

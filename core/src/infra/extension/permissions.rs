@@ -12,7 +12,6 @@ use uuid::Uuid;
 
 use super::manifest::Permissions;
 use crate::error::{ErrorCode, OpError, OpResult};
-use crate::infra::wire::parse_method;
 
 /// What an extension may do on the network: its allow-list, its response
 /// size limit, and its own request budget.
@@ -93,8 +92,12 @@ impl Guard {
     }
 
     /// Checks one call: method prefix, library ACL, rate limit.
+    /// `method` has been checked by the registry (a registered method, or
+    /// one `parse_method` accepted), so its name is what follows the kind.
     pub fn check(&self, method: &str, library: Option<Uuid>) -> OpResult<()> {
-        let (_, name) = parse_method(method)?;
+        let Some((_, name)) = method.split_once(':') else {
+            return Err(OpError::invalid(format!("method `{method}` has no kind; run `sd ops` for the list")));
+        };
         // An extension may always call the operations it provides itself.
         let own = name.starts_with(&self.own_prefix);
         if !own && !self.methods.iter().any(|prefix| name.starts_with(prefix.as_str())) {
@@ -185,7 +188,7 @@ pub struct StatsSnapshot {
 
 impl Stats {
     /// Records the outcome of a host call.
-    pub fn record(&self, result: &OpResult<serde_json::Value>) {
+    pub fn record<T>(&self, result: &OpResult<T>) {
         self.calls.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = result {
             let counter = match e.code {

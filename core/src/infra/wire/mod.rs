@@ -15,5 +15,6 @@ pub use caller::Caller;
 pub use method::{MethodKind, parse_method};
 pub use progress::{Progress, ProgressSink};
 pub use registry::{
-    MAX_PAYLOAD_BYTES, OpContext, Operation, OperationEntry, OperationInfo, Scope, find, operations, parse_payload,
+    Answer, Form, MAX_PAYLOAD_BYTES, OpContext, Operation, OperationEntry, OperationInfo, Payload, Scope, find,
+    operations, parse_payload,
 };

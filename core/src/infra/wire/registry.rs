@@ -95,7 +95,98 @@ pub struct OperationEntry {
     pub effect: Effect,
     input_schema: fn() -> Schema,
     output_schema: fn() -> Schema,
-    handler: fn(OpContext, Value) -> BoxFuture<'static, OpResult<Value>>,
+    handler: fn(OpContext, Payload<'_>, Form) -> BoxFuture<'static, OpResult<Answer>>,
+}
+
+/// A request's payload as its transport holds it.
+pub enum Payload<'a> {
+    /// Parsed already (the CLI, the socket, tests).
+    Value(Value),
+    /// JSON text still in the transport's buffer (a guest's memory): decoded
+    /// straight into the operation's input type, with no `Value` between.
+    Text(&'a [u8]),
+}
+
+impl Payload<'_> {
+    /// Decodes the payload into `T`. An absent payload (`null`, empty text)
+    /// means "no arguments" and is read as `{}`, so inputs whose fields are
+    /// all optional accept both.
+    pub fn decode<T: DeserializeOwned>(self, method: &str) -> OpResult<T> {
+        let schema = |e: serde_json::Error| {
+            OpError::invalid(format!(
+                "payload for `{method}` does not match its input schema: {e}; see `sd ops --schema {method}`"
+            ))
+        };
+        match self {
+            Payload::Value(Value::Null) => serde_json::from_value(Value::Object(Default::default())).map_err(schema),
+            Payload::Value(v) => serde_json::from_value(v).map_err(schema),
+            Payload::Text(bytes) => {
+                if bytes.len() > MAX_PAYLOAD_BYTES {
+                    return Err(too_large(bytes.len()));
+                }
+                let trimmed = bytes.trim_ascii();
+                let text = if trimmed.is_empty() || trimmed == b"null" { b"{}" } else { bytes };
+                serde_json::from_slice(text).map_err(|e| match e.classify() {
+                    serde_json::error::Category::Data => schema(e),
+                    _ => OpError::invalid(format!("payload is not valid JSON: {e}")),
+                })
+            }
+        }
+    }
+
+    /// The payload as JSON text, for handing on to a guest.
+    pub fn to_text(&self) -> OpResult<std::borrow::Cow<'_, [u8]>> {
+        match self {
+            Payload::Value(v) => serde_json::to_vec(v)
+                .map(Into::into)
+                .map_err(|e| OpError::internal(format!("could not encode the payload: {e}"))),
+            Payload::Text(t) => Ok(std::borrow::Cow::Borrowed(t)),
+        }
+    }
+}
+
+/// Which form of [`Answer`] a transport wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// A `Value` (the CLI, the socket, tests).
+    Value,
+    /// JSON text (a guest, which gets the bytes).
+    Text,
+}
+
+/// An operation's result, in the [`Form`] asked for.
+pub enum Answer {
+    /// A parsed value.
+    Value(Value),
+    /// JSON text.
+    Text(Vec<u8>),
+}
+
+impl Answer {
+    /// Serialises `output` in `form`.
+    pub fn encode(output: &impl Serialize, form: Form, method: &str) -> OpResult<Answer> {
+        let failed =
+            |e: serde_json::Error| OpError::internal(format!("could not serialise the output of `{method}`: {e}"));
+        match form {
+            Form::Value => serde_json::to_value(output).map(Answer::Value).map_err(failed),
+            Form::Text => serde_json::to_vec(output).map(Answer::Text).map_err(failed),
+        }
+    }
+
+    /// The answer as a value.
+    pub fn into_value(self) -> OpResult<Value> {
+        match self {
+            Answer::Value(v) => Ok(v),
+            Answer::Text(t) => serde_json::from_slice(&t)
+                .map_err(|e| OpError::internal(format!("an operation answered with invalid JSON: {e}"))),
+        }
+    }
+}
+
+fn too_large(len: usize) -> OpError {
+    OpError::exhausted(format!(
+        "payload is {len} bytes, over the limit of {MAX_PAYLOAD_BYTES} bytes; send large data as several sidecars"
+    ))
 }
 
 inventory::collect!(OperationEntry);
@@ -125,9 +216,15 @@ impl OperationEntry {
         (self.output_schema)()
     }
 
-    /// Runs the handler on a raw payload.
-    pub(crate) fn call(&self, ctx: OpContext, payload: Value) -> BoxFuture<'static, OpResult<Value>> {
-        (self.handler)(ctx, payload)
+    /// Runs the handler on a payload. The payload is decoded before this
+    /// returns, so the future borrows nothing.
+    pub(crate) fn call(
+        &self,
+        ctx: OpContext,
+        payload: Payload<'_>,
+        form: Form,
+    ) -> BoxFuture<'static, OpResult<Answer>> {
+        (self.handler)(ctx, payload, form)
     }
 }
 
@@ -135,21 +232,11 @@ fn schema_of<T: JsonSchema>() -> Schema {
     schemars::schema_for!(T)
 }
 
-fn handle<T: Operation>(ctx: OpContext, payload: Value) -> BoxFuture<'static, OpResult<Value>> {
+fn handle<T: Operation>(ctx: OpContext, payload: Payload<'_>, form: Form) -> BoxFuture<'static, OpResult<Answer>> {
+    let input = payload.decode::<T::Input>(T::METHOD);
     Box::pin(async move {
-        // An absent payload means "no arguments": treat it like `{}` so inputs
-        // whose fields are all optional accept both.
-        let payload = if payload.is_null() { Value::Object(Default::default()) } else { payload };
-        let input: T::Input = serde_json::from_value(payload).map_err(|e| {
-            OpError::invalid(format!(
-                "payload for `{}` does not match its input schema: {e}; see `sd ops --schema {}`",
-                T::METHOD,
-                T::METHOD
-            ))
-        })?;
-        let output = T::execute(ctx, input).await?;
-        serde_json::to_value(output)
-            .map_err(|e| OpError::internal(format!("could not serialise the output of `{}`: {e}", T::METHOD)))
+        let output = T::execute(ctx, input?).await?;
+        Answer::encode(&output, form, T::METHOD)
     })
 }
 
@@ -271,10 +358,7 @@ impl From<&OperationEntry> for OperationInfo {
 /// An empty payload is `null`.
 pub fn parse_payload(bytes: &[u8]) -> OpResult<Value> {
     if bytes.len() > MAX_PAYLOAD_BYTES {
-        return Err(OpError::exhausted(format!(
-            "payload is {} bytes, over the limit of {MAX_PAYLOAD_BYTES} bytes; send large data as several sidecars",
-            bytes.len()
-        )));
+        return Err(too_large(bytes.len()));
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);

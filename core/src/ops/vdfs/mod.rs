@@ -1,4 +1,4 @@
-//! `vdfs.list_entries`, `vdfs.entry`, `vdfs.create_entry`,
+//! `vdfs.list_entries`, `vdfs.entry`, `vdfs.create_entry`, `vdfs.create_entries`,
 //! `vdfs.update_metadata`, `vdfs.write_sidecar`, `vdfs.read_sidecar`,
 //! `vdfs.read_file`.
 
@@ -206,6 +206,89 @@ impl Operation for CreateEntry {
     }
 }
 register_operation!(CreateEntry);
+
+/// Most entries one `create_entries` call may create.
+const MAX_BATCH: usize = 1000;
+
+/// One entry of `action:vdfs.create_entries.input.v1`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewEntryInput {
+    /// Display name: one path component, no `/`, no NUL, not `.` or `..`.
+    pub name: String,
+    /// Kind, e.g. `receipt` (default `virtual`).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Parent entry.
+    #[serde(default)]
+    pub parent: Option<Uuid>,
+    /// Initial metadata, written to the caller's namespace.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, Value>,
+    /// Text sidecars by name, written to the caller's namespace and indexed
+    /// for search.
+    #[serde(default)]
+    pub text_sidecars: BTreeMap<String, String>,
+}
+
+/// Input of `action:vdfs.create_entries.input.v1`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEntriesInput {
+    /// The entries, at most 1000.
+    pub entries: Vec<NewEntryInput>,
+}
+
+/// Output of `action:vdfs.create_entries.input.v1`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct CreateEntriesOutput {
+    /// Ids of the new entries, in input order.
+    pub entry_ids: Vec<Uuid>,
+}
+
+/// Creates many virtual entries in one transaction: all or none.
+pub struct CreateEntries;
+
+impl Operation for CreateEntries {
+    const METHOD: &'static str = "action:vdfs.create_entries.input.v1";
+    const DESCRIPTION: &'static str = "Create up to 1000 virtual entries with metadata and text sidecars, atomically";
+    const SCOPE: Scope = Scope::Library;
+    const AUDIENCE: Audience = Audience::Any;
+    const EFFECT: Effect = Effect::Write;
+    type Input = CreateEntriesInput;
+    type Output = CreateEntriesOutput;
+
+    async fn execute(ctx: OpContext, input: CreateEntriesInput) -> OpResult<CreateEntriesOutput> {
+        if input.entries.len() > MAX_BATCH {
+            return Err(OpError::invalid(format!(
+                "{} entries in one call; at most {MAX_BATCH}: split the batch",
+                input.entries.len()
+            )));
+        }
+        let owner = write_namespace(&ctx.caller, None)?;
+        let library = ctx.library()?.clone();
+        let lib = library.clone();
+        library
+            .write(move |tx| {
+                let mut entry_ids = Vec::with_capacity(input.entries.len());
+                for e in &input.entries {
+                    let kind = e.kind.as_deref().unwrap_or(KIND_VIRTUAL);
+                    let (row, id) = entry::create_virtual(tx, &e.name, kind, e.parent, &owner)?;
+                    for (key, value) in &e.metadata {
+                        metadata::set(tx, row, &owner, key, value)?;
+                    }
+                    for (name, text) in &e.text_sidecars {
+                        let content_type = "text/plain; charset=utf-8";
+                        sidecar::write(tx, lib.sidecars(), row, &owner, name, content_type, text.as_bytes())?;
+                    }
+                    entry_ids.push(id);
+                }
+                Ok(CreateEntriesOutput { entry_ids })
+            })
+            .await
+    }
+}
+register_operation!(CreateEntries);
 
 /// Input of `action:vdfs.update_metadata.input.v1`.
 #[derive(Debug, Deserialize, JsonSchema)]

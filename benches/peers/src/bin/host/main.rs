@@ -42,6 +42,24 @@ fn main() {
         }
         return;
     }
+    // `host calls`: only the per-call figures at n = 1,000, for quick
+    // before-and-after comparisons while working on the call path.
+    if std::env::args().nth(1).as_deref() == Some("calls") {
+        let got = interleaved(
+            REPS,
+            &mut [
+                &mut || bench.native_per_call(&rt, 1000, 1),
+                &mut || bench.raw_per_call(&rt, 1000, false, 1),
+                &mut || bench.sdk_per_call(&rt, 1000, 1),
+                &mut || bench.provided_op(&rt),
+                &mut || bench.provided_empty_op(&rt),
+            ],
+        );
+        for (name, t) in ["native", "raw", "sdk", "provided (one ping back)", "provided (empty)"].iter().zip(got) {
+            println!("{name}: {}", fmt(t));
+        }
+        return;
+    }
     let mut extism = peer::Extism::new(bench.core.clone());
 
     println!("## Guest -> host -> guest: query:test.ping.v1 (per call)\n");

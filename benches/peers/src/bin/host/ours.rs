@@ -23,6 +23,7 @@ const LOOP_WAT: &str = r#"
   (memory (export "memory") 2)
   (data (i32.const 16) "query:test.ping.v1")
   (data (i32.const 64) "{\"message\":\"bench\"}")
+  (data (i32.const 96) "\09\00\00\00{\"ok\":{}}")
   (global $heap (mut i32) (i32.const 16384))
   (func (export "wasm_alloc") (param $size i32) (result i32)
     (local $p i32)
@@ -41,6 +42,7 @@ const LOOP_WAT: &str = r#"
     (if (result i32) (i64.ge_s (local.get $r) (i64.const 0))
       (then (i32.store (i32.const 8192) (i32.wrap_i64 (local.get $r))) (i32.const 8192))
       (else (i32.wrap_i64 (i64.sub (i64.const 0) (local.get $r))))))
+  (func (export "op_empty") (param i32 i32 i32) (result i32) (i32.const 96))
   (func $digits (param $p i32) (param $len i32) (result i32)
     (local $i i32) (local $n i32)
     (block $parsed
@@ -110,6 +112,7 @@ fn wat_extension(root: &Path) -> PathBuf {
             { "method": "query:loop.run.v1", "export": "op_loop" },
             { "method": "query:loop.run_v1.v1", "export": "op_loop_v1" },
             { "method": "query:loop.once.v1", "export": "op_once" },
+            { "method": "query:loop.empty.v1", "export": "op_empty" },
         ],
     });
     std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
@@ -186,6 +189,16 @@ impl Bench {
         median(REPS, || {
             for _ in 0..1000 {
                 exec(rt, &self.core, "query:loop.once.v1", None, json!({}));
+            }
+        }) / 1000
+    }
+
+    /// Calling an operation whose handler returns `{}` at once: the cost
+    /// of reaching a guest and back, with no host call inside.
+    pub fn provided_empty_op(&self, rt: &Runtime) -> Duration {
+        median(REPS, || {
+            for _ in 0..1000 {
+                exec(rt, &self.core, "query:loop.empty.v1", None, json!({}));
             }
         }) / 1000
     }
