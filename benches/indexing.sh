@@ -4,7 +4,8 @@
 # `find -printf '%s %T@\n'` (the same stat walk, no database).
 #
 #   bash benches/indexing.sh            generated tree and ~/.cargo/registry/src
-#   FILES=200000 bash benches/indexing.sh generated   a bigger generated tree
+#   FILES=200000 MAX_BYTES=16384 bash benches/indexing.sh generated
+#                                       200,000 small files: does memory grow?
 #
 # Both sides read warm page cache (each tree is read once before timing);
 # each figure is the median of three runs. Prints a Markdown table and the
@@ -13,6 +14,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="${BENCH_DIR:-/tmp/sd-index-bench}"
 files="${FILES:-50000}"
+max_bytes="${MAX_BYTES:-1048576}"
 which="${1:-all}"
 export PATH="$HOME/.cargo/bin:$PATH"
 
@@ -21,20 +23,22 @@ command -v b3sum >/dev/null || cargo install --locked b3sum >&2
 sd="${CARGO_TARGET_DIR:-$root/target}/release/sd"
 
 # A tree of $files files in 500 folders, sizes log-uniform from 100 B to
-# 1 MiB, random content (reproducible: fixed seed). Built once, reused.
+# $max_bytes (1 MiB), random content (reproducible: fixed seed). Built once,
+# reused.
 generated="$work/generated-$files"
+[ "$max_bytes" = 1048576 ] || generated="$generated-$max_bytes"
 if [ ! -f "$generated.done" ]; then
     echo "generating $files files in $generated ..." >&2
     rm -rf "$generated"
-    python3 - "$generated" "$files" <<'PY'
+    python3 - "$generated" "$files" "$max_bytes" <<'PY'
 import math, os, random, sys
-dest, n = sys.argv[1], int(sys.argv[2])
+dest, n, top = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 rng = random.Random(1)
 block = rng.randbytes(1 << 20)
 for i in range(n):
     d = os.path.join(dest, f"d{i % 500:03}")
     os.makedirs(d, exist_ok=True)
-    size = int(math.exp(rng.uniform(math.log(100), math.log(1 << 20))))
+    size = int(math.exp(rng.uniform(math.log(100), math.log(top))))
     off = rng.randrange(0, (1 << 20) - size + 1)
     # A per-file prefix keeps contents distinct.
     with open(os.path.join(d, f"f{i:06}.bin"), "wb") as f:

@@ -729,3 +729,47 @@ async fn create_entries_writes_a_batch_atomically_with_metadata_and_searchable_s
     assert_eq!(err.code, ErrorCode::InvalidInput);
     assert!(err.message.contains("at most 1000"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_documents_changed_or_removed_before_their_transaction_commits_index_correctly() {
+    let data = tempfile::tempdir().unwrap();
+    let core = Core::open(data.path()).unwrap();
+    let lib = new_library(&core, "pending").await;
+    let library = core.libraries().get(lib).await.unwrap();
+    let kept = call(&core, "action:vdfs.create_entry.input.v1", Some(lib), json!({ "name": "walrus kept" })).await;
+    let kept = kept.unwrap()["entry_id"].as_str().unwrap().to_string();
+    library
+        .write(move |tx| {
+            // Inserted, renamed and removed before the commit: only the
+            // final state may be searchable.
+            tx.execute(
+                "INSERT INTO entries(uuid, name, kind, indexed_ns, owner) VALUES ('00000000-0000-7000-8000-00000000000a', 'narwhal first', 'virtual', 0, 'user')",
+                [],
+            )?;
+            tx.execute("UPDATE entries SET name = 'narwhal renamed' WHERE uuid = '00000000-0000-7000-8000-00000000000a'", [])?;
+            tx.execute(
+                "INSERT INTO entries(uuid, name, kind, indexed_ns, owner) VALUES ('00000000-0000-7000-8000-00000000000b', 'narwhal gone', 'virtual', 0, 'user')",
+                [],
+            )?;
+            tx.execute("DELETE FROM entries WHERE uuid = '00000000-0000-7000-8000-00000000000b'", [])?;
+            // An entry indexed in an earlier transaction, renamed in this one.
+            tx.execute("UPDATE entries SET name = 'walrus renamed' WHERE uuid = ?1", [&kept])?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let names = |hits: serde_json::Value| -> Vec<String> {
+        hits["results"].as_array().unwrap().iter().map(|h| h["entry"]["name"].as_str().unwrap().to_string()).collect()
+    };
+    let hits = call(&core, "query:search.v1", Some(lib), json!({ "query": "narwhal" })).await.unwrap();
+    assert_eq!(names(hits), ["narwhal renamed"]);
+    for gone in ["first", "gone", "kept"] {
+        let hits = call(&core, "query:search.v1", Some(lib), json!({ "query": gone })).await.unwrap();
+        assert_eq!(hits["total"], 0, "{gone}: {hits}");
+    }
+    let hits = call(&core, "query:search.v1", Some(lib), json!({ "query": "walrus renamed" })).await.unwrap();
+    assert_eq!(names(hits), ["walrus renamed"]);
+    let check =
+        library.write(|tx| Ok(tx.execute("INSERT INTO search_fts(search_fts) VALUES ('integrity-check')", [])?)).await;
+    assert!(check.is_ok(), "full-text index out of step with its documents: {check:?}");
+}

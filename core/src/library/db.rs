@@ -19,6 +19,8 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/004_events.sql")),
     M::up(include_str!("migrations/005_inline_blobs.sql")),
     M::up(include_str!("migrations/006_listing_indexes.sql")),
+    M::up(include_str!("migrations/007_search_prefixes.sql")),
+    M::up(include_str!("migrations/008_search_pending.sql")),
 ];
 
 /// Connections per library. Readers run in parallel under WAL; writers queue
@@ -62,6 +64,10 @@ pub fn open_dedicated(path: &Path) -> OpResult<rusqlite::Connection> {
 fn configure(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Statement journals (every statement of a transaction that fires
+    // triggers keeps one) stay in memory instead of a temporary file that
+    // each changed page is written to.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.busy_timeout(Duration::from_secs(10))?;
     Ok(())
 }

@@ -228,10 +228,27 @@ impl Library {
     }
 }
 
-/// Runs `f` in an immediate transaction on `conn`.
+/// Runs `f` in an immediate transaction on `conn`. Search documents the
+/// transaction added enter the full-text index just before it commits.
 pub fn write_tx<T>(conn: &mut Connection, f: impl FnOnce(&rusqlite::Transaction<'_>) -> OpResult<T>) -> OpResult<T> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let out = f(&tx)?;
+    index_pending_search_docs(&tx)?;
     tx.commit()?;
     Ok(out)
+}
+
+/// Moves the documents queued in `search_pending` into the full-text index
+/// in one statement (see migration 008).
+fn index_pending_search_docs(tx: &rusqlite::Transaction<'_>) -> OpResult<()> {
+    let pending: bool =
+        tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM search_pending)")?.query_row([], |r| r.get(0))?;
+    if pending {
+        tx.prepare_cached(
+            "INSERT INTO search_fts(rowid, body) SELECT d.id, d.body FROM search_pending p JOIN search_docs d ON d.id = p.id",
+        )?
+        .execute([])?;
+        tx.prepare_cached("DELETE FROM search_pending")?.execute([])?;
+    }
+    Ok(())
 }

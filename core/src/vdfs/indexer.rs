@@ -376,7 +376,7 @@ fn write_hashed(
             stats.moved += 1;
         } else {
             insert.execute(params![
-                Uuid::new_v4().to_string(),
+                Uuid::now_v7().to_string(),
                 place.location,
                 parent,
                 f.rel,
@@ -529,7 +529,7 @@ pub fn scan(library: &Library, location: i64, observer: &dyn ScanObserver) -> Op
             for f in chunk {
                 let parent = dir_ids.get(parent_rel(&f.rel)).copied().unwrap_or(root_id);
                 ins.execute(params![
-                    Uuid::new_v4().to_string(),
+                    Uuid::now_v7().to_string(),
                     location,
                     parent,
                     f.rel,

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -86,6 +86,25 @@ fn filter_query(kind: Option<&str>, filters: &[MetadataFilter]) -> (String, Vec<
     (sql, args)
 }
 
+/// Conditions on the column `entry` (an entry's row id) for `kind` and
+/// `filters`, checked per candidate: point lookups by entry, for candidates
+/// that full-text matching has already narrowed.
+fn candidate_conditions(entry: &str, kind: Option<&str>, filters: &[MetadataFilter]) -> (String, Vec<String>) {
+    let mut sql = String::from("1 = 1");
+    let mut args: Vec<String> = Vec::new();
+    if let Some(kind) = kind {
+        sql.push_str(&format!(" AND (SELECT kind FROM entries WHERE id = {entry}) = ?"));
+        args.push(kind.to_string());
+    }
+    for f in filters {
+        sql.push_str(&format!(
+            " AND (SELECT value_text FROM metadata WHERE entry_id = {entry} AND namespace = ? AND key = ?) = ?"
+        ));
+        args.extend([f.namespace.clone(), f.key.clone(), f.value.clone()]);
+    }
+    (sql, args)
+}
+
 /// Row ids of the entries of `kind` with all `filters`; `None` when there
 /// is no filter (every entry).
 pub fn filtered_ids(
@@ -125,14 +144,24 @@ pub fn search(
     let (filter_sql, filter_args) = filter_query(kind, filters);
 
     if terms.is_empty() {
-        let total: u64 = conn.query_row(
-            &format!("SELECT COUNT(*) FROM ({filter_sql})"),
-            rusqlite::params_from_iter(&filter_args),
-            |r| r.get::<_, i64>(0).map(|n| n.max(0) as u64),
-        )?;
-        let mut stmt = conn.prepare(&format!("{filter_sql} ORDER BY id LIMIT {limit} OFFSET {offset}"))?;
-        let ids: Vec<i64> =
-            stmt.query_map(rusqlite::params_from_iter(&filter_args), |r| r.get(0))?.collect::<Result<_, _>>()?;
+        // The window count gives the total in the same pass as the page.
+        let mut stmt = conn.prepare(&format!(
+            "SELECT id, COUNT(*) OVER () FROM ({filter_sql}) ORDER BY id LIMIT {limit} OFFSET {offset}"
+        ))?;
+        let mut total = 0u64;
+        let ids: Vec<i64> = stmt
+            .query_map(rusqlite::params_from_iter(&filter_args), |r| {
+                total = r.get::<_, i64>(1)?.max(0) as u64;
+                r.get(0)
+            })?
+            .collect::<Result<_, _>>()?;
+        if ids.is_empty() && offset > 0 {
+            total = conn.query_row(
+                &format!("SELECT COUNT(*) FROM ({filter_sql})"),
+                rusqlite::params_from_iter(&filter_args),
+                |r| r.get::<_, i64>(0).map(|n| n.max(0) as u64),
+            )?;
+        }
         let hits = entry::get_many(conn, &ids)?
             .into_iter()
             .map(|(_, entry)| SearchHit { entry, score: 0.0, reasons: Vec::new() })
@@ -149,48 +178,71 @@ pub fn search(
         .map(|_| "SELECT d.entry_id FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid WHERE search_fts MATCH ?")
         .collect::<Vec<_>>()
         .join(" INTERSECT ");
+    let (conditions, condition_args) = candidate_conditions("m.entry_id", kind, filters);
     let mut args: Vec<String> = terms.iter().map(fts_term).collect();
-    args.extend(filter_args);
+    args.extend(condition_args);
     args.push(any_term);
 
-    let matched = format!("SELECT entry_id FROM ({per_term}) WHERE entry_id IN ({filter_sql})");
-    let total: u64 = conn.query_row(
-        &format!("SELECT COUNT(*) FROM ({matched})"),
-        rusqlite::params_from_iter(&args[..args.len() - 1]),
-        |r| r.get::<_, i64>(0).map(|n| n.max(0) as u64),
-    )?;
+    // Without a kind or metadata filter, every entry qualifies: no
+    // `IN (SELECT id FROM entries)`, which would read every entry.
+    let filtered = kind.is_some() || !filters.is_empty();
+    let matched = if filtered { format!("SELECT m.entry_id FROM ({per_term}) m WHERE {conditions}") } else { per_term };
+    // With one term and no filter, every scored document's entry matches.
+    let restrict = if terms.len() > 1 || filtered { "WHERE d.entry_id IN (SELECT entry_id FROM matched)" } else { "" };
     // Rank first, with bm25 alone: snippets cost far more than scores, so
-    // they are made for the page's entries only, below.
+    // they are made for the page's entries only, below. The window count
+    // gives the total in the same pass.
     let ranked_sql = format!(
         "WITH matched AS ({matched}), \
          scored AS MATERIALIZED (SELECT rowid AS id, bm25(search_fts) AS score FROM search_fts WHERE search_fts MATCH ?) \
-         SELECT d.entry_id, SUM(s.score) AS total \
-         FROM scored s JOIN search_docs d ON d.id = s.id \
-         WHERE d.entry_id IN (SELECT entry_id FROM matched) \
+         SELECT d.entry_id, SUM(s.score) AS total, COUNT(*) OVER () \
+         FROM scored s JOIN search_docs d ON d.id = s.id {restrict} \
          GROUP BY d.entry_id ORDER BY total, d.entry_id LIMIT {limit} OFFSET {offset}"
     );
     let mut stmt = conn.prepare(&ranked_sql)?;
-    let ranked: Vec<(i64, f64)> =
-        stmt.query_map(rusqlite::params_from_iter(&args), |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    let mut total = 0u64;
+    let ranked: Vec<(i64, f64)> = stmt
+        .query_map(rusqlite::params_from_iter(&args), |r| {
+            total = r.get::<_, i64>(2)?.max(0) as u64;
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    if ranked.is_empty() && offset > 0 {
+        // A page past the end: count on its own.
+        total = conn.query_row(
+            &format!("SELECT COUNT(*) FROM ({matched})"),
+            rusqlite::params_from_iter(&args[..args.len() - 1]),
+            |r| r.get::<_, i64>(0).map(|n| n.max(0) as u64),
+        )?;
+    }
     let mut by_entry: HashMap<i64, (f64, Vec<MatchReason>)> =
         ranked.iter().map(|&(id, score)| (id, (-score, Vec::new()))).collect();
-    // The page's matching documents, each looked up by rowid inside the
-    // full-text index, best first within each entry.
-    let mut snippets = conn.prepare_cached(
-        "SELECT (SELECT source FROM search_docs WHERE id = search_fts.rowid), \
-                snippet(search_fts, 0, '[', ']', '…', 12) \
-         FROM search_fts \
-         WHERE search_fts MATCH ?1 AND search_fts.rowid IN (SELECT id FROM search_docs WHERE entry_id = ?2) \
-         ORDER BY bm25(search_fts)",
+    // Reasons for the page's entries only: each of an entry's documents is
+    // looked up by rowid inside the full-text index (a `rowid IN (…)` list
+    // would make FTS5 walk every match of the query instead).
+    let mut docs = conn.prepare_cached("SELECT id, source FROM search_docs WHERE entry_id = ?1")?;
+    let mut snippet = conn.prepare_cached(
+        "SELECT snippet(search_fts, 0, '[', ']', '…', 12), bm25(search_fts) FROM search_fts \
+         WHERE search_fts MATCH ?1 AND rowid = ?2",
     )?;
     let any_term = &args[args.len() - 1];
     for &(id, _) in &ranked {
-        let rows = snippets.query_map(rusqlite::params![any_term, id], |r| {
-            Ok(MatchReason { source: r.get(0)?, snippet: r.get(1)? })
-        })?;
-        let reasons = rows.collect::<Result<Vec<_>, _>>()?;
+        let of_entry = docs
+            .query_map([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut reasons: Vec<(f64, MatchReason)> = Vec::new();
+        for (doc, source) in of_entry {
+            let hit = snippet
+                .query_row(rusqlite::params![any_term, doc], |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?)))
+                .optional()?;
+            if let Some((snippet, score)) = hit {
+                reasons.push((score, MatchReason { source, snippet }));
+            }
+        }
+        // Best-matching document first (bm25 is lower-is-better).
+        reasons.sort_by(|a, b| a.0.total_cmp(&b.0));
         if let Some(slot) = by_entry.get_mut(&id) {
-            slot.1 = reasons;
+            slot.1 = reasons.into_iter().map(|(_, r)| r).collect();
         }
     }
     let order: Vec<i64> = ranked.iter().map(|&(id, _)| id).collect();
