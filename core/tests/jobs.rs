@@ -296,6 +296,9 @@ async fn faulty_jobs_fail_with_their_cause() {
     let info = env.wait(id).await;
     assert_eq!(info["state"], "failed");
     assert!(info["error"].as_str().unwrap().contains("checkpoint of 50000000 bytes"), "{info}");
+    // The code has a column of its own; the message does not repeat it.
+    assert_eq!(info["error_code"], "resource_exhausted", "{info}");
+    assert!(!info["error"].as_str().unwrap().starts_with("resource_exhausted"), "{info}");
     assert_eq!(info["checkpoints"], 0);
 }
 
@@ -341,6 +344,9 @@ async fn bad_checkpoints_and_vanished_extensions_fail_the_job_only() {
     let info = env.wait(second).await;
     assert_eq!(info["state"], "failed");
     assert!(info["error"].as_str().unwrap().contains("not installed"), "{info}");
+    assert_eq!(info["error_code"], "not_found", "{info}");
+    // The running one was cancelled at its next check, not left to finish.
+    assert_eq!(env.wait(first).await["state"], "cancelled");
 
     // Nothing else was lost: the library and other jobs are intact.
     let jobs = call(&env.core, "query:jobs.list.v1", Some(env.lib), json!({})).await.unwrap();
@@ -355,6 +361,21 @@ async fn bad_checkpoints_and_vanished_extensions_fail_the_job_only() {
     .unwrap_err();
     assert_eq!(e.code, ErrorCode::NotFound);
     assert!(e.message.contains("counter"), "{e}");
+
+    // An upgrade that raises `concurrent_jobs` starts a queued job at once,
+    // while the first still runs (each runs 10 s unless cancelled).
+    env.install_wat("limited", 1, &slow_body(250)).await;
+    let a = env.dispatch("limited", "run", json!({})).await;
+    let b = env.dispatch("limited", "run", json!({})).await;
+    env.wait_state(a, "running").await;
+    assert_eq!(env.info(b).await["state"], "queued");
+    env.install_wat("limited", 2, &slow_body(250)).await;
+    env.wait_state(b, "running").await;
+    assert_eq!(env.info(a).await["state"], "running", "the second job waited for the first");
+    for id in [a, b] {
+        call(&env.core, "action:jobs.cancel.input.v1", Some(env.lib), json!({ "id": id })).await.unwrap();
+        assert_eq!(env.wait(id).await["state"], "cancelled");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -529,9 +529,9 @@ pub fn linker(engine: &wasmtime::Engine) -> OpResult<Linker<HostState>> {
                         Ok(b) => b,
                         Err(e) if e.code == crate::ErrorCode::ResourceExhausted => {
                             if let Some(handle) = bound_job(&caller, job) {
-                                handle.violation(format!(
-                                    "resource_exhausted: the job wrote a checkpoint of {len} bytes, over the limit of {max} bytes; keep job state small and put bulk data in sidecars"
-                                ));
+                                handle.violation(OpError::exhausted(format!(
+                                    "the job wrote a checkpoint of {len} bytes, over the limit of {max} bytes; keep job state small and put bulk data in sidecars"
+                                )));
                             }
                             return abi::JOB_TOO_LARGE;
                         }

@@ -27,6 +27,8 @@ use crate::vdfs::format_ns;
 pub const MAX_MODULE_BYTES: usize = 64 * 1024 * 1024;
 const MANIFEST_FILE: &str = "manifest.json";
 const MODULE_FILE: &str = "module.wasm";
+/// The module's BLAKE3 hash, written at install.
+const HASH_FILE: &str = "module.blake3";
 
 /// Where an installation comes from.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -356,6 +358,8 @@ impl ExtensionManager {
                 let mut stored = manifest.clone();
                 stored.wasm = Some(MODULE_FILE.to_string());
                 std::fs::write(tmp.join(MODULE_FILE), &wasm)?;
+                // Hashed once here, not on every `info`.
+                std::fs::write(tmp.join(HASH_FILE), blake3::hash(&wasm).to_hex().as_bytes())?;
                 std::fs::write(tmp.join(MANIFEST_FILE), serde_json::to_vec_pretty(&stored).unwrap_or_default())?;
                 if dest.exists() {
                     std::fs::remove_dir_all(&dest)?;
@@ -372,6 +376,10 @@ impl ExtensionManager {
                 self.stop(old).await;
             }
             self.failed.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+            // An upgrade's `concurrent_jobs` applies to queued jobs at once.
+            if let Some(core) = self.core.upgrade() {
+                core.jobs().set_owner_limit(&id, manifest.permissions.rate_limits.concurrent_jobs as usize);
+            }
         }
         if watch {
             self.watch(&id, src.clone(), wasm_path)?;
@@ -533,7 +541,14 @@ impl ExtensionManager {
             self.stop(old).await;
         }
         self.failed.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
-        std::fs::remove_dir_all(&dir).map_err(|e| OpError::internal(format!("cannot delete {}: {e}", dir.display())))
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| OpError::internal(format!("cannot delete {}: {e}", dir.display())))?;
+        // Its running jobs stop at their next check; queued ones fail when
+        // their turn comes, as the extension is gone.
+        if let Some(core) = self.core.upgrade() {
+            core.jobs().cancel_running_of(id).await?;
+        }
+        Ok(())
     }
 
     /// Unloads every extension, calling `plugin_cleanup` (at shutdown).
@@ -626,8 +641,15 @@ impl ExtensionManager {
     /// Description of one installed extension.
     pub async fn info(&self, id: &str) -> OpResult<ExtensionInfo> {
         let manifest = self.installed_manifest(id)?;
-        let module_path = self.installed_dir(id)?.join(MODULE_FILE);
-        let wasm = read_bounded(&module_path, MAX_MODULE_BYTES, "module")?;
+        let dir = self.installed_dir(id)?;
+        let module_size = std::fs::metadata(dir.join(MODULE_FILE))
+            .map_err(|e| OpError::internal(format!("extension `{id}` has no readable module: {e}")))?
+            .len();
+        let module_hash = match std::fs::read_to_string(dir.join(HASH_FILE)) {
+            Ok(h) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => h,
+            // Installed before hashes were stored.
+            _ => blake3::hash(&read_bounded(&dir.join(MODULE_FILE), MAX_MODULE_BYTES, "module")?).to_hex().to_string(),
+        };
         let loaded = self.loaded.read().await.get(id).cloned();
         let failed = self.failed.lock().unwrap_or_else(|p| p.into_inner()).get(id).cloned();
         let state = match (&loaded, failed) {
@@ -646,8 +668,8 @@ impl ExtensionManager {
             permissions: manifest.permissions.clone(),
             operations: manifest.operations.clone(),
             jobs: manifest.jobs.clone(),
-            module_hash: blake3::hash(&wasm).to_hex().to_string(),
-            module_size: wasm.len() as u64,
+            module_hash,
+            module_size,
             loaded_at: loaded.map(|l| format_ns(crate::vdfs::to_ns(l.loaded_at))),
             watching,
             last_reload: self.reloads.lock().unwrap_or_else(|p| p.into_inner()).get(id).cloned(),

@@ -86,7 +86,7 @@ struct Live {
     warnings_dropped: u64,
     dirty: bool,
     last_flush: Option<Instant>,
-    violation: Option<String>,
+    violation: Option<OpError>,
 }
 
 /// The running job's side of the record.
@@ -175,13 +175,13 @@ impl JobHandle {
 
     /// Marks the job to fail when it returns, whatever it returns: the host
     /// saw it break a rule (e.g. an oversized checkpoint).
-    pub fn violation(&self, message: String) {
+    pub fn violation(&self, error: OpError) {
         let mut live = self.live();
-        live.violation.get_or_insert(message);
+        live.violation.get_or_insert(error);
     }
 
     /// The recorded violation, if any.
-    pub fn take_violation(&self) -> Option<String> {
+    pub fn take_violation(&self) -> Option<OpError> {
         self.live().violation.take()
     }
 

@@ -82,7 +82,8 @@ struct Turn {
 pub struct JobManager {
     core: Weak<Core>,
     global: Arc<Semaphore>,
-    owners: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Each extension's job slots, with the limit they were sized for.
+    owners: std::sync::Mutex<HashMap<String, (Arc<Semaphore>, usize)>>,
     /// Per extension, a signal that fires once the job dispatched last for
     /// it holds its slot (or gave up waiting): the next one queues only after
     /// it, so an extension's jobs start in dispatch order. Tokio's semaphore
@@ -172,14 +173,54 @@ impl JobManager {
         }
         let owner = info.owner.as_str();
         let mut owners = self.owners.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(slots) = owners.get(owner) {
+        if let Some((slots, _)) = owners.get(owner) {
             return Ok(Some(slots.clone()));
         }
         let limit = match self.core()?.extensions().manifest(owner) {
             Ok(m) => m.permissions.rate_limits.concurrent_jobs as usize,
             Err(_) => 1,
         };
-        Ok(Some(owners.entry(owner.to_string()).or_insert_with(|| Arc::new(Semaphore::new(limit))).clone()))
+        Ok(Some(owners.entry(owner.to_string()).or_insert_with(|| (Arc::new(Semaphore::new(limit)), limit)).0.clone()))
+    }
+
+    /// Resizes an extension's job slots to `limit` (after an upgrade changed
+    /// `concurrent_jobs`): more slots start queued jobs at once; fewer are
+    /// taken out of use as running jobs hand theirs back.
+    pub fn set_owner_limit(&self, owner: &str, limit: usize) {
+        let mut owners = self.owners.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((slots, old)) = owners.get_mut(owner) else { return };
+        match limit.cmp(old) {
+            std::cmp::Ordering::Greater => slots.add_permits(limit - *old),
+            std::cmp::Ordering::Less => {
+                let (slots, surplus) = (slots.clone(), (*old - limit) as u32);
+                tokio::spawn(async move {
+                    if let Ok(permits) = slots.acquire_many(surplus).await {
+                        permits.forget();
+                    }
+                });
+            }
+            std::cmp::Ordering::Equal => {}
+        }
+        *old = limit;
+    }
+
+    /// Asks every running job of extension `owner` to cancel (it stops at
+    /// its next `check_interrupt`); used when the extension is removed.
+    /// Returns how many were asked.
+    pub async fn cancel_running_of(&self, owner: &str) -> OpResult<usize> {
+        let core = self.core()?;
+        let mut n = 0;
+        for library in core.libraries().list().await {
+            let lib = library.id();
+            let running = library.read(move |c| store::list(c, lib, Some(JobState::Running), u32::MAX)).await?;
+            for job in running.iter().filter(|j| j.kind == KIND_EXTENSION && j.owner == owner) {
+                if let Some(control) = self.control(job.id) {
+                    control.request(Interrupt::Cancel);
+                    n += 1;
+                }
+            }
+        }
+        Ok(n)
     }
 
     async fn run(
@@ -240,10 +281,10 @@ impl JobManager {
                 } else {
                     ""
                 };
-                (JobState::Failed, None, Some(format!("{e}{note}")))
+                (JobState::Failed, None, Some(OpError::new(e.code, format!("{}{note}", e.message))))
             }
         };
-        library.write(move |tx| store::finish(tx, id, state, output.as_ref(), error.as_deref())).await
+        library.write(move |tx| store::finish(tx, id, state, output.as_ref(), error.as_ref())).await
     }
 
     async fn execute(
@@ -369,12 +410,7 @@ impl JobManager {
 /// cancelled jobs.
 pub fn error_of(info: &JobInfo) -> OpError {
     match (info.state, &info.error) {
-        (JobState::Failed, Some(e)) => {
-            let parsed = e.split_once(": ").and_then(|(code, msg)| {
-                serde_json::from_value::<ErrorCode>(Value::String(code.to_string())).ok().map(|c| OpError::new(c, msg))
-            });
-            parsed.unwrap_or_else(|| OpError::internal(e.clone()))
-        }
+        (JobState::Failed, Some(e)) => OpError::new(info.error_code.unwrap_or(ErrorCode::Internal), e.clone()),
         (JobState::Paused, _) => {
             OpError::conflict(format!("job {} was paused; continue it with `sd job resume {}`", info.id, info.id))
         }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::error::{OpError, OpResult};
+use crate::error::{ErrorCode, OpError, OpResult};
 use crate::vdfs::{format_ns, now_ns};
 
 /// Where a job is in its life.
@@ -100,6 +100,10 @@ pub struct JobInfo {
     pub output: Option<Value>,
     /// Why it failed.
     pub error: Option<String>,
+    /// The failure's error code (`internal` for failures recorded before
+    /// codes had a column).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<ErrorCode>,
     /// When it was dispatched.
     pub created_at: String,
     /// When its latest run started.
@@ -111,7 +115,7 @@ pub struct JobInfo {
 }
 
 const COLUMNS: &str = "id, kind, owner, name, state, progress, message, warnings, items, bytes, checkpoints, runs, \
-     input, checkpoint, resumed_from, output, error, created_ns, started_ns, updated_ns, finished_ns";
+     input, checkpoint, resumed_from, output, error, created_ns, started_ns, updated_ns, finished_ns, error_code";
 
 fn json_col(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Value>> {
     let text: Option<String> = row.get(i)?;
@@ -145,6 +149,9 @@ fn from_row(row: &Row<'_>, library: Uuid, full: bool) -> rusqlite::Result<JobInf
         started_at: row.get::<_, Option<i64>>(18)?.map(format_ns),
         updated_at: format_ns(row.get(19)?),
         finished_at: row.get::<_, Option<i64>>(20)?.map(format_ns),
+        error_code: row
+            .get::<_, Option<String>>(21)?
+            .map(|c| serde_json::from_value(Value::String(c)).unwrap_or(ErrorCode::Internal)),
     })
 }
 
@@ -195,7 +202,7 @@ pub fn start(conn: &Connection, id: Uuid) -> OpResult<(Value, Option<String>)> {
     let now = now_ns();
     conn.execute(
         "UPDATE jobs SET state = 'running', runs = runs + 1, started_ns = ?1, updated_ns = ?1, resumed_from = checkpoint, \
-         error = NULL WHERE id = ?2",
+         error = NULL, error_code = NULL WHERE id = ?2",
         params![now, id.to_string()],
     )?;
     let input = serde_json::from_str(&input).unwrap_or(Value::Null);
@@ -208,15 +215,24 @@ pub fn finish(
     id: Uuid,
     state: JobState,
     output: Option<&Value>,
-    error: Option<&str>,
+    error: Option<&OpError>,
 ) -> OpResult<()> {
     let now = now_ns();
     let finished = state.is_final().then_some(now);
     let progress_done = state == JobState::Completed;
     conn.execute(
         "UPDATE jobs SET state = ?1, output = COALESCE(?2, output), error = ?3, updated_ns = ?4, finished_ns = ?5, \
-         progress = CASE WHEN ?6 THEN 1.0 ELSE progress END WHERE id = ?7",
-        params![state.as_str(), output.map(Value::to_string), error, now, finished, progress_done, id.to_string()],
+         progress = CASE WHEN ?6 THEN 1.0 ELSE progress END, error_code = ?8 WHERE id = ?7",
+        params![
+            state.as_str(),
+            output.map(Value::to_string),
+            error.map(|e| e.message.as_str()),
+            now,
+            finished,
+            progress_done,
+            id.to_string(),
+            error.map(|e| e.code.as_str()),
+        ],
     )?;
     Ok(())
 }

@@ -7,7 +7,7 @@ use clap::{Subcommand, ValueEnum};
 use sd_core::{OpError, OpResult};
 use serde_json::{Value, json};
 
-use crate::Ctx;
+use crate::ctx::Ctx;
 
 /// The kinds `add` takes.
 #[derive(Clone, Copy, ValueEnum)]

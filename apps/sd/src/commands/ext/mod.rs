@@ -1,0 +1,151 @@
+//! `sd ext`: install, inspect, develop and run extensions.
+
+mod show;
+mod source;
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use sd_core::{OpError, OpResult};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::backend::Backend;
+use crate::commands::job;
+use crate::ctx::Ctx;
+use crate::ctx::parse_json_arg;
+use crate::output;
+
+#[derive(Subcommand)]
+pub enum ExtCmd {
+    /// Install (or upgrade) an extension: its folder, a cargo extension's folder, or a `.wasm`.
+    Install {
+        path: PathBuf,
+        /// Grant the permissions it asks for.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// List installed extensions.
+    List,
+    /// Show an extension: permissions, state, denials and other counters.
+    Info { id: String },
+    /// Unload and delete an extension.
+    Remove { id: String },
+    /// Restart an extension from its installed module (keeps the old one if that fails).
+    Reload { id: String },
+    /// Unload an extension, keeping it installed; it loads again on next use.
+    Unload { id: String },
+    /// Develop an extension: install it and hot-reload its module whenever it is rebuilt.
+    Dev { path: PathBuf },
+    /// Run one of an extension's jobs: `sd ext run test-extension counter '{"target":100}'`.
+    Run {
+        extension: String,
+        job: String,
+        /// The job's input as JSON (default `{}`).
+        input: Option<String>,
+        /// Return at once with the job id instead of following it.
+        #[arg(long)]
+        detach: bool,
+    },
+}
+
+pub async fn run(ctx: &mut Ctx, cmd: ExtCmd) -> OpResult<()> {
+    match cmd {
+        ExtCmd::Run { extension, job, input, detach } => {
+            let lib = ctx.library().await?;
+            let input = match input {
+                Some(i) => parse_json_arg(&i)?,
+                None => json!({}),
+            };
+            if detach && matches!(ctx.backend, Backend::Local(_)) {
+                return Err(OpError::unavailable(
+                    "--detach needs a running daemon (`sd daemon`): without one the job would stop when this command exits",
+                ));
+            }
+            let payload = json!({ "extension": extension, "job": job, "input": input });
+            let info = ctx.call("action:jobs.dispatch.input.v1", Some(lib), payload).await?;
+            let id: Uuid =
+                info["id"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| OpError::internal("no job id"))?;
+            if detach {
+                ctx.print(&info, |_| println!("Started job {id}; follow it with `sd job watch {id}`"));
+                return Ok(());
+            }
+            let v = job::watch(ctx, lib, id).await?;
+            if ctx.json {
+                println!("{v}");
+            } else {
+                output::job(&v);
+            }
+            if v["state"] != "completed" {
+                return Err(OpError::new(
+                    sd_core::ErrorCode::Internal,
+                    format!("job {id} ended {}", v["state"].as_str().unwrap_or("?")),
+                ));
+            }
+        }
+        ExtCmd::Install { path, yes } => {
+            let src = source::resolve(&path)?;
+            let inspection = ctx.call("query:extensions.inspect.v1", None, src.payload()).await?;
+            if !yes && show::needs_consent(&inspection) {
+                if !ctx.json {
+                    show::print_consent(&inspection);
+                }
+                return Err(OpError::invalid("run again with --yes to grant these permissions and install"));
+            }
+            let info = ctx.call("action:extensions.install.input.v1", None, src.payload()).await?;
+            ctx.print(&info, |i| {
+                println!("Installed {} {}", i["id"].as_str().unwrap_or(""), i["version"].as_str().unwrap_or(""))
+            });
+        }
+        ExtCmd::List => {
+            let v = ctx.call("query:extensions.list.v1", None, Value::Null).await?;
+            ctx.print(&v, show::print_list);
+        }
+        ExtCmd::Info { id } => {
+            let v = ctx.call("query:extensions.info.v1", None, json!({ "id": id })).await?;
+            ctx.print(&v, show::print_info);
+        }
+        ExtCmd::Reload { id } => {
+            let v = ctx.call("action:extensions.reload.input.v1", None, json!({ "id": id })).await?;
+            ctx.print(&v, |v| println!("{id}: {}", v["state"].as_str().unwrap_or("")));
+        }
+        ExtCmd::Unload { id } => {
+            let v = ctx.call("action:extensions.unload.input.v1", None, json!({ "id": id })).await?;
+            ctx.print(&v, |v| println!("{id}: {}", v["state"].as_str().unwrap_or("")));
+        }
+        ExtCmd::Remove { id } => {
+            let v = ctx.call("action:extensions.remove.input.v1", None, json!({ "id": id })).await?;
+            ctx.print(&v, |_| println!("Removed {id}"));
+        }
+        ExtCmd::Dev { path } => {
+            let src = source::resolve(&path)?;
+            let mut payload = src.payload();
+            payload["watch"] = json!(true);
+            let info = ctx.call("action:extensions.install.input.v1", None, payload).await?;
+            let id = info["id"].as_str().unwrap_or_default().to_string();
+            let watched = info["watching"].as_str().unwrap_or_default().to_string();
+            if let Backend::Daemon(_) = ctx.backend {
+                ctx.print(&info, |_| println!("The daemon loaded {id} and reloads it when {watched} changes."));
+                return Ok(());
+            }
+            eprintln!("Loaded {id}; watching {watched}. Rebuild to reload; Ctrl-C to stop.");
+            let mut last = info["last_reload"].clone();
+            loop {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => break,
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+                }
+                let now = ctx.call("query:extensions.info.v1", None, json!({ "id": id })).await?;
+                if now["last_reload"] != last {
+                    last = now["last_reload"].clone();
+                    if ctx.json {
+                        println!("{}", json!({ "id": id, "last_reload": last }));
+                    } else {
+                        println!("{id}: {}", last.as_str().unwrap_or(""));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
