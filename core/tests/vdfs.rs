@@ -178,6 +178,8 @@ async fn symlink_loops_and_unreadable_files_are_warnings() {
     assert!(warnings.iter().any(|w| w.as_str().unwrap().contains("dangling")), "{out}");
 
     // An unreadable file (when not root, who reads everything) is a warning.
+    // As root, the CLI test `unprivileged` checks it with the scan run as
+    // `nobody`.
     if is_root() {
         return;
     }
@@ -772,4 +774,46 @@ async fn search_documents_changed_or_removed_before_their_transaction_commits_in
     let check =
         library.write(|tx| Ok(tx.execute("INSERT INTO search_fts(search_fts) VALUES ('integrity-check')", [])?)).await;
     assert!(check.is_ok(), "full-text index out of step with its documents: {check:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sidecar_blob_written_by_a_transaction_that_rolls_back_is_removed_at_once() {
+    let data = tempfile::tempdir().unwrap();
+    let core = Core::open(data.path()).unwrap();
+    let lib = new_library(&core, "rollback").await;
+    let library = core.libraries().get(lib).await.unwrap();
+    let e = call(&core, "action:vdfs.create_entry.input.v1", Some(lib), json!({ "name": "holder" })).await.unwrap();
+    let uuid = e["entry_id"].as_str().unwrap().to_string();
+    // Over the inline limit, so the blob is a file of its own.
+    let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let hash = blake3::hash(&big).to_hex().to_string();
+    let blob = library.sidecars().root().join("blobs").join(&hash[..2]).join(&hash);
+
+    let (lib2, bytes) = (library.clone(), big.clone());
+    let err = library
+        .write(move |tx| {
+            let row: i64 = tx.query_row("SELECT id FROM entries WHERE uuid = ?1", [&uuid], |r| r.get(0))?;
+            sd_core::vdfs::sidecar::write(
+                tx,
+                lib2.sidecars(),
+                row,
+                "user",
+                "big.bin",
+                "application/octet-stream",
+                &bytes,
+            )?;
+            assert!(lib2.sidecars().root().join("blobs").join(&hash[..2]).join(&hash).is_file());
+            Err::<(), _>(sd_core::OpError::invalid("changed my mind"))
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.message, "changed my mind");
+    assert!(!blob.exists(), "the rolled-back blob stayed on disk");
+
+    // Written again and committed, it stays.
+    let id = e["entry_id"].as_str().unwrap();
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &big);
+    let payload = json!({ "entry_id": id, "name": "big.bin", "data_base64": b64 });
+    call(&core, "action:vdfs.write_sidecar.input.v1", Some(lib), payload).await.unwrap();
+    assert!(blob.is_file());
 }

@@ -43,7 +43,9 @@ fn test_extension_installs_from_its_cargo_folder_and_works_through_the_daemon() 
 
     let info = sd_json(dir, &["ext", "install", ext, "--yes"]);
     assert_eq!(info["id"], "test-extension");
-    assert_eq!(info["state"], "loaded");
+    // No daemon: nothing keeps it loaded once the command ends.
+    assert_eq!(info["state"], "installed", "{info}");
+    assert_eq!(sd_json(dir, &["ext", "list"])[0]["where"], "no daemon is running; it loads when used");
     // Installing the same version again asks for nothing new: no consent.
     let again = sd(dir, &["ext", "install", ext]);
     assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
@@ -75,6 +77,9 @@ fn test_extension_installs_from_its_cargo_folder_and_works_through_the_daemon() 
     let _daemon = Daemon::start(dir);
     let info = sd_json(dir, &["ext", "info", "test-extension"]);
     assert_eq!(info["state"], "loaded", "{info}");
+    assert_eq!(info["where"], "by the daemon", "{info}");
+    let shown = String::from_utf8_lossy(&sd(dir, &["ext", "list"]).stdout).to_string();
+    assert!(shown.contains("loaded (by the daemon)"), "{shown}");
     assert!(info["stats"]["calls"].as_u64().unwrap() >= 3, "init made calls: {info}");
     assert_eq!(greeting_entries(dir)["total"], 1);
     let hello = sd_json(dir, &["call", "query:test-extension.hello.v1", r#"{"name":"Grace"}"#]);

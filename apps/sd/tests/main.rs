@@ -11,3 +11,4 @@ mod daemon;
 mod extensions;
 mod finance;
 mod jobs;
+mod unprivileged;

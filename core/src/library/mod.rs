@@ -163,10 +163,10 @@ impl Library {
         T: Send + 'static,
         F: FnOnce(&rusqlite::Transaction<'_>) -> OpResult<T> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        let library = self.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
-            write_tx(&mut conn, f)
+            let mut conn = library.pool.get()?;
+            write_tx_settling(&mut conn, Some(&library.sidecars), f)
         })
         .await
         .map_err(|e| OpError::internal(format!("database task failed: {e}")))?
@@ -190,7 +190,7 @@ impl Library {
         }
         tokio::task::block_in_place(|| {
             let mut conn = self.pool.get()?;
-            write_tx(&mut conn, f)
+            write_tx_settling(&mut conn, Some(&self.sidecars), f)
         })
     }
 
@@ -231,10 +231,32 @@ impl Library {
 /// Runs `f` in an immediate transaction on `conn`. Search documents the
 /// transaction added enter the full-text index just before it commits.
 pub fn write_tx<T>(conn: &mut Connection, f: impl FnOnce(&rusqlite::Transaction<'_>) -> OpResult<T>) -> OpResult<T> {
+    write_tx_settling(conn, None, f)
+}
+
+/// [`write_tx`] that also settles the sidecar blob files the transaction
+/// wrote to `sidecars`: on failure they are removed before the rollback,
+/// while the write lock still keeps any other transaction from coming to
+/// use them.
+fn write_tx_settling<T>(
+    conn: &mut Connection,
+    sidecars: Option<&SidecarStore>,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> OpResult<T>,
+) -> OpResult<T> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let out = f(&tx)?;
-    index_pending_search_docs(&tx)?;
-    tx.commit()?;
+    let out = f(&tx).and_then(|out| index_pending_search_docs(&tx).map(|()| out));
+    let Ok(out) = out else {
+        if let Some(store) = sidecars {
+            store.settle(false);
+        }
+        return out;
+    };
+    let committed = tx.commit();
+    if let Some(store) = sidecars {
+        // A failed commit has rolled back too (rare: I/O errors).
+        store.settle(committed.is_ok());
+    }
+    committed?;
     Ok(out)
 }
 

@@ -31,12 +31,16 @@ const MAX_INDEXED_TEXT: usize = 1024 * 1024;
 /// The blob store of one library.
 pub struct SidecarStore {
     root: PathBuf,
+    /// Blob files created by transactions not yet settled, by the thread
+    /// running each (a write transaction runs on one thread from start to
+    /// commit): removed if that transaction rolls back.
+    created: std::sync::Mutex<std::collections::HashMap<std::thread::ThreadId, Vec<PathBuf>>>,
 }
 
 impl SidecarStore {
     /// A store rooted at `root` (created on first write).
     pub fn new(root: PathBuf) -> Self {
-        Self { root }
+        Self { root, created: Default::default() }
     }
 
     fn blob_path(&self, hash: &str) -> PathBuf {
@@ -72,6 +76,8 @@ impl SidecarStore {
             let _ = std::fs::remove_file(&tmp);
             return Err(OpError::internal(format!("could not store sidecar blob: {e}")));
         }
+        let mut created = self.created.lock().unwrap_or_else(|p| p.into_inner());
+        created.entry(std::thread::current().id()).or_default().push(path);
         Ok(hash)
     }
 
@@ -113,6 +119,22 @@ impl SidecarStore {
     }
 
     /// Root folder of the store.
+    /// Settles the blob files the current thread's transaction created:
+    /// kept when it committed, removed when it rolled back. Called by
+    /// `library::write_tx` while the transaction's write lock is still held
+    /// (no other transaction can have come to reference them).
+    pub fn settle(&self, committed: bool) {
+        let mine = self.created.lock().unwrap_or_else(|p| p.into_inner()).remove(&std::thread::current().id());
+        if committed {
+            return;
+        }
+        for path in mine.into_iter().flatten() {
+            if let Err(e) = std::fs::remove_file(&path) {
+                tracing::warn!(path = %path.display(), error = %e, "could not remove a rolled-back sidecar blob");
+            }
+        }
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }

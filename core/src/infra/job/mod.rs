@@ -23,8 +23,6 @@ use crate::library::Library;
 
 /// Jobs running at once across the process.
 pub const MAX_CONCURRENT_JOBS: usize = 4;
-/// Kind of the core indexing job.
-pub const KIND_INDEX: &str = "index_location";
 /// Kind of extension jobs.
 pub const KIND_EXTENSION: &str = "extension";
 

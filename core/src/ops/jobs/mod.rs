@@ -10,9 +10,10 @@ use uuid::Uuid;
 
 use crate::Caller;
 use crate::error::{OpError, OpResult};
-use crate::infra::job::{JobInfo, JobState, KIND_EXTENSION, KIND_INDEX};
+use crate::infra::job::{JobInfo, JobState, KIND_EXTENSION};
 use crate::infra::wire::{Audience, Effect, OpContext, Operation, Scope};
 use crate::library::Library;
+use crate::ops::locations::KIND_INDEX;
 use crate::register_operation;
 
 /// Input of `action:jobs.dispatch.input.v1`.

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{OpError, OpResult};
-use crate::infra::job::{Interrupt, JobHandle, JobState, KIND_INDEX, Outcome};
+use crate::infra::job::{Interrupt, JobHandle, JobState, Outcome};
 use crate::infra::wire::{Audience, Effect, OpContext, Operation, Scope};
 use crate::library::Library;
 use crate::ops::core::NoInput;
@@ -84,6 +84,10 @@ impl ScanObserver for JobObserver<'_> {
         self.handle.interrupt() != Interrupt::None
     }
 }
+
+/// Kind of the core indexing job; its home is here, with its body, so the
+/// scheduler in `infra/job` names no domain.
+pub const KIND_INDEX: &str = "index_location";
 
 /// Body of the `index_location` job: an incremental scan. Resuming after a
 /// pause or crash is a new scan, which reads only what the interrupted one

@@ -11,8 +11,8 @@ use std::time::Duration;
 use notify::Watcher;
 use uuid::Uuid;
 
+use super::KIND_INDEX;
 use crate::Core;
-use crate::infra::job::KIND_INDEX;
 use crate::vdfs::indexer;
 
 /// How often the set of watched folders is brought in line with the

@@ -92,17 +92,20 @@ pub async fn run(ctx: &mut Ctx, cmd: ExtCmd) -> OpResult<()> {
                 }
                 return Err(OpError::invalid("run again with --yes to grant these permissions and install"));
             }
-            let info = ctx.call("action:extensions.install.input.v1", None, src.payload()).await?;
+            let mut info = ctx.call("action:extensions.install.input.v1", None, src.payload()).await?;
+            where_loaded(&mut info, &ctx.backend);
             ctx.print(&info, |i| {
                 println!("Installed {} {}", i["id"].as_str().unwrap_or(""), i["version"].as_str().unwrap_or(""))
             });
         }
         ExtCmd::List => {
-            let v = ctx.call("query:extensions.list.v1", None, Value::Null).await?;
+            let mut v = ctx.call("query:extensions.list.v1", None, Value::Null).await?;
+            v.as_array_mut().into_iter().flatten().for_each(|e| where_loaded(e, &ctx.backend));
             ctx.print(&v, show::print_list);
         }
         ExtCmd::Info { id } => {
-            let v = ctx.call("query:extensions.info.v1", None, json!({ "id": id })).await?;
+            let mut v = ctx.call("query:extensions.info.v1", None, json!({ "id": id })).await?;
+            where_loaded(&mut v, &ctx.backend);
             ctx.print(&v, show::print_info);
         }
         ExtCmd::Reload { id } => {
@@ -148,4 +151,20 @@ pub async fn run(ctx: &mut Ctx, cmd: ExtCmd) -> OpResult<()> {
         }
     }
     Ok(())
+}
+
+/// Says where an extension runs. A state comes from the process that
+/// answered: the daemon's is lasting, but without a daemon this command's
+/// own core answered, and whatever it loaded ends with the command. So
+/// without a daemon, `loaded` reads `installed`, and `where` says which.
+fn where_loaded(info: &mut Value, backend: &Backend) {
+    let daemon = matches!(backend, Backend::Daemon(_));
+    let (state, note) = match (info["state"].as_str(), daemon) {
+        (Some("loaded"), true) => ("loaded", "by the daemon"),
+        (Some("loaded" | "installed"), false) => ("installed", "no daemon is running; it loads when used"),
+        (Some("installed"), true) => ("installed", "not loaded yet; the daemon loads it when first used"),
+        _ => return,
+    };
+    info["state"] = json!(state);
+    info["where"] = json!(note);
 }

@@ -136,9 +136,10 @@ pub fn print_list(v: &Value) {
         return;
     }
     for e in list {
-        let state = match (s(&e["state"]), e["detail"].as_str()) {
-            ("failed", Some(d)) => format!("failed: {d}"),
-            (st, _) => st.to_string(),
+        let state = match (s(&e["state"]), e["detail"].as_str(), e["where"].as_str()) {
+            ("failed", Some(d), _) => format!("failed: {d}"),
+            (st, _, Some(w)) => format!("{st} ({w})"),
+            (st, _, None) => st.to_string(),
         };
         println!("{:24} {:10} {}", s(&e["id"]), s(&e["version"]), state);
     }
@@ -146,9 +147,10 @@ pub fn print_list(v: &Value) {
 
 pub fn print_info(e: &Value) {
     print_grants(e);
-    let state = match e["detail"].as_str() {
-        Some(d) => format!("{}: {d}", s(&e["state"])),
-        None => s(&e["state"]).to_string(),
+    let state = match (e["detail"].as_str(), e["where"].as_str()) {
+        (Some(d), _) => format!("{}: {d}", s(&e["state"])),
+        (None, Some(w)) => format!("{} ({w})", s(&e["state"])),
+        (None, None) => s(&e["state"]).to_string(),
     };
     println!("state      {state}");
     println!("module     {} bytes, blake3 {}", e["module_size"], s(&e["module_hash"]));

@@ -113,6 +113,10 @@ fn main() {
         "| ours: `execute_json_operation` -> guest handler (one ping back) -> result | {} |",
         fmt(bench.provided_op(&rt))
     );
+    println!(
+        "| ours: `execute_json_operation` -> guest handler that answers `{{}}` at once -> result | {} |",
+        fmt(bench.provided_empty_op(&rt))
+    );
     println!("| Extism: `Plugin::call` of `ping_loop` with n = 1 | {} |", fmt(extism.per_call_total(1, REPS)));
 
     println!("\n## Loading (release test-extension; Extism guest of the same size class)\n");
