@@ -55,6 +55,10 @@ impl Core {
     pub fn open(data_dir: &Path) -> OpResult<Arc<Core>> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| OpError::internal(format!("cannot create data dir {}: {e}", data_dir.display())))?;
+        // Absolute from here on: the module cache refuses relative paths,
+        // and the daemon's socket path must not depend on its working folder.
+        let data_dir = &std::path::absolute(data_dir)
+            .map_err(|e| OpError::internal(format!("cannot resolve data dir {}: {e}", data_dir.display())))?;
         let libraries = LibraryManager::load(data_dir.join("libraries"))?;
         let ext_dir = data_dir.join("extensions");
         std::fs::create_dir_all(&ext_dir)?;

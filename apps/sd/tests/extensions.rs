@@ -113,3 +113,110 @@ fn the_wasm_file_alone_is_enough() {
     assert_eq!(info["operations"][0]["method"], "query:test-extension.hello.v1");
     assert_eq!(greeting_entries(dir)["total"], 1);
 }
+
+/// `sd ext new` writes a crate that builds, installs, answers and runs its
+/// job as generated; a manifest that disagrees with the module is refused
+/// with both sides named.
+#[test]
+fn a_new_extension_builds_installs_and_runs_as_generated() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path();
+    let krate = dir.join("demo");
+    let krate_s = krate.to_str().unwrap();
+    // Dependencies compiled once, in the workspace's target folder, reused
+    // by later runs.
+    let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/ext-new");
+    let sd_in = |args: &[&str]| {
+        std::process::Command::new(common::SD)
+            .args(args)
+            .env("SD_DATA_DIR", dir)
+            .env("SD_LOG", "error")
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .unwrap()
+    };
+    let ok = |out: std::process::Output| -> serde_json::Value {
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The last JSON value printed (`ext run` prints progress lines first).
+        serde_json::Deserializer::from_slice(&out.stdout).into_iter::<serde_json::Value>().last().unwrap().unwrap()
+    };
+    sd_json(dir, &["library", "create", "main"]);
+
+    let made = ok(sd_in(&["--json", "ext", "new", "demo", "--path", krate_s]));
+    assert_eq!(made["id"], "demo");
+    for file in ["Cargo.toml", "manifest.json", "src/lib.rs", "README.md"] {
+        assert!(krate.join(file).is_file(), "{file} missing");
+    }
+    let readme = std::fs::read_to_string(krate.join("README.md")).unwrap();
+    assert!(readme.contains("sd call query:demo.hello.v1"), "{readme}");
+    // A second `new` into the same folder is refused, and a bad name too.
+    assert!(!sd_in(&["ext", "new", "demo", "--path", krate_s]).status.success());
+    let bad = sd_in(&["ext", "new", "Bad Name"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("lowercase letters"), "{bad:?}");
+
+    let built = ok(sd_in(&["--json", "ext", "build", krate_s]));
+    assert_eq!(built["manifest"]["id"], "demo", "{built}");
+    assert!(built["module_size"].as_u64().unwrap() > 1000, "{built}");
+    ok(sd_in(&["--json", "ext", "install", krate_s, "--yes"]));
+    let hello = ok(sd_in(&["--json", "call", "query:demo.hello.v1", r#"{"name":"Ada"}"#]));
+    assert_eq!(hello["greeting"], "Hello, Ada!");
+    let job = ok(sd_in(&["--json", "ext", "run", "demo", "greet", r#"{"name":"Ada"}"#]));
+    assert_eq!(job["state"], "completed", "{job}");
+    let found = sd_json(dir, &["search", "greeting for ada"]);
+    assert_eq!(found["total"], 1, "{found}");
+    assert_eq!(found["results"][0]["entry"]["owner"], "demo");
+
+    // `sd ext dev` rebuilds on a source change and the host reloads; a
+    // change that does not compile leaves the last good version running.
+    let mut dev = std::process::Command::new(common::SD)
+        .args(["ext", "dev", krate_s])
+        .env("SD_DATA_DIR", dir)
+        .env("SD_LOG", "error")
+        .env("CARGO_TARGET_DIR", &target)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lib_rs = krate.join("src/lib.rs");
+    let greet = |want: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+        loop {
+            let got = ok(sd_in(&["--json", "call", "query:demo.hello.v1", r#"{"name":"Ada"}"#]));
+            if got["greeting"] == want {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "never greeted `{want}`: {got}");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    };
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let source = std::fs::read_to_string(&lib_rs).unwrap();
+    std::fs::write(&lib_rs, source.replace("Hello, {name}!", "Hi there, {name}!")).unwrap();
+    greet("Hi there, Ada!");
+    std::fs::write(&lib_rs, source.replace("Hello, {name}!\"))", "Hi there, {name}!\")) oops")).unwrap();
+    let mut stderr = std::io::BufReader::new(dev.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("the last good version keeps running") {
+        let mut line = String::new();
+        assert!(std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0, "dev ended: {seen}");
+        seen.push_str(&line);
+    }
+    assert!(seen.contains("oops"), "the compiler's error is shown: {seen}");
+    greet("Hi there, Ada!");
+    let _ = dev.kill();
+    let _ = dev.wait();
+    std::fs::write(&lib_rs, source).unwrap();
+
+    // The manifest names an export the module does not have.
+    let manifest = std::fs::read_to_string(krate.join("manifest.json")).unwrap();
+    std::fs::write(krate.join("manifest.json"), manifest.replace("\"op_hello\"", "\"op_helo\"")).unwrap();
+    let out = sd_in(&["ext", "build", krate_s]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("`op_helo`") && err.contains("query:demo.hello.v1") && err.contains("`op_hello`"), "{err}");
+}

@@ -74,8 +74,9 @@ fn matches(ty: &wasmtime::FuncType, params: &[ValType], results: &[ValType]) -> 
 /// Checks that `module` imports only what the host offers (with matching
 /// types), exports memory and the required functions, and that each export
 /// in `handlers` has the operation-handler signature and each in `jobs` the
-/// job signature.
-pub fn check_module(module: &Module, handlers: &[&str], jobs: &[&str]) -> OpResult<()> {
+/// job signature. Handlers and jobs come as (export, what declares it in the
+/// manifest), so a mismatch names both sides.
+pub fn check_module(module: &Module, handlers: &[(&str, String)], jobs: &[(&str, String)]) -> OpResult<()> {
     for import in module.imports() {
         let offered = IMPORTS.iter().find(|(n, _, _)| import.module() == IMPORT_MODULE && *n == import.name());
         match (offered, import.ty()) {
@@ -103,31 +104,46 @@ pub fn check_module(module: &Module, handlers: &[&str], jobs: &[&str]) -> OpResu
         _ => return Err(OpError::invalid("module must export a 32-bit, unshared linear memory named `memory`")),
     }
     let mut missing = Vec::new();
-    let check_fn = |name: &str, params: &[ValType], results: &[ValType], missing: &mut Vec<String>| match module
-        .get_export(name)
-    {
-        Some(ExternType::Func(ty)) if matches(&ty, params, results) => Ok(()),
-        Some(ExternType::Func(ty)) => Err(OpError::invalid(format!(
-            "export `{name}` has type {ty}, but ABI v1 requires {}",
-            sig(params, results)
-        ))),
-        _ => {
-            missing.push(format!("{name} {}", sig(params, results)));
-            Ok(())
-        }
-    };
+    let check_fn =
+        |name: &str, why: &str, params: &[ValType], results: &[ValType], missing: &mut Vec<String>| match module
+            .get_export(name)
+        {
+            Some(ExternType::Func(ty)) if matches(&ty, params, results) => Ok(()),
+            Some(ExternType::Func(ty)) => Err(OpError::invalid(format!(
+                "export `{name}` ({why}) has type {ty}, but ABI v1 requires {}",
+                sig(params, results)
+            ))),
+            _ => {
+                missing.push(format!("`{name}` {} ({why})", sig(params, results)));
+                Ok(())
+            }
+        };
     for (name, params, results) in REQUIRED_EXPORTS {
-        check_fn(name, params, results, &mut missing)?;
+        check_fn(name, "required of every module", params, results, &mut missing)?;
     }
-    for name in handlers {
-        check_fn(name, OPERATION_EXPORT.0, OPERATION_EXPORT.1, &mut missing)?;
+    for (name, why) in handlers {
+        check_fn(name, why, OPERATION_EXPORT.0, OPERATION_EXPORT.1, &mut missing)?;
     }
-    for name in jobs {
-        check_fn(name, JOB_EXPORT.0, JOB_EXPORT.1, &mut missing)?;
+    for (name, why) in jobs {
+        check_fn(name, why, JOB_EXPORT.0, JOB_EXPORT.1, &mut missing)?;
     }
     if !missing.is_empty() {
+        // What the module does export, so a misspelt name is easy to see.
+        let declared: Vec<&str> = handlers.iter().chain(jobs).map(|(n, _)| *n).collect();
+        let undeclared: Vec<String> = module
+            .exports()
+            .filter(|e| matches!(e.ty(), ExternType::Func(_)))
+            .map(|e| e.name())
+            .filter(|n| (n.starts_with("op_") || n.starts_with("execute_")) && !declared.contains(n))
+            .map(|n| format!("`{n}`"))
+            .collect();
+        let exports = if undeclared.is_empty() {
+            String::new()
+        } else {
+            format!("; it exports {}, which manifest.json does not declare", undeclared.join(", "))
+        };
         return Err(OpError::invalid(format!(
-            "module does not export {}; see docs/extension-abi.md (the SDK's #[extension] generates them)",
+            "module does not export {}{exports}; make manifest.json and the module agree (the SDK's macros generate the exports; see docs/extension-abi.md)",
             missing.join(", ")
         )));
     }

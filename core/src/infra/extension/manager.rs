@@ -273,11 +273,19 @@ impl ExtensionManager {
                 let msg = format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ");
                 OpError::invalid(format!("not a valid WebAssembly module: {msg}"))
             })?;
-        let mut handlers: Vec<&str> = manifest.operations.iter().map(|o| o.export.as_str()).collect();
+        let mut handlers: Vec<(&str, String)> = manifest
+            .operations
+            .iter()
+            .map(|o| (o.export.as_str(), format!("declared by operation `{}` in manifest.json", o.method)))
+            .collect();
         if !manifest.events.is_empty() {
-            handlers.push(super::manifest::EVENT_EXPORT);
+            handlers.push((super::manifest::EVENT_EXPORT, "declared by `events` in manifest.json".to_string()));
         }
-        let jobs: Vec<&str> = manifest.jobs.iter().map(|j| j.export.as_str()).collect();
+        let jobs: Vec<(&str, String)> = manifest
+            .jobs
+            .iter()
+            .map(|j| (j.export.as_str(), format!("declared by job `{}` in manifest.json", j.name)))
+            .collect();
         abi::check_module(&module, &handlers, &jobs)?;
         Ok(module)
     }

@@ -168,6 +168,29 @@ pub struct CreateEntryInput {
     /// Initial metadata, written to the caller's namespace.
     #[serde(default)]
     pub metadata: BTreeMap<String, Value>,
+    /// Text sidecars by name, written to the caller's namespace and indexed
+    /// for search.
+    #[serde(default)]
+    pub text_sidecars: BTreeMap<String, String>,
+}
+
+/// Creates one virtual entry with its metadata and text sidecars, inside
+/// the caller's transaction; returns its row and id.
+fn create_one(
+    tx: &rusqlite::Transaction<'_>,
+    library: &crate::library::Library,
+    owner: &str,
+    input: &CreateEntryInput,
+) -> OpResult<(i64, Uuid)> {
+    let kind = input.kind.as_deref().unwrap_or(KIND_VIRTUAL);
+    let (row, id) = entry::create_virtual(tx, &input.name, kind, input.parent, owner)?;
+    for (key, value) in &input.metadata {
+        metadata::set(tx, row, owner, key, value)?;
+    }
+    for (name, text) in &input.text_sidecars {
+        sidecar::write(tx, library.sidecars(), row, owner, name, "text/plain; charset=utf-8", text.as_bytes())?;
+    }
+    Ok((row, id))
 }
 
 /// Output of `action:vdfs.create_entry.input.v1`.
@@ -193,13 +216,11 @@ impl Operation for CreateEntry {
 
     async fn execute(ctx: OpContext, input: CreateEntryInput) -> OpResult<CreateEntryOutput> {
         let owner = write_namespace(&ctx.caller, None)?;
-        let kind = input.kind.unwrap_or_else(|| KIND_VIRTUAL.to_string());
-        ctx.library()?
+        let library = ctx.library()?.clone();
+        let lib = library.clone();
+        library
             .write(move |tx| {
-                let (row, id) = entry::create_virtual(tx, &input.name, &kind, input.parent, &owner)?;
-                for (key, value) in &input.metadata {
-                    metadata::set(tx, row, &owner, key, value)?;
-                }
+                let (_, id) = create_one(tx, &lib, &owner, &input)?;
                 Ok(CreateEntryOutput { entry_id: id, entry: entry::get(tx, id)? })
             })
             .await
@@ -210,33 +231,12 @@ register_operation!(CreateEntry);
 /// Most entries one `create_entries` call may create.
 const MAX_BATCH: usize = 1000;
 
-/// One entry of `action:vdfs.create_entries.input.v1`.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewEntryInput {
-    /// Display name: one path component, no `/`, no NUL, not `.` or `..`.
-    pub name: String,
-    /// Kind, e.g. `receipt` (default `virtual`).
-    #[serde(default)]
-    pub kind: Option<String>,
-    /// Parent entry.
-    #[serde(default)]
-    pub parent: Option<Uuid>,
-    /// Initial metadata, written to the caller's namespace.
-    #[serde(default)]
-    pub metadata: BTreeMap<String, Value>,
-    /// Text sidecars by name, written to the caller's namespace and indexed
-    /// for search.
-    #[serde(default)]
-    pub text_sidecars: BTreeMap<String, String>,
-}
-
 /// Input of `action:vdfs.create_entries.input.v1`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEntriesInput {
-    /// The entries, at most 1000.
-    pub entries: Vec<NewEntryInput>,
+    /// The entries, at most 1000, each as `vdfs.create_entry` takes it.
+    pub entries: Vec<CreateEntryInput>,
 }
 
 /// Output of `action:vdfs.create_entries.input.v1`.
@@ -270,19 +270,11 @@ impl Operation for CreateEntries {
         let lib = library.clone();
         library
             .write(move |tx| {
-                let mut entry_ids = Vec::with_capacity(input.entries.len());
-                for e in &input.entries {
-                    let kind = e.kind.as_deref().unwrap_or(KIND_VIRTUAL);
-                    let (row, id) = entry::create_virtual(tx, &e.name, kind, e.parent, &owner)?;
-                    for (key, value) in &e.metadata {
-                        metadata::set(tx, row, &owner, key, value)?;
-                    }
-                    for (name, text) in &e.text_sidecars {
-                        let content_type = "text/plain; charset=utf-8";
-                        sidecar::write(tx, lib.sidecars(), row, &owner, name, content_type, text.as_bytes())?;
-                    }
-                    entry_ids.push(id);
-                }
+                let entry_ids = input
+                    .entries
+                    .iter()
+                    .map(|e| create_one(tx, &lib, &owner, e).map(|(_, id)| id))
+                    .collect::<OpResult<_>>()?;
                 Ok(CreateEntriesOutput { entry_ids })
             })
             .await

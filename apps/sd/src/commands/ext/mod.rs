@@ -1,5 +1,7 @@
 //! `sd ext`: install, inspect, develop and run extensions.
 
+mod dev;
+mod new;
 mod show;
 mod source;
 
@@ -35,6 +37,19 @@ pub enum ExtCmd {
     Reload { id: String },
     /// Unload an extension, keeping it installed; it loads again on next use.
     Unload { id: String },
+    /// Create a ready extension crate: an operation, a job, an event handler, a test.
+    New {
+        /// Extension id: lowercase letters, digits and `-`.
+        name: String,
+        /// Folder to create (default: ./NAME).
+        #[arg(long)]
+        path: Option<PathBuf>,
+    },
+    /// Build a cargo extension for wasm32 and check it exactly as install would.
+    Build {
+        /// The crate's folder (default: the current one).
+        dir: Option<PathBuf>,
+    },
     /// Develop an extension: install it and hot-reload its module whenever it is rebuilt.
     Dev { path: PathBuf },
     /// Run one of an extension's jobs: `sd ext run test-extension counter '{"target":100}'`.
@@ -83,6 +98,35 @@ pub async fn run(ctx: &mut Ctx, cmd: ExtCmd) -> OpResult<()> {
                 ));
             }
         }
+        ExtCmd::New { name, path } => {
+            let dir = new::create(&name, path.as_deref())?;
+            let shown = dir.display().to_string();
+            ctx.print(&json!({ "id": name, "path": shown }), |_| {
+                println!("Created extension `{name}` in {shown}. Then:");
+                println!("  sd ext build {shown}");
+                println!("  sd ext install {shown} --yes");
+                println!("  sd call query:{name}.hello.v1 '{{\"name\":\"Ada\"}}'");
+            });
+        }
+        ExtCmd::Build { dir } => {
+            let src = source::build(dir.as_deref().unwrap_or(std::path::Path::new(".")))?;
+            let inspection = ctx.call("query:extensions.inspect.v1", None, src.payload()).await?;
+            let wasm = src.wasm.unwrap_or_default();
+            let size = std::fs::metadata(&wasm).map(|m| m.len()).unwrap_or(0);
+            let mut out = inspection.clone();
+            out["module"] = json!(wasm);
+            out["module_size"] = json!(size);
+            ctx.print(&out, |i| {
+                let m = &i["manifest"];
+                println!(
+                    "Built {} {}: {} ({size} bytes), checked as install would.",
+                    m["id"].as_str().unwrap_or(""),
+                    m["version"].as_str().unwrap_or(""),
+                    wasm.display()
+                );
+                show::print_consent(i);
+            });
+        }
         ExtCmd::Install { path, yes } => {
             let src = source::resolve(&path)?;
             let inspection = ctx.call("query:extensions.inspect.v1", None, src.payload()).await?;
@@ -127,15 +171,30 @@ pub async fn run(ctx: &mut Ctx, cmd: ExtCmd) -> OpResult<()> {
             let info = ctx.call("action:extensions.install.input.v1", None, payload).await?;
             let id = info["id"].as_str().unwrap_or_default().to_string();
             let watched = info["watching"].as_str().unwrap_or_default().to_string();
-            if let Backend::Daemon(_) = ctx.backend {
+            // A cargo crate: rebuild it here whenever its sources change; the
+            // host (daemon or this process) reloads the module it writes.
+            let rebuild = src.wasm.clone().map(|wasm| dev::rebuild_on_change(src.path.clone(), wasm, id.clone()));
+            let daemon = matches!(ctx.backend, Backend::Daemon(_));
+            if daemon && rebuild.is_none() {
                 ctx.print(&info, |_| println!("The daemon loaded {id} and reloads it when {watched} changes."));
                 return Ok(());
             }
-            eprintln!("Loaded {id}; watching {watched}. Rebuild to reload; Ctrl-C to stop.");
+            let host = if daemon { "The daemon loaded" } else { "Loaded" };
+            match rebuild {
+                Some(_) => eprintln!("{host} {id}; rebuilding it when {} changes. Ctrl-C to stop.", src.path.display()),
+                None => eprintln!("{host} {id}; watching {watched}. Rebuild to reload; Ctrl-C to stop."),
+            }
+            let mut rebuild = std::pin::pin!(async move {
+                match rebuild {
+                    Some(r) => r.await,
+                    None => std::future::pending().await,
+                }
+            });
             let mut last = info["last_reload"].clone();
             loop {
                 tokio::select! {
                     _ = tokio::signal::ctrl_c() => break,
+                    r = &mut rebuild => return r,
                     _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
                 }
                 let now = ctx.call("query:extensions.info.v1", None, json!({ "id": id })).await?;

@@ -41,6 +41,34 @@ fn newest_mtime(dir: &Path) -> Option<SystemTime> {
 /// module, or a cargo extension's folder, whose release module is found in
 /// cargo's target folder and (re)built when missing or older than the sources.
 pub fn resolve(path: &Path) -> OpResult<Source> {
+    resolve_building(path, false)
+}
+
+/// [`resolve`], running cargo even when the module looks current (`sd ext
+/// build`: cargo itself decides what to rebuild), after checking that the
+/// wasm32 target is installed.
+pub fn build(path: &Path) -> OpResult<Source> {
+    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
+    // Without rustup (a distribution's Rust), cargo's own error will say.
+    if let Ok(out) = installed
+        && out.status.success()
+        && !String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
+        return Err(OpError::unavailable(
+            "the wasm32-unknown-unknown target is not installed: run `rustup target add wasm32-unknown-unknown`",
+        ));
+    }
+    let src = resolve_building(path, true)?;
+    if src.wasm.is_none() {
+        return Err(OpError::invalid(format!(
+            "{} is not a cargo crate to build; `sd ext install` takes a folder with manifest.json and module as it is",
+            src.path.display()
+        )));
+    }
+    Ok(src)
+}
+
+fn resolve_building(path: &Path, force: bool) -> OpResult<Source> {
     let path = std::fs::canonicalize(path).map_err(|e| OpError::not_found(format!("{}: {e}", path.display())))?;
     if path.is_file() || !path.join("Cargo.toml").is_file() {
         return Ok(Source { path, wasm: None });
@@ -85,7 +113,7 @@ pub fn resolve(path: &Path) -> OpResult<Source> {
         (None, _, _) => true,
         (Some(b), src, man) => src.is_some_and(|s| s > b) || man.is_some_and(|m| m > b),
     };
-    if stale {
+    if stale || force {
         eprintln!("building {} for wasm32-unknown-unknown (release)...", path.display());
         let status = Command::new("cargo")
             .args(["build", "--release", "--target", "wasm32-unknown-unknown"])
