@@ -149,7 +149,9 @@ fn a_new_extension_builds_installs_and_runs_as_generated() {
 
     let made = ok(sd_in(&["--json", "ext", "new", "demo", "--path", krate_s]));
     assert_eq!(made["id"], "demo");
-    for file in ["Cargo.toml", "manifest.json", "src/lib.rs", "README.md"] {
+    // No manifest.json: the code declares everything.
+    assert!(!krate.join("manifest.json").exists());
+    for file in ["Cargo.toml", "src/lib.rs", "README.md", "tests/host.rs", "Cargo.lock"] {
         assert!(krate.join(file).is_file(), "{file} missing");
     }
     let readme = std::fs::read_to_string(krate.join("README.md")).unwrap();
@@ -212,11 +214,26 @@ fn a_new_extension_builds_installs_and_runs_as_generated() {
     let _ = dev.wait();
     std::fs::write(&lib_rs, source).unwrap();
 
-    // The manifest names an export the module does not have.
-    let manifest = std::fs::read_to_string(krate.join("manifest.json")).unwrap();
-    std::fs::write(krate.join("manifest.json"), manifest.replace("\"op_hello\"", "\"op_helo\"")).unwrap();
+    // A hand-written manifest.json (as other languages use) that declares
+    // the operation under another export: refused, naming both.
+    let source = std::fs::read_to_string(&lib_rs).unwrap();
+    let (start, end) = (source.find("#[extension(").unwrap(), source.find(")]\nstruct Ext;").unwrap() + 2);
+    let short = r#"#[extension(id = "demo", name = "demo", version = "0.1.0")]"#;
+    std::fs::write(&lib_rs, format!("{}{short}{}", &source[..start], &source[end..])).unwrap();
+    let manifest = serde_json::json!({
+        "id": "demo", "name": "demo", "version": "0.1.0",
+        "permissions": { "methods": ["vdfs."], "libraries": ["*"] },
+        "operations": [{ "method": "query:demo.hello.v1", "export": "op_helo" }],
+        "jobs": [{ "name": "greet", "export": "execute_greet" }],
+        "events": ["entry.created"],
+    });
+    std::fs::write(krate.join("manifest.json"), manifest.to_string()).unwrap();
     let out = sd_in(&["ext", "build", krate_s]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(err.contains("`op_helo`") && err.contains("query:demo.hello.v1") && err.contains("`op_hello`"), "{err}");
+    assert!(err.contains("#[spacedrive_operation] `hello`") && err.contains("`op_hello`"), "{err}");
+    // Declared under the right export, the same crate builds.
+    let fixed = manifest.to_string().replace("op_helo", "op_hello");
+    std::fs::write(krate.join("manifest.json"), fixed).unwrap();
+    ok(sd_in(&["--json", "ext", "build", krate_s]));
 }

@@ -160,24 +160,18 @@ fn read_source(src: &InstallSource) -> OpResult<(Manifest, Vec<u8>, PathBuf)> {
     } else {
         return Err(OpError::not_found(format!("{} is neither a folder nor a file", path.display())));
     };
-    let folder_manifest = match &dir {
-        Some(d) => {
-            let m = d.join(MANIFEST_FILE);
-            Some(
-                Manifest::parse(&read_bounded(&m, super::manifest::MAX_MANIFEST_BYTES, "manifest")?)
-                    .map_err(|e| e.context(m.display()))?,
-            )
-        }
-        None => {
-            let beside = path.with_file_name(MANIFEST_FILE);
-            match beside.is_file() {
-                true => Some(
-                    Manifest::parse(&read_bounded(&beside, super::manifest::MAX_MANIFEST_BYTES, "manifest")?)
-                        .map_err(|e| e.context(beside.display()))?,
-                ),
-                false => None,
-            }
-        }
+    // A folder's or a module's `manifest.json`, when there is one; a
+    // module built with the SDK may carry its manifest in its code instead.
+    let beside = match &dir {
+        Some(d) => d.join(MANIFEST_FILE),
+        None => path.with_file_name(MANIFEST_FILE),
+    };
+    let folder_manifest = match beside.is_file() {
+        true => Some(
+            Manifest::parse(&read_bounded(&beside, super::manifest::MAX_MANIFEST_BYTES, "manifest")?)
+                .map_err(|e| e.context(beside.display()))?,
+        ),
+        false => None,
     };
     let wasm_path = match (&src.wasm, wasm_path, &dir, &folder_manifest) {
         (Some(w), _, _, _) => PathBuf::from(w),
@@ -191,7 +185,12 @@ fn read_source(src: &InstallSource) -> OpResult<(Manifest, Vec<u8>, PathBuf)> {
                 )));
             }
         },
-        _ => return Err(OpError::invalid("no module to install")),
+        _ => {
+            return Err(OpError::invalid(format!(
+                "nothing to install at {}: give a .wasm file, or a folder whose manifest.json names its module",
+                path.display()
+            )));
+        }
     };
     let wasm = read_bounded(&wasm_path, MAX_MODULE_BYTES, "module")?;
     let embedded = Manifest::from_module(&wasm)?;
@@ -200,11 +199,12 @@ fn read_source(src: &InstallSource) -> OpResult<(Manifest, Vec<u8>, PathBuf)> {
         (None, Some(m)) => m,
         (None, None) => {
             return Err(OpError::invalid(format!(
-                "{} has no embedded manifest and no manifest.json beside it",
+                "{} has no manifest: none embedded (the SDK's #[extension] embeds one) and no manifest.json beside it",
                 wasm_path.display()
             )));
         }
     };
+    manifest.check_against_module(&wasm)?;
     Ok((manifest, wasm, wasm_path))
 }
 

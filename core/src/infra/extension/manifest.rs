@@ -12,6 +12,11 @@ use crate::vdfs::names;
 
 /// Name of the custom section a module may embed its manifest in.
 pub const MANIFEST_SECTION: &str = "spacedrive:manifest";
+/// Custom section in which the SDK's macros describe the module, one JSON
+/// line per item: `{"extension": {...}}` (identity, permissions, events),
+/// `{"operation": {"name", "export", "description", "method"?}}`,
+/// `{"job": {"name", "export"}}`, `{"event_handler": "<fn>"}`.
+pub const PART_SECTION: &str = "spacedrive:manifest.part";
 /// Largest manifest accepted, in bytes.
 pub const MAX_MANIFEST_BYTES: usize = 256 * 1024;
 
@@ -289,17 +294,147 @@ impl Manifest {
         Ok(())
     }
 
-    /// The manifest embedded in a module's custom section, if any.
+    /// The manifest a module carries: embedded whole (`spacedrive:manifest`),
+    /// or assembled from what the SDK's macros described
+    /// (`spacedrive:manifest.part`); `None` when it carries neither.
     pub fn from_module(wasm: &[u8]) -> OpResult<Option<Manifest>> {
-        for payload in wasmparser::Parser::new(0).parse_all(wasm) {
-            let payload = payload.map_err(|e| OpError::invalid(format!("not a valid WebAssembly module: {e}")))?;
-            if let wasmparser::Payload::CustomSection(reader) = payload
-                && reader.name() == MANIFEST_SECTION
-            {
-                return Manifest::parse(reader.data()).map(Some).map_err(|e| e.context("embedded manifest"));
+        let sections = Sections::read(wasm)?;
+        match (sections.written, sections.parts.extension.clone()) {
+            (Some(bytes), _) => Manifest::parse(&bytes).map(Some).map_err(|e| e.context("embedded manifest")),
+            (None, Some(head)) => sections.parts.assemble(head).map(Some),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// Checks this manifest (hand-written) against what the module's macros
+    /// say it defines: every operation and job function must be declared,
+    /// under the export the macro generated. Modules without macro
+    /// descriptions (other languages) pass.
+    pub fn check_against_module(&self, wasm: &[u8]) -> OpResult<()> {
+        let parts = Sections::read(wasm)?.parts;
+        for op in &parts.operations {
+            if !self.operations.iter().any(|o| o.export == op.export) {
+                return Err(OpError::invalid(format!(
+                    "the module's #[spacedrive_operation] `{}` (export `{}`) is not declared in the manifest: add an operation with \"export\": \"{}\", or delete manifest.json and let the code declare everything",
+                    op.name, op.export, op.export
+                )));
             }
         }
-        Ok(None)
+        for job in &parts.jobs {
+            if !self.jobs.iter().any(|j| j.export == job.export) {
+                return Err(OpError::invalid(format!(
+                    "the module's #[spacedrive_job] `{}` (export `{}`) is not declared in the manifest: add a job with \"export\": \"{}\"",
+                    job.name, job.export, job.export
+                )));
+            }
+        }
+        if let Some(handler) = &parts.event_handler
+            && self.events.is_empty()
+        {
+            return Err(OpError::invalid(format!(
+                "the module's #[on_event] `{handler}` receives nothing: the manifest subscribes to no `events`"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The manifest sections of a module.
+struct Sections {
+    written: Option<Vec<u8>>,
+    parts: Parts,
+}
+
+impl Sections {
+    fn read(wasm: &[u8]) -> OpResult<Sections> {
+        let mut written = None;
+        let mut lines = Vec::new();
+        for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+            let payload = payload.map_err(|e| OpError::invalid(format!("not a valid WebAssembly module: {e}")))?;
+            if let wasmparser::Payload::CustomSection(reader) = payload {
+                match reader.name() {
+                    MANIFEST_SECTION => written = Some(reader.data().to_vec()),
+                    PART_SECTION => lines.extend_from_slice(reader.data()),
+                    _ => {}
+                }
+            }
+        }
+        if lines.len() > MAX_MANIFEST_BYTES {
+            return Err(OpError::invalid(format!(
+                "the module's {PART_SECTION} section is over {MAX_MANIFEST_BYTES} bytes"
+            )));
+        }
+        Ok(Sections { written, parts: Parts::parse(&lines)? })
+    }
+}
+
+/// One line of the part section.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum Part {
+    Extension(serde_json::Map<String, Value>),
+    Operation(PartOperation),
+    Job(ProvidedJob),
+    EventHandler(String),
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct PartOperation {
+    name: String,
+    export: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    method: Option<String>,
+}
+
+/// What the macros described.
+#[derive(Default)]
+struct Parts {
+    extension: Option<serde_json::Map<String, Value>>,
+    operations: Vec<PartOperation>,
+    jobs: Vec<ProvidedJob>,
+    event_handler: Option<String>,
+}
+
+impl Parts {
+    fn parse(bytes: &[u8]) -> OpResult<Parts> {
+        let mut parts = Parts::default();
+        let bad = |e: serde_json::Error| OpError::invalid(format!("the module's {PART_SECTION} section: {e}"));
+        for line in bytes.split(|&b| b == b'\n').filter(|l| !l.trim_ascii().is_empty()) {
+            match serde_json::from_slice::<Part>(line).map_err(bad)? {
+                Part::Extension(head) => {
+                    if parts.extension.replace(head).is_some() {
+                        return Err(OpError::invalid("the module declares #[extension] twice"));
+                    }
+                }
+                Part::Operation(op) => parts.operations.push(op),
+                Part::Job(job) => parts.jobs.push(job),
+                Part::EventHandler(name) => parts.event_handler = Some(name),
+            }
+        }
+        Ok(parts)
+    }
+
+    /// The manifest of a module whose code declares everything: the
+    /// `#[extension]` head with the operations and jobs, validated like a
+    /// written one.
+    fn assemble(&self, mut head: serde_json::Map<String, Value>) -> OpResult<Manifest> {
+        let id = head.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+        let operations: Vec<Value> = self
+            .operations
+            .iter()
+            .map(|op| {
+                let method = op.method.clone().unwrap_or_else(|| format!("query:{id}.{}.v1", op.name));
+                serde_json::json!({ "method": method, "export": op.export, "description": op.description })
+            })
+            .collect();
+        head.insert("operations".into(), operations.into());
+        head.insert("jobs".into(), serde_json::to_value(&self.jobs).unwrap_or_default());
+        let bytes =
+            serde_json::to_vec(&head).map_err(|e| OpError::internal(format!("assembling the manifest: {e}")))?;
+        Manifest::parse(&bytes).map_err(|e| e.context("the manifest the module's code declares"))
     }
 }
 

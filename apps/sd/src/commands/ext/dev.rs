@@ -10,7 +10,7 @@ use sd_core::{OpError, OpResult};
 /// save (or `git checkout`) is several events.
 const DEBOUNCE: Duration = Duration::from_millis(300);
 
-/// Watches `krate`'s sources (`src/`, `Cargo.toml`, `manifest.json`) and
+/// Watches `krate`'s sources (`src/`, `Cargo.toml`, `manifest.json` if any) and
 /// rebuilds its module on every change until the future is dropped.
 /// Compiler errors go to standard error as cargo prints them; the host keeps
 /// the last good module, and reloads when a build writes a new one.
@@ -26,8 +26,10 @@ pub async fn rebuild_on_change(krate: PathBuf, wasm: PathBuf, id: String) -> OpR
         w.watch(path, mode).map_err(|e| OpError::unavailable(format!("cannot watch {}: {e}", path.display())))
     };
     watch(&mut watcher, &krate.join("src"), notify::RecursiveMode::Recursive)?;
-    for file in ["Cargo.toml", "manifest.json"] {
-        watch(&mut watcher, &krate.join(file), notify::RecursiveMode::NonRecursive)?;
+    // `manifest.json` only when the crate keeps one (the SDK's macros can
+    // declare everything in the code).
+    for file in ["Cargo.toml", "manifest.json"].map(|f| krate.join(f)).iter().filter(|p| p.is_file()) {
+        watch(&mut watcher, file, notify::RecursiveMode::NonRecursive)?;
     }
     while rx.recv().await.is_some() {
         while let Ok(Some(())) = tokio::time::timeout(DEBOUNCE, rx.recv()).await {}

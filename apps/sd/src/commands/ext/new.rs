@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 
 use sd_core::{OpError, OpResult};
 
-/// Where the SDK is when this `sd` was built from a checkout: generated
-/// crates then use it by path, so they build against the same sources.
-const SDK_IN_CHECKOUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../extensions/spacedrive-sdk");
+/// Where the checkout is when this `sd` was built from one: generated
+/// crates then use its SDK and test harness by path, and start from its
+/// `Cargo.lock`, so they build with the versions it was tested with.
+const CHECKOUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 /// The SDK release generated crates use otherwise.
 const SDK_VERSION: &str = "0.1.0";
 
@@ -36,14 +37,19 @@ pub fn create(name: &str, dir: Option<&Path>) -> OpResult<PathBuf> {
             dir.display()
         )));
     }
-    let sdk = match std::fs::canonicalize(SDK_IN_CHECKOUT) {
-        Ok(path) => format!("{{ path = {:?} }}", path.display().to_string()),
-        Err(_) => format!("\"{SDK_VERSION}\""),
+    let checkout = std::fs::canonicalize(CHECKOUT).ok().filter(|c| c.join("extensions/spacedrive-sdk").is_dir());
+    let dep = |krate: &str| match &checkout {
+        Some(c) => format!("{{ path = {:?} }}", c.join("extensions").join(krate).display().to_string()),
+        None => format!("\"{SDK_VERSION}\""),
     };
     std::fs::create_dir_all(dir.join("src"))?;
+    std::fs::create_dir_all(dir.join("tests"))?;
+    if let Some(lock) = checkout.as_ref().map(|c| c.join("Cargo.lock")).filter(|l| l.is_file()) {
+        std::fs::copy(lock, dir.join("Cargo.lock"))?;
+    }
     let files = [
-        ("Cargo.toml", cargo_toml(name, &sdk)),
-        ("manifest.json", manifest(name)),
+        ("Cargo.toml", cargo_toml(name, &dep("spacedrive-sdk"), &dep("spacedrive-test"))),
+        ("tests/host.rs", host_test(name)),
         ("src/lib.rs", lib_rs(name)),
         ("README.md", readme(name)),
         (".gitignore", "/target\n".to_string()),
@@ -54,7 +60,7 @@ pub fn create(name: &str, dir: Option<&Path>) -> OpResult<PathBuf> {
     Ok(dir)
 }
 
-fn cargo_toml(name: &str, sdk: &str) -> String {
+fn cargo_toml(name: &str, sdk: &str, harness: &str) -> String {
     format!(
         r#"[package]
 name = "{name}"
@@ -70,6 +76,10 @@ serde = {{ version = "1", features = ["derive"] }}
 serde_json = "1"
 spacedrive-sdk = {sdk}
 
+# `cargo test` runs tests/host.rs in a real host (the first run builds it).
+[dev-dependencies]
+spacedrive-test = {harness}
+
 # A crate of its own, even inside another workspace.
 [workspace]
 
@@ -83,42 +93,12 @@ strip = true
     )
 }
 
-fn manifest(name: &str) -> String {
-    let manifest = serde_json::json!({
-        "id": name,
-        "name": name,
-        "version": "0.1.0",
-        "description": format!("{name}: greets, and creates an entry from a job"),
-        "permissions": {
-            "methods": ["vdfs.create_entry", "vdfs.update_metadata"],
-            "libraries": ["*"],
-            "rate_limits": { "requests_per_minute": 600, "concurrent_jobs": 1 },
-            "max_memory_mb": 32,
-            "max_cpu_ms_per_call": 2000
-        },
-        "operations": [{
-            "method": format!("query:{name}.hello.v1"),
-            "export": "op_hello",
-            "description": "Greets someone by name",
-            "input_schema": {
-                "type": "object",
-                "properties": { "name": { "type": "string" } },
-                "required": ["name"]
-            },
-            "output_schema": {
-                "type": "object",
-                "properties": { "greeting": { "type": "string" } }
-            }
-        }],
-        "jobs": [{ "name": "greet", "export": "execute_greet" }],
-        "events": ["entry.created"]
-    });
-    serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n"
-}
-
 fn lib_rs(name: &str) -> String {
     format!(
-        r#"//! The `{name}` extension: an operation, a job and an event handler.
+        r#"//! The `{name}` extension: an operation, a job and an event handler. The
+//! code is the manifest: `#[extension]` says what it may do, and each
+//! `#[spacedrive_operation]`, `#[spacedrive_job]` and `#[on_event]` adds
+//! what it defines.
 
 #![deny(unsafe_code)]
 
@@ -127,7 +107,18 @@ use std::collections::BTreeMap;
 use spacedrive_sdk::NewEntry;
 use spacedrive_sdk::prelude::*;
 
-#[extension(id = "{name}", name = "{name}", version = "0.1.0")]
+#[extension(
+    id = "{name}",
+    name = "{name}",
+    version = "0.1.0",
+    description = "Greets, and creates an entry from a job",
+    methods = ["vdfs.create_entry", "vdfs.update_metadata"],
+    libraries = ["*"],
+    events = ["entry.created"],
+    concurrent_jobs = 1,
+    max_memory_mb = 32,
+    max_cpu_ms_per_call = 2000
+)]
 struct Ext;
 
 impl Extension for Ext {{
@@ -218,6 +209,28 @@ mod tests {{
     )
 }
 
+fn host_test(name: &str) -> String {
+    format!(
+        r#"//! The extension in a real host, in process: built for wasm32, installed,
+//! called, its job run to the end, its entry read back.
+
+use serde_json::json;
+use spacedrive_test::Host;
+
+#[test]
+fn hello_answers_and_greet_creates_an_entry() {{
+    let host = Host::new().unwrap();
+    host.install_crate(env!("CARGO_MANIFEST_DIR")).unwrap();
+    let out = host.call("query:{name}.hello.v1", json!({{ "name": "Ada" }})).unwrap();
+    assert_eq!(out["greeting"], "Hello, Ada!");
+    let job = host.run_job("{name}", "greet", json!({{ "name": "Ada" }})).unwrap();
+    assert_eq!(job["state"], "completed", "{{job}}");
+    assert_eq!(host.search("greeting for ada").unwrap()["total"], 1);
+}}
+"#
+    )
+}
+
 fn readme(name: &str) -> String {
     format!(
         r#"# {name}
@@ -226,13 +239,16 @@ A Spacedrive extension. From this folder:
 
 ```sh
 sd ext build .                                     # build for wasm32, check it as install would
-sd ext install . --yes                             # install it (granting manifest.json's permissions)
+sd ext install . --yes                             # install it, granting what #[extension] asks for
 sd call query:{name}.hello.v1 '{{"name":"Ada"}}'   # call its operation
 ```
 
 `sd ext run {name} greet '{{"name":"Ada"}}'` runs its job, which creates an
-entry; `sd ext dev .` reinstalls it whenever it is rebuilt. `cargo test`
-runs its unit tests natively. What it may call is in `manifest.json`.
+entry; `sd ext dev .` rebuilds and reloads it whenever a source changes.
+`cargo test` runs its unit tests natively and `tests/host.rs` in a real
+host in process (the first run builds the host: a few minutes). What it
+may call, and the
+limits it runs under, are the arguments of `#[extension]` in `src/lib.rs`.
 "#
     )
 }
