@@ -112,6 +112,12 @@ fn the_wasm_file_alone_is_enough() {
     assert_eq!(info["id"], "test-extension");
     assert_eq!(info["operations"][0]["method"], "query:test-extension.hello.v1");
     assert_eq!(greeting_entries(dir)["total"], 1);
+    // The module's hash is taken once, at install, and stored beside it.
+    let hash = blake3::hash(&std::fs::read(&wasm).unwrap()).to_hex().to_string();
+    assert_eq!(info["module_hash"], hash.as_str());
+    let stored = std::fs::read_to_string(dir.join("extensions/test-extension/module.blake3")).unwrap();
+    assert_eq!(stored, hash);
+    assert_eq!(sd_json(dir, &["ext", "info", "test-extension"])["module_hash"], hash.as_str());
 }
 
 /// `sd ext new` writes a crate that builds, installs, answers and runs its
