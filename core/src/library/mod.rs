@@ -244,6 +244,11 @@ fn write_tx_settling<T>(
     f: impl FnOnce(&rusqlite::Transaction<'_>) -> OpResult<T>,
 ) -> OpResult<T> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if let Some(store) = sidecars {
+        // Forget files a write outside this path left recorded on this
+        // thread: only this transaction's own may be removed below.
+        store.settle(true);
+    }
     let out = f(&tx).and_then(|out| index_pending_search_docs(&tx).map(|()| out));
     let Ok(out) = out else {
         if let Some(store) = sidecars {
