@@ -41,7 +41,7 @@ fn sd_unprivileged(sd: &Path, data: &Path, args: &[&str]) -> Value {
 }
 
 #[test]
-fn an_unreadable_file_is_a_warning_and_the_rest_is_indexed() {
+fn unreadable_files_and_folders_are_warnings_and_the_rest_is_indexed() {
     let work = tempfile::tempdir().unwrap();
     chmod(work.path(), 0o755);
     // The binary, the data dir and the tree where `nobody` can reach them
@@ -57,12 +57,17 @@ fn an_unreadable_file_is_a_warning_and_the_rest_is_indexed() {
     std::fs::write(tree.join("ok.txt"), "fine").unwrap();
     std::fs::write(tree.join("secret.txt"), "hidden").unwrap();
     chmod(&tree.join("secret.txt"), 0o000);
+    std::fs::create_dir(tree.join("locked")).unwrap();
+    std::fs::write(tree.join("locked/inside.txt"), "unseen").unwrap();
+    chmod(&tree.join("locked"), 0o000);
 
     sd_unprivileged(&sd, &data, &["library", "create", "t"]);
     let out = sd_unprivileged(&sd, &data, &["location", "add", tree.to_str().unwrap()]);
     let scan = &out["scan"];
-    assert_eq!(scan["warning_count"], 1, "{out}");
-    let warning = scan["warnings"][0].as_str().unwrap_or_default();
-    assert!(warning.contains("secret.txt"), "the warning names the file: {out}");
+    // The file that cannot be read and the folder that cannot be listed.
+    assert_eq!(scan["warning_count"], 2, "{out}");
+    let warnings = scan["warnings"].to_string();
+    assert!(warnings.contains("secret.txt") && warnings.contains("locked"), "the warnings name them: {out}");
     assert_eq!(scan["files_hashed"], 1, "the readable file is still indexed: {out}");
+    chmod(&tree.join("locked"), 0o755);
 }
