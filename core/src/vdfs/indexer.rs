@@ -262,23 +262,8 @@ fn walk(root: &Path, follow_links: bool, observer: &dyn ScanObserver) -> (Vec<Fo
                     return WalkState::Continue;
                 }
             };
-            let kind = if dent.path_is_symlink() && !follow_links {
-                KIND_SYMLINK
-            } else if meta.is_dir() {
-                KIND_DIR
-            } else if meta.is_file() {
-                KIND_FILE
-            } else {
-                // Sockets, FIFOs and devices are not content.
-                return WalkState::Continue;
-            };
-            let f = Found {
-                rel: rel.to_string(),
-                kind,
-                size: if kind == KIND_FILE { meta.len() as i64 } else { 0 },
-                modified: meta.modified().ok().map(to_ns),
-                created: meta.created().ok().map(to_ns),
-            };
+            // Links are followed here: `meta` is the target's.
+            let Some(f) = found_entry(rel.to_string(), &meta, false) else { return WalkState::Continue };
             if let Ok(mut v) = found.lock() {
                 v.push(f);
             }
@@ -290,6 +275,28 @@ fn walk(root: &Path, follow_links: bool, observer: &dyn ScanObserver) -> (Vec<Fo
         })
     });
     (found.into_inner().unwrap_or_default(), warnings.into_inner().unwrap_or_default())
+}
+
+/// What a walk records of one entry at `rel` (`link`: the entry is a link
+/// not followed); `None` for sockets, FIFOs and devices, which are not
+/// content.
+fn found_entry(rel: String, meta: &std::fs::Metadata, link: bool) -> Option<Found> {
+    let kind = if link {
+        KIND_SYMLINK
+    } else if meta.is_dir() {
+        KIND_DIR
+    } else if meta.is_file() {
+        KIND_FILE
+    } else {
+        return None;
+    };
+    Some(Found {
+        rel,
+        kind,
+        size: if kind == KIND_FILE { meta.len() as i64 } else { 0 },
+        modified: meta.modified().ok().map(to_ns),
+        created: meta.created().ok().map(to_ns),
+    })
 }
 
 /// What [`walk_physical`]'s tasks share.
@@ -346,27 +353,12 @@ fn visit<'s>(scope: &rayon::Scope<'s>, dir: PathBuf, rel_dir: String, walked: &'
                 continue;
             }
         };
-        let kind = if meta.file_type().is_symlink() {
-            KIND_SYMLINK
-        } else if meta.is_dir() {
-            KIND_DIR
-        } else if meta.is_file() {
-            KIND_FILE
-        } else {
-            // Sockets, FIFOs and devices are not content.
-            continue;
-        };
-        if kind == KIND_DIR {
-            let (path, rel) = (entry.path(), rel.clone());
+        let Some(f) = found_entry(rel, &meta, meta.file_type().is_symlink()) else { continue };
+        if f.kind == KIND_DIR {
+            let (path, rel) = (entry.path(), f.rel.clone());
             scope.spawn(move |scope| visit(scope, path, rel, walked));
         }
-        here.push(Found {
-            rel,
-            kind,
-            size: if kind == KIND_FILE { meta.len() as i64 } else { 0 },
-            modified: meta.modified().ok().map(to_ns),
-            created: meta.created().ok().map(to_ns),
-        });
+        here.push(f);
     }
     let n = here.len() as u64;
     if let Ok(mut v) = walked.found.lock() {
