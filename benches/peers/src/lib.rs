@@ -49,10 +49,16 @@ pub fn fmt(d: Duration) -> String {
 
 /// The peak resident set of this process so far, in MiB.
 pub fn peak_rss_mib() -> f64 {
+    rss_mib("VmHWM:")
+}
+
+/// A memory figure of this process from `/proc/self/status` (`VmRSS:` now,
+/// `VmHWM:` at peak), in MiB.
+pub fn rss_mib(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
 }

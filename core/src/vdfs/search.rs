@@ -140,10 +140,9 @@ pub fn search(
         return Err(OpError::invalid("give search terms, a kind or a metadata filter"));
     }
 
-    // Entry filter shared by both paths.
-    let (filter_sql, filter_args) = filter_query(kind, filters);
-
     if terms.is_empty() {
+        // No words: start from the filter's own indexes.
+        let (filter_sql, filter_args) = filter_query(kind, filters);
         // The window count gives the total in the same pass as the page.
         let mut stmt = conn.prepare(&format!(
             "SELECT id, COUNT(*) OVER () FROM ({filter_sql}) ORDER BY id LIMIT {limit} OFFSET {offset}"

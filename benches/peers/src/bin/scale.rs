@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sd_core::{Caller, Core};
-use sd_peers::fmt;
+use sd_peers::{fmt, rss_mib};
 use serde_json::{Value, json};
 use tokio::runtime::Runtime;
 use uuid::Uuid;
@@ -94,15 +94,6 @@ fn dir_bytes(path: &Path) -> u64 {
             Err(_) => 0,
         })
         .sum()
-}
-
-fn rss_mib(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 /// Builds the library, or finds the one a previous run left.

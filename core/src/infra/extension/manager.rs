@@ -193,18 +193,12 @@ fn read_source(src: &InstallSource) -> OpResult<(Manifest, Vec<u8>, PathBuf)> {
         }
     };
     let wasm = read_bounded(&wasm_path, MAX_MODULE_BYTES, "module")?;
-    let embedded = Manifest::from_module(&wasm)?;
-    let manifest = match (folder_manifest, embedded) {
-        (Some(m), _) => m,
-        (None, Some(m)) => m,
-        (None, None) => {
-            return Err(OpError::invalid(format!(
-                "{} has no manifest: none embedded (the SDK's #[extension] embeds one) and no manifest.json beside it",
-                wasm_path.display()
-            )));
-        }
-    };
-    manifest.check_against_module(&wasm)?;
+    let manifest = Manifest::of_module(&wasm, folder_manifest)?.ok_or_else(|| {
+        OpError::invalid(format!(
+            "{} has no manifest: none embedded (the SDK's #[extension] embeds one) and no manifest.json beside it",
+            wasm_path.display()
+        ))
+    })?;
     Ok((manifest, wasm, wasm_path))
 }
 

@@ -188,12 +188,20 @@ impl Manifest {
         Ok(m)
     }
 
-    /// Checks every field; errors name the field.
-    pub fn validate(&self) -> OpResult<()> {
-        names::validate_namespace(&self.id).map_err(|e| field_err("id", e.message))?;
-        if self.id == "user" || self.id == "core" {
+    /// Checks an extension id (also its namespace and the first segment of
+    /// its methods): what `validate` checks of `id`, for tools naming a new
+    /// extension (`sd ext new`).
+    pub fn check_id(id: &str) -> OpResult<()> {
+        names::validate_namespace(id).map_err(|e| field_err("id", e.message))?;
+        if id == "user" || id == "core" {
             return Err(field_err("id", "may not be `user` or `core`, which are reserved"));
         }
+        Ok(())
+    }
+
+    /// Checks every field; errors name the field.
+    pub fn validate(&self) -> OpResult<()> {
+        Self::check_id(&self.id)?;
         if self.name.trim().is_empty() || self.name.len() > 128 {
             return Err(field_err("name", "must be 1-128 bytes"));
         }
@@ -294,24 +302,29 @@ impl Manifest {
         Ok(())
     }
 
-    /// The manifest a module carries: embedded whole (`spacedrive:manifest`),
-    /// or assembled from what the SDK's macros described
-    /// (`spacedrive:manifest.part`); `None` when it carries neither.
-    pub fn from_module(wasm: &[u8]) -> OpResult<Option<Manifest>> {
+    /// The manifest of a module: `beside` (a `manifest.json` given with
+    /// it) when there is one, else the one the module carries, embedded
+    /// whole (`spacedrive:manifest`) or assembled from what the SDK's macros
+    /// described (`spacedrive:manifest.part`); `None` when there is none.
+    /// Whichever it is must declare every operation and job the macros
+    /// describe. The module's sections are read once.
+    pub fn of_module(wasm: &[u8], beside: Option<Manifest>) -> OpResult<Option<Manifest>> {
         let sections = Sections::read(wasm)?;
-        match (sections.written, sections.parts.extension.clone()) {
-            (Some(bytes), _) => Manifest::parse(&bytes).map(Some).map_err(|e| e.context("embedded manifest")),
-            (None, Some(head)) => sections.parts.assemble(head).map(Some),
-            (None, None) => Ok(None),
-        }
+        let embedded = match (&sections.written, &sections.parts.extension) {
+            (Some(bytes), _) => Some(Manifest::parse(bytes).map_err(|e| e.context("embedded manifest"))?),
+            (None, Some(head)) => Some(sections.parts.assemble(head.clone())?),
+            (None, None) => None,
+        };
+        let Some(manifest) = beside.or(embedded) else { return Ok(None) };
+        manifest.check_parts(&sections.parts)?;
+        Ok(Some(manifest))
     }
 
-    /// Checks this manifest (hand-written) against what the module's macros
-    /// say it defines: every operation and job function must be declared,
-    /// under the export the macro generated. Modules without macro
-    /// descriptions (other languages) pass.
-    pub fn check_against_module(&self, wasm: &[u8]) -> OpResult<()> {
-        let parts = Sections::read(wasm)?.parts;
+    /// Checks this manifest against what the module's macros say it
+    /// defines: every operation and job function must be declared, under the
+    /// export the macro generated. Modules without macro descriptions
+    /// (other languages) pass.
+    fn check_parts(&self, parts: &Parts) -> OpResult<()> {
         for op in &parts.operations {
             if !self.operations.iter().any(|o| o.export == op.export) {
                 return Err(OpError::invalid(format!(

@@ -11,25 +11,10 @@ const CHECKOUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 /// The SDK release generated crates use otherwise.
 const SDK_VERSION: &str = "0.1.0";
 
-/// Checks that `name` can be an extension id and a method segment.
-fn check_name(name: &str) -> OpResult<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(OpError::invalid(format!(
-            "`{name}` cannot name an extension: use 1-64 lowercase letters, digits and `-`, starting with a letter (e.g. `my-receipts`)"
-        )))
-    }
-}
-
 /// Writes the crate for extension `name` into `dir` (default `./name`);
 /// returns the folder.
 pub fn create(name: &str, dir: Option<&Path>) -> OpResult<PathBuf> {
-    check_name(name)?;
+    sd_core::infra::extension::Manifest::check_id(name)?;
     let dir = dir.map_or_else(|| PathBuf::from(name), Path::to_path_buf);
     if dir.exists() && std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
         return Err(OpError::conflict(format!(
