@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the build needs on a Debian machine, when it is missing:
 # a C compiler (for the bundled SQLite), the wasm32 target for extensions,
-# Tesseract and poppler-utils for OCR, a font for the OCR tests, and the
-# local embedding model. Safe to run again; does nothing when all is there.
+# Tesseract and poppler-utils for OCR, a font for the OCR tests, headless
+# Chromium for the dashboard's tests (with SD_BROWSER=1), and the local
+# embedding model. Safe to run again; does nothing when all is there.
 set -euo pipefail
 
 need_apt=()
@@ -16,12 +17,24 @@ fi
 # password-protected PDF the Finance tests make.
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
 command -v qpdf >/dev/null 2>&1 || need_apt+=(qpdf)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  echo "bootstrap: installing ${need_apt[*]}" >&2
+# Headless Chromium and chromedriver for the dashboard's browser tests
+# (SD_BROWSER=1, set by scripts/test.sh), without the desktop extras.
+need_browser=()
+if [ "${SD_BROWSER:-0}" = 1 ]; then
+  [ -x /usr/bin/chromium ] || need_browser+=(chromium)
+  [ -x /usr/bin/chromedriver ] || need_browser+=(chromium-driver)
+fi
+if [ $((${#need_apt[@]} + ${#need_browser[@]})) -gt 0 ]; then
+  echo "bootstrap: installing ${need_apt[*]} ${need_browser[*]}" >&2
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  if [ ${#need_apt[@]} -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  fi
+  if [ ${#need_browser[@]} -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_browser[@]}" >/dev/null
+  fi
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

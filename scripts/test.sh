@@ -2,7 +2,7 @@
 # The whole test suite: formatting, lints, and every test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
+SD_BROWSER=1 bash scripts/bootstrap.sh
 [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
 
 echo "== cargo fmt --check" >&2

@@ -46,6 +46,7 @@ pub struct Core {
     jobs: infra::job::JobManager,
     ai: services::ai::Ai,
     vault: Arc<services::vault::Vault>,
+    dashboard: std::sync::OnceLock<Arc<infra::http::Dashboard>>,
     started: Instant,
 }
 
@@ -69,6 +70,7 @@ impl Core {
             jobs: infra::job::JobManager::new(core.clone()),
             ai: services::ai::Ai::new(data_dir),
             vault: Arc::new(services::vault::Vault::new(data_dir)),
+            dashboard: std::sync::OnceLock::new(),
             started: Instant::now(),
         }))
     }
@@ -106,6 +108,16 @@ impl Core {
     /// The credentials vault.
     pub fn vault(&self) -> &Arc<services::vault::Vault> {
         &self.vault
+    }
+
+    /// The web dashboard, when this process serves one (the daemon).
+    pub fn dashboard(&self) -> Option<&Arc<infra::http::Dashboard>> {
+        self.dashboard.get()
+    }
+
+    /// Records the dashboard this process serves; there is at most one.
+    pub fn set_dashboard(&self, dashboard: Arc<infra::http::Dashboard>) -> OpResult<()> {
+        self.dashboard.set(dashboard).map_err(|_| OpError::conflict("this core serves a dashboard already"))
     }
 
     /// Time since [`Core::open`].

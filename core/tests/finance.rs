@@ -230,6 +230,14 @@ async fn imports_a_corpus_of_receipts_in_every_format_and_lists_them_right() {
             .sum();
         assert!((by_month - sum.as_f64().unwrap()).abs() < 0.05, "{cur}: months add to {by_month}, not {sum}");
     }
+    // The flat rows (the dashboard's chart) add up the same, one currency at a time.
+    for (cur, sum) in totals["totals"].as_object().unwrap() {
+        let one = env.call("query:finance.summary.v1", json!({ "year": 2026, "currency": cur })).await.unwrap();
+        let rows = one["rows"].as_array().unwrap();
+        assert!(rows.iter().all(|r| r["currency"] == *cur && r["month"].as_str().unwrap().starts_with("2026-")));
+        let by_rows: f64 = rows.iter().map(|r| r["total"].as_f64().unwrap()).sum();
+        assert!((by_rows - sum.as_f64().unwrap()).abs() < 0.05, "{cur}: rows add to {by_rows}, not {sum}");
+    }
 
     // CSV export: a header and a row per expense.
     let csv = env.call("query:finance.export.v1", json!({})).await.unwrap();

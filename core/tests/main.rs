@@ -6,6 +6,7 @@ mod common;
 
 mod ai;
 mod credentials_http;
+mod dashboard;
 mod events;
 mod extension_host;
 mod extension_lifecycle;

@@ -34,6 +34,11 @@ impl Backend {
         Ok(Backend::Local(Core::open(data_dir)?))
     }
 
+    /// The daemon for `data_dir`, if one answers.
+    pub async fn connect_daemon(data_dir: &Path) -> Option<Backend> {
+        DaemonClient::connect(&data_dir.join(SOCKET_FILE)).await.ok().map(Backend::Daemon)
+    }
+
     /// Calls an operation, passing each progress report to `on_progress`.
     pub async fn call_with(
         &mut self,

@@ -14,7 +14,7 @@ use sd_core::{OpError, OpResult};
 use serde_json::{Value, json};
 
 use backend::Backend;
-use commands::{credentials, entry, events, ext, job, library, location, search};
+use commands::{credentials, daemon, entry, events, ext, job, library, location, search, ui};
 use ctx::{Ctx, parse_json_arg};
 
 #[derive(Parser)]
@@ -35,8 +35,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the daemon in the foreground, serving the socket in the data dir.
-    Daemon,
+    /// Run the daemon in the foreground, serving the socket in the data dir
+    /// and the web dashboard on 127.0.0.1.
+    Daemon(daemon::DaemonArgs),
+    /// Print (and on a desktop open) a one-time link to the web dashboard,
+    /// starting the daemon if none runs.
+    Ui(ui::UiArgs),
     /// Show version, data directory and counts.
     Status,
     /// List operations, or show one's schemas.
@@ -92,16 +96,18 @@ async fn main() -> ExitCode {
     // Die quietly on a closed pipe (`sd ... | head`), like other Unix tools.
     // Not the daemon: it writes to sockets whose clients may hang up, which
     // must be an error on that connection, not the end of the process.
-    if !matches!(cli.command, Command::Daemon) {
+    if !matches!(cli.command, Command::Daemon(_)) {
         sigpipe::reset();
     }
-    let default_level = if matches!(cli.command, Command::Daemon) { "info" } else { "warn" };
+    let default_level = if matches!(cli.command, Command::Daemon(_)) { "info" } else { "warn" };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SD_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
+        // Colours only on a terminal: a daemon started by `sd ui` logs to a file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let json_out = cli.json;
     match run(cli).await {
@@ -119,13 +125,15 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> OpResult<()> {
     let data_dir = cli.data_dir.clone().unwrap_or_else(sd_core::default_data_dir);
-    if let Command::Daemon = cli.command {
-        return commands::daemon::run(&data_dir).await;
+    match cli.command {
+        Command::Daemon(args) => return daemon::run(&data_dir, args).await,
+        Command::Ui(args) => return ui::run(&data_dir, cli.json, args).await,
+        _ => {}
     }
     let backend = Backend::connect(&data_dir).await?;
     let mut ctx = Ctx { backend, data_dir, json: cli.json, library: cli.library };
     match cli.command {
-        Command::Daemon => unreachable!("handled above"),
+        Command::Daemon(_) | Command::Ui(_) => unreachable!("handled above"),
         Command::Status => {
             let v = ctx.call("query:core.status.v1", None, Value::Null).await?;
             let via = match ctx.backend {

@@ -8,6 +8,7 @@ mod ai;
 mod crash;
 mod credentials_events;
 mod daemon;
+mod dashboard;
 mod extensions;
 mod finance;
 mod jobs;

@@ -4,5 +4,6 @@
 pub mod daemon;
 pub mod event;
 pub mod extension;
+pub mod http;
 pub mod job;
 pub mod wire;

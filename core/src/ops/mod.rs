@@ -11,4 +11,5 @@ pub mod jobs;
 pub mod libraries;
 pub mod locations;
 pub mod search;
+pub mod ui;
 pub mod vdfs;

@@ -68,7 +68,12 @@ fn expenses(ctx: &OperationContext, input: ExpensesInput) -> Result<ExpensesOutp
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SummaryInput {
-    year: i32,
+    /// One year; every year when left out.
+    #[serde(default)]
+    year: Option<i32>,
+    /// One currency (ISO 4217); every currency when left out.
+    #[serde(default)]
+    currency: Option<String>,
 }
 
 #[derive(Serialize, Default)]
@@ -81,24 +86,42 @@ struct CurrencySummary {
     count: usize,
 }
 
+/// One month's spending in one category and currency: the rows of the
+/// dashboard's chart.
 #[derive(Serialize)]
-struct SummaryOutput {
-    year: i32,
-    /// Per currency: amounts are never added across currencies.
-    currencies: BTreeMap<String, CurrencySummary>,
+struct MonthRow {
+    /// `YYYY-MM`.
+    month: String,
+    category: String,
+    currency: String,
+    total: f64,
 }
 
-/// Spending of a year per month and category, per currency.
+#[derive(Serialize)]
+struct SummaryOutput {
+    year: Option<i32>,
+    /// Per currency: amounts are never added across currencies.
+    currencies: BTreeMap<String, CurrencySummary>,
+    /// Every (month, category, currency) with its total, oldest month first.
+    rows: Vec<MonthRow>,
+}
+
+/// Spending per month and category, per currency, of one year or all.
 #[spacedrive_operation]
 fn summary(ctx: &OperationContext, input: SummaryInput) -> Result<SummaryOutput> {
-    if !(1900..=2200).contains(&input.year) {
+    if input.year.is_some_and(|y| !(1900..=2200).contains(&y)) {
         return Err(Error::invalid("year must be between 1900 and 2200"));
     }
-    let prefix = format!("{:04}-", input.year);
+    let prefix = input.year.map(|y| format!("{y:04}-")).unwrap_or_default();
     let mut currencies: BTreeMap<String, CurrencySummary> = BTreeMap::new();
-    for e in store::all_expenses(&library_client(ctx)?)?.into_iter().filter(|e| e.date.starts_with(&prefix)) {
+    let mut rows: BTreeMap<(String, String, String), f64> = BTreeMap::new();
+    let currency = input.currency.as_deref().map(str::to_ascii_uppercase);
+    let keep = |e: &Expense| e.date.starts_with(&prefix) && currency.as_ref().is_none_or(|c| *c == e.currency);
+    for e in store::all_expenses(&library_client(ctx)?)?.into_iter().filter(keep) {
         let s = currencies.entry(e.currency.clone()).or_default();
         let month = e.date.get(5..7).unwrap_or("00").to_string();
+        let year_month = e.date.get(..7).unwrap_or("0000-00").to_string();
+        *rows.entry((year_month, e.category.clone(), e.currency.clone())).or_default() += e.total;
         *s.months.entry(month).or_default().entry(e.category.clone()).or_default() += e.total;
         *s.categories.entry(e.category.clone()).or_default() += e.total;
         s.total += e.total;
@@ -109,7 +132,11 @@ fn summary(ctx: &OperationContext, input: SummaryInput) -> Result<SummaryOutput>
         s.categories.values_mut().for_each(|v| *v = money::cents(*v));
         s.months.values_mut().flat_map(|m| m.values_mut()).for_each(|v| *v = money::cents(*v));
     }
-    Ok(SummaryOutput { year: input.year, currencies })
+    let rows = rows
+        .into_iter()
+        .map(|((month, category, currency), total)| MonthRow { month, category, currency, total: money::cents(total) })
+        .collect();
+    Ok(SummaryOutput { year: input.year, currencies, rows })
 }
 
 #[derive(Serialize)]

@@ -10,3 +10,4 @@ pub mod job;
 pub mod library;
 pub mod location;
 pub mod search;
+pub mod ui;

@@ -71,10 +71,14 @@ pub struct ExtensionInfo {
     pub state: ExtensionState,
     /// Permissions granted at installation.
     pub permissions: Permissions,
+    /// What those permissions reach today, in the consent screen's words.
+    pub consent: super::consent::Consent,
     /// Operations it provides.
     pub operations: Vec<ProvidedOperation>,
     /// Jobs it provides.
     pub jobs: Vec<ProvidedJob>,
+    /// Views it declares for the dashboard.
+    pub views: Vec<super::view::View>,
     /// BLAKE3 of the module.
     pub module_hash: String,
     /// Module size in bytes.
@@ -415,16 +419,19 @@ impl ExtensionManager {
     pub async fn inspect_for_consent(&self, src: &InstallSource) -> OpResult<Inspection> {
         let manifest = self.inspect(src)?;
         let installed = self.installed_manifest(&manifest.id).ok();
+        let consent = self.consent(&manifest, installed.as_ref()).await;
+        Ok(Inspection { manifest, consent })
+    }
+
+    /// The consent screen for `manifest`, as an upgrade of `installed`.
+    async fn consent(&self, manifest: &Manifest, installed: Option<&Manifest>) -> super::consent::Consent {
         let mut names = HashMap::new();
         if let Some(core) = self.core.upgrade() {
             for lib in core.libraries().list().await {
                 names.insert(lib.id().to_string(), lib.name().to_string());
             }
         }
-        let consent = super::consent::Consent::new(&manifest, installed.as_ref(), &self.provided_operations(), |id| {
-            names.get(id).cloned()
-        });
-        Ok(Inspection { manifest, consent })
+        super::consent::Consent::new(manifest, installed, &self.provided_operations(), |id| names.get(id).cloned())
     }
 
     /// Runs job `name` of extension `id` in a fresh instance of its own, from
@@ -661,6 +668,7 @@ impl ExtensionManager {
         };
         let watching =
             self.watchers.lock().unwrap_or_else(|p| p.into_inner()).get(id).map(|(p, _)| p.display().to_string());
+        let consent = self.consent(&manifest, None).await;
         Ok(ExtensionInfo {
             id: manifest.id.clone(),
             name: manifest.name.clone(),
@@ -668,8 +676,10 @@ impl ExtensionManager {
             description: manifest.description.clone(),
             state,
             permissions: manifest.permissions.clone(),
+            consent,
             operations: manifest.operations.clone(),
             jobs: manifest.jobs.clone(),
+            views: manifest.views.clone(),
             module_hash,
             module_size,
             loaded_at: loaded.map(|l| format_ns(crate::vdfs::to_ns(l.loaded_at))),

@@ -55,6 +55,9 @@ pub struct Manifest {
     /// `entry.created`, or prefixes such as `job.`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<String>,
+    /// Views the dashboard draws from its query operations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub views: Vec<super::view::View>,
 }
 
 /// The export that receives events.
@@ -298,6 +301,17 @@ impl Manifest {
         }
         for (i, pattern) in self.events.iter().enumerate() {
             crate::infra::event::check_pattern(pattern).map_err(|why| field_err(&format!("events[{i}]"), why))?;
+        }
+        if self.views.len() > super::view::MAX_VIEWS {
+            return Err(field_err("views", format!("has over {} views", super::view::MAX_VIEWS)));
+        }
+        let methods: Vec<&str> = self.operations.iter().map(|o| o.method.as_str()).collect();
+        let mut seen = std::collections::HashSet::new();
+        for (i, view) in self.views.iter().enumerate() {
+            view.validate(&format!("views[{i}]"), &methods)?;
+            if !seen.insert(view.id.as_str()) {
+                return Err(field_err(&format!("views[{i}].id"), format!("`{}` is declared twice", view.id)));
+            }
         }
         Ok(())
     }

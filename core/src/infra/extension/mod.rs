@@ -16,6 +16,7 @@ mod manager;
 pub mod manifest;
 pub mod permissions;
 pub mod runtime;
+pub mod view;
 
 pub use consent::Consent;
 pub use host::{call_chain, check_extension_call, current_call_may_use, current_network_grant};

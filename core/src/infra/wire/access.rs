@@ -70,7 +70,7 @@ mod tests {
     #[test]
     fn audiences_admit_their_callers() {
         let ext = Caller::Extension("x".into());
-        for person in [Caller::Cli, Caller::Socket] {
+        for person in [Caller::Cli, Caller::Socket, Caller::Ui] {
             assert!(Audience::Person.admits(&person));
             assert!(Audience::Any.admits(&person));
             assert!(!Audience::Extension.admits(&person));

@@ -10,6 +10,8 @@ pub enum Caller {
     Cli,
     /// A client of the daemon's Unix socket (the CLI or a script).
     Socket,
+    /// The web dashboard, on behalf of the person holding its session.
+    Ui,
     /// A WebAssembly extension, by manifest id.
     Extension(String),
 }
@@ -19,22 +21,22 @@ impl Caller {
     /// `user` for people, the extension id for extensions.
     pub fn namespace(&self) -> &str {
         match self {
-            Caller::Cli | Caller::Socket => "user",
+            Caller::Cli | Caller::Socket | Caller::Ui => "user",
             Caller::Extension(id) => id,
         }
     }
 
-    /// Whether a person is calling (the CLI or a socket client), as opposed
-    /// to an extension.
+    /// Whether a person is calling (the CLI, a socket client or the
+    /// dashboard), as opposed to an extension.
     pub fn is_person(&self) -> bool {
-        matches!(self, Caller::Cli | Caller::Socket)
+        matches!(self, Caller::Cli | Caller::Socket | Caller::Ui)
     }
 
     /// The owner recorded on what this caller starts (jobs): `core` for
     /// people, the extension id for extensions.
     pub fn owner(&self) -> &str {
         match self {
-            Caller::Cli | Caller::Socket => "core",
+            Caller::Cli | Caller::Socket | Caller::Ui => "core",
             Caller::Extension(id) => id,
         }
     }
@@ -43,7 +45,7 @@ impl Caller {
     /// namespace; an extension only its own.
     pub fn may_write_namespace(&self, namespace: &str) -> bool {
         match self {
-            Caller::Cli | Caller::Socket => true,
+            Caller::Cli | Caller::Socket | Caller::Ui => true,
             Caller::Extension(id) => id == namespace,
         }
     }
@@ -54,6 +56,7 @@ impl std::fmt::Display for Caller {
         match self {
             Caller::Cli => f.write_str("cli"),
             Caller::Socket => f.write_str("socket"),
+            Caller::Ui => f.write_str("ui"),
             Caller::Extension(id) => write!(f, "extension:{id}"),
         }
     }
