@@ -54,3 +54,5 @@ run search --where finance.category=travel
 run job list
 run ext info test-extension
 run status
+echo "To look at this library in a browser (the expenses chart, jobs, search):"
+echo "  SD_DATA_DIR=$SD_DATA_DIR $SD ui"
