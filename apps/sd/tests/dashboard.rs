@@ -294,9 +294,23 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
     assert_eq!(dining["count"], 0, "{dining}");
     screenshot(&client, "9-finance-recategorised").await;
 
-    // The CSV download is offered with the view's own filename.
-    let export = client.find(Locator::Css("#export-expenses")).await.unwrap().text().await.unwrap();
-    assert!(export.contains("expenses.csv"), "{export}");
+    // The CSV download has the rows the filters select: all six now.
+    let select = client.find(Locator::Css("form[data-filters=expenses] select[name=category]")).await.unwrap();
+    select.select_by_value("").await.unwrap();
+    client.find(Locator::Css("form[data-filters=expenses] button")).await.unwrap().click().await.unwrap();
+    until(&client, "all rows", "document.querySelectorAll('table.view-table tbody select[data-edit]').length === 6")
+        .await;
+    let export = client.find(Locator::Css("#export-expenses")).await.unwrap();
+    assert!(export.text().await.unwrap().contains("expenses.csv"));
+    let capture = "window.csv = null; const make = URL.createObjectURL; \
+                   URL.createObjectURL = (blob) => { blob.text().then((t) => { window.csv = t; }); return make.call(URL, blob); };";
+    client.execute(capture, vec![]).await.unwrap();
+    export.click().await.unwrap();
+    let csv = until(&client, "the CSV", "window.csv").await;
+    let csv = csv.as_str().unwrap();
+    assert!(csv.starts_with("date,vendor,total,currency,category"), "{csv}");
+    assert_eq!(csv.lines().count(), 7, "{csv}");
+    assert_eq!(csv.matches(",entertainment,").count(), 3, "{csv}");
 
     client.close().await.unwrap();
 }
