@@ -500,7 +500,10 @@ async fn every_operation_schema_matches_its_handler() {
         ("query:credentials.list.v1", None, json!({})),
         ("action:credentials.refresh_oauth.input.v1", None, json!({ "name": "c", "owner": "schema" })),
         ("query:events.list.v1", Some(lib), json!({ "kinds": ["entry."], "limit": 5 })),
+        ("action:ui.open.input.v1", None, json!({})),
     ];
+    // ui.open hands out links to a dashboard this core serves.
+    let _dashboard = sd_core::infra::http::bind(&core, 0).await.unwrap();
     let mut covered = std::collections::HashSet::new();
     covered.insert("action:libraries.create.input.v1".to_string());
     let check = |schema: &serde_json::Value, value: &serde_json::Value, what: &str| {

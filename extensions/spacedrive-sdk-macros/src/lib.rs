@@ -92,9 +92,12 @@ fn parse_args(attr: TokenStream) -> Result<Vec<(String, serde_json::Value)>, Tok
 /// ```ignore
 /// #[extension(id = "hello", name = "Hello", version = "0.1.0",
 ///     methods = ["vdfs."], libraries = ["*"], events = ["entry.created"],
-///     concurrent_jobs = 1, max_memory_mb = 32)]
+///     concurrent_jobs = 1, max_memory_mb = 32, views = "views.json")]
 /// struct Hello;
 /// ```
+///
+/// `views` names a JSON file (relative to `Cargo.toml`) holding the array
+/// of dashboard views (docs/extensions.md).
 ///
 /// A crate may keep a hand-written `manifest.json` beside `Cargo.toml`
 /// instead: then the attribute carries only `id`, `name`, `version` (and
@@ -111,7 +114,7 @@ pub fn extension(attr: TokenStream, item: TokenStream) -> TokenStream {
         Err(e) => return e.to_compile_error().into(),
     };
     const IDENTITY: [&str; 4] = ["id", "name", "version", "description"];
-    const PERMISSIONS: [&str; 10] = [
+    const PERMISSIONS: [&str; 11] = [
         "methods",
         "libraries",
         "network_access",
@@ -122,6 +125,7 @@ pub fn extension(attr: TokenStream, item: TokenStream) -> TokenStream {
         "max_cpu_ms_per_call",
         "max_response_mb",
         "events",
+        "views",
     ];
     let mut fields = std::collections::BTreeMap::new();
     for (key, value) in args {
@@ -194,7 +198,7 @@ pub fn extension(attr: TokenStream, item: TokenStream) -> TokenStream {
             for key in PERMISSIONS {
                 let Some(v) = get(key) else { continue };
                 match key {
-                    "events" => {}
+                    "events" | "views" => {}
                     "requests_per_minute" | "concurrent_jobs" | "http_requests_per_minute" => {
                         limits.insert(key.to_string(), v);
                     }
@@ -219,7 +223,34 @@ pub fn extension(attr: TokenStream, item: TokenStream) -> TokenStream {
             if let Some(ev) = get("events") {
                 head["events"] = ev;
             }
-            part(serde_json::json!({ "extension": head }), "extension")
+            let mut track = quote! {};
+            if let Some(file) = get("views") {
+                let Some(file) = file.as_str() else {
+                    return error(Span::call_site(), "`views` names a JSON file, e.g. `views = \"views.json\"`");
+                };
+                let views_path = std::path::Path::new(&dir).join(file);
+                let text = match std::fs::read_to_string(&views_path) {
+                    Ok(t) => t,
+                    Err(e) => return error(Span::call_site(), format!("cannot read {}: {e}", views_path.display())),
+                };
+                match serde_json::from_str::<serde_json::Value>(&text) {
+                    Ok(v) if v.is_array() => head["views"] = v,
+                    Ok(_) => {
+                        return error(
+                            Span::call_site(),
+                            format!("{} must hold a JSON array of views", views_path.display()),
+                        );
+                    }
+                    Err(e) => {
+                        return error(Span::call_site(), format!("{} is not valid JSON: {e}", views_path.display()));
+                    }
+                }
+                let views_str = views_path.display().to_string();
+                // Rebuild when the views change.
+                track = quote! { const _: &[u8] = include_bytes!(#views_str); };
+            }
+            let described = part(serde_json::json!({ "extension": head }), "extension");
+            quote! { #track #described }
         }
         Err(e) => return error(Span::call_site(), format!("cannot read {}: {e}", path.display())),
     };

@@ -489,6 +489,26 @@ mod tests {
     }
 
     #[test]
+    fn views_declared_in_code_reach_the_assembled_manifest() {
+        let head = |view_op: &str| {
+            json!({"extension": {"id": "hello", "name": "Hello", "version": "0.1.0",
+                "permissions": {"methods": [], "libraries": []},
+                "views": [{"id": "all", "title": "All", "kind": "line_chart", "operation": view_op,
+                           "rows": "rows", "x": "day", "y": "count"}]}})
+        };
+        let op = json!({"operation": {"name": "stats", "export": "op_stats"}});
+        let lines = format!("{}\n{op}\n", head("query:hello.stats.v1"));
+        let parts = Parts::parse(lines.as_bytes()).unwrap();
+        let m = parts.assemble(parts.extension.clone().unwrap()).unwrap();
+        assert_eq!(m.views.len(), 1);
+        assert_eq!(m.views[0].kind, super::super::view::ViewKind::LineChart);
+        let lines = format!("{}\n{op}\n", head("query:hello.other.v1"));
+        let parts = Parts::parse(lines.as_bytes()).unwrap();
+        let e = parts.assemble(parts.extension.clone().unwrap()).unwrap_err();
+        assert!(e.message.contains("views[0].operation"), "{e}");
+    }
+
+    #[test]
     fn errors_name_the_field() {
         let cases: Vec<(Value, &str)> = vec![
             (json!({"permissions": {"methods": [], "libraries": [], "root": true}}), "unknown field `root`"),
