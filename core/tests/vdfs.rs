@@ -777,6 +777,49 @@ async fn search_documents_changed_or_removed_before_their_transaction_commits_in
     let check =
         library.write(|tx| Ok(tx.execute("INSERT INTO search_fts(search_fts) VALUES ('integrity-check')", [])?)).await;
     assert!(check.is_ok(), "full-text index out of step with its documents: {check:?}");
+
+    // Words from different fields of one entry match together, and a field
+    // that changes or goes takes its words with it.
+    let total = |q: &'static str| {
+        let core = core.clone();
+        async move { call(&core, "query:search.v1", Some(lib), json!({ "query": q })).await.unwrap()["total"].clone() }
+    };
+    let otter = call(
+        &core,
+        "action:vdfs.create_entry.input.v1",
+        Some(lib),
+        json!({ "name": "otter", "metadata": { "colour": "umber" } }),
+    )
+    .await
+    .unwrap()["entry_id"]
+        .clone();
+    assert_eq!(total("otter umber").await, 1);
+    call(&core, "action:vdfs.update_metadata.input.v1", Some(lib), json!({ "entry_id": otter, "remove": ["colour"] }))
+        .await
+        .unwrap();
+    assert_eq!(total("otter umber").await, 0);
+    assert_eq!(total("otter").await, 1);
+    call(
+        &core,
+        "action:vdfs.write_sidecar.input.v1",
+        Some(lib),
+        json!({ "entry_id": otter, "name": "notes.txt", "text": "kelp forest" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(total("otter kelp").await, 1);
+    assert_eq!(total("kelp umber").await, 0);
+    let counts: (i64, i64) = library
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT (SELECT COUNT(*) FROM entry_fts), (SELECT COUNT(DISTINCT entry_id) FROM search_docs)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(counts.0, counts.1, "one per-entry document for each entry with documents");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,6 +22,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/007_search_prefixes.sql")),
     M::up(include_str!("migrations/008_search_pending.sql")),
     M::up(include_str!("migrations/009_job_error_code.sql")),
+    M::up(include_str!("migrations/010_entry_search.sql")),
 ];
 
 /// Connections per library. Readers run in parallel under WAL; writers queue

@@ -266,7 +266,8 @@ fn write_tx_settling<T>(
 }
 
 /// Moves the documents queued in `search_pending` into the full-text index
-/// in one statement (see migration 008).
+/// in one statement (see migration 008), and rebuilds the per-entry
+/// documents of the entries queued in `entry_search_pending` (migration 010).
 fn index_pending_search_docs(tx: &rusqlite::Transaction<'_>) -> OpResult<()> {
     let pending: bool =
         tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM search_pending)")?.query_row([], |r| r.get(0))?;
@@ -276,6 +277,20 @@ fn index_pending_search_docs(tx: &rusqlite::Transaction<'_>) -> OpResult<()> {
         )?
         .execute([])?;
         tx.prepare_cached("DELETE FROM search_pending")?.execute([])?;
+    }
+    let entries: bool =
+        tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM entry_search_pending)")?.query_row([], |r| r.get(0))?;
+    if entries {
+        tx.prepare_cached(
+            "DELETE FROM entry_fts WHERE rowid IN (SELECT entry_id FROM entry_search_pending WHERE NOT fresh)",
+        )?
+        .execute([])?;
+        tx.prepare_cached(
+            "INSERT INTO entry_fts(rowid, body) SELECT d.entry_id, group_concat(d.body, char(10)) \
+             FROM entry_search_pending p JOIN search_docs d ON d.entry_id = p.entry_id GROUP BY d.entry_id",
+        )?
+        .execute([])?;
+        tx.prepare_cached("DELETE FROM entry_search_pending")?.execute([])?;
     }
     Ok(())
 }

@@ -169,51 +169,31 @@ pub fn search(
     }
 
     // FTS5 phrase syntax: each term quoted (so no operator injection) and used
-    // as a prefix.
+    // as a prefix. Matching and ranking read the one document per entry
+    // (`entry_fts`, migration 010), where all terms must appear.
     let fts_term = |t: &String| format!("\"{}\"*", t.replace('"', "\"\""));
+    let all_terms = terms.iter().map(fts_term).collect::<Vec<_>>().join(" ");
     let any_term = terms.iter().map(fts_term).collect::<Vec<_>>().join(" OR ");
-    let per_term = terms
-        .iter()
-        .map(|_| "SELECT d.entry_id FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid WHERE search_fts MATCH ?")
-        .collect::<Vec<_>>()
-        .join(" INTERSECT ");
-    let (conditions, condition_args) = candidate_conditions("m.entry_id", kind, filters);
-    let mut args: Vec<String> = terms.iter().map(fts_term).collect();
+    let (conditions, condition_args) = candidate_conditions("entry_fts.rowid", kind, filters);
+    let mut args: Vec<String> = vec![all_terms];
     args.extend(condition_args);
-    args.push(any_term);
-
-    // Without a kind or metadata filter, every entry qualifies: no
-    // `IN (SELECT id FROM entries)`, which would read every entry.
-    let filtered = kind.is_some() || !filters.is_empty();
-    let matched = if filtered { format!("SELECT m.entry_id FROM ({per_term}) m WHERE {conditions}") } else { per_term };
-    // With one term and no filter, every scored document's entry matches.
-    let restrict = if terms.len() > 1 || filtered { "WHERE d.entry_id IN (SELECT entry_id FROM matched)" } else { "" };
-    // Rank first, with bm25 alone: snippets cost far more than scores, so
-    // they are made for the page's entries only, below. The window count
-    // gives the total in the same pass.
+    // FTS5 sorts by `rank` (bm25) itself; conditions are checked per match.
     let ranked_sql = format!(
-        "WITH matched AS ({matched}), \
-         scored AS MATERIALIZED (SELECT rowid AS id, bm25(search_fts) AS score FROM search_fts WHERE search_fts MATCH ?) \
-         SELECT d.entry_id, SUM(s.score) AS total, COUNT(*) OVER () \
-         FROM scored s JOIN search_docs d ON d.id = s.id {restrict} \
-         GROUP BY d.entry_id ORDER BY total, d.entry_id LIMIT {limit} OFFSET {offset}"
+        "SELECT rowid, rank FROM entry_fts WHERE entry_fts MATCH ? AND {conditions} \
+         ORDER BY rank, rowid LIMIT {limit} OFFSET {offset}"
     );
-    let mut stmt = conn.prepare(&ranked_sql)?;
-    let mut total = 0u64;
-    let ranked: Vec<(i64, f64)> = stmt
-        .query_map(rusqlite::params_from_iter(&args), |r| {
-            total = r.get::<_, i64>(2)?.max(0) as u64;
-            Ok((r.get(0)?, r.get(1)?))
-        })?
+    let ranked: Vec<(i64, f64)> = conn
+        .prepare_cached(&ranked_sql)?
+        .query_map(rusqlite::params_from_iter(&args), |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
-    if ranked.is_empty() && offset > 0 {
-        // A page past the end: count on its own.
-        total = conn.query_row(
-            &format!("SELECT COUNT(*) FROM ({matched})"),
-            rusqlite::params_from_iter(&args[..args.len() - 1]),
-            |r| r.get::<_, i64>(0).map(|n| n.max(0) as u64),
-        )?;
-    }
+    // A short first page is the whole answer; otherwise count on their own,
+    // which reads the matches without scoring them.
+    let total = if offset == 0 && (ranked.len() as u64) < u64::from(limit) {
+        ranked.len() as u64
+    } else {
+        conn.prepare_cached(&format!("SELECT COUNT(*) FROM entry_fts WHERE entry_fts MATCH ? AND {conditions}"))?
+            .query_row(rusqlite::params_from_iter(&args), |r| r.get::<_, i64>(0).map(|n| n.max(0) as u64))?
+    };
     let mut by_entry: HashMap<i64, (f64, Vec<MatchReason>)> =
         ranked.iter().map(|&(id, score)| (id, (-score, Vec::new()))).collect();
     // Reasons for the page's entries only: each of an entry's documents is
@@ -224,7 +204,6 @@ pub fn search(
         "SELECT snippet(search_fts, 0, '[', ']', '…', 12), bm25(search_fts) FROM search_fts \
          WHERE search_fts MATCH ?1 AND rowid = ?2",
     )?;
-    let any_term = &args[args.len() - 1];
     for &(id, _) in &ranked {
         let of_entry = docs
             .query_map([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
@@ -232,7 +211,7 @@ pub fn search(
         let mut reasons: Vec<(f64, MatchReason)> = Vec::new();
         for (doc, source) in of_entry {
             let hit = snippet
-                .query_row(rusqlite::params![any_term, doc], |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?)))
+                .query_row(rusqlite::params![&any_term, doc], |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?)))
                 .optional()?;
             if let Some((snippet, score)) = hit {
                 reasons.push((score, MatchReason { source, snippet }));
