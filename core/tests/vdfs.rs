@@ -775,7 +775,7 @@ async fn search_documents_changed_or_removed_before_their_transaction_commits_in
     let hits = call(&core, "query:search.v1", Some(lib), json!({ "query": "walrus renamed" })).await.unwrap();
     assert_eq!(names(hits), ["walrus renamed"]);
     let check =
-        library.write(|tx| Ok(tx.execute("INSERT INTO search_fts(search_fts) VALUES ('integrity-check')", [])?)).await;
+        library.write(|tx| Ok(tx.execute("INSERT INTO entry_fts(entry_fts) VALUES ('integrity-check')", [])?)).await;
     assert!(check.is_ok(), "full-text index out of step with its documents: {check:?}");
 
     // Words from different fields of one entry match together, and a field
@@ -862,4 +862,54 @@ async fn a_sidecar_blob_written_by_a_transaction_that_rolls_back_is_removed_at_o
     let payload = json!({ "entry_id": id, "name": "big.bin", "data_base64": b64 });
     call(&core, "action:vdfs.write_sidecar.input.v1", Some(lib), payload).await.unwrap();
     assert!(blob.is_file());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_rank_limit_the_newest_matches_come_first() {
+    let data = tempfile::tempdir().unwrap();
+    let core = Core::open(data.path()).unwrap();
+    let lib = new_library(&core, "many").await;
+    let n = sd_core::vdfs::search::RANK_LIMIT as usize + 1;
+    for chunk in 0..n.div_ceil(1000) {
+        let entries: Vec<serde_json::Value> = (chunk * 1000..((chunk + 1) * 1000).min(n))
+            .map(|i| json!({ "name": format!("heron {i}"), "metadata": { "tier": (i % 3).to_string() } }))
+            .collect();
+        call(&core, "action:vdfs.create_entries.input.v1", Some(lib), json!({ "entries": entries })).await.unwrap();
+    }
+    call(&core, "action:vdfs.create_entry.input.v1", Some(lib), json!({ "name": "heron heron egret" })).await.unwrap();
+    let broad = call(&core, "query:search.v1", Some(lib), json!({ "query": "heron", "limit": 3 })).await.unwrap();
+    assert_eq!(broad["total"], n + 1);
+    assert_eq!(broad["ranking"], "newest");
+    assert_eq!(broad["results"][0]["entry"]["name"], "heron heron egret");
+    assert_eq!(broad["results"][1]["entry"]["name"], format!("heron {}", n - 1));
+    assert!(broad["results"][0]["reasons"][0]["snippet"].as_str().unwrap().contains("[heron]"), "{broad}");
+    // A page further on continues in the same order.
+    let next =
+        call(&core, "query:search.v1", Some(lib), json!({ "query": "heron", "limit": 2, "offset": 2 })).await.unwrap();
+    assert_eq!(next["results"][0]["entry"]["name"], format!("heron {}", n - 2));
+    // Metadata filters on so many matches: sorted id lists merged, newest first.
+    let tier = |t: &str, kind: Option<&str>, offset: u64| {
+        let mut payload = json!({ "query": "heron", "limit": 2, "offset": offset,
+            "where": [{ "namespace": "user", "key": "tier", "value": t }] });
+        if let Some(k) = kind {
+            payload["kind"] = json!(k);
+        }
+        let core = core.clone();
+        async move { call(&core, "query:search.v1", Some(lib), payload).await.unwrap() }
+    };
+    let zero = tier("0", None, 0).await;
+    assert_eq!(zero["total"], n.div_ceil(3), "{zero}");
+    assert_eq!(zero["ranking"], "newest");
+    let newest_zero = (0..n).rev().find(|i| i % 3 == 0).unwrap();
+    assert_eq!(zero["results"][0]["entry"]["name"], format!("heron {newest_zero}"));
+    assert_eq!(tier("0", None, 1).await["results"][0]["entry"]["name"], format!("heron {}", newest_zero - 3));
+    assert_eq!(tier("0", Some("virtual"), 0).await["total"], n.div_ceil(3));
+    assert_eq!(tier("0", Some("file"), 0).await["total"], 0);
+    assert_eq!(tier("7", None, 0).await["total"], 0);
+    // Narrower queries rank by relevance.
+    let narrow = call(&core, "query:search.v1", Some(lib), json!({ "query": "heron egret" })).await.unwrap();
+    assert_eq!((narrow["total"].as_u64(), narrow["ranking"].as_str()), (Some(1), Some("relevance")));
+    let few = call(&core, "query:search.v1", Some(lib), json!({ "query": "heron 1234" })).await.unwrap();
+    assert_eq!(few["ranking"], "relevance");
+    assert_eq!(few["results"][0]["entry"]["name"], "heron 1234", "{few}");
 }

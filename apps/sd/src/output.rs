@@ -164,6 +164,9 @@ pub fn search(v: &Value) {
             }
         }
         println!("({} of {} matches)", results.len(), v["total"]);
+        if v["ranking"] == "newest" {
+            println!("(too many matches to rank by relevance: newest first; add words to narrow them)");
+        }
     }
     if let Some(pending) = v["pending"].as_u64().filter(|p| *p > 0) {
         match v["job_id"].as_str() {

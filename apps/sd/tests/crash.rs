@@ -95,5 +95,5 @@ fn sigkill_during_indexing_then_the_resumed_job_completes_the_library() {
     let docs: i64 = conn.query_row("SELECT COUNT(*) FROM search_docs WHERE source = 'name'", [], |r| r.get(0)).unwrap();
     let entries: i64 = conn.query_row("SELECT COUNT(*) FROM entries", [], |r| r.get(0)).unwrap();
     assert_eq!(docs, entries);
-    conn.execute("INSERT INTO search_fts(search_fts) VALUES ('integrity-check')", []).unwrap();
+    conn.execute("INSERT INTO entry_fts(entry_fts) VALUES ('integrity-check')", []).unwrap();
 }

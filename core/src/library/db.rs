@@ -23,6 +23,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/008_search_pending.sql")),
     M::up(include_str!("migrations/009_job_error_code.sql")),
     M::up(include_str!("migrations/010_entry_search.sql")),
+    M::up(include_str!("migrations/011_drop_field_index.sql")),
 ];
 
 /// Connections per library. Readers run in parallel under WAL; writers queue

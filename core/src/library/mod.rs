@@ -265,29 +265,28 @@ fn write_tx_settling<T>(
     Ok(out)
 }
 
-/// Moves the documents queued in `search_pending` into the full-text index
-/// in one statement (see migration 008), and rebuilds the per-entry
-/// documents of the entries queued in `entry_search_pending` (migration 010).
+/// Rebuilds the full-text documents of the entries queued in
+/// `entry_search_pending` (migration 010), once per transaction.
 fn index_pending_search_docs(tx: &rusqlite::Transaction<'_>) -> OpResult<()> {
-    let pending: bool =
-        tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM search_pending)")?.query_row([], |r| r.get(0))?;
-    if pending {
-        tx.prepare_cached(
-            "INSERT INTO search_fts(rowid, body) SELECT d.id, d.body FROM search_pending p JOIN search_docs d ON d.id = p.id",
-        )?
-        .execute([])?;
-        tx.prepare_cached("DELETE FROM search_pending")?.execute([])?;
-    }
     let entries: bool =
         tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM entry_search_pending)")?.query_row([], |r| r.get(0))?;
     if entries {
+        // One rowid at a time: FTS5 takes `rowid = ?` as a lookup, but
+        // `rowid IN (SELECT …)` as a scan of every entry's document.
+        let stale: Vec<i64> = tx
+            .prepare_cached("SELECT entry_id FROM entry_search_pending WHERE NOT fresh")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut delete = tx.prepare_cached("DELETE FROM entry_fts WHERE rowid = ?1")?;
+        for id in stale {
+            delete.execute([id])?;
+        }
+        // Driven from the queue: joined and grouped, SQLite walks every
+        // document in entry order and looks each up in the queue.
         tx.prepare_cached(
-            "DELETE FROM entry_fts WHERE rowid IN (SELECT entry_id FROM entry_search_pending WHERE NOT fresh)",
-        )?
-        .execute([])?;
-        tx.prepare_cached(
-            "INSERT INTO entry_fts(rowid, body) SELECT d.entry_id, group_concat(d.body, char(10)) \
-             FROM entry_search_pending p JOIN search_docs d ON d.entry_id = p.entry_id GROUP BY d.entry_id",
+            "INSERT INTO entry_fts(rowid, body) SELECT id, body FROM (SELECT p.entry_id AS id, \
+             (SELECT group_concat(d.body, char(10)) FROM search_docs d WHERE d.entry_id = p.entry_id) AS body \
+             FROM entry_search_pending p) WHERE body IS NOT NULL",
         )?
         .execute([])?;
         tx.prepare_cached("DELETE FROM entry_search_pending")?.execute([])?;

@@ -62,10 +62,98 @@ pub struct SearchHit {
     pub reasons: Vec<MatchReason>,
 }
 
+/// Most matches ranked by relevance; beyond, the newest come first.
+pub const RANK_LIMIT: u64 = 10_000;
+
+/// How results are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Ranking {
+    /// Best match first (bm25 over the entry's name, metadata and text
+    /// sidecars together).
+    #[default]
+    Relevance,
+    /// Newest entry first: more than [`RANK_LIMIT`] entries matched, and
+    /// scoring them all would take longer than the search itself.
+    Newest,
+    /// By entry, oldest first: no words were given, only filters.
+    Filtered,
+}
+
 /// Splits free text into search terms the way the FTS tokenizer does:
 /// runs of letters and digits, lowercased.
 pub fn terms(query: &str) -> Vec<String> {
     query.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).map(str::to_lowercase).collect()
+}
+
+/// Tokens shown around the best match of a snippet, as FTS5's snippet() did.
+const SNIPPET_TOKENS: usize = 12;
+
+/// Lowercase with diacritics removed, as the index's `unicode61
+/// remove_diacritics 2` tokenizer folds text.
+fn fold(token: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    token.nfd().filter(|c| !unicode_normalization::char::is_combining_mark(*c)).flat_map(char::to_lowercase).collect()
+}
+
+/// Why `body` matched `terms` (folded): how many distinct terms some token
+/// starts with, and the text around the window of [`SNIPPET_TOKENS`] tokens
+/// holding most matches, matched tokens in `[` `]`. `None` when nothing
+/// matches.
+fn snippet(body: &str, terms: &[String]) -> Option<(usize, String)> {
+    // Tokens as the index splits them: runs of letters and digits.
+    let mut tokens: Vec<(usize, usize, Option<usize>)> = Vec::new();
+    let mut start = None;
+    for (i, c) in body.char_indices().chain(std::iter::once((body.len(), ' '))) {
+        match (c.is_alphanumeric(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                let token = fold(&body[s..i]);
+                tokens.push((s, i, terms.iter().position(|t| token.starts_with(t.as_str()))));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    let mut matched: Vec<usize> = tokens.iter().filter_map(|t| t.2).collect();
+    matched.sort_unstable();
+    matched.dedup();
+    if matched.is_empty() {
+        return None;
+    }
+    // The window with the most matched tokens (the first of equals).
+    let hit = |i: usize| usize::from(tokens[i].2.is_some());
+    let width = SNIPPET_TOKENS.min(tokens.len());
+    let mut count: usize = (0..width).map(hit).sum();
+    let (mut best, mut best_count) = (0, count);
+    for first in 1..=tokens.len() - width {
+        count = count + hit(first + width - 1) - hit(first - 1);
+        if count > best_count {
+            (best, best_count) = (first, count);
+        }
+    }
+    let window = &tokens[best..best + width];
+    let mut out = String::new();
+    if best > 0 {
+        out.push('…');
+    }
+    let mut at = window[0].0;
+    for &(s, e, m) in window {
+        out.push_str(&body[at..s]);
+        match m {
+            Some(_) => {
+                out.push('[');
+                out.push_str(&body[s..e]);
+                out.push(']');
+            }
+            None => out.push_str(&body[s..e]),
+        }
+        at = e;
+    }
+    if best + width < tokens.len() {
+        out.push('…');
+    }
+    Some((matched.len(), out))
 }
 
 /// SQL selecting the ids of entries of `kind` with all `filters`, and its
@@ -105,6 +193,54 @@ fn candidate_conditions(entry: &str, kind: Option<&str>, filters: &[MetadataFilt
     (sql, args)
 }
 
+/// Row ids (ascending) of the entries matching the full-text query `fts`,
+/// of `kind`, with every metadata filter: the sorted lists of the words'
+/// matches and of each filter's entries (read off `metadata_lookup`, which
+/// keeps equal values in entry order) merged, then `kind` checked on what
+/// is left.
+fn merged_ids(conn: &Connection, fts: &str, kind: Option<&str>, filters: &[MetadataFilter]) -> OpResult<Vec<i64>> {
+    let mut ids: Vec<i64> = conn
+        .prepare_cached("SELECT rowid FROM entry_fts WHERE entry_fts MATCH ?1 ORDER BY rowid")?
+        .query_map([fts], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut of_filter = conn.prepare_cached(
+        "SELECT entry_id FROM metadata WHERE namespace = ?1 AND key = ?2 AND value_text = ?3 ORDER BY entry_id",
+    )?;
+    for f in filters {
+        let mut other =
+            of_filter.query_map(rusqlite::params![f.namespace, f.key, f.value], |r| r.get::<_, i64>(0))?.peekable();
+        let mut kept = Vec::with_capacity(ids.len().min(1024));
+        for id in ids {
+            while let Some(Ok(o)) = other.peek() {
+                if *o >= id {
+                    break;
+                }
+                other.next();
+            }
+            match other.peek() {
+                Some(Ok(o)) if *o == id => kept.push(id),
+                Some(Err(_)) => {
+                    // Surface the error the row carried.
+                    other.next().transpose()?;
+                }
+                _ => {}
+            }
+        }
+        ids = kept;
+    }
+    if let Some(kind) = kind {
+        let mut of_kind = conn.prepare_cached("SELECT kind FROM entries WHERE id = ?1")?;
+        let mut kept = Vec::with_capacity(ids.len());
+        for id in ids {
+            if of_kind.query_row([id], |r| r.get::<_, String>(0)).optional()?.as_deref() == Some(kind) {
+                kept.push(id);
+            }
+        }
+        ids = kept;
+    }
+    Ok(ids)
+}
+
 /// Row ids of the entries of `kind` with all `filters`; `None` when there
 /// is no filter (every entry).
 pub fn filtered_ids(
@@ -131,7 +267,7 @@ pub fn search(
     filters: &[MetadataFilter],
     limit: u32,
     offset: u64,
-) -> OpResult<(Vec<SearchHit>, u64)> {
+) -> OpResult<(Vec<SearchHit>, u64, Ranking)> {
     let terms = terms(query);
     if terms.len() > MAX_TERMS {
         return Err(OpError::invalid(format!("query has {} terms; at most {MAX_TERMS} are allowed", terms.len())));
@@ -165,7 +301,7 @@ pub fn search(
             .into_iter()
             .map(|(_, entry)| SearchHit { entry, score: 0.0, reasons: Vec::new() })
             .collect();
-        return Ok((hits, total));
+        return Ok((hits, total, Ranking::Filtered));
     }
 
     // FTS5 phrase syntax: each term quoted (so no operator injection) and used
@@ -173,52 +309,67 @@ pub fn search(
     // (`entry_fts`, migration 010), where all terms must appear.
     let fts_term = |t: &String| format!("\"{}\"*", t.replace('"', "\"\""));
     let all_terms = terms.iter().map(fts_term).collect::<Vec<_>>().join(" ");
-    let any_term = terms.iter().map(fts_term).collect::<Vec<_>>().join(" OR ");
     let (conditions, condition_args) = candidate_conditions("entry_fts.rowid", kind, filters);
     let mut args: Vec<String> = vec![all_terms];
     args.extend(condition_args);
-    // FTS5 sorts by `rank` (bm25) itself; conditions are checked per match.
-    let ranked_sql = format!(
-        "SELECT rowid, rank FROM entry_fts WHERE entry_fts MATCH ? AND {conditions} \
-         ORDER BY rank, rowid LIMIT {limit} OFFSET {offset}"
-    );
-    let ranked: Vec<(i64, f64)> = conn
-        .prepare_cached(&ranked_sql)?
-        .query_map(rusqlite::params_from_iter(&args), |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    // A short first page is the whole answer; otherwise count on their own,
-    // which reads the matches without scoring them.
-    let total = if offset == 0 && (ranked.len() as u64) < u64::from(limit) {
-        ranked.len() as u64
+    // Counting reads the matches without scoring them: a few milliseconds
+    // for a third of a million.
+    let count = |conditions: &str, args: &[String]| -> OpResult<u64> {
+        Ok(conn
+            .prepare_cached(&format!("SELECT COUNT(*) FROM entry_fts WHERE entry_fts MATCH ? AND {conditions}"))?
+            .query_row(rusqlite::params_from_iter(args), |r| r.get::<_, i64>(0).map(|n| n.max(0) as u64))?)
+    };
+    let word_matches = count("1 = 1", &args[..1])?;
+    // bm25 reads each match's document length (half a microsecond a match),
+    // and a filter checked per match costs as much: past RANK_LIMIT
+    // matches of the words, the newest come first, and metadata filters are
+    // applied by merging sorted id lists instead.
+    let (ranked, total, ranking): (Vec<(i64, f64)>, u64, Ranking) = if word_matches <= RANK_LIMIT {
+        let ranked_sql = format!(
+            "SELECT rowid, rank FROM entry_fts WHERE entry_fts MATCH ? AND {conditions} \
+             ORDER BY rank, rowid LIMIT {limit} OFFSET {offset}"
+        );
+        let ranked = conn
+            .prepare_cached(&ranked_sql)?
+            .query_map(rusqlite::params_from_iter(&args), |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let total = if kind.is_none() && filters.is_empty() { word_matches } else { count(&conditions, &args)? };
+        (ranked, total, Ranking::Relevance)
+    } else if filters.is_empty() {
+        let total = if kind.is_none() { word_matches } else { count(&conditions, &args)? };
+        let ranked = conn
+            .prepare_cached(&format!(
+                "SELECT rowid, 0.0 FROM entry_fts WHERE entry_fts MATCH ? AND {conditions} \
+                 ORDER BY rowid DESC LIMIT {limit} OFFSET {offset}"
+            ))?
+            .query_map(rusqlite::params_from_iter(&args), |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        (ranked, total, Ranking::Newest)
     } else {
-        conn.prepare_cached(&format!("SELECT COUNT(*) FROM entry_fts WHERE entry_fts MATCH ? AND {conditions}"))?
-            .query_row(rusqlite::params_from_iter(&args), |r| r.get::<_, i64>(0).map(|n| n.max(0) as u64))?
+        let ids = merged_ids(conn, &args[0], kind, filters)?;
+        let page = ids.iter().rev().skip(offset.try_into().unwrap_or(usize::MAX)).take(limit as usize);
+        (page.map(|&id| (id, 0.0)).collect(), ids.len() as u64, Ranking::Newest)
     };
     let mut by_entry: HashMap<i64, (f64, Vec<MatchReason>)> =
         ranked.iter().map(|&(id, score)| (id, (-score, Vec::new()))).collect();
-    // Reasons for the page's entries only: each of an entry's documents is
-    // looked up by rowid inside the full-text index (a `rowid IN (…)` list
-    // would make FTS5 walk every match of the query instead).
-    let mut docs = conn.prepare_cached("SELECT id, source FROM search_docs WHERE entry_id = ?1")?;
-    let mut snippet = conn.prepare_cached(
-        "SELECT snippet(search_fts, 0, '[', ']', '…', 12), bm25(search_fts) FROM search_fts \
-         WHERE search_fts MATCH ?1 AND rowid = ?2",
-    )?;
+    // Reasons for the page's entries only, from their documents' text. Made
+    // here rather than with FTS5's snippet(): that looks each document up in
+    // the term's list, a millisecond apiece when a short prefix matches a
+    // third of the library.
+    let folded: Vec<String> = terms.iter().map(|t| fold(t)).collect();
+    let mut docs = conn.prepare_cached("SELECT source, body FROM search_docs WHERE entry_id = ?1 ORDER BY id")?;
     for &(id, _) in &ranked {
         let of_entry = docs
-            .query_map([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+            .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
             .collect::<Result<Vec<_>, _>>()?;
-        let mut reasons: Vec<(f64, MatchReason)> = Vec::new();
-        for (doc, source) in of_entry {
-            let hit = snippet
-                .query_row(rusqlite::params![&any_term, doc], |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?)))
-                .optional()?;
-            if let Some((snippet, score)) = hit {
-                reasons.push((score, MatchReason { source, snippet }));
-            }
-        }
-        // Best-matching document first (bm25 is lower-is-better).
-        reasons.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut reasons: Vec<(usize, MatchReason)> = of_entry
+            .into_iter()
+            .filter_map(|(source, body)| {
+                snippet(&body, &folded).map(|(n, snippet)| (n, MatchReason { source, snippet }))
+            })
+            .collect();
+        // The document matching the most words first; ties keep their order.
+        reasons.sort_by_key(|r| std::cmp::Reverse(r.0));
         if let Some(slot) = by_entry.get_mut(&id) {
             slot.1 = reasons.into_iter().map(|(_, r)| r).collect();
         }
@@ -228,5 +379,36 @@ pub fn search(
         .into_iter()
         .filter_map(|(id, entry)| by_entry.remove(&id).map(|(score, reasons)| SearchHit { entry, score, reasons }))
         .collect();
-    Ok((hits, total))
+    Ok((hits, total, ranking))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snip(body: &str, query: &str) -> Option<(usize, String)> {
+        let terms: Vec<String> = terms(query).iter().map(|t| fold(t)).collect();
+        snippet(body, &terms)
+    }
+
+    #[test]
+    fn snippets_mark_prefix_matches_as_the_index_folds_them() {
+        assert_eq!(snip("Harbor Coffee Roasters", "coff"), Some((1, "Harbor [Coffee] Roasters".into())));
+        assert_eq!(snip("Café Émile, Paris", "cafe emile"), Some((2, "[Café] [Émile], Paris".into())));
+        assert_eq!(snip("receipt.txt", "txt receipt"), Some((2, "[receipt].[txt]".into())));
+        assert_eq!(snip("nothing here", "coffee"), None);
+        assert_eq!(snip("", "coffee"), None);
+        // Prefixes only: a term inside a word does not match.
+        assert_eq!(snip("decaffeinated", "caff"), None);
+    }
+
+    #[test]
+    fn long_bodies_show_the_window_with_most_matches() {
+        let body = format!("{} alpha beta {}", "word ".repeat(30), "tail ".repeat(30));
+        let (n, s) = snip(&body, "alpha beta").unwrap();
+        assert_eq!(n, 2);
+        assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
+        assert!(s.contains("[alpha] [beta]"), "{s}");
+        assert!(s.split_whitespace().count() <= SNIPPET_TOKENS + 1, "{s}");
+    }
 }

@@ -42,6 +42,10 @@ pub struct SearchOutput {
     pub results: Vec<SearchHit>,
     /// Entries matching in all.
     pub total: u64,
+    /// How `results` are ordered: by relevance, or newest first when over
+    /// 10,000 entries match (add words to rank by relevance).
+    #[serde(default)]
+    pub ranking: search::Ranking,
 }
 
 /// Searches the library.
@@ -58,11 +62,11 @@ impl Operation for Search {
 
     async fn execute(ctx: OpContext, input: SearchInput) -> OpResult<SearchOutput> {
         let limit = check_limit(input.limit)?;
-        let (results, total) = ctx
+        let (results, total, ranking) = ctx
             .library()?
             .read(move |c| search::search(c, &input.query, input.kind.as_deref(), &input.filters, limit, input.offset))
             .await?;
-        Ok(SearchOutput { results, total })
+        Ok(SearchOutput { results, total, ranking })
     }
 }
 register_operation!(Search);

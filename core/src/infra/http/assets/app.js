@@ -238,7 +238,8 @@ async function searchPage(main) {
       if (kind.value) payload.kind = kind.value;
       const out = await call(semantic.checked ? "query:search.semantic.v1" : "query:search.v1", payload);
       results.append(el("p", { class: "muted", id: "search-total", text: out.total + " match" + (out.total === 1 ? "" : "es") +
-        (out.pending ? " (" + out.pending + " entries still being embedded)" : "") }));
+        (out.pending ? " (" + out.pending + " entries still being embedded)" : "") +
+        (out.ranking === "newest" ? " (too many to rank by relevance: newest first; add words to narrow them)" : "") }));
       for (const hit of out.results) {
         const e = hit.entry;
         results.append(el("div", { class: "hit", data: { entry: e.id }, onclick: () => showEntry(detail, e.id) },
