@@ -906,6 +906,15 @@ async fn past_the_rank_limit_the_newest_matches_come_first() {
     assert_eq!(tier("0", Some("virtual"), 0).await["total"], n.div_ceil(3));
     assert_eq!(tier("0", Some("file"), 0).await["total"], 0);
     assert_eq!(tier("7", None, 0).await["total"], 0);
+    // No words: the filter's entries, oldest first, paged.
+    let where_one = json!([{ "namespace": "user", "key": "tier", "value": "1" }]);
+    let listed = call(&core, "query:search.v1", Some(lib), json!({ "where": where_one, "limit": 2, "offset": 1 }))
+        .await
+        .unwrap();
+    assert_eq!(listed["total"], (n - 1).div_ceil(3), "{listed}");
+    assert_eq!(listed["results"][0]["entry"]["name"], "heron 4");
+    let none = call(&core, "query:search.v1", Some(lib), json!({ "where": where_one, "kind": "file" })).await.unwrap();
+    assert_eq!(none["total"], 0);
     // Narrower queries rank by relevance.
     let narrow = call(&core, "query:search.v1", Some(lib), json!({ "query": "heron egret" })).await.unwrap();
     assert_eq!((narrow["total"].as_u64(), narrow["ranking"].as_str()), (Some(1), Some("relevance")));

@@ -193,20 +193,37 @@ fn candidate_conditions(entry: &str, kind: Option<&str>, filters: &[MetadataFilt
     (sql, args)
 }
 
-/// Row ids (ascending) of the entries matching the full-text query `fts`,
-/// of `kind`, with every metadata filter: the sorted lists of the words'
-/// matches and of each filter's entries (read off `metadata_lookup`, which
-/// keeps equal values in entry order) merged, then `kind` checked on what
-/// is left.
-fn merged_ids(conn: &Connection, fts: &str, kind: Option<&str>, filters: &[MetadataFilter]) -> OpResult<Vec<i64>> {
-    let mut ids: Vec<i64> = conn
-        .prepare_cached("SELECT rowid FROM entry_fts WHERE entry_fts MATCH ?1 ORDER BY rowid")?
-        .query_map([fts], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+/// Row ids (ascending) of the entries matching the full-text query `fts`
+/// (when given), of `kind`, with every metadata filter: the sorted lists of
+/// the words' matches and of each filter's entries (read off
+/// `metadata_lookup`, which keeps equal values in entry order) merged, then
+/// `kind` checked on what is left. Without `fts`, `filters` must not be
+/// empty.
+fn merged_ids(
+    conn: &Connection,
+    fts: Option<&str>,
+    kind: Option<&str>,
+    filters: &[MetadataFilter],
+) -> OpResult<Vec<i64>> {
     let mut of_filter = conn.prepare_cached(
         "SELECT entry_id FROM metadata WHERE namespace = ?1 AND key = ?2 AND value_text = ?3 ORDER BY entry_id",
     )?;
-    for f in filters {
+    let (mut ids, rest): (Vec<i64>, &[MetadataFilter]) = match (fts, filters.split_first()) {
+        (Some(fts), _) => (
+            conn.prepare_cached("SELECT rowid FROM entry_fts WHERE entry_fts MATCH ?1 ORDER BY rowid")?
+                .query_map([fts], |r| r.get(0))?
+                .collect::<Result<_, _>>()?,
+            filters,
+        ),
+        (None, Some((first, rest))) => (
+            of_filter
+                .query_map(rusqlite::params![first.namespace, first.key, first.value], |r| r.get(0))?
+                .collect::<Result<_, _>>()?,
+            rest,
+        ),
+        (None, None) => return Err(OpError::internal("merged_ids needs words or a metadata filter")),
+    };
+    for f in rest {
         let mut other =
             of_filter.query_map(rusqlite::params![f.namespace, f.key, f.value], |r| r.get::<_, i64>(0))?.peekable();
         let mut kept = Vec::with_capacity(ids.len().min(1024));
@@ -276,8 +293,19 @@ pub fn search(
         return Err(OpError::invalid("give search terms, a kind or a metadata filter"));
     }
 
+    if terms.is_empty() && !filters.is_empty() {
+        // No words: the metadata filters' sorted id lists, merged.
+        let ids = merged_ids(conn, None, kind, filters)?;
+        let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+        let page: Vec<i64> = ids.iter().skip(skip).take(limit as usize).copied().collect();
+        let hits = entry::get_many(conn, &page)?
+            .into_iter()
+            .map(|(_, entry)| SearchHit { entry, score: 0.0, reasons: Vec::new() })
+            .collect();
+        return Ok((hits, ids.len() as u64, Ranking::Filtered));
+    }
     if terms.is_empty() {
-        // No words: start from the filter's own indexes.
+        // A kind alone: start from its index.
         let (filter_sql, filter_args) = filter_query(kind, filters);
         // The window count gives the total in the same pass as the page.
         let mut stmt = conn.prepare(&format!(
@@ -346,7 +374,7 @@ pub fn search(
             .collect::<Result<_, _>>()?;
         (ranked, total, Ranking::Newest)
     } else {
-        let ids = merged_ids(conn, &args[0], kind, filters)?;
+        let ids = merged_ids(conn, Some(&args[0]), kind, filters)?;
         let page = ids.iter().rev().skip(offset.try_into().unwrap_or(usize::MAX)).take(limit as usize);
         (page.map(|&id| (id, 0.0)).collect(), ids.len() as u64, Ranking::Newest)
     };
