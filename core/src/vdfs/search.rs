@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -194,66 +194,51 @@ fn candidate_conditions(entry: &str, kind: Option<&str>, filters: &[MetadataFilt
 }
 
 /// Row ids (ascending) of the entries matching the full-text query `fts`
-/// (when given), of `kind`, with every metadata filter: the sorted lists of
-/// the words' matches and of each filter's entries (read off
-/// `metadata_lookup`, which keeps equal values in entry order) merged, then
-/// `kind` checked on what is left. Without `fts`, `filters` must not be
-/// empty.
+/// (when given), of `kind`, with every metadata filter: sorted lists merged,
+/// the words' matches and each filter's entries (read off
+/// `metadata_lookup`, which keeps equal values in entry order; the first
+/// filter joined with `kind`). `filters` must not be empty.
 fn merged_ids(
     conn: &Connection,
     fts: Option<&str>,
     kind: Option<&str>,
     filters: &[MetadataFilter],
 ) -> OpResult<Vec<i64>> {
-    let mut of_filter = conn.prepare_cached(
+    let mut plain = conn.prepare_cached(
         "SELECT entry_id FROM metadata WHERE namespace = ?1 AND key = ?2 AND value_text = ?3 ORDER BY entry_id",
     )?;
-    let (mut ids, rest): (Vec<i64>, &[MetadataFilter]) = match (fts, filters.split_first()) {
-        (Some(fts), _) => (
-            conn.prepare_cached("SELECT rowid FROM entry_fts WHERE entry_fts MATCH ?1 ORDER BY rowid")?
-                .query_map([fts], |r| r.get(0))?
-                .collect::<Result<_, _>>()?,
-            filters,
-        ),
-        (None, Some((first, rest))) => (
-            of_filter
-                .query_map(rusqlite::params![first.namespace, first.key, first.value], |r| r.get(0))?
-                .collect::<Result<_, _>>()?,
-            rest,
-        ),
-        (None, None) => return Err(OpError::internal("merged_ids needs words or a metadata filter")),
-    };
-    for f in rest {
-        let mut other =
-            of_filter.query_map(rusqlite::params![f.namespace, f.key, f.value], |r| r.get::<_, i64>(0))?.peekable();
-        let mut kept = Vec::with_capacity(ids.len().min(1024));
-        for id in ids {
-            while let Some(Ok(o)) = other.peek() {
-                if *o >= id {
-                    break;
-                }
-                other.next();
-            }
-            match other.peek() {
-                Some(Ok(o)) if *o == id => kept.push(id),
-                Some(Err(_)) => {
-                    // Surface the error the row carried.
-                    other.next().transpose()?;
-                }
-                _ => {}
-            }
-        }
-        ids = kept;
+    let mut of_kind = conn.prepare_cached(
+        "SELECT m.entry_id FROM metadata m JOIN entries e ON e.id = m.entry_id AND e.kind = ?4 \
+         WHERE m.namespace = ?1 AND m.key = ?2 AND m.value_text = ?3 ORDER BY m.entry_id",
+    )?;
+    let mut lists: Vec<Vec<i64>> = Vec::with_capacity(filters.len() + 1);
+    if let Some(fts) = fts {
+        let mut words = conn.prepare_cached("SELECT rowid FROM entry_fts WHERE entry_fts MATCH ?1 ORDER BY rowid")?;
+        lists.push(words.query_map([fts], |r| r.get(0))?.collect::<Result<_, _>>()?);
     }
-    if let Some(kind) = kind {
-        let mut of_kind = conn.prepare_cached("SELECT kind FROM entries WHERE id = ?1")?;
-        let mut kept = Vec::with_capacity(ids.len());
-        for id in ids {
-            if of_kind.query_row([id], |r| r.get::<_, String>(0)).optional()?.as_deref() == Some(kind) {
-                kept.push(id);
-            }
-        }
-        ids = kept;
+    for (i, f) in filters.iter().enumerate() {
+        let list = match kind {
+            Some(kind) if i == 0 => of_kind
+                .query_map(rusqlite::params![f.namespace, f.key, f.value, kind], |r| r.get(0))?
+                .collect::<Result<_, _>>()?,
+            _ => plain
+                .query_map(rusqlite::params![f.namespace, f.key, f.value], |r| r.get(0))?
+                .collect::<Result<_, _>>()?,
+        };
+        lists.push(list);
+    }
+    // Smallest first: each merge keeps at most what the last one kept.
+    lists.sort_by_key(Vec::len);
+    let mut lists = lists.into_iter();
+    let Some(mut ids) = lists.next() else {
+        return Err(OpError::internal("merged_ids needs words or a metadata filter"));
+    };
+    for other in lists {
+        let mut at = 0;
+        ids.retain(|id| {
+            at += other[at..].partition_point(|o| o < id);
+            other.get(at) == Some(id)
+        });
     }
     Ok(ids)
 }
