@@ -108,8 +108,18 @@ fn snippet(body: &str, terms: &[String]) -> Option<(usize, String)> {
         match (c.is_alphanumeric(), start) {
             (true, None) => start = Some(i),
             (false, Some(s)) => {
-                let token = fold(&body[s..i]);
-                tokens.push((s, i, terms.iter().position(|t| token.starts_with(t.as_str()))));
+                let raw = &body[s..i];
+                // ASCII needs no folding beyond case: no allocation per token
+                // of a sidecar that may hold a megabyte of text.
+                let hit = if raw.is_ascii() {
+                    terms.iter().position(|t| {
+                        raw.len() >= t.len() && raw.as_bytes()[..t.len()].eq_ignore_ascii_case(t.as_bytes())
+                    })
+                } else {
+                    let token = fold(raw);
+                    terms.iter().position(|t| token.starts_with(t.as_str()))
+                };
+                tokens.push((s, i, hit));
                 start = None;
             }
             _ => {}
