@@ -116,6 +116,15 @@ fn write_receipts(dir: &Path) {
     }
 }
 
+/// Searches for `words` on the search page; the first hit's name.
+async fn first_hit(client: &Client, words: &str) -> Value {
+    let q = client.wait().for_element(Locator::Css("#search-query")).await.unwrap();
+    q.clear().await.unwrap();
+    q.send_keys(words).await.unwrap();
+    client.find(Locator::Css("#search-form button")).await.unwrap().click().await.unwrap();
+    until(client, "a hit", "document.querySelector('#search-results .hit .name')?.textContent").await
+}
+
 fn number(text: &str) -> f64 {
     text.chars().filter(|c| c.is_ascii_digit() || *c == '.').collect::<String>().parse().unwrap()
 }
@@ -161,11 +170,7 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
 
     // Search, and a hostile name shown as text.
     client.goto(&format!("{origin}/#/search")).await.unwrap();
-    let q = client.wait().for_element(Locator::Css("#search-query")).await.unwrap();
-    q.send_keys("notes").await.unwrap();
-    client.find(Locator::Css("#search-form button")).await.unwrap().click().await.unwrap();
-    let hit = until(&client, "a hit", "document.querySelector('#search-results .hit .name')?.textContent").await;
-    assert_eq!(hit, "coffee notes.txt");
+    assert_eq!(first_hit(&client, "notes").await, "coffee notes.txt");
     client.find(Locator::Css("#search-results .hit")).await.unwrap().click().await.unwrap();
     until(
         &client,
@@ -174,13 +179,7 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
     )
     .await;
     screenshot(&client, "2-search").await;
-    let q = client.find(Locator::Css("#search-query")).await.unwrap();
-    q.clear().await.unwrap();
-    q.send_keys("img").await.unwrap();
-    client.find(Locator::Css("#search-form button")).await.unwrap().click().await.unwrap();
-    let name =
-        until(&client, "the hostile hit", "document.querySelector('#search-results .hit .name')?.textContent").await;
-    assert_eq!(name, hostile, "the name is shown as it is");
+    assert_eq!(first_hit(&client, "img").await, hostile, "the name is shown as it is");
     let images = client.find_all(Locator::Css("#search-results img")).await.unwrap();
     assert!(images.is_empty(), "the name became an element");
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -253,6 +253,31 @@ fn merged_ids(
     Ok(ids)
 }
 
+/// A page of the entries of `kind` (all of them without one), by id, and
+/// how many there are, started from the kind's index.
+fn kind_page(conn: &Connection, kind: Option<&str>, limit: u32, offset: u64) -> OpResult<(Vec<i64>, u64)> {
+    let (filter_sql, filter_args) = filter_query(kind, &[]);
+    // The window count gives the total in the same pass as the page.
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id, COUNT(*) OVER () FROM ({filter_sql}) ORDER BY id LIMIT {limit} OFFSET {offset}"
+    ))?;
+    let mut total = 0u64;
+    let ids: Vec<i64> = stmt
+        .query_map(rusqlite::params_from_iter(&filter_args), |r| {
+            total = r.get::<_, i64>(1)?.max(0) as u64;
+            r.get(0)
+        })?
+        .collect::<Result<_, _>>()?;
+    if ids.is_empty() && offset > 0 {
+        total = conn.query_row(
+            &format!("SELECT COUNT(*) FROM ({filter_sql})"),
+            rusqlite::params_from_iter(&filter_args),
+            |r| r.get::<_, i64>(0).map(|n| n.max(0) as u64),
+        )?;
+    }
+    Ok((ids, total))
+}
+
 /// Row ids of the entries of `kind` with all `filters`; `None` when there
 /// is no filter (every entry).
 pub fn filtered_ids(
@@ -288,39 +313,16 @@ pub fn search(
         return Err(OpError::invalid("give search terms, a kind or a metadata filter"));
     }
 
-    if terms.is_empty() && !filters.is_empty() {
-        // No words: the metadata filters' sorted id lists, merged.
-        let ids = merged_ids(conn, None, kind, filters)?;
-        let skip = usize::try_from(offset).unwrap_or(usize::MAX);
-        let page: Vec<i64> = ids.iter().skip(skip).take(limit as usize).copied().collect();
-        let hits = entry::get_many(conn, &page)?
-            .into_iter()
-            .map(|(_, entry)| SearchHit { entry, score: 0.0, reasons: Vec::new() })
-            .collect();
-        return Ok((hits, ids.len() as u64, Ranking::Filtered));
-    }
     if terms.is_empty() {
-        // A kind alone: start from its index.
-        let (filter_sql, filter_args) = filter_query(kind, filters);
-        // The window count gives the total in the same pass as the page.
-        let mut stmt = conn.prepare(&format!(
-            "SELECT id, COUNT(*) OVER () FROM ({filter_sql}) ORDER BY id LIMIT {limit} OFFSET {offset}"
-        ))?;
-        let mut total = 0u64;
-        let ids: Vec<i64> = stmt
-            .query_map(rusqlite::params_from_iter(&filter_args), |r| {
-                total = r.get::<_, i64>(1)?.max(0) as u64;
-                r.get(0)
-            })?
-            .collect::<Result<_, _>>()?;
-        if ids.is_empty() && offset > 0 {
-            total = conn.query_row(
-                &format!("SELECT COUNT(*) FROM ({filter_sql})"),
-                rusqlite::params_from_iter(&filter_args),
-                |r| r.get::<_, i64>(0).map(|n| n.max(0) as u64),
-            )?;
-        }
-        let hits = entry::get_many(conn, &ids)?
+        let (page, total) = if filters.is_empty() {
+            kind_page(conn, kind, limit, offset)?
+        } else {
+            // The metadata filters' sorted id lists, merged.
+            let ids = merged_ids(conn, None, kind, filters)?;
+            let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+            (ids.iter().skip(skip).take(limit as usize).copied().collect(), ids.len() as u64)
+        };
+        let hits = entry::get_many(conn, &page)?
             .into_iter()
             .map(|(_, entry)| SearchHit { entry, score: 0.0, reasons: Vec::new() })
             .collect();

@@ -49,12 +49,12 @@ async fn start_daemon(data_dir: &Path) -> OpResult<()> {
             return Ok(());
         }
         if let Some(status) = child.try_wait()? {
-            let tail = std::fs::read_to_string(&log_path).unwrap_or_default();
-            let tail: Vec<&str> = tail.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
             return Err(OpError::unavailable(format!(
                 "the daemon exited ({status}) before listening; its log ({}) ends with:\n{}",
                 log_path.display(),
-                tail.join("\n")
+                lines[lines.len().saturating_sub(5)..].join("\n")
             )));
         }
         if Instant::now() > deadline {

@@ -38,11 +38,6 @@ impl Dashboard {
         format!("http://{}/?token={}", self.addr, self.sessions.mint_token())
     }
 
-    /// The sessions.
-    pub fn sessions(&self) -> &Sessions {
-        &self.sessions
-    }
-
     fn core(&self) -> OpResult<Arc<Core>> {
         self.core.upgrade().ok_or_else(|| OpError::unavailable("the daemon is shutting down"))
     }
