@@ -12,4 +12,5 @@ mod extension_host;
 mod extension_lifecycle;
 mod finance;
 mod jobs;
+mod library;
 mod vdfs;

@@ -71,6 +71,11 @@ fn configure(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     // triggers keeps one) stay in memory instead of a temporary file that
     // each changed page is written to.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Commits do not checkpoint; the library's checkpoint thread does, and
+    // a commit only bounds the log (`checkpoint.rs`). A log grown past this
+    // is cut back to it when it starts over.
+    conn.wal_hook(Some(super::checkpoint::bound_log));
+    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     conn.busy_timeout(Duration::from_secs(10))?;
     Ok(())
 }

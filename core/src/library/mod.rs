@@ -1,6 +1,7 @@
 //! Libraries: each a folder under `<data dir>/libraries/<uuid>/` holding
 //! `library.db` (SQLite, WAL) and a `sidecars/` store.
 
+mod checkpoint;
 mod db;
 mod manager;
 
@@ -30,6 +31,8 @@ pub struct Library {
     busy_locations: std::sync::Mutex<std::collections::HashSet<i64>>,
     /// Entry vectors, loaded on the first semantic search.
     vectors: std::sync::Mutex<crate::vdfs::semantic::VectorIndex>,
+    /// Copies the WAL into the database file off the writers' threads.
+    checkpointer: checkpoint::Checkpointer,
 }
 
 /// Marks a location busy until dropped; see [`Library::begin_scan`].
@@ -69,7 +72,7 @@ impl Library {
         let conn = pool.get()?;
         conn.execute("INSERT INTO library_info(key, value) VALUES ('id', ?1), ('name', ?2)", (id.to_string(), name))?;
         drop(conn);
-        Ok(Self::assemble(id, name.to_string(), path, pool))
+        Self::assemble(id, name.to_string(), path, pool)
     }
 
     /// Opens an existing library folder.
@@ -90,19 +93,20 @@ impl Library {
             .map_err(|e| OpError::internal(format!("{} has a malformed id: {e}", db_path.display())))?;
         let name = get("name")?;
         drop(conn);
-        Ok(Self::assemble(id, name, path, pool))
+        Self::assemble(id, name, path, pool)
     }
 
-    fn assemble(id: Uuid, name: String, path: &Path, pool: db::Pool) -> Self {
-        Self {
+    fn assemble(id: Uuid, name: String, path: &Path, pool: db::Pool) -> OpResult<Self> {
+        Ok(Self {
             id,
             name,
             sidecars: SidecarStore::new(path.join("sidecars")),
+            checkpointer: checkpoint::Checkpointer::start(&path.join(DB_FILE))?,
             path: path.to_path_buf(),
             pool,
             busy_locations: Default::default(),
             vectors: Default::default(),
-        }
+        })
     }
 
     /// Claims a location for a scan; fails with `conflict` if one is running,
@@ -166,7 +170,9 @@ impl Library {
         let library = self.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = library.pool.get()?;
-            write_tx_settling(&mut conn, Some(&library.sidecars), f)
+            let out = write_tx_settling(&mut conn, Some(&library.sidecars), f);
+            library.checkpoint_soon();
+            out
         })
         .await
         .map_err(|e| OpError::internal(format!("database task failed: {e}")))?
@@ -190,8 +196,17 @@ impl Library {
         }
         tokio::task::block_in_place(|| {
             let mut conn = self.pool.get()?;
-            write_tx_settling(&mut conn, Some(&self.sidecars), f)
+            let out = write_tx_settling(&mut conn, Some(&self.sidecars), f);
+            self.checkpoint_soon();
+            out
         })
+    }
+
+    /// Asks the library's checkpoint thread to copy the WAL into the
+    /// database file soon, without waiting for it: for writers outside
+    /// [`write`](Self::write) (the indexer's batches).
+    pub fn checkpoint_soon(&self) {
+        self.checkpointer.nudge();
     }
 
     /// A connection of its own (not from the pool), for synchronous code on

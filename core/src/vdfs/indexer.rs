@@ -7,7 +7,6 @@
 //! and sidecars). Each batch commits on its own, so a crash leaves a
 //! consistent database that the next scan completes.
 
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -204,12 +203,44 @@ struct Found {
     created: Option<i64>,
 }
 
+/// What the database holds for one path of the location.
 struct Existing {
     id: i64,
-    kind: String,
+    /// One of the `KIND_*` a disk entry has (see [`disk_kind`]).
+    kind: &'static str,
     size: i64,
     modified: Option<i64>,
-    hash: Option<String>,
+    /// Whether the file was hashed (a scan stopped midway leaves some not).
+    hashed: bool,
+    /// Found on disk by this scan.
+    seen: bool,
+}
+
+/// Maps keyed by paths and ids of one scan: foldhash instead of SipHash,
+/// which was a tenth of an unchanged rescan. Its seeds are random per
+/// process, so file names cannot be chosen to collide.
+type FoldMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type FoldSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
+/// The location's stored entries by path (the root under `""`).
+fn read_existing(conn: &Connection, location: i64) -> OpResult<FoldMap<String, Existing>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, rel_path, kind, size, modified_ns, content_hash IS NOT NULL FROM entries WHERE location_id = ?1",
+    )?;
+    let mut rows = stmt.query([location])?;
+    let mut existing = FoldMap::default();
+    while let Some(r) = rows.next()? {
+        let ex = Existing {
+            id: r.get(0)?,
+            kind: disk_kind(r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?),
+            size: r.get(3)?,
+            modified: r.get(4)?,
+            hashed: r.get(5)?,
+            seen: false,
+        };
+        existing.insert(r.get(1)?, ex);
+    }
+    Ok(existing)
 }
 
 fn parent_rel(rel: &str) -> &str {
@@ -382,10 +413,11 @@ fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
 
 /// The kind a stored entry has on disk: a file an operation gave a kind of
 /// its own (say `receipt`) is still a file, so a rescan keeps it.
-fn disk_kind(stored: String) -> String {
-    match stored.as_str() {
-        KIND_DIR | KIND_SYMLINK | KIND_FILE => stored,
-        _ => KIND_FILE.to_string(),
+fn disk_kind(stored: &str) -> &'static str {
+    match stored {
+        KIND_DIR => KIND_DIR,
+        KIND_SYMLINK => KIND_SYMLINK,
+        _ => KIND_FILE,
     }
 }
 
@@ -395,7 +427,7 @@ struct FilePlace<'a> {
     root: &'a Path,
     location: i64,
     root_id: i64,
-    dir_ids: &'a HashMap<String, i64>,
+    dir_ids: &'a FoldMap<&'a str, i64>,
 }
 
 /// Writes one hashed batch: changed files get their new hash, files found
@@ -406,7 +438,7 @@ fn write_hashed(
     tx: &rusqlite::Transaction<'_>,
     hashed: &[Hashed<'_>],
     place: &FilePlace<'_>,
-    vanished_by_hash: &mut HashMap<&str, Vec<i64>>,
+    vanished_by_hash: &mut FoldMap<String, Vec<i64>>,
 ) -> OpResult<(ScanReport, Vec<i64>, Vec<String>)> {
     let mut stats = ScanReport::default();
     let mut warnings = Vec::new();
@@ -474,6 +506,47 @@ fn write_hashed(
     Ok((stats, moved_ids, warnings))
 }
 
+/// Inserts new folders and links, parents before children, recording each
+/// folder's entry id in `dir_ids` for the files below it. Returns how many
+/// were added.
+fn write_folders<'a>(
+    conn: &mut Connection,
+    new: &mut [&'a Found],
+    location: i64,
+    dir_ids: &mut FoldMap<&'a str, i64>,
+) -> OpResult<u64> {
+    new.sort_by_key(|f| (f.rel.matches('/').count(), f.rel.as_str()));
+    let root_id = dir_ids.get("").copied().ok_or_else(|| OpError::internal("scan lost its root entry"))?;
+    let now = now_ns();
+    for chunk in new.chunks(BATCH) {
+        write_tx(conn, |tx| {
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO entries(uuid, location_id, parent_id, rel_path, name, kind, size, created_ns, modified_ns, \
+                 indexed_ns, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, 'core')",
+            )?;
+            for f in chunk {
+                let parent = dir_ids.get(parent_rel(&f.rel)).copied().unwrap_or(root_id);
+                ins.execute(params![
+                    Uuid::now_v7().to_string(),
+                    location,
+                    parent,
+                    f.rel,
+                    file_name(&f.rel),
+                    f.kind,
+                    f.created,
+                    f.modified,
+                    now
+                ])?;
+                if f.kind == KIND_DIR {
+                    dir_ids.insert(&f.rel, tx.last_insert_rowid());
+                }
+            }
+            Ok(())
+        })?;
+    }
+    Ok(new.len() as u64)
+}
+
 /// Scans location row `location` of `library`, bringing its entries in line
 /// with the disk. Runs on the calling (blocking) thread and uses rayon for
 /// hashing. Returns `None` when the observer asked it to stop; what was
@@ -501,8 +574,16 @@ pub fn scan(library: &Library, location: i64, observer: &dyn ScanObserver) -> Op
     }
     conn.execute("UPDATE locations SET last_scan_started_at = ?1 WHERE id = ?2", params![now_ns(), location])?;
 
+    // The walk (system calls on every core) and reading what the database
+    // holds for the location (SQLite on this connection) overlap.
     observer.progress("walking", 0, None);
-    let (found, walk_warnings) = walk(&root, follow_links, observer);
+    let (walked, stored) = std::thread::scope(|scope| {
+        let walker = scope.spawn(|| walk(&root, follow_links, observer));
+        let stored = read_existing(&conn, location);
+        (walker.join(), stored)
+    });
+    let (found, walk_warnings) = walked.map_err(|_| OpError::internal("the folder walk panicked"))?;
+    let mut existing = stored?;
     for w in walk_warnings {
         report.warn(w);
     }
@@ -510,51 +591,21 @@ pub fn scan(library: &Library, location: i64, observer: &dyn ScanObserver) -> Op
     if observer.should_stop() {
         return Ok(None);
     }
-
-    // What the database holds for this location.
-    let mut existing: HashMap<String, Existing> = HashMap::new();
-    let mut root_id = None;
-    {
-        let mut stmt = conn.prepare(
-            "SELECT id, rel_path, kind, size, modified_ns, content_hash FROM entries WHERE location_id = ?1",
-        )?;
-        let rows = stmt.query_map([location], |r| {
-            Ok((
-                r.get::<_, String>(1)?,
-                Existing {
-                    id: r.get(0)?,
-                    kind: disk_kind(r.get(2)?),
-                    size: r.get(3)?,
-                    modified: r.get(4)?,
-                    hash: r.get(5)?,
-                },
-            ))
-        })?;
-        for row in rows {
-            let (rel, ex) = row?;
-            if rel.is_empty() {
-                root_id = Some(ex.id);
-            } else {
-                existing.insert(rel, ex);
-            }
-        }
-    }
-    let root_id = root_id.ok_or_else(|| OpError::internal("location has no root entry"))?;
+    let root_id = existing.remove("").map(|ex| ex.id).ok_or_else(|| OpError::internal("location has no root entry"))?;
 
     // Classify.
-    let mut dir_ids: HashMap<String, i64> = HashMap::from([(String::new(), root_id)]);
+    let mut dir_ids: FoldMap<&str, i64> = FoldMap::from_iter([("", root_id)]);
     let mut new_non_files: Vec<&Found> = Vec::new();
     let mut to_hash: Vec<(&Found, Option<i64>)> = Vec::new();
     let mut replaced: Vec<i64> = Vec::new();
-    let mut seen: HashSet<&str> = HashSet::new();
     for f in &found {
-        match existing.get(&f.rel) {
+        match existing.get_mut(f.rel.as_str()) {
             Some(ex) if ex.kind == f.kind => {
-                seen.insert(&f.rel);
+                ex.seen = true;
                 if f.kind == KIND_DIR {
-                    dir_ids.insert(f.rel.clone(), ex.id);
+                    dir_ids.insert(&f.rel, ex.id);
                 }
-                if f.kind == KIND_FILE && (ex.size != f.size || ex.modified != f.modified || ex.hash.is_none()) {
+                if f.kind == KIND_FILE && (ex.size != f.size || ex.modified != f.modified || !ex.hashed) {
                     to_hash.push((f, Some(ex.id)));
                 } else {
                     report.unchanged += 1;
@@ -563,7 +614,7 @@ pub fn scan(library: &Library, location: i64, observer: &dyn ScanObserver) -> Op
             other => {
                 if let Some(ex) = other {
                     // Same path, different kind: the old entry goes.
-                    seen.insert(&f.rel);
+                    ex.seen = true;
                     replaced.push(ex.id);
                 }
                 if f.kind == KIND_FILE {
@@ -574,18 +625,21 @@ pub fn scan(library: &Library, location: i64, observer: &dyn ScanObserver) -> Op
             }
         }
     }
-    let mut missing: HashMap<i64, &str> = existing
-        .iter()
-        .filter(|(rel, _)| !seen.contains(rel.as_str()))
-        .map(|(rel, ex)| (ex.id, rel.as_str()))
-        .collect();
-    // Hashes of vanished files, for move detection.
-    let mut vanished_by_hash: HashMap<&str, Vec<i64>> = HashMap::new();
-    for (rel, ex) in &existing {
-        if let (false, Some(h), true) = (seen.contains(rel.as_str()), &ex.hash, ex.kind == KIND_FILE) {
-            vanished_by_hash.entry(h.as_str()).or_default().push(ex.id);
+    let mut missing: FoldSet<i64> = existing.values().filter(|ex| !ex.seen).map(|ex| ex.id).collect();
+    // Hashes of vanished files, for move detection: needed only when there
+    // are new files to match them with.
+    let vanished: Vec<i64> =
+        existing.values().filter(|ex| !ex.seen && ex.hashed && ex.kind == KIND_FILE).map(|ex| ex.id).collect();
+    let mut vanished_by_hash: FoldMap<String, Vec<i64>> = FoldMap::default();
+    if !vanished.is_empty() && to_hash.iter().any(|(_, id)| id.is_none()) {
+        let mut stmt = conn.prepare_cached("SELECT content_hash FROM entries WHERE id = ?1")?;
+        for id in vanished {
+            if let Some(h) = stmt.query_row([id], |r| r.get::<_, Option<String>>(0)).optional()?.flatten() {
+                vanished_by_hash.entry(h).or_default().push(id);
+            }
         }
     }
+    drop(existing);
 
     if !replaced.is_empty() {
         write_tx(&mut conn, |tx| {
@@ -598,38 +652,12 @@ pub fn scan(library: &Library, location: i64, observer: &dyn ScanObserver) -> Op
         report.deleted += replaced.len() as u64;
     }
 
-    // Folders and links, parents before children.
-    new_non_files.sort_by_key(|f| (f.rel.matches('/').count(), f.rel.as_str()));
-    let now = now_ns();
-    for chunk in new_non_files.chunks(BATCH) {
-        write_tx(&mut conn, |tx| {
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO entries(uuid, location_id, parent_id, rel_path, name, kind, size, created_ns, modified_ns, \
-                 indexed_ns, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, 'core')",
-            )?;
-            for f in chunk {
-                let parent = dir_ids.get(parent_rel(&f.rel)).copied().unwrap_or(root_id);
-                ins.execute(params![
-                    Uuid::now_v7().to_string(),
-                    location,
-                    parent,
-                    f.rel,
-                    file_name(&f.rel),
-                    f.kind,
-                    f.created,
-                    f.modified,
-                    now
-                ])?;
-                if f.kind == KIND_DIR {
-                    dir_ids.insert(f.rel.clone(), tx.last_insert_rowid());
-                }
-            }
-            Ok(())
-        })?;
-        report.added += chunk.len() as u64;
-    }
-
     // Files: hash a batch on all cores, then write it in one transaction.
+    // Folders are written first (files name them as parents), while the
+    // first batches are hashed. In path order, each batch adds to one end of the path index and to
+    // the same few folders' rows, instead of to pages all over the file:
+    // fewer pages to write back per commit.
+    to_hash.sort_unstable_by(|a, b| a.0.rel.cmp(&b.0.rel));
     let total = to_hash.len() as u64;
     let mut done = 0u64;
     observer.progress("hashing", 0, Some(total));
@@ -648,6 +676,7 @@ pub fn scan(library: &Library, location: i64, observer: &dyn ScanObserver) -> Op
                 }
             }
         });
+        report.added += write_folders(&mut conn, &mut new_non_files, location, &mut dir_ids)?;
         for hashed in hashed_batches {
             if observer.should_stop() {
                 return Ok(true);
@@ -672,6 +701,7 @@ pub fn scan(library: &Library, location: i64, observer: &dyn ScanObserver) -> Op
             report.files_hashed += stats.files_hashed;
             report.bytes_hashed += stats.bytes_hashed;
             done += hashed.len() as u64;
+            library.checkpoint_soon();
             observer.progress("hashing", done, Some(total));
             observer.batch_committed(&report);
         }
@@ -683,7 +713,7 @@ pub fn scan(library: &Library, location: i64, observer: &dyn ScanObserver) -> Op
 
     // What vanished. Deleting a folder deletes its children by cascade, so
     // some deletes below find nothing; every vanished id is gone either way.
-    let gone: Vec<i64> = missing.into_keys().collect();
+    let gone: Vec<i64> = missing.into_iter().collect();
     for chunk in gone.chunks(BATCH) {
         write_tx(&mut conn, |tx| {
             let mut del = tx.prepare_cached("DELETE FROM entries WHERE id = ?1")?;
