@@ -922,3 +922,38 @@ async fn past_the_rank_limit_the_newest_matches_come_first() {
     assert_eq!(few["ranking"], "relevance");
     assert_eq!(few["results"][0]["entry"]["name"], "heron 1234", "{few}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kind_and_metadata_filters_narrow_searches_with_and_without_words() {
+    let data = tempfile::tempdir().unwrap();
+    let core = Core::open(data.path()).unwrap();
+    let lib = new_library(&core, "kinds").await;
+    let kinds = ["receipt", "note", "photo"];
+    let entries: Vec<_> = (0..600)
+        .map(|i| {
+            json!({ "name": format!("item {i} {}", if i % 2 == 0 { "even" } else { "odd" }), "kind": kinds[i % 3],
+                    "metadata": { "vendor": format!("v{}", i % 4) } })
+        })
+        .collect();
+    call(&core, "action:vdfs.create_entries.input.v1", Some(lib), json!({ "entries": entries })).await.unwrap();
+    let search = |payload: serde_json::Value| {
+        let core = core.clone();
+        async move { call(&core, "query:search.v1", Some(lib), payload).await.unwrap() }
+    };
+    let vendor = |v: &str| json!([{ "namespace": "user", "key": "vendor", "value": v }]);
+    // i % 3 == 0 and i % 4 == 1: i ≡ 9 (mod 12), 50 of them.
+    let hits = search(json!({ "kind": "receipt", "where": vendor("v1"), "limit": 100 })).await;
+    assert_eq!(hits["total"], 50, "{hits}");
+    assert_eq!(hits["ranking"], "filtered");
+    for h in hits["results"].as_array().unwrap() {
+        let n: usize = h["entry"]["name"].as_str().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+        assert_eq!(n % 12, 9, "{h}");
+        assert_eq!(h["entry"]["kind"], "receipt");
+    }
+    // With a word as well: i ≡ 9 (mod 12) is odd, so "even" leaves none and "odd" all 50.
+    assert_eq!(search(json!({ "query": "even", "kind": "receipt", "where": vendor("v1") })).await["total"], 0);
+    assert_eq!(search(json!({ "query": "odd", "kind": "receipt", "where": vendor("v1") })).await["total"], 50);
+    // Kind and word only: a third of the 300 odd items.
+    assert_eq!(search(json!({ "query": "odd", "kind": "note" })).await["total"], 100);
+    assert_eq!(search(json!({ "kind": "photo", "where": vendor("v9") })).await["total"], 0);
+}

@@ -8,6 +8,8 @@
 //! never block a writer, after writers nudge it and at least once a second.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -20,6 +22,9 @@ use crate::error::OpResult;
 /// How often the thread checkpoints when nobody nudges it: writes made
 /// outside [`Checkpointer::nudge`] still reach the database file.
 const IDLE: Duration = Duration::from_secs(1);
+
+/// How long the thread lets nudges gather before it checkpoints.
+const GAP: Duration = Duration::from_millis(50);
 
 /// WAL length, in frames (pages of 4 KiB: 64 MiB), past which the commit
 /// that reaches it restarts the log itself.
@@ -46,6 +51,11 @@ pub(super) fn bound_log(wal: &Wal, frames: std::ffi::c_int) -> rusqlite::Result<
 /// The checkpoint thread of one library; stopped and joined when dropped.
 pub struct Checkpointer {
     nudges: Option<SyncSender<()>>,
+    /// Set by the first nudge after a checkpoint, cleared when the next
+    /// one starts: later nudges in between cost an atomic swap, not a
+    /// wake-up of the thread (a job checkpointing in a loop commits every
+    /// few microseconds).
+    pending: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -54,14 +64,17 @@ impl Checkpointer {
     pub fn start(db: &Path) -> OpResult<Self> {
         let conn = super::db::open_dedicated(db)?;
         let (nudges, rx) = sync_channel(1);
-        let thread = std::thread::Builder::new().name("sd-checkpoint".into()).spawn(move || run(&conn, &rx))?;
-        Ok(Self { nudges: Some(nudges), thread: Some(thread) })
+        let pending = Arc::new(AtomicBool::new(false));
+        let flag = pending.clone();
+        let thread = std::thread::Builder::new().name("sd-checkpoint".into()).spawn(move || run(&conn, &rx, &flag))?;
+        Ok(Self { nudges: Some(nudges), pending, thread: Some(thread) })
     }
 
-    /// Asks for a checkpoint soon; returns at once. Nudges that arrive
-    /// while one is pending or running fold into the next.
+    /// Asks for a checkpoint soon; returns at once.
     pub fn nudge(&self) {
-        if let Some(n) = &self.nudges {
+        if let Some(n) = &self.nudges
+            && !self.pending.swap(true, Ordering::AcqRel)
+        {
             let _ = n.try_send(());
         }
     }
@@ -77,12 +90,18 @@ impl Drop for Checkpointer {
     }
 }
 
-fn run(conn: &Connection, nudges: &Receiver<()>) {
+fn run(conn: &Connection, nudges: &Receiver<()>, pending: &AtomicBool) {
     loop {
-        match nudges.recv_timeout(IDLE) {
-            Ok(()) | Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return,
+        // A nudge, or the idle period; then the gap, in which a burst of
+        // small commits gathers into one checkpoint (one copy and one
+        // `fsync`, not one each). Closing the channel ends the thread at
+        // once: the last connection to close checkpoints what is left.
+        for wait in [IDLE, GAP] {
+            if let Err(RecvTimeoutError::Disconnected) = nudges.recv_timeout(wait) {
+                return;
+            }
         }
+        pending.store(false, Ordering::Release);
         // Busy (another process checkpoints) or I/O: the next round tries
         // again.
         if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {

@@ -24,6 +24,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/009_job_error_code.sql")),
     M::up(include_str!("migrations/010_entry_search.sql")),
     M::up(include_str!("migrations/011_drop_field_index.sql")),
+    M::up(include_str!("migrations/012_kind_id_index.sql")),
 ];
 
 /// Connections per library. Readers run in parallel under WAL; writers queue
@@ -45,6 +46,14 @@ pub fn open(path: &Path) -> OpResult<Pool> {
                 path.display()
             ))
         })?;
+        // A migration may have rewritten much of the file (a new index):
+        // copied back here, before the library serves anyone, rather than
+        // by the checkpoint thread under the first queries. Passive, so it
+        // never waits for another process using the library; what it
+        // cannot copy now, that thread copies later.
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::debug!(error = %e, "checkpoint after migrating did not complete");
+        }
     }
     let manager = SqliteConnectionManager::file(path).with_init(|c| configure(c));
     let pool = r2d2::Pool::builder()

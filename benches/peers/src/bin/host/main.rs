@@ -60,6 +60,18 @@ fn main() {
         }
         return;
     }
+    // `host checkpoints`: only the durable checkpoints beside rusqlite.
+    if std::env::args().nth(1).as_deref() == Some("checkpoints") {
+        let plain = peer::rusqlite_checkpoints(1000);
+        let (_, ours) = bench.checkpoints(&rt, 1000);
+        println!(
+            "rusqlite: {}, ours: {}, ratio {:.2}",
+            fmt(plain),
+            fmt(ours),
+            plain.as_secs_f64() / ours.as_secs_f64()
+        );
+        return;
+    }
     let mut extism = peer::Extism::new(bench.core.clone());
 
     println!("## Guest -> host -> guest: query:test.ping.v1 (per call)\n");
