@@ -34,6 +34,9 @@ async fn index_then_rescan_reports_exactly_what_changed() {
         assert_eq!(e["content_hash"], expected.as_str(), "{rel}");
         assert_eq!(e["size"], std::fs::metadata(&path).unwrap().len());
         assert_eq!(e["kind"], "file");
+        assert_eq!(e["name"], path.file_name().unwrap().to_str().unwrap());
+        let folder = &entries[path.parent().unwrap().to_str().unwrap()];
+        assert_eq!(e["parent_id"], folder["id"], "{rel}");
     }
 
     // Search by a file name: exactly that file.

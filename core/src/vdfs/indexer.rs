@@ -450,12 +450,9 @@ fn write_hashed(
         "UPDATE entries SET rel_path = ?1, name = ?2, parent_id = ?3, size = ?4, modified_ns = ?5, \
          created_ns = ?6, indexed_ns = ?7 WHERE id = ?8",
     )?;
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO entries(uuid, location_id, parent_id, rel_path, name, kind, size, created_ns, modified_ns, \
-         indexed_ns, content_hash, owner) VALUES (?1, ?2, ?3, ?4, ?5, 'file', ?6, ?7, ?8, ?9, ?10, 'core')",
-    )?;
     let now = now_ns();
     let mut moved_ids = Vec::new();
+    let mut fresh: Vec<(&Found, i64, Option<&str>)> = Vec::new();
     for (f, existing_id, result) in hashed {
         let hash = match result {
             Ok((h, n)) => {
@@ -488,22 +485,59 @@ fn write_hashed(
             moved_ids.push(id);
             stats.moved += 1;
         } else {
-            insert.execute(params![
-                Uuid::now_v7().to_string(),
-                place.location,
-                parent,
-                f.rel,
-                file_name(&f.rel),
-                f.size,
-                f.created,
-                f.modified,
-                now,
-                hash
-            ])?;
-            stats.added += 1;
+            fresh.push((f, parent, hash));
         }
     }
+    insert_files(tx, &fresh, place.location, now)?;
+    stats.added += fresh.len() as u64;
     Ok((stats, moved_ids, warnings))
+}
+
+/// Rows per statement when inserting new files. Every statement that fires
+/// triggers keeps a journal of the pages it changes, copying each page the
+/// first time it touches it: one row per statement copied the same few pages
+/// (the table's and each index's last) for every file.
+const ROWS_PER_INSERT: usize = 64;
+
+/// Inserts new files (each with its parent's entry id and its hash),
+/// [`ROWS_PER_INSERT`] to a statement.
+fn insert_files(
+    tx: &rusqlite::Transaction<'_>,
+    files: &[(&Found, i64, Option<&str>)],
+    location: i64,
+    now: i64,
+) -> OpResult<()> {
+    const COLUMNS: &str = "INSERT INTO entries(uuid, location_id, parent_id, rel_path, name, kind, size, created_ns, \
+                           modified_ns, indexed_ns, content_hash, owner) VALUES ";
+    const ROW: &str = "(?, ?, ?, ?, ?, 'file', ?, ?, ?, ?, ?, 'core')";
+    let sql = |rows: usize| format!("{COLUMNS}{}", vec![ROW; rows].join(", "));
+    let mut chunks = files.chunks_exact(ROWS_PER_INSERT);
+    let mut many = tx.prepare_cached(&sql(ROWS_PER_INSERT))?;
+    let mut one = tx.prepare_cached(&sql(1))?;
+    let bind = |stmt: &mut rusqlite::CachedStatement<'_>, rows: &[(&Found, i64, Option<&str>)]| -> OpResult<()> {
+        for (i, (f, parent, hash)) in rows.iter().enumerate() {
+            let at = i * 10;
+            stmt.raw_bind_parameter(at + 1, Uuid::now_v7().to_string())?;
+            stmt.raw_bind_parameter(at + 2, location)?;
+            stmt.raw_bind_parameter(at + 3, parent)?;
+            stmt.raw_bind_parameter(at + 4, &f.rel)?;
+            stmt.raw_bind_parameter(at + 5, file_name(&f.rel))?;
+            stmt.raw_bind_parameter(at + 6, f.size)?;
+            stmt.raw_bind_parameter(at + 7, f.created)?;
+            stmt.raw_bind_parameter(at + 8, f.modified)?;
+            stmt.raw_bind_parameter(at + 9, now)?;
+            stmt.raw_bind_parameter(at + 10, hash)?;
+        }
+        stmt.raw_execute()?;
+        Ok(())
+    };
+    for rows in &mut chunks {
+        bind(&mut many, rows)?;
+    }
+    for row in chunks.remainder() {
+        bind(&mut one, std::slice::from_ref(row))?;
+    }
+    Ok(())
 }
 
 /// Inserts new folders and links, parents before children, recording each
