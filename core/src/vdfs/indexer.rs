@@ -510,13 +510,15 @@ fn insert_files(
     const COLUMNS: &str = "INSERT INTO entries(uuid, location_id, parent_id, rel_path, name, kind, size, created_ns, \
                            modified_ns, indexed_ns, content_hash, owner) VALUES ";
     const ROW: &str = "(?, ?, ?, ?, ?, 'file', ?, ?, ?, ?, ?, 'core')";
+    /// The `?` in [`ROW`], bound below in their order.
+    const PARAMS: usize = 10;
     let sql = |rows: usize| format!("{COLUMNS}{}", vec![ROW; rows].join(", "));
     let mut chunks = files.chunks_exact(ROWS_PER_INSERT);
     let mut many = tx.prepare_cached(&sql(ROWS_PER_INSERT))?;
     let mut one = tx.prepare_cached(&sql(1))?;
     let bind = |stmt: &mut rusqlite::CachedStatement<'_>, rows: &[(&Found, i64, Option<&str>)]| -> OpResult<()> {
         for (i, (f, parent, hash)) in rows.iter().enumerate() {
-            let at = i * 10;
+            let at = i * PARAMS;
             stmt.raw_bind_parameter(at + 1, Uuid::now_v7().to_string())?;
             stmt.raw_bind_parameter(at + 2, location)?;
             stmt.raw_bind_parameter(at + 3, parent)?;
