@@ -73,6 +73,10 @@ pub fn open_dedicated(path: &Path) -> OpResult<rusqlite::Connection> {
     Ok(conn)
 }
 
+/// How long a library connection waits for another's lock before failing
+/// with `SQLITE_BUSY`.
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 fn configure(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -85,7 +89,7 @@ fn configure(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     // is cut back to it when it starts over.
     conn.wal_hook(Some(super::checkpoint::bound_log));
     conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
-    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(())
 }
 

@@ -179,27 +179,30 @@ impl Library {
     }
 
     /// [`write`](Self::write) for small transactions a caller waits on (a
-    /// job's checkpoint): on a multi-threaded runtime it runs on the calling
-    /// thread, which tokio first relieves of its other tasks
-    /// (`block_in_place`), instead of handing the work to the blocking pool
-    /// and waiting to be woken, two thread wake-ups that cost more than the
-    /// transaction itself on a virtualised machine. Elsewhere it is `write`.
+    /// job's checkpoint), run on the calling thread when an idle connection
+    /// and the write lock are free at once, so the transaction is all it
+    /// costs: handing it to the blocking pool (or `block_in_place`, which
+    /// hands the runtime's worker to another thread) costs thread wake-ups
+    /// worth more than the transaction itself. Otherwise, or when SQLite
+    /// would have to wait for another writer, it is `write`, and the
+    /// calling thread never waits on a lock.
     pub async fn write_inline<T, F>(self: &std::sync::Arc<Self>, f: F) -> OpResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&rusqlite::Transaction<'_>) -> OpResult<T> + Send + 'static,
     {
-        let multi_thread = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        if !multi_thread {
-            return self.write(f).await;
+        let Some(mut conn) = self.pool.try_get() else { return self.write(f).await };
+        match write_now(&mut conn, &self.sidecars, f) {
+            Ok(out) => {
+                self.checkpoint_soon();
+                out
+            }
+            // Another writer holds the lock: wait for it off this thread.
+            Err(f) => {
+                drop(conn);
+                self.write(f).await
+            }
         }
-        tokio::task::block_in_place(|| {
-            let mut conn = self.pool.get()?;
-            let out = write_tx_settling(&mut conn, Some(&self.sidecars), f);
-            self.checkpoint_soon();
-            out
-        })
     }
 
     /// Asks the library's checkpoint thread to copy the WAL into the
@@ -258,7 +261,38 @@ fn write_tx_settling<T>(
     sidecars: Option<&SidecarStore>,
     f: impl FnOnce(&rusqlite::Transaction<'_>) -> OpResult<T>,
 ) -> OpResult<T> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    settle_tx(conn.transaction_with_behavior(TransactionBehavior::Immediate)?, sidecars, f)
+}
+
+/// [`write_tx_settling`] if the write lock is free now; `Err(f)`, with
+/// nothing done, if another connection holds it. While the lock is held
+/// nothing waits on another connection either: the WAL hook's restart,
+/// which waits for readers, fails at once instead and a later commit
+/// retries it.
+fn write_now<T, F>(conn: &mut Connection, sidecars: &SidecarStore, f: F) -> Result<OpResult<T>, F>
+where
+    F: FnOnce(&rusqlite::Transaction<'_>) -> OpResult<T>,
+{
+    if let Err(e) = conn.busy_timeout(std::time::Duration::ZERO) {
+        return Ok(Err(e.into()));
+    }
+    let out = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => Ok(settle_tx(tx, Some(sidecars), f)),
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => Err(f),
+        Err(e) => Ok(Err(e.into())),
+    };
+    match conn.busy_timeout(db::BUSY_TIMEOUT) {
+        Ok(()) => out,
+        Err(e) => Ok(Err(e.into())),
+    }
+}
+
+/// The body of [`write_tx_settling`], for a transaction already begun.
+fn settle_tx<T>(
+    tx: rusqlite::Transaction<'_>,
+    sidecars: Option<&SidecarStore>,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> OpResult<T>,
+) -> OpResult<T> {
     if let Some(store) = sidecars {
         // Forget files a write outside this path left recorded on this
         // thread: only this transaction's own may be removed below.

@@ -2,7 +2,7 @@
 //! durable checkpoints, plus the pause/cancel flag it polls.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rusqlite::params;
@@ -33,16 +33,24 @@ pub enum Interrupt {
     Cancel,
 }
 
+/// How often watchers look for progress: a job checkpointing in a loop
+/// writes every few microseconds, and waking its watchers each time would
+/// slow the job itself. Changes of state wake them at once.
+const WATCH_PROGRESS_EVERY: Duration = Duration::from_millis(50);
+
 /// Shared between the manager (which sets interrupts) and watchers.
 pub struct JobControl {
     interrupt: AtomicU8,
+    /// Ticks on changes of state and on pause/cancel requests.
     changed: watch::Sender<u64>,
+    /// Counts progress written, which watchers poll.
+    progress: AtomicU64,
 }
 
 impl JobControl {
     /// A control with no interrupt.
     pub fn new() -> Arc<Self> {
-        Arc::new(Self { interrupt: AtomicU8::new(0), changed: watch::channel(0).0 })
+        Arc::new(Self { interrupt: AtomicU8::new(0), changed: watch::channel(0).0, progress: AtomicU64::new(0) })
     }
 
     /// Asks the job to pause or cancel (cancel wins over pause).
@@ -65,14 +73,45 @@ impl JobControl {
         }
     }
 
-    /// Wakes watchers.
+    /// Wakes watchers: the job's state changed.
     pub fn notify(&self) {
         self.changed.send_modify(|v| *v += 1);
     }
 
-    /// Receives a tick on every change.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.changed.subscribe()
+    /// Records that the job's progress was written, without waking anyone.
+    fn progressed(&self) {
+        self.progress.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Starts following the job: pass the result to [`next_change`].
+    pub fn watch(&self) -> Watcher {
+        Watcher { state: self.changed.subscribe(), progress: self.progress.load(Ordering::Relaxed) }
+    }
+}
+
+/// What a watcher has seen of one job, from [`JobControl::watch`].
+pub struct Watcher {
+    state: watch::Receiver<u64>,
+    progress: u64,
+}
+
+impl Watcher {
+    /// Waits until the job's state changes after [`JobControl::watch`],
+    /// until its progress has changed at the next look (every
+    /// [`WATCH_PROGRESS_EVERY`] from `read_at`, when the watcher read the
+    /// job's record), or until `within` of `read_at` has passed.
+    pub async fn next_change(&mut self, control: &JobControl, read_at: Instant, within: Duration) {
+        let read_at = tokio::time::Instant::from_std(read_at);
+        let deadline = read_at + within;
+        let mut look = read_at;
+        loop {
+            look = (look + WATCH_PROGRESS_EVERY).min(deadline);
+            match tokio::time::timeout_at(look, self.state.changed()).await {
+                Ok(_) => return,
+                Err(_) if look >= deadline || control.progress.load(Ordering::Relaxed) != self.progress => return,
+                Err(_) => {}
+            }
+        }
     }
 }
 
@@ -234,7 +273,7 @@ impl JobHandle {
             live.dirty = false;
             live.last_flush = Some(Instant::now());
         }
-        self.control.notify();
+        self.control.progressed();
     }
 
     async fn flush_if_due(&self) -> OpResult<()> {

@@ -368,7 +368,8 @@ impl JobManager {
     pub async fn wait(&self, library: &Arc<Library>, id: Uuid, progress: Option<&ProgressSink>) -> OpResult<JobInfo> {
         loop {
             let control = self.control(id);
-            let mut changes = control.as_ref().map(|c| c.subscribe());
+            let mut changes = control.as_deref().map(|c| (c, c.watch()));
+            let read_at = std::time::Instant::now();
             let info = self.info(library, id).await?;
             if let Some(p) = progress {
                 // Progress in ten-thousandths, so a bar can show 0.01 % steps.
@@ -391,8 +392,8 @@ impl JobManager {
                         "job {id} was running in a process that stopped; start `sd daemon`, which resumes it"
                     )));
                 }
-                (Some(rx), _) => {
-                    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), rx.changed()).await;
+                (Some((control, watcher)), _) => {
+                    watcher.next_change(control, read_at, std::time::Duration::from_secs(1)).await;
                 }
                 (None, _) => {
                     // Not running here (or just ending): poll.

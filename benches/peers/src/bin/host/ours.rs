@@ -240,7 +240,8 @@ impl Bench {
     /// empty job and follow it to completion.
     pub fn checkpoints(&self, rt: &Runtime, n: u32) -> (Duration, Duration) {
         let lib: uuid::Uuid =
-            exec(rt, &self.core, "action:libraries.create.input.v1", None, json!({ "name": "b" }))["id"]
+            // A new name each time: profiles call this repeatedly.
+            exec(rt, &self.core, "action:libraries.create.input.v1", None, json!({ "name": uuid::Uuid::new_v4().to_string() }))["id"]
                 .as_str()
                 .unwrap()
                 .parse()
