@@ -959,4 +959,20 @@ async fn kind_and_metadata_filters_narrow_searches_with_and_without_words() {
     // Kind and word only: a third of the 300 odd items.
     assert_eq!(search(json!({ "query": "odd", "kind": "note" })).await["total"], 100);
     assert_eq!(search(json!({ "kind": "photo", "where": vendor("v9") })).await["total"], 0);
+
+    // A rare value among many entries of one kind: that kind's ids are too
+    // many to read, so each candidate's kind is looked up instead.
+    let mut more = vec![json!({ "name": "rare one", "kind": "note", "metadata": { "vendor": "rare" } })];
+    more.extend(
+        (0..400).map(|i| json!({ "name": format!("bulk {i}"), "kind": "note", "metadata": { "vendor": "bulk" } })),
+    );
+    more.push(json!({ "name": "rare two", "kind": "receipt", "metadata": { "vendor": "rare" } }));
+    more.push(json!({ "name": "rare three", "kind": "note", "metadata": { "vendor": "rare" } }));
+    call(&core, "action:vdfs.create_entries.input.v1", Some(lib), json!({ "entries": more })).await.unwrap();
+    let names = |hits: serde_json::Value| -> Vec<String> {
+        hits["results"].as_array().unwrap().iter().map(|h| h["entry"]["name"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(names(search(json!({ "kind": "note", "where": vendor("rare") })).await), ["rare one", "rare three"]);
+    assert_eq!(names(search(json!({ "kind": "receipt", "where": vendor("rare") })).await), ["rare two"]);
+    assert_eq!(search(json!({ "kind": "note", "where": vendor("bulk") })).await["total"], 400);
 }
