@@ -57,13 +57,15 @@ struct JobObserver<'a> {
 impl ScanObserver for JobObserver<'_> {
     fn progress(&self, phase: &str, done: u64, total: Option<u64>) {
         let fraction = match (phase, total) {
-            ("hashing", Some(t)) if t > 0 => 0.05 + 0.95 * (done as f32 / t as f32),
+            // Folders compared of those listed so far: the walk runs only a
+            // little ahead of the scan, so the total grows as it goes.
+            ("indexing", Some(t)) if t > 0 => 0.02 + 0.97 * (done as f32 / t as f32),
             ("done", _) => 1.0,
             _ => 0.02,
         };
         let message = match total {
-            Some(t) => format!("{phase} {done}/{t}"),
-            None => format!("{phase} {done}"),
+            Some(t) => format!("{phase}: {done} of {t} folders"),
+            None => format!("{phase}: {done} folders"),
         };
         let _ = self.rt.block_on(self.handle.report_progress(fraction, &message));
     }
