@@ -143,6 +143,26 @@ async fn index_then_rescan_reports_exactly_what_changed() {
     let final_entries = all_entries(&core, lib).await;
     assert!(final_entries.keys().all(|k| !k.starts_with(root.join("d9/").to_str().unwrap())));
     assert_eq!(final_entries.len(), after.len() - gone);
+
+    // A folder moved into a new one: its files keep their entries (found
+    // by content once the walk is done), its folders are new.
+    std::fs::create_dir(root.join("renamed")).unwrap();
+    std::fs::rename(root.join("d8"), root.join("renamed/d8")).unwrap();
+    let r = call(&core, "action:locations.rescan.input.v1", Some(lib), json!({ "path": root })).await.unwrap();
+    let old_prefix = format!("{}/", root.join("d8").display());
+    let under_d8: Vec<&String> = final_entries.keys().filter(|k| k.starts_with(&old_prefix)).collect();
+    let files_under: Vec<&&String> = under_d8.iter().filter(|k| final_entries[k.as_str()]["kind"] == "file").collect();
+    let folders_under = under_d8.len() - files_under.len();
+    assert_eq!(r["scan"]["moved"], files_under.len(), "{r}");
+    assert_eq!(r["scan"]["deleted"], 1 + folders_under, "d8 and the folders below it: {r}");
+    assert_eq!(r["scan"]["added"], 2 + folders_under, "`renamed`, `renamed/d8` and the folders below: {r}");
+    let moved = all_entries(&core, lib).await;
+    for old in files_under {
+        let new = root.join("renamed").join(old.strip_prefix(&format!("{}/", root.display())).unwrap());
+        assert_eq!(moved[new.to_str().unwrap()]["id"], final_entries[old.as_str()]["id"], "{old}");
+        assert_eq!(moved[new.to_str().unwrap()]["parent_id"], moved[new.parent().unwrap().to_str().unwrap()]["id"]);
+    }
+    assert_eq!(moved.len(), final_entries.len() + 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

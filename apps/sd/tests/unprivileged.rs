@@ -69,5 +69,16 @@ fn unreadable_files_and_folders_are_warnings_and_the_rest_is_indexed() {
     let warnings = scan["warnings"].to_string();
     assert!(warnings.contains("secret.txt") && warnings.contains("locked"), "the warnings name them: {out}");
     assert_eq!(scan["files_hashed"], 1, "the readable file is still indexed: {out}");
+
+    // Readable again: what it holds is indexed. Unreadable once more: what
+    // is indexed of it stays, since nothing says it is gone.
+    let rescan = |sd: &Path| sd_unprivileged(sd, &data, &["location", "rescan", tree.to_str().unwrap()]);
+    chmod(&tree.join("locked"), 0o755);
+    let out = rescan(&sd);
+    assert_eq!(out["scan"]["added"], 1, "{out}");
+    chmod(&tree.join("locked"), 0o000);
+    let out = rescan(&sd);
+    assert_eq!(out["scan"]["deleted"], 0, "{out}");
+    assert!(out["scan"]["warnings"].to_string().contains("locked"), "{out}");
     chmod(&tree.join("locked"), 0o755);
 }
