@@ -479,9 +479,13 @@ fn settle_vanished(
         write_tx(conn, |tx| {
             // Hashed files: the vanished file itself, or every one below a
             // vanished folder (by path, in `entries_listing`).
-            let mut files = tx.prepare_cached(
-                "SELECT id, content_hash FROM entries WHERE location_id = ?1 AND content_hash IS NOT NULL \
-                 AND kind NOT IN ('dir', 'symlink') AND (id = ?2 OR (?3 AND rel_path > ?4 || '/' AND rel_path < ?4 || '0'))",
+            let mut file = tx.prepare_cached(
+                "SELECT id, content_hash FROM entries WHERE id = ?1 AND content_hash IS NOT NULL \
+                 AND kind NOT IN ('dir', 'symlink')",
+            )?;
+            let mut files_below = tx.prepare_cached(
+                "SELECT id, content_hash FROM entries WHERE location_id = ?1 AND rel_path > ?2 || '/' \
+                 AND rel_path < ?2 || '0' AND content_hash IS NOT NULL AND kind NOT IN ('dir', 'symlink')",
             )?;
             let mut added = tx.prepare_cached(
                 "SELECT id, rel_path, name, parent_id, size, modified_ns, created_ns FROM entries \
@@ -495,9 +499,12 @@ fn settle_vanished(
             let now = now_ns();
             let mut taken_over = Vec::new();
             for v in chunk {
-                let candidates: Vec<(i64, String)> = files
-                    .query_map(params![location, v.id, v.dir, v.rel], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<Result<_, _>>()?;
+                let row = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?));
+                let candidates: Vec<(i64, String)> = if v.dir {
+                    files_below.query_map(params![location, v.rel], row)?.collect::<Result<_, _>>()?
+                } else {
+                    file.query_map([v.id], row)?.collect::<Result<_, _>>()?
+                };
                 for (old, hash) in candidates {
                     type Added = (i64, String, String, i64, i64, Option<i64>, Option<i64>);
                     let found: Option<Added> = added
