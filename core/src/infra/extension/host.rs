@@ -64,6 +64,12 @@ pub fn call_chain() -> Vec<String> {
     CALL_CHAIN.try_with(Clone::clone).unwrap_or_default()
 }
 
+/// Whether extension `id`'s code is on the current call path (see
+/// [`call_chain`]), without copying the chain.
+pub fn in_call_chain(id: &str) -> bool {
+    CALL_CHAIN.try_with(|chain| chain.iter().any(|c| c == id)).unwrap_or(false)
+}
+
 /// Limits of one store: memory size and counts of instances, tables and
 /// memories. Hitting the memory limit traps with a message naming it.
 pub struct Limits {

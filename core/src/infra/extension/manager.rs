@@ -614,7 +614,7 @@ impl ExtensionManager {
         payload: &[u8],
         form: Form,
     ) -> OpResult<Answer> {
-        if host::call_chain().iter().any(|c| c == id) {
+        if host::in_call_chain(id) {
             return Err(OpError::conflict(format!(
                 "`{}` would re-enter extension `{id}`, which is already handling this call; call it from elsewhere",
                 op.method
