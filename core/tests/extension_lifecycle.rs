@@ -61,6 +61,13 @@ async fn hot_reload_swaps_good_builds_and_keeps_the_old_one_on_bad_builds() {
     wait_for("the rebuilt module", async || run().await.map(|v| v["echo"] == "Pong: wat").unwrap_or(false)).await;
     let info = call(&core, "query:extensions.info.v1", None, json!({ "id": "dev" })).await.unwrap();
     assert!(info["last_reload"].as_str().unwrap().starts_with("reloaded"), "{info}");
+    // On disk the new version replaced the old one whole (swapped in one
+    // step), with nothing left beside it.
+    let installed = data.path().join("extensions");
+    assert_eq!(std::fs::read(installed.join("dev/module.wasm")).unwrap(), v2.wasm());
+    let names: Vec<String> =
+        std::fs::read_dir(&installed).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().all(|n| !n.starts_with(".install-")), "{names:?}");
 
     // A broken rebuild: the running version stays, and info says why.
     std::fs::write(dir.join("module.wasm"), b"\0asm garbage").unwrap();

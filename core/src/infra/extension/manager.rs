@@ -367,10 +367,30 @@ impl ExtensionManager {
                 // Hashed once here, not on every `info`.
                 std::fs::write(tmp.join(HASH_FILE), blake3::hash(&wasm).to_hex().as_bytes())?;
                 std::fs::write(tmp.join(MANIFEST_FILE), serde_json::to_vec_pretty(&stored).unwrap_or_default())?;
-                if dest.exists() {
-                    std::fs::remove_dir_all(&dest)?;
+                if !dest.exists() {
+                    return std::fs::rename(&tmp, &dest);
                 }
-                std::fs::rename(&tmp, &dest)
+                // An upgrade swaps the folders in one step, so another
+                // process reading the installation (a CLI call while
+                // `sd ext dev` reloads) never finds it missing; the old
+                // version, now at `tmp`, is deleted after. Where the file
+                // system cannot swap, it is replaced in two steps.
+                let flags = rustix::fs::RenameFlags::EXCHANGE;
+                match rustix::fs::renameat_with(rustix::fs::CWD, &tmp, rustix::fs::CWD, &dest, flags) {
+                    Ok(()) => {
+                        // The upgrade is in place; an old copy left behind
+                        // is hidden (a dot folder) and never loaded.
+                        if let Err(e) = std::fs::remove_dir_all(&tmp) {
+                            tracing::warn!(extension = %id, error = %e, "could not delete the replaced version");
+                        }
+                        Ok(())
+                    }
+                    Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
+                        std::fs::remove_dir_all(&dest)?;
+                        std::fs::rename(&tmp, &dest)
+                    }
+                    Err(e) => Err(e.into()),
+                }
             };
             if let Err(e) = write() {
                 let _ = std::fs::remove_dir_all(&tmp);
