@@ -52,6 +52,9 @@ struct JobObserver<'a> {
     handle: &'a Arc<JobHandle>,
     rt: tokio::runtime::Handle,
     last: std::sync::Mutex<(u64, u64)>,
+    /// The largest fraction reported: the folders still to compare are
+    /// only known as the walk lists them, so a later estimate can be lower.
+    shown: std::sync::Mutex<f32>,
 }
 
 impl ScanObserver for JobObserver<'_> {
@@ -62,6 +65,11 @@ impl ScanObserver for JobObserver<'_> {
             ("indexing", Some(t)) if t > 0 => 0.02 + 0.97 * (done as f32 / t as f32),
             ("done", _) => 1.0,
             _ => 0.02,
+        };
+        let fraction = {
+            let mut shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+            *shown = shown.max(fraction);
+            *shown
         };
         let message = match total {
             Some(t) => format!("{phase}: {done} of {t} folders"),
@@ -109,7 +117,7 @@ async fn run_index_job(
     let lib = library.clone();
     let report = tokio::task::spawn_blocking(move || {
         let _guard = lib.begin_scan(row)?;
-        let observer = JobObserver { handle: &handle, rt, last: Default::default() };
+        let observer = JobObserver { handle: &handle, rt, last: Default::default(), shown: Default::default() };
         indexer::scan(&lib, row, &observer)
     })
     .await
