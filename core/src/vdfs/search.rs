@@ -232,7 +232,7 @@ fn merged_ids(
             plain.query_map(rusqlite::params![f.namespace, f.key, f.value], |r| r.get(0))?.collect::<Result<_, _>>()?,
         );
     }
-    let ids = intersect(lists).ok_or_else(|| OpError::internal("merged_ids needs words or a metadata filter"))?;
+    let mut ids = intersect(lists).ok_or_else(|| OpError::internal("merged_ids needs words or a metadata filter"))?;
     let (Some(kind), Some(&first), Some(&last)) = (kind, ids.first(), ids.last()) else { return Ok(ids) };
     // The kind, from `entries_kind_id` (kind, id): its ids in the span of
     // the candidates, read in order and merged when there are few enough,
@@ -246,7 +246,8 @@ fn merged_ids(
         .query_map(rusqlite::params![kind, first, last, budget.saturating_add(1) as i64], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     if of_kind.len() <= budget {
-        return intersect([ids, of_kind]).ok_or_else(|| OpError::internal("two lists merged to none"));
+        retain_in(&mut ids, &of_kind);
+        return Ok(ids);
     }
     // One statement for all lookups: a query per id from here costs six
     // times what SQLite spends looking the id up.
@@ -260,20 +261,24 @@ fn merged_ids(
 
 /// The ids in every one of `lists` (each ascending), ascending; `None`
 /// without lists.
-fn intersect(lists: impl IntoIterator<Item = Vec<i64>>) -> Option<Vec<i64>> {
-    let mut lists: Vec<Vec<i64>> = lists.into_iter().collect();
+fn intersect(mut lists: Vec<Vec<i64>>) -> Option<Vec<i64>> {
     // Smallest first: each merge keeps at most what the last one kept.
     lists.sort_by_key(Vec::len);
     let mut lists = lists.into_iter();
     let mut ids = lists.next()?;
     for other in lists {
-        let mut at = 0;
-        ids.retain(|id| {
-            at += other[at..].partition_point(|o| o < id);
-            other.get(at) == Some(id)
-        });
+        retain_in(&mut ids, &other);
     }
     Some(ids)
+}
+
+/// Keeps the ids (ascending) that `other` (ascending) holds too.
+fn retain_in(ids: &mut Vec<i64>, other: &[i64]) {
+    let mut at = 0;
+    ids.retain(|id| {
+        at += other[at..].partition_point(|o| o < id);
+        other.get(at) == Some(id)
+    });
 }
 
 /// A page of the entries of `kind` (all of them without one), by id, and

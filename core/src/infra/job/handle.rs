@@ -83,7 +83,7 @@ impl JobControl {
         self.progress.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Starts following the job: pass the result to [`next_change`].
+    /// Starts following the job: wait on [`Watcher::next_change`].
     pub fn watch(&self) -> Watcher {
         Watcher { state: self.changed.subscribe(), progress: self.progress.load(Ordering::Relaxed) }
     }

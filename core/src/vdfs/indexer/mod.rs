@@ -205,8 +205,6 @@ struct Existing {
     modified: Option<i64>,
     /// Whether the file was hashed (a scan stopped midway leaves some not).
     hashed: bool,
-    /// Found on disk by this scan.
-    seen: bool,
 }
 
 /// Maps keyed by names of one folder: foldhash instead of SipHash, which
@@ -229,7 +227,6 @@ fn read_children(conn: &Connection, location: i64, folder: i64) -> OpResult<Fold
             size: r.get(3)?,
             modified: r.get(4)?,
             hashed: r.get(5)?,
-            seen: false,
         };
         children.insert(r.get(1)?, ex);
     }
@@ -317,10 +314,11 @@ impl Comparison<'_> {
             "INSERT INTO entries(uuid, location_id, parent_id, rel_path, name, kind, size, created_ns, modified_ns, \
              indexed_ns, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, 'core')",
         )?;
+        // What the listing holds is taken out of `stored`: what is left there
+        // has vanished.
         for f in found {
-            match stored.get_mut(file_name(&f.rel)) {
+            match stored.remove(file_name(&f.rel)) {
                 Some(ex) if ex.kind == f.kind => {
-                    ex.seen = true;
                     if f.kind == KIND_DIR {
                         self.waiting.insert(f.rel, Waiting { id: ex.id, new: false });
                         self.report.unchanged += 1;
@@ -333,7 +331,6 @@ impl Comparison<'_> {
                 other => {
                     if let Some(ex) = other {
                         // Same path, different kind: the old entry goes.
-                        ex.seen = true;
                         tx.prepare_cached("DELETE FROM entries WHERE id = ?1")?.execute([ex.id])?;
                         self.report.deleted += 1;
                     }
@@ -359,7 +356,7 @@ impl Comparison<'_> {
                 }
             }
         }
-        for (name, ex) in stored.into_iter().filter(|(_, ex)| !ex.seen) {
+        for (name, ex) in stored {
             let rel = if listing.rel.is_empty() { name } else { format!("{}/{name}", listing.rel) };
             self.vanished.push(Vanished { id: ex.id, rel, dir: ex.kind == KIND_DIR });
         }
