@@ -2,7 +2,7 @@
 # Builds what the peer benchmarks need and runs them:
 #   bash benches/peers/run.sh          the extension host beside Extism, checkpoints
 #   bash benches/peers/run.sh scale    a library of 1,000,000 entries
-#   bash benches/peers/run.sh host calls | host checkpoints
+#   bash benches/peers/run.sh host calls [native|raw|sdk|provided|provided-empty] | host checkpoints
 #                                      one section of the host run, for quick comparisons
 # Tables go to standard output (Markdown), progress to standard error.
 set -euo pipefail

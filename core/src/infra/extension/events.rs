@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::manager::ExtensionManager;
-use super::manifest::{EVENT_EXPORT, Manifest, ProvidedOperation};
+use super::manifest::{EVENT_EXPORT, Manifest};
 use super::permissions::Guard;
 use crate::Core;
 use crate::error::{OpError, OpResult};
@@ -72,16 +72,10 @@ impl ExtensionManager {
 
     /// Calls the extension's `on_event` with one event.
     async fn deliver(&self, id: &str, ev: &Event) -> OpResult<()> {
-        let handler = ProvidedOperation {
-            method: format!("event {}", ev.kind),
-            export: EVENT_EXPORT.to_string(),
-            description: String::new(),
-            input_schema: serde_json::Value::Bool(true),
-            output_schema: serde_json::Value::Bool(true),
-        };
         let payload =
             serde_json::to_vec(ev).map_err(|e| OpError::internal(format!("could not encode an event: {e}")))?;
-        self.run_operation(id, &handler, Some(ev.library_id), &payload, Form::Text).await.map(|_| ())
+        let method = format!("event {}", ev.kind);
+        self.run_operation(id, &method, EVENT_EXPORT, Some(ev.library_id), &payload, Form::Text).await.map(|_| ())
     }
 }
 

@@ -28,7 +28,50 @@ const LOG_BUDGET_PER_CALL: usize = 1024 * 1024;
 tokio::task_local! {
     /// Extensions whose code is on the current call path; a call into one of
     /// them again would wait on its own lock, so it is refused instead.
-    pub static CALL_CHAIN: Vec<String>;
+    static CALL_CHAIN: CallChain;
+}
+
+/// The extensions on a call path, innermost first. A shared list: entering
+/// one more extension adds a link instead of copying the chain, and
+/// re-entering the innermost one (its host calls) adds nothing.
+#[derive(Clone, Default)]
+pub struct CallChain(Option<Arc<Link>>);
+
+struct Link {
+    id: Arc<str>,
+    outer: CallChain,
+}
+
+impl CallChain {
+    /// The chain of the call being served (empty outside extension calls).
+    pub fn current() -> CallChain {
+        CALL_CHAIN.try_with(Clone::clone).unwrap_or_default()
+    }
+
+    /// Whether extension `id` is on the chain.
+    pub fn contains(&self, id: &str) -> bool {
+        let mut at = &self.0;
+        while let Some(link) = at {
+            if &*link.id == id {
+                return true;
+            }
+            at = &link.outer.0;
+        }
+        false
+    }
+
+    /// The chain with `id` entered innermost.
+    pub fn enter(self, id: &Arc<str>) -> CallChain {
+        match &self.0 {
+            Some(link) if link.id == *id => self,
+            _ => CallChain(Some(Arc::new(Link { id: id.clone(), outer: self }))),
+        }
+    }
+
+    /// Runs `f` with this chain as the current one.
+    pub async fn scope<F: Future>(self, f: F) -> F::Output {
+        CALL_CHAIN.scope(self, f).await
+    }
 }
 
 tokio::task_local! {
@@ -59,15 +102,9 @@ pub fn check_extension_call(id: &str, method: &str, library: Option<Uuid>) -> Op
     }
 }
 
-/// The extensions on the current call path.
-pub fn call_chain() -> Vec<String> {
-    CALL_CHAIN.try_with(Clone::clone).unwrap_or_default()
-}
-
-/// Whether extension `id`'s code is on the current call path (see
-/// [`call_chain`]), without copying the chain.
+/// Whether extension `id`'s code is on the current call path.
 pub fn in_call_chain(id: &str) -> bool {
-    CALL_CHAIN.try_with(|chain| chain.iter().any(|c| c == id)).unwrap_or(false)
+    CALL_CHAIN.try_with(|chain| chain.contains(id)).unwrap_or(false)
 }
 
 /// Limits of one store: memory size and counts of instances, tables and
@@ -135,8 +172,9 @@ pub struct HostState {
     pub budget: CpuBudget,
     /// Tick counter of the runtime.
     pub clock: Arc<AtomicU64>,
-    /// Set once the instance exists.
-    pub exports: Option<GuestExports>,
+    /// Set once the instance exists. Shared, not cloned: cloning a
+    /// `TypedFunc` takes type-registry references.
+    pub exports: Option<Arc<GuestExports>>,
     /// Log bytes left in this call.
     pub log_budget: usize,
     /// The job this instance runs, if it runs one.
@@ -173,9 +211,7 @@ impl Region {
     }
 }
 
-/// The guest's memory (a handle: copying it copies no bytes). The exports
-/// are not cloned on the hot path: cloning a `TypedFunc` takes type-registry
-/// references.
+/// The guest's memory (a handle: copying it copies no bytes).
 fn memory(ctx: &impl AsContext<Data = HostState>) -> OpResult<Memory> {
     ctx.as_context()
         .data()
@@ -231,11 +267,11 @@ pub async fn guest_alloc(
     len: u32,
     live: &[Region],
 ) -> wasmtime::Result<u32> {
-    let (alloc, memory) = match &ctx.as_context().data().exports {
-        Some(e) => (e.alloc.clone(), e.memory),
+    let (exports, memory) = match &ctx.as_context().data().exports {
+        Some(e) => (e.clone(), e.memory),
         None => return Err(wasmtime::Error::msg("guest exports not bound yet")),
     };
-    let ptr = alloc.call_async(&mut *ctx, len).await?;
+    let ptr = exports.alloc.call_async(&mut *ctx, len).await?;
     let size = memory.data_size(&*ctx) as u64;
     let region = Region { ptr, len };
     if ptr == 0 {
@@ -375,14 +411,16 @@ async fn run_call(caller: &mut Caller<'_, HostState>, args: [u32; 5]) -> (OpResu
     };
     let result = async {
         let core = core.upgrade().ok_or_else(|| OpError::unavailable("the core is shutting down"))?;
-        let extension = guard.extension();
-        let mut chain = call_chain();
-        chain.push(extension.to_string());
+        let chain = CallChain::current().enter(guard.id());
         // Boxed once here: the scopes below would otherwise move the whole
         // operation future twice.
-        let op =
-            Box::pin(core.execute_json_text(method, library, payload, crate::Caller::Extension(extension.to_string())));
-        CALL_CHAIN.scope(chain, CURRENT_GUARD.scope(guard.clone(), op)).await
+        let op = Box::pin(core.execute_json_text(
+            method,
+            library,
+            payload,
+            crate::Caller::Extension(guard.extension().to_string()),
+        ));
+        chain.scope(CURRENT_GUARD.scope(guard.clone(), op)).await
     }
     .await;
     stats.record(&result);

@@ -1,6 +1,7 @@
 //! One live instance of an extension: its store, the exports the host calls,
 //! and guest calls under the CPU budget with traps turned into typed errors.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -33,6 +34,7 @@ pub struct Instance {
     /// `wasm_free` round trips. Safe to reuse: arguments are only valid
     /// during the call, and an instance serves one call at a time.
     scratch: Option<u32>,
+    funcs: Funcs,
 }
 
 /// What a guest answers a call with: `{"ok": …}`, `{"error": {code,
@@ -134,8 +136,9 @@ impl Instance {
         let version: TypedFunc<(), i32> = instance
             .get_typed_func(&mut store, "spacedrive_abi_version")
             .map_err(|e| typed_err("spacedrive_abi_version", e))?;
-        store.data_mut().exports = Some(GuestExports { memory, alloc, free });
-        let mut inst = Instance { store, instance, init, cleanup, cpu_ms, trapped: false, scratch: None };
+        store.data_mut().exports = Some(Arc::new(GuestExports { memory, alloc, free }));
+        let mut inst =
+            Instance { store, instance, init, cleanup, cpu_ms, trapped: false, scratch: None, funcs: Funcs::default() };
         if !check_abi {
             return Ok(inst);
         }
@@ -282,8 +285,8 @@ impl Instance {
         library: Option<Uuid>,
         bytes: &[u8],
     ) -> OpResult<Vec<u8>> {
-        let ext = self.extension().to_string();
-        let what = format!("`{export}`");
+        // Only failures name the export: the hot path builds no strings.
+        let what = || format!("`{export}`");
         let deadline = self.store.data_mut().start_call(self.cpu_ms);
         self.store.set_epoch_deadline(deadline);
 
@@ -299,7 +302,7 @@ impl Instance {
                 let size = if owned { need } else { SCRATCH_BYTES };
                 let p = match host::guest_alloc(&mut self.store, size, &[]).await {
                     Ok(p) => p,
-                    Err(e) => return Err(self.fail(&what, &e)),
+                    Err(e) => return Err(self.fail(&what(), &e)),
                 };
                 if !owned {
                     self.scratch = Some(p);
@@ -322,39 +325,70 @@ impl Instance {
         };
         let called = match job {
             None => {
-                let f: TypedFunc<(u32, u32, u32), u32> = self
-                    .instance
-                    .get_typed_func(&mut self.store, export)
-                    .map_err(|e| OpError::internal(format!("export `{export}` is unusable: {e}")))?;
+                let f = self.funcs.operation(&self.instance, &mut self.store, export)?;
                 f.call_async(&mut self.store, (p_ptr, len, lib_ptr)).await
             }
             Some(handle) => {
-                let f: TypedFunc<(u32, u32, u32, u32), u32> = self
-                    .instance
-                    .get_typed_func(&mut self.store, export)
-                    .map_err(|e| OpError::internal(format!("export `{export}` is unusable: {e}")))?;
+                let f = self.funcs.job(&self.instance, &mut self.store, export)?;
                 f.call_async(&mut self.store, (handle, p_ptr, len, lib_ptr)).await
             }
         };
         let result_ptr = match called {
             Ok(p) => p,
-            Err(e) => return Err(self.fail(&what, &e)),
+            Err(e) => return Err(self.fail(&what(), &e)),
         };
         let framed = host::read_framed(&self.store, result_ptr, host::MAX_RESULT_BYTES as u32);
-        let mut frees = Vec::with_capacity(2);
-        if owned {
-            frees.push((block, need));
-        }
-        if let Ok(b) = &framed {
-            frees.push((result_ptr, b.len() as u32 + 4));
-        }
-        for args in frees {
+        let frees = [owned.then_some((block, need)), framed.as_ref().ok().map(|b| (result_ptr, b.len() as u32 + 4))];
+        for args in frees.into_iter().flatten() {
             if let Err(e) = exports.free.call_async(&mut self.store, args).await {
-                return Err(self.fail(&what, &e));
+                return Err(self.fail(&what(), &e));
             }
         }
-        framed.map_err(|e| e.context(format!("extension `{ext}` returned a bad result block")))
+        framed.map_err(|e| e.context(format!("extension `{}` returned a bad result block", self.extension())))
     }
+}
+
+/// Typed handles of the operation and job exports called so far: looking an
+/// export up and checking its type on every call cost more than the call.
+#[derive(Default)]
+struct Funcs {
+    operations: HashMap<String, OpFunc>,
+    jobs: HashMap<String, JobFunc>,
+}
+
+/// An operation export: `(payload_ptr, payload_len, library_ptr) -> result`.
+type OpFunc = TypedFunc<(u32, u32, u32), u32>;
+/// A job export: `(job, state_ptr, state_len, library_ptr) -> result`.
+type JobFunc = TypedFunc<(u32, u32, u32, u32), u32>;
+
+impl Funcs {
+    fn operation(
+        &mut self,
+        instance: &wasmtime::Instance,
+        store: &mut Store<HostState>,
+        export: &str,
+    ) -> OpResult<&OpFunc> {
+        typed(&mut self.operations, instance, store, export)
+    }
+
+    fn job(&mut self, instance: &wasmtime::Instance, store: &mut Store<HostState>, export: &str) -> OpResult<&JobFunc> {
+        typed(&mut self.jobs, instance, store, export)
+    }
+}
+
+fn typed<'a, P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
+    cache: &'a mut HashMap<String, TypedFunc<P, R>>,
+    instance: &wasmtime::Instance,
+    store: &mut Store<HostState>,
+    export: &str,
+) -> OpResult<&'a TypedFunc<P, R>> {
+    if !cache.contains_key(export) {
+        let f = instance
+            .get_typed_func(&mut *store, export)
+            .map_err(|e| OpError::internal(format!("export `{export}` is unusable: {e}")))?;
+        cache.insert(export.to_string(), f);
+    }
+    cache.get(export).ok_or_else(|| OpError::internal(format!("export `{export}` vanished")))
 }
 
 #[cfg(test)]

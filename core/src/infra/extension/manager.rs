@@ -606,38 +606,39 @@ impl ExtensionManager {
         form: Form,
     ) -> Option<OpResult<Answer>> {
         let (_, name) = crate::infra::wire::parse_method(method).ok()?;
-        let id = name.split('.').next()?.to_string();
+        let id = name.split('.').next()?;
         // A loaded extension's manifest is in memory; only the first call of
         // an extension not loaded yet reads its installation.
-        let loaded = self
-            .loaded
-            .read()
-            .await
-            .get(&id)
-            .map(|l| l.manifest.operations.iter().find(|o| o.method == method).cloned());
-        let op = match loaded {
-            Some(op) => op?,
-            None => self.installed_manifest(&id).ok()?.operations.into_iter().find(|o| o.method == method)?,
+        let loaded = self.loaded.read().await.get(id).cloned();
+        let installed;
+        let operations = match &loaded {
+            Some(l) => &l.manifest.operations,
+            None => {
+                installed = self.installed_manifest(id).ok()?;
+                &installed.operations
+            }
         };
+        let export = &operations.iter().find(|o| o.method == method)?.export;
         let text = match payload.to_text() {
             Ok(t) => t,
             Err(e) => return Some(Err(e)),
         };
-        Some(self.run_operation(&id, &op, library, &text, form).await)
+        Some(self.run_operation(id, method, export, library, &text, form).await)
     }
 
+    /// Calls `export` of extension `id` for `method`, on its live instance.
     pub(super) async fn run_operation(
         &self,
         id: &str,
-        op: &ProvidedOperation,
+        method: &str,
+        export: &str,
         library: Option<Uuid>,
         payload: &[u8],
         form: Form,
     ) -> OpResult<Answer> {
         if host::in_call_chain(id) {
             return Err(OpError::conflict(format!(
-                "`{}` would re-enter extension `{id}`, which is already handling this call; call it from elsewhere",
-                op.method
+                "`{method}` would re-enter extension `{id}`, which is already handling this call; call it from elsewhere"
             )));
         }
         let loaded = self.get(id).await?;
@@ -650,15 +651,9 @@ impl ExtensionManager {
             *slot = Some(inst);
         }
         let inst = slot.as_mut().ok_or_else(|| OpError::internal("instance vanished"))?;
-        let result = host::CALL_CHAIN
-            .scope(
-                {
-                    let mut chain = host::call_chain();
-                    chain.push(id.to_string());
-                    chain
-                },
-                inst.call_operation(&op.export, library, payload, form),
-            )
+        let result = host::CallChain::current()
+            .enter(loaded.guard.id())
+            .scope(inst.call_operation(export, library, payload, form))
             .await;
         if inst.trapped() {
             // The next call gets a fresh instance.

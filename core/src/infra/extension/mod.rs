@@ -19,7 +19,7 @@ pub mod runtime;
 pub mod view;
 
 pub use consent::Consent;
-pub use host::{call_chain, check_extension_call, current_call_may_use, current_network_grant};
+pub use host::{check_extension_call, current_call_may_use, current_network_grant};
 pub use instance::Instance;
 pub use manager::{ExtensionInfo, ExtensionManager, ExtensionState, Inspection, InstallSource};
 pub use manifest::Manifest;

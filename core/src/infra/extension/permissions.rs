@@ -42,7 +42,7 @@ impl NetworkGrant {
 
 /// The checks one extension's calls go through.
 pub struct Guard {
-    extension: String,
+    extension: Arc<str>,
     /// `<extension>.`: the prefix of the operations it provides itself.
     own_prefix: String,
     methods: Vec<String>,
@@ -59,7 +59,7 @@ impl Guard {
         let rpm = NonZeroU32::new(p.rate_limits.requests_per_minute).unwrap_or(NonZeroU32::MIN);
         let http_rpm = NonZeroU32::new(p.rate_limits.http_requests_per_minute).unwrap_or(NonZeroU32::MIN);
         Guard {
-            extension: extension.to_string(),
+            extension: Arc::from(extension),
             own_prefix: format!("{extension}."),
             methods: p.methods.clone(),
             all_libraries: p.libraries.iter().any(|l| l == "*"),
@@ -83,6 +83,11 @@ impl Guard {
 
     /// The extension these checks are for.
     pub fn extension(&self) -> &str {
+        &self.extension
+    }
+
+    /// The extension's id, shared.
+    pub fn id(&self) -> &Arc<str> {
         &self.extension
     }
 

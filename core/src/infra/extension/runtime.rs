@@ -35,6 +35,10 @@ impl Runtime {
         config.epoch_interruption(true);
         config.max_wasm_stack(MAX_WASM_STACK);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling()));
+        // For `perf`: guest functions get names in /tmp/perf-<pid>.map.
+        if std::env::var_os("SD_WASM_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let mut cache = wasmtime::CacheConfig::new();
         cache.with_directory(cache_dir);
         let cache = wasmtime::Cache::new(cache)

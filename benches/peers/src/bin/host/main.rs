@@ -42,20 +42,31 @@ fn main() {
         }
         return;
     }
-    // `host calls`: only the per-call figures at n = 1,000, for quick
-    // before-and-after comparisons while working on the call path.
+    // `host calls [path]`: only the per-call figures at n = 1,000 (or one
+    // path of them), for quick before-and-after comparisons while working on
+    // the call path.
     if std::env::args().nth(1).as_deref() == Some("calls") {
+        let only = std::env::args().nth(2);
+        let paths: [(&str, &dyn Fn() -> Duration); 5] = [
+            ("native", &|| bench.native_per_call(&rt, 1000, 1)),
+            ("raw", &|| bench.raw_per_call(&rt, 1000, false, 1)),
+            ("sdk", &|| bench.sdk_per_call(&rt, 1000, 1)),
+            ("provided", &|| bench.provided_op(&rt)),
+            ("provided-empty", &|| bench.provided_empty_op(&rt)),
+        ];
+        let chosen: Vec<_> = paths.iter().filter(|(name, _)| only.as_deref().is_none_or(|o| o == *name)).collect();
+        assert!(
+            !chosen.is_empty(),
+            "no path `{}`; paths: native, raw, sdk, provided, provided-empty",
+            only.unwrap_or_default()
+        );
+        let mut runs: Vec<Box<dyn FnMut() -> Duration>> =
+            chosen.iter().map(|(_, f)| Box::new(*f) as Box<dyn FnMut() -> Duration>).collect();
         let got = interleaved(
             REPS,
-            &mut [
-                &mut || bench.native_per_call(&rt, 1000, 1),
-                &mut || bench.raw_per_call(&rt, 1000, false, 1),
-                &mut || bench.sdk_per_call(&rt, 1000, 1),
-                &mut || bench.provided_op(&rt),
-                &mut || bench.provided_empty_op(&rt),
-            ],
+            &mut runs.iter_mut().map(|r| &mut **r as &mut dyn FnMut() -> Duration).collect::<Vec<_>>(),
         );
-        for (name, t) in ["native", "raw", "sdk", "provided (one ping back)", "provided (empty)"].iter().zip(got) {
+        for ((name, _), t) in chosen.iter().zip(got) {
             println!("{name}: {}", fmt(t));
         }
         return;
