@@ -976,12 +976,24 @@ async fn kind_and_metadata_filters_narrow_searches_with_and_without_words() {
     // With a word as well: i ≡ 9 (mod 12) is odd, so "even" leaves none and "odd" all 50.
     assert_eq!(search(json!({ "query": "even", "kind": "receipt", "where": vendor("v1") })).await["total"], 0);
     assert_eq!(search(json!({ "query": "odd", "kind": "receipt", "where": vendor("v1") })).await["total"], 50);
+    // Paged, ranked by relevance: the pages hold the 50 once between them.
+    let mut seen = std::collections::HashSet::new();
+    for offset in [0, 20, 40] {
+        let page =
+            search(json!({ "query": "odd", "kind": "receipt", "where": vendor("v1"), "limit": 20, "offset": offset }))
+                .await;
+        assert_eq!((page["total"].as_u64(), page["ranking"].as_str()), (Some(50), Some("relevance")), "{page}");
+        for h in page["results"].as_array().unwrap() {
+            assert!(seen.insert(h["entry"]["id"].as_str().unwrap().to_string()), "{h} on two pages");
+        }
+    }
+    assert_eq!(seen.len(), 50);
     // Kind and word only: a third of the 300 odd items.
     assert_eq!(search(json!({ "query": "odd", "kind": "note" })).await["total"], 100);
     assert_eq!(search(json!({ "kind": "photo", "where": vendor("v9") })).await["total"], 0);
 
-    // A rare value among many entries of one kind: that kind's ids are too
-    // many to read, so each candidate's kind is looked up instead.
+    // A rare value among many entries of one kind, and the same value on
+    // entries of other kinds.
     let mut more = vec![json!({ "name": "rare one", "kind": "note", "metadata": { "vendor": "rare" } })];
     more.extend(
         (0..400).map(|i| json!({ "name": format!("bulk {i}"), "kind": "note", "metadata": { "vendor": "bulk" } })),
@@ -995,4 +1007,27 @@ async fn kind_and_metadata_filters_narrow_searches_with_and_without_words() {
     assert_eq!(names(search(json!({ "kind": "note", "where": vendor("rare") })).await), ["rare one", "rare three"]);
     assert_eq!(names(search(json!({ "kind": "receipt", "where": vendor("rare") })).await), ["rare two"]);
     assert_eq!(search(json!({ "kind": "note", "where": vendor("bulk") })).await["total"], 400);
+    assert_eq!(search(json!({ "where": vendor("rare") })).await["total"], 3);
+
+    // A new kind moves the entry between kinds in filtered searches, words or not.
+    let one = search(json!({ "query": "rare one" })).await["results"][0]["entry"]["id"].clone();
+    call(&core, "action:vdfs.update_metadata.input.v1", Some(lib), json!({ "entry_id": one, "kind": "receipt" }))
+        .await
+        .unwrap();
+    assert_eq!(names(search(json!({ "kind": "note", "where": vendor("rare") })).await), ["rare three"]);
+    assert_eq!(names(search(json!({ "kind": "receipt", "where": vendor("rare") })).await), ["rare one", "rare two"]);
+    let worded = search(json!({ "query": "rare", "kind": "receipt", "where": vendor("rare") })).await;
+    assert_eq!(worded["total"], 2, "{worded}");
+    // Metadata set after the change carries the new kind too.
+    call(
+        &core,
+        "action:vdfs.update_metadata.input.v1",
+        Some(lib),
+        json!({ "entry_id": one, "set": { "tier": "gold" } }),
+    )
+    .await
+    .unwrap();
+    let gold = json!([{ "namespace": "user", "key": "tier", "value": "gold" }]);
+    assert_eq!(names(search(json!({ "kind": "receipt", "where": gold })).await), ["rare one"]);
+    assert_eq!(search(json!({ "kind": "note", "where": gold })).await["total"], 0);
 }

@@ -25,6 +25,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/010_entry_search.sql")),
     M::up(include_str!("migrations/011_drop_field_index.sql")),
     M::up(include_str!("migrations/012_kind_id_index.sql")),
+    M::up(include_str!("migrations/013_metadata_kind.sql")),
 ];
 
 /// Connections per library. Readers run in parallel under WAL; writers queue
@@ -98,5 +99,29 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         assert!(rusqlite_migration::Migrations::from_slice(super::MIGRATIONS).validate().is_ok());
+    }
+
+    /// Metadata written before migration 13 learns its entry's kind, and
+    /// follows later changes of kind.
+    #[test]
+    fn metadata_carries_its_entrys_kind_across_the_migration() {
+        let migrations = rusqlite_migration::Migrations::from_slice(super::MIGRATIONS);
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        migrations.to_version(&mut conn, 12).unwrap();
+        conn.execute_batch(
+            "INSERT INTO entries(id, uuid, name, kind, indexed_ns, owner) VALUES (1, 'a', 'a', 'receipt', 0, 'user'), \
+                 (2, 'b', 'b', 'note', 0, 'user');
+             INSERT INTO metadata(entry_id, namespace, key, value, value_text, updated_ns) VALUES \
+                 (1, 'user', 'vendor', '\"acme\"', 'acme', 0), (2, 'user', 'vendor', '\"acme\"', 'acme', 0);",
+        )
+        .unwrap();
+        migrations.to_latest(&mut conn).unwrap();
+        let kinds = |conn: &rusqlite::Connection| -> Vec<String> {
+            let mut stmt = conn.prepare("SELECT kind FROM metadata ORDER BY entry_id").unwrap();
+            stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+        };
+        assert_eq!(kinds(&conn), ["receipt", "note"]);
+        conn.execute("UPDATE entries SET kind = 'invoice' WHERE id = 2", []).unwrap();
+        assert_eq!(kinds(&conn), ["receipt", "invoice"]);
     }
 }

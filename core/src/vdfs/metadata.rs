@@ -33,7 +33,8 @@ pub fn set(conn: &Connection, entry: i64, namespace: &str, key: &str, value: &Va
         )));
     }
     conn.prepare_cached(
-        "INSERT INTO metadata(entry_id, namespace, key, value, value_text, updated_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+        "INSERT INTO metadata(entry_id, namespace, key, value, value_text, updated_ns, kind) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, coalesce((SELECT kind FROM entries WHERE id = ?1), '')) \
          ON CONFLICT(entry_id, namespace, key) DO UPDATE SET value = excluded.value, \
          value_text = excluded.value_text, updated_ns = excluded.updated_ns",
     )?
