@@ -729,6 +729,76 @@ async fn answers_land_in_the_guests_buffer_when_they_fit_and_in_wasm_alloc_block
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invoke_answers_with_the_bare_result_in_the_buffer_and_errors_in_blocks() {
+    let h = Host::new().await;
+    // `op_run` pings through `spacedrive_invoke` with a buffer of `cap`
+    // bytes at `out + 16`, and wraps what it got back into the envelope its
+    // own caller expects: `{"ok":` + result + `}`, or `{"error":` + error +
+    // `}` when the answer's error bit is set. The frame starts at `out`.
+    let module = |out: u32, cap: u32, alloc: &str| Parts {
+        op: format!("(call $invoked (local.get $p) (local.get $len) (i32.const {out}) (i32.const {cap}))"),
+        alloc: alloc.to_string(),
+        extra: r#"
+          (data (i32.const 512) "{\"ok\":")
+          (data (i32.const 528) "{\"error\":")
+          (func $invoked (param $p i32) (param $len i32) (param $out i32) (param $cap i32) (result i32)
+            (local $r i64) (local $v i64) (local $n i32) (local $block i32) (local $start i32)
+            (local.set $r (call $invoke (i32.const 16) (i32.const 18) (i32.const 0) (local.get $p) (local.get $len)
+              (i32.add (local.get $out) (i32.const 16)) (local.get $cap)))
+            (local.set $start (i32.add (local.get $out) (i32.const 6)))
+            (if (i64.ge_s (local.get $r) (i64.const 0))
+              (then (local.set $n (i32.wrap_i64 (local.get $r))))
+              (else
+                (local.set $v (i64.sub (i64.const 0) (local.get $r)))
+                (local.set $block (i32.wrap_i64 (local.get $v)))
+                (local.set $n (i32.load (local.get $block)))
+                (memory.copy (i32.add (local.get $out) (i32.const 16)) (i32.add (local.get $block) (i32.const 4))
+                  (local.get $n))
+                (if (i64.ne (i64.and (local.get $v) (i64.const 0x100000000)) (i64.const 0))
+                  (then (local.set $start (i32.add (local.get $out) (i32.const 3)))))))
+            (if (i32.eq (local.get $start) (i32.add (local.get $out) (i32.const 6)))
+              (then (memory.copy (i32.add (local.get $start) (i32.const 4)) (i32.const 512) (i32.const 6)))
+              (else (memory.copy (i32.add (local.get $start) (i32.const 4)) (i32.const 528) (i32.const 9))))
+            (i32.store8 (i32.add (i32.add (local.get $out) (i32.const 16)) (local.get $n)) (i32.const 125))
+            (i32.store (local.get $start)
+              (i32.sub (i32.add (i32.add (local.get $out) (i32.const 17)) (local.get $n))
+                (i32.add (local.get $start) (i32.const 4))))
+            (local.get $start))"#
+            .to_string(),
+        ..Default::default()
+    };
+    let alloc_once = r#"
+      (global $served (mut i32) (i32.const 0))
+      (func $alloc (export "wasm_alloc") (param $size i32) (result i32)
+        (if (global.get $served) (then (return (i32.const 0))))
+        (global.set $served (i32.const 1))
+        (i32.const 65536))
+      (func (export "wasm_free") (param i32 i32))"#;
+    let install = |id: &'static str, parts: Parts| {
+        let h = &h;
+        async move {
+            h.install_parts(id, json!({}), &parts).await.unwrap_or_else(|e| panic!("{id}: {e}"));
+        }
+    };
+
+    // Fits: the result alone lands in the buffer, with no allocation.
+    install("fits", module(4096, 4096, alloc_once)).await;
+    let out = h.run("fits", json!({ "message": "bare" })).await.unwrap();
+    assert_eq!((out["echo"].as_str(), out["caller"].as_str()), (Some("Pong: bare"), Some("extension:fits")));
+    // Too small, or outside memory: a `wasm_alloc` block, error bit clear.
+    install("small", module(4096, 8, BUMP_ALLOC)).await;
+    assert_eq!(h.run("small", json!({ "message": "block" })).await.unwrap()["echo"], "Pong: block");
+    install("outside", module(4096, u32::MAX - 8192, BUMP_ALLOC)).await;
+    assert_eq!(h.run("outside", json!({ "message": "far" })).await.unwrap()["echo"], "Pong: far");
+    // An error comes in a block with the error bit set, as `{code, message}`.
+    assert_err(h.run("small", json!({ "message": 5 })).await, ErrorCode::InvalidInput, "input schema");
+    // Errors always come in a block, even when the buffer has room.
+    install("fits-broken", module(4096, 4096, alloc_once)).await;
+    assert_err(h.run("fits-broken", json!({ "message": 5 })).await, ErrorCode::Internal, "wasm_alloc");
+    h.good_still_works().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instances_past_the_pool_fail_with_resource_exhausted_and_come_back() {
     let h = Host::new().await;
     let mut alive = Vec::new();

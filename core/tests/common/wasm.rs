@@ -14,6 +14,7 @@ pub const PRELUDE: &str = r#"
   (import "spacedrive" "spacedrive_call" (func $call (param i32 i32 i32 i32 i32) (result i32)))
   (import "spacedrive" "spacedrive_log" (func $log (param i32 i32 i32)))
   (import "spacedrive" "spacedrive_call_buf" (func $call_buf (param i32 i32 i32 i32 i32 i32 i32) (result i64)))
+  (import "spacedrive" "spacedrive_invoke" (func $invoke (param i32 i32 i32 i32 i32 i32 i32) (result i64)))
   (data (i32.const 16) "query:test.ping.v1")
   (data (i32.const 64) "{\"message\":\"wat\"}")
   (data (i32.const 128) "action:vdfs.create_entry.input.v1")

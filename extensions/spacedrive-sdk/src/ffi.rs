@@ -65,14 +65,7 @@ pub fn framed(bytes: &[u8]) -> u32 {
 mod imports {
     #[link(wasm_import_module = "spacedrive")]
     unsafe extern "C" {
-        pub fn spacedrive_call(
-            method_ptr: u32,
-            method_len: u32,
-            library_ptr: u32,
-            payload_ptr: u32,
-            payload_len: u32,
-        ) -> u32;
-        pub fn spacedrive_call_buf(
+        pub fn spacedrive_invoke(
             method_ptr: u32,
             method_len: u32,
             library_ptr: u32,
@@ -198,42 +191,64 @@ fn take_framed(ptr: u32) -> Vec<u8> {
     bytes
 }
 
-/// Calls an operation and hands the host's envelope bytes to `read`.
+/// What an operation answered: its result's JSON, or its error's
+/// (`{code, message}`).
+pub enum Answer<'a> {
+    /// The result.
+    Ok(&'a [u8]),
+    /// The error.
+    Error(&'a [u8]),
+}
+
+/// In a negative answer of `spacedrive_invoke`, the bit saying the block
+/// holds an error.
 #[cfg(target_arch = "wasm32")]
-pub fn call<R>(method: &str, library: Option<&[u8; 16]>, payload: &[u8], read: impl FnOnce(&[u8]) -> R) -> R {
+const INVOKE_ERROR_BIT: u64 = 1 << 32;
+
+/// Calls an operation with `spacedrive_invoke` and hands the answer to
+/// `read`. The result lands in a buffer the SDK keeps; errors, and results
+/// too large for it, come in a block from `wasm_alloc`.
+#[cfg(target_arch = "wasm32")]
+pub fn call<R>(method: &str, library: Option<&[u8; 16]>, payload: &[u8], read: impl FnOnce(Answer<'_>) -> R) -> R {
     let lib_ptr = library.map_or(0, |b| b.as_ptr() as usize as u32);
     let (m_ptr, m_len) = (method.as_ptr() as usize as u32, method.len() as u32);
     let (p_ptr, p_len) = (payload.as_ptr() as usize as u32, payload.len() as u32);
     ANSWER.with(|cell| {
-        let Ok(mut buf) = cell.try_borrow_mut() else {
-            // Not reachable (`read` only decodes), but never share the buffer.
-            // SAFETY: the pointers and lengths describe live slices.
-            let ptr = unsafe { imports::spacedrive_call(m_ptr, m_len, lib_ptr, p_ptr, p_len) };
-            return read(&take_framed(ptr));
-        };
-        let (out_ptr, out_cap) = (buf.as_mut_ptr() as usize as u32, buf.capacity() as u32);
+        // Not shared, ever (`read` only decodes): without the buffer the
+        // answer comes in a block.
+        let mut buf = cell.try_borrow_mut().ok();
+        let (out_ptr, out_cap) = buf.as_mut().map_or((0, 0), |b| (b.as_mut_ptr() as usize as u32, b.capacity() as u32));
         // SAFETY: the pointers and lengths describe live slices of our memory;
         // the host writes at most `out_cap` bytes at `out_ptr`, which is the
         // buffer's spare capacity.
-        let r = unsafe { imports::spacedrive_call_buf(m_ptr, m_len, lib_ptr, p_ptr, p_len, out_ptr, out_cap) };
+        let r = unsafe { imports::spacedrive_invoke(m_ptr, m_len, lib_ptr, p_ptr, p_len, out_ptr, out_cap) };
         if r >= 0 {
+            let Some(buf) = buf.as_mut() else { return read(Answer::Ok(&[])) };
             // SAFETY: the host initialised the first `r <= capacity` bytes.
             unsafe { buf.set_len(r as usize) };
-            return read(&buf);
+            return read(Answer::Ok(buf));
         }
-        let bytes = take_framed((-r) as u32);
-        if bytes.len() <= MAX_BUFFER {
+        let v = r.unsigned_abs();
+        let bytes = take_framed(v as u32);
+        if v & INVOKE_ERROR_BIT != 0 {
+            return read(Answer::Error(&bytes));
+        }
+        if let Some(buf) = buf.as_mut()
+            && bytes.len() <= MAX_BUFFER
+        {
             buf.clear();
             buf.reserve(bytes.len().next_power_of_two());
         }
-        read(&bytes)
+        read(Answer::Ok(&bytes))
     })
 }
 
 /// Outside wasm there is no host: calls fail with `unavailable`.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn call<R>(_method: &str, _library: Option<&[u8; 16]>, _payload: &[u8], read: impl FnOnce(&[u8]) -> R) -> R {
-    read(br#"{"error":{"code":"unavailable","message":"no Spacedrive host: extensions run inside the wasm host"}}"#)
+pub fn call<R>(_method: &str, _library: Option<&[u8; 16]>, _payload: &[u8], read: impl FnOnce(Answer<'_>) -> R) -> R {
+    read(Answer::Error(
+        br#"{"code":"unavailable","message":"no Spacedrive host: extensions run inside the wasm host"}"#,
+    ))
 }
 
 /// Sends a log line.

@@ -23,12 +23,17 @@ pub const JOB_TOO_LARGE: i32 = -3;
 /// The host could not store the data (e.g. the database failed).
 pub const JOB_FAILED: i32 = -4;
 
+/// In a negative answer of `spacedrive_invoke`: the block holds an error
+/// (`{code, message}`), not the result.
+pub const INVOKE_ERROR_BIT: i64 = 1 << 32;
+
 use ValType::{F32, I32, I64};
 
 /// Every function the host offers: name, parameters, results.
 pub const IMPORTS: &[(&str, &[ValType], &[ValType])] = &[
     ("spacedrive_call", &[I32, I32, I32, I32, I32], &[I32]),
     ("spacedrive_call_buf", &[I32, I32, I32, I32, I32, I32, I32], &[I64]),
+    ("spacedrive_invoke", &[I32, I32, I32, I32, I32, I32, I32], &[I64]),
     ("spacedrive_log", &[I32, I32, I32], &[]),
     ("job_report_progress", &[I32, F32, I32, I32], &[I32]),
     ("job_checkpoint", &[I32, I32, I32], &[I32]),

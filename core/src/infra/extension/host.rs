@@ -26,9 +26,19 @@ const MAX_LOG_LINE: u32 = 16 * 1024;
 const LOG_BUDGET_PER_CALL: usize = 1024 * 1024;
 
 tokio::task_local! {
-    /// Extensions whose code is on the current call path; a call into one of
-    /// them again would wait on its own lock, so it is refused instead.
-    static CALL_CHAIN: CallChain;
+    /// The extension call being served: one task-local, so entering a call
+    /// wraps the operation's future once.
+    static CALL: CallContext;
+}
+
+/// What the core knows of the extension call it serves.
+#[derive(Clone)]
+struct CallContext {
+    /// Extensions whose code is on the call path; a call into one of them
+    /// again would wait on its own lock, so it is refused instead.
+    chain: CallChain,
+    /// Permissions of the extension whose host call is being served.
+    guard: Option<Arc<Guard>>,
 }
 
 /// The extensions on a call path, innermost first. A shared list: entering
@@ -45,7 +55,7 @@ struct Link {
 impl CallChain {
     /// The chain of the call being served (empty outside extension calls).
     pub fn current() -> CallChain {
-        CALL_CHAIN.try_with(Clone::clone).unwrap_or_default()
+        CALL.try_with(|c| c.chain.clone()).unwrap_or_default()
     }
 
     /// Whether extension `id` is on the chain.
@@ -68,34 +78,36 @@ impl CallChain {
         }
     }
 
-    /// Runs `f` with this chain as the current one.
+    /// Runs `f` with this chain as the current one; the guard of the host
+    /// call being served, if any, stays.
     pub async fn scope<F: Future>(self, f: F) -> F::Output {
-        CALL_CHAIN.scope(self, f).await
+        let guard = CALL.try_with(|c| c.guard.clone()).ok().flatten();
+        CALL.scope(CallContext { chain: self, guard }, f).await
     }
 }
 
-tokio::task_local! {
-    /// Permissions of the extension whose host call is being served.
-    static CURRENT_GUARD: Arc<Guard>;
+/// The guard of the host call being served, if one is.
+fn current_guard<R>(f: impl FnOnce(&Guard) -> R) -> Option<R> {
+    CALL.try_with(|c| c.guard.as_deref().map(f)).ok().flatten()
 }
 
 /// Whether the extension whose host call is being served may use `library`;
 /// `true` when no extension call is being served.
 pub fn current_call_may_use(library: Uuid) -> bool {
-    CURRENT_GUARD.try_with(|g| g.library_allowed(library)).unwrap_or(true)
+    current_guard(|g| g.library_allowed(library)).unwrap_or(true)
 }
 
 /// The network grant of the extension whose host call is being served.
 pub fn current_network_grant() -> Option<Arc<super::permissions::NetworkGrant>> {
-    CURRENT_GUARD.try_with(|g| g.network()).ok()
+    current_guard(Guard::network)
 }
 
 /// Checks a call made as extension `id` against its manifest (method prefix,
 /// library, rate limit). Fails closed: a call claiming to be an extension
 /// outside one of that extension's host calls is refused.
 pub fn check_extension_call(id: &str, method: &str, library: Option<Uuid>) -> OpResult<()> {
-    match CURRENT_GUARD.try_with(|g| (g.extension() == id).then(|| g.check(method, library))) {
-        Ok(Some(checked)) => checked,
+    match current_guard(|g| (g.extension() == id).then(|| g.check(method, library))) {
+        Some(Some(checked)) => checked,
         _ => Err(OpError::denied(format!(
             "a call as extension `{id}` must come from that extension's own module through the extension host"
         ))),
@@ -104,7 +116,7 @@ pub fn check_extension_call(id: &str, method: &str, library: Option<Uuid>) -> Op
 
 /// Whether extension `id`'s code is on the current call path.
 pub fn in_call_chain(id: &str) -> bool {
-    CALL_CHAIN.try_with(|chain| chain.contains(id)).unwrap_or(false)
+    CALL.try_with(|c| c.chain.contains(id)).unwrap_or(false)
 }
 
 /// Limits of one store: memory size and counts of instances, tables and
@@ -341,12 +353,32 @@ pub fn envelope(result: &OpResult<Answer>) -> Vec<u8> {
         Err(e) => error(e),
     };
     if out.len() - 4 > MAX_RESULT_BYTES {
-        return error(&OpError::exhausted(format!(
-            "result is {} bytes, over the {MAX_RESULT_BYTES}-byte limit for guests; ask for less (use limit/offset)",
-            out.len() - 4
-        )));
+        return error(&too_large(out.len() - 4));
     }
     out
+}
+
+fn too_large(len: usize) -> OpError {
+    OpError::exhausted(format!(
+        "result is {len} bytes, over the {MAX_RESULT_BYTES}-byte limit for guests; ask for less (use limit/offset)"
+    ))
+}
+
+/// What `spacedrive_invoke` hands over: the result's JSON alone, or the
+/// error's (`true`).
+fn bare(result: &OpResult<Answer>) -> (std::borrow::Cow<'_, [u8]>, bool) {
+    use std::borrow::Cow;
+    // Serialising a `Value` or an `OpError` into a Vec cannot fail.
+    let error = |e: &OpError| (Cow::Owned(serde_json::to_vec(e).unwrap_or_default()), true);
+    let ok = match result {
+        Ok(Answer::Text(t)) => Cow::Borrowed(t.as_slice()),
+        Ok(Answer::Value(v)) => Cow::Owned(serde_json::to_vec(v).unwrap_or_default()),
+        Err(e) => return error(e),
+    };
+    if ok.len() > MAX_RESULT_BYTES {
+        return error(&too_large(ok.len()));
+    }
+    (ok, false)
 }
 
 /// The guest enters the host: stop charging CPU.
@@ -363,12 +395,49 @@ fn resume(caller: &mut Caller<'_, HostState>) {
 }
 
 /// Serves one `spacedrive_call*` with the guest's CPU clock stopped: the
-/// framed envelope to deliver, and the argument regions it must not land on.
-async fn serve_call(caller: &mut Caller<'_, HostState>, args: [u32; 5]) -> (Vec<u8>, LiveArgs) {
+/// operation's result, and the argument regions it must not land on.
+async fn serve(caller: &mut Caller<'_, HostState>, args: [u32; 5]) -> (OpResult<Answer>, LiveArgs) {
     pause(caller);
-    let (result, live) = run_call(caller, args).await;
+    let served = run_call(caller, args).await;
     resume(caller);
+    served
+}
+
+/// [`serve`], answered with the framed envelope of ABI version 1.
+async fn serve_call(caller: &mut Caller<'_, HostState>, args: [u32; 5]) -> (Vec<u8>, LiveArgs) {
+    let (result, live) = serve(caller, args).await;
     (envelope(&result), live)
+}
+
+/// Whether `[ptr, ptr + cap)` lies inside guest memory.
+fn inside(caller: &Caller<'_, HostState>, memory: Memory, ptr: u32, cap: u32) -> bool {
+    u64::from(ptr) + u64::from(cap) <= memory.data_size(caller) as u64
+}
+
+/// Answers `spacedrive_invoke`: a result that fits the guest's buffer is
+/// written there and its length returned; otherwise (and errors always) it
+/// goes into a `[u32 length][bytes]` block from `wasm_alloc`, returned as
+/// minus its pointer, with [`abi::INVOKE_ERROR_BIT`] set for an error.
+async fn answer_invoke(
+    caller: &mut Caller<'_, HostState>,
+    result: &OpResult<Answer>,
+    live: &LiveArgs,
+    out_ptr: u32,
+    out_cap: u32,
+) -> wasmtime::Result<i64> {
+    let (bytes, failed) = bare(result);
+    let memory = memory(caller).map_err(wasmtime::Error::msg)?;
+    if !failed && out_cap > 0 && bytes.len() <= out_cap as usize && inside(caller, memory, out_ptr, out_cap) {
+        memory.write(&mut *caller, out_ptr as usize, &bytes)?;
+        return Ok(bytes.len() as i64);
+    }
+    let len = u32::try_from(bytes.len()).map_err(|_| wasmtime::Error::msg("result too large"))?;
+    let total = len.checked_add(4).ok_or_else(|| wasmtime::Error::msg("result too large"))?;
+    let ptr = guest_alloc(caller, total, live).await?;
+    memory.write(&mut *caller, ptr as usize, &len.to_le_bytes())?;
+    memory.write(&mut *caller, ptr as usize + 4, &bytes)?;
+    let flag = if failed { abi::INVOKE_ERROR_BIT } else { 0 };
+    Ok(-(i64::from(ptr) | flag))
 }
 
 /// Regions of guest memory the host accepted as a call's arguments (method,
@@ -412,15 +481,11 @@ async fn run_call(caller: &mut Caller<'_, HostState>, args: [u32; 5]) -> (OpResu
     let result = async {
         let core = core.upgrade().ok_or_else(|| OpError::unavailable("the core is shutting down"))?;
         let chain = CallChain::current().enter(guard.id());
-        // Boxed once here: the scopes below would otherwise move the whole
-        // operation future twice.
-        let op = Box::pin(core.execute_json_text(
-            method,
-            library,
-            payload,
-            crate::Caller::Extension(guard.extension().to_string()),
-        ));
-        chain.scope(CURRENT_GUARD.scope(guard.clone(), op)).await
+        // Boxed once here: the scope below would otherwise move the whole
+        // operation future.
+        let op =
+            Box::pin(core.execute_json_text(method, library, payload, crate::Caller::Extension(guard.id().clone())));
+        CALL.scope(CallContext { chain, guard: Some(guard.clone()) }, op).await
     }
     .await;
     stats.record(&result);
@@ -500,12 +565,24 @@ pub fn linker(engine: &wasmtime::Engine) -> OpResult<Linker<HostState>> {
                     // arguments: they have been read); otherwise into a
                     // fresh `wasm_alloc` block, as `spacedrive_call` does.
                     let memory = memory(&caller).map_err(wasmtime::Error::msg)?;
-                    let inside = u64::from(out_ptr) + u64::from(out_cap) <= memory.data_size(&caller) as u64;
-                    if json.len() <= out_cap as usize && inside {
+                    if json.len() <= out_cap as usize && inside(&caller, memory, out_ptr, out_cap) {
                         memory.write(&mut caller, out_ptr as usize, json)?;
                         return Ok(json.len() as i64);
                     }
                     deliver(&mut caller, &framed, &live).await.map(|ptr| -i64::from(ptr))
+                })
+            },
+        )
+        .map_err(err)?;
+    linker
+        .func_wrap_async(
+            IMPORT_MODULE,
+            "spacedrive_invoke",
+            |mut caller: Caller<'_, HostState>,
+             (m_ptr, m_len, lib_ptr, p_ptr, p_len, out_ptr, out_cap): (u32, u32, u32, u32, u32, u32, u32)| {
+                Box::new(async move {
+                    let (result, live) = serve(&mut caller, [m_ptr, m_len, lib_ptr, p_ptr, p_len]).await;
+                    answer_invoke(&mut caller, &result, &live, out_ptr, out_cap).await
                 })
             },
         )

@@ -401,6 +401,7 @@ mod tests {
     const FUZZ_WAT: &str = r#"
     (module
       (import "spacedrive" "spacedrive_call" (func $call (param i32 i32 i32 i32 i32) (result i32)))
+      (import "spacedrive" "spacedrive_invoke" (func $invoke (param i32 i32 i32 i32 i32 i32 i32) (result i64)))
       (memory (export "memory") 2)
       (data (i32.const 16) "query:test.ping.v1{\"message\":\"x\"}")
       (global $heap (mut i32) (i32.const 65536))
@@ -415,7 +416,9 @@ mod tests {
       (func (export "plugin_init") (result i32) (i32.const 0))
       (func (export "plugin_cleanup") (result i32) (i32.const 0))
       (func (export "fuzz") (param i32 i32 i32 i32 i32) (result i32)
-        (call $call (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4))))
+        (call $call (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4)))
+      (func (export "fuzz_invoke") (param i32 i32 i32 i32 i32 i32 i32) (result i64)
+        (call $invoke (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4) (local.get 5) (local.get 6))))
     "#;
 
     fn arg() -> impl Strategy<Value = u32> {
@@ -464,6 +467,48 @@ mod tests {
                     }
                     // The one trap allowed: the guest declared as argument the
                     // memory its own allocator then handed out.
+                    Err(e) => prop_assert!(
+                        e.root_cause().to_string().contains("overlapping a live argument"),
+                        "unexpected trap: {}", e.root_cause()
+                    ),
+                }
+                Ok(())
+            })?;
+        }
+
+        /// The same for `spacedrive_invoke`, whatever buffer it is offered:
+        /// no core is attached, so every call ends in an error, which comes
+        /// in a block with the error bit set.
+        #[test]
+        fn any_invoke_arguments_get_an_error_block(
+            args in (arg(), arg(), arg(), arg(), arg()),
+            out in (arg(), arg()),
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let cache = tempfile::tempdir().unwrap();
+            let runtime = Runtime::new(cache.path()).unwrap();
+            let linker = host::linker(runtime.engine()).unwrap();
+            let manifest = Manifest::parse(br#"{"id":"fuzz","name":"f","version":"1","permissions":{"methods":["test."],"libraries":["*"]}}"#).unwrap();
+            let module = wasmtime::Module::new(runtime.engine(), wat::parse_str(FUZZ_WAT).unwrap()).unwrap();
+            let guard = Arc::new(Guard::new("fuzz", &manifest.permissions));
+            rt.block_on(async {
+                let pre = linker.instantiate_pre(&module).unwrap();
+                let mut inst = Instance::new(&runtime, &pre, &manifest, std::sync::Weak::new(), guard, Default::default(), true)
+                    .await
+                    .unwrap();
+                type Invoke = TypedFunc<(u32, u32, u32, u32, u32, u32, u32), i64>;
+                let fuzz: Invoke = inst.instance.get_typed_func(&mut inst.store, "fuzz_invoke").unwrap();
+                let deadline = inst.store.data_mut().start_call(1000);
+                inst.store.set_epoch_deadline(deadline);
+                let (a, b, c, d, e) = args;
+                match fuzz.call_async(&mut inst.store, (a, b, c, d, e, out.0, out.1)).await {
+                    Ok(r) => {
+                        prop_assert!(r < 0 && (-r) & crate::infra::extension::abi::INVOKE_ERROR_BIT != 0, "answer {r}");
+                        let block = host::read_framed(&inst.store, (-r) as u32, host::MAX_RESULT_BYTES as u32)
+                            .expect("a readable block");
+                        let v: Value = serde_json::from_slice(&block).expect("JSON error");
+                        prop_assert!(v.get("code").is_some() && v.get("message").is_some(), "{v}");
+                    }
                     Err(e) => prop_assert!(
                         e.root_cause().to_string().contains("overlapping a live argument"),
                         "unexpected trap: {}", e.root_cause()

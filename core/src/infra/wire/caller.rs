@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -12,8 +14,9 @@ pub enum Caller {
     Socket,
     /// The web dashboard, on behalf of the person holding its session.
     Ui,
-    /// A WebAssembly extension, by manifest id.
-    Extension(String),
+    /// A WebAssembly extension, by manifest id (shared: every host call
+    /// names its caller).
+    Extension(Arc<str>),
 }
 
 impl Caller {
@@ -46,7 +49,7 @@ impl Caller {
     pub fn may_write_namespace(&self, namespace: &str) -> bool {
         match self {
             Caller::Cli | Caller::Socket | Caller::Ui => true,
-            Caller::Extension(id) => id == namespace,
+            Caller::Extension(id) => **id == *namespace,
         }
     }
 }

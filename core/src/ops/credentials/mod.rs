@@ -21,10 +21,10 @@ use crate::services::vault::{CredentialInfo, Secret};
 fn owner_for(caller: &Caller, asked: Option<String>) -> OpResult<String> {
     match caller {
         Caller::Extension(me) => match asked {
-            Some(other) if other != *me => Err(OpError::denied(format!(
+            Some(other) if *other != **me => Err(OpError::denied(format!(
                 "extension `{me}` may not use credentials of `{other}`: credentials of other owners are for people only"
             ))),
-            _ => Ok(me.clone()),
+            _ => Ok(me.to_string()),
         },
         _ => Ok(asked.unwrap_or_else(|| "user".to_string())),
     }

@@ -46,12 +46,12 @@ impl Operation for Dispatch {
     async fn execute(ctx: OpContext, input: DispatchInput) -> OpResult<JobInfo> {
         let library = ctx.library()?.clone();
         let extension = match (&ctx.caller, input.extension) {
-            (Caller::Extension(me), Some(other)) if *me != other => {
+            (Caller::Extension(me), Some(other)) if **me != *other => {
                 return Err(OpError::denied(format!("extension `{me}` may not start jobs of `{other}`")));
             }
             // An extension may index; the job is then its own to watch and steer.
             (Caller::Extension(_), None) if input.job == KIND_INDEX => None,
-            (Caller::Extension(me), _) => Some(me.clone()),
+            (Caller::Extension(me), _) => Some(me.to_string()),
             (_, e) => e,
         };
         let jobs = ctx.core.jobs();
@@ -99,7 +99,7 @@ async fn owned(ctx: &OpContext, id: Uuid) -> OpResult<Arc<Library>> {
     let library = ctx.library()?.clone();
     if let Caller::Extension(me) = &ctx.caller {
         let info = ctx.core.jobs().info(&library, id).await?;
-        if info.owner != *me {
+        if *info.owner != **me {
             return Err(OpError::denied(format!("extension `{me}` may not touch job {id} of `{}`", info.owner)));
         }
     }
@@ -154,7 +154,7 @@ impl Operation for List {
         let limit = crate::ops::vdfs::check_limit(input.limit)?;
         let mut jobs = ctx.core.jobs().list(ctx.library()?, input.state, limit).await?;
         if let Caller::Extension(me) = &ctx.caller {
-            jobs.retain(|j| j.owner == *me);
+            jobs.retain(|j| *j.owner == **me);
         }
         Ok(jobs)
     }

@@ -69,7 +69,8 @@ spacedrive-test = {harness}
 [workspace]
 
 [profile.release]
-opt-level = "s"
+# Speed over size: the host compiles a module once and caches it.
+opt-level = 3
 lto = true
 codegen-units = 1
 panic = "abort"
