@@ -73,7 +73,7 @@ impl CallChain {
     /// The chain with `id` entered innermost.
     pub fn enter(self, id: &Arc<str>) -> CallChain {
         match &self.0 {
-            Some(link) if link.id == *id => self,
+            Some(link) if Arc::ptr_eq(&link.id, id) || link.id == *id => self,
             _ => CallChain(Some(Arc::new(Link { id: id.clone(), outer: self }))),
         }
     }
@@ -448,25 +448,26 @@ pub type LiveArgs = [Region; 3];
 async fn run_call(caller: &mut Caller<'_, HostState>, args: [u32; 5]) -> (OpResult<Answer>, LiveArgs) {
     let [m_ptr, m_len, lib_ptr, p_ptr, p_len] = args;
     let mut live = [Region { ptr: 0, len: 0 }; 3];
-    let data = caller.data();
-    let (stats, guard, core) = (data.stats.clone(), data.guard.clone(), data.core.clone());
+    // Borrowed, not cloned: nothing below needs the store mutably.
+    let caller = &*caller;
+    let (stats, guard) = (&caller.data().stats, &caller.data().guard);
     // The arguments are read in place, straight from guest memory: the
     // method as a `&str` and the payload as JSON text decoded by the
     // operation itself.
     let args = (|| -> OpResult<(&str, Option<Uuid>, &[u8])> {
         let memory = memory(caller)?;
-        let method = guest_slice(&*caller, memory, m_ptr, m_len, MAX_METHOD_BYTES, "method")?;
+        let method = guest_slice(caller, memory, m_ptr, m_len, MAX_METHOD_BYTES, "method")?;
         live[0] = Region { ptr: m_ptr, len: m_len };
         let method =
             std::str::from_utf8(method).map_err(|e| OpError::invalid(format!("method is not valid UTF-8: {e}")))?;
         let library = if lib_ptr == 0 {
             None
         } else {
-            let b = guest_slice(&*caller, memory, lib_ptr, 16, 16, "library id")?;
+            let b = guest_slice(caller, memory, lib_ptr, 16, 16, "library id")?;
             live[1] = Region { ptr: lib_ptr, len: 16 };
             Some(Uuid::from_slice(b).map_err(|e| OpError::invalid(format!("library id: {e}")))?)
         };
-        let payload = guest_slice(&*caller, memory, p_ptr, p_len, MAX_PAYLOAD_BYTES as u32, "payload")?;
+        let payload = guest_slice(caller, memory, p_ptr, p_len, MAX_PAYLOAD_BYTES as u32, "payload")?;
         live[2] = Region { ptr: p_ptr, len: p_len };
         Ok((method, library, payload))
     })();
@@ -479,12 +480,9 @@ async fn run_call(caller: &mut Caller<'_, HostState>, args: [u32; 5]) -> (OpResu
         }
     };
     let result = async {
-        let core = core.upgrade().ok_or_else(|| OpError::unavailable("the core is shutting down"))?;
+        let core = caller.data().core.upgrade().ok_or_else(|| OpError::unavailable("the core is shutting down"))?;
         let chain = CallChain::current().enter(guard.id());
-        // Boxed once here: the scope below would otherwise move the whole
-        // operation future.
-        let op =
-            Box::pin(core.execute_json_text(method, library, payload, crate::Caller::Extension(guard.id().clone())));
+        let op = core.execute_json_text(method, library, payload, crate::Caller::Extension(guard.id().clone()));
         CALL.scope(CallContext { chain, guard: Some(guard.clone()) }, op).await
     }
     .await;
