@@ -37,6 +37,11 @@ impl Host {
         self.install(&manifest(id, perms), &parts.wasm()).await
     }
 
+    /// Installs a module that must install.
+    async fn install_ok(&self, id: &str, parts: Parts) {
+        self.install_parts(id, json!({}), &parts).await.unwrap_or_else(|e| panic!("{id}: {e}"));
+    }
+
     async fn run(&self, id: &str, payload: Value) -> Result<Value, OpError> {
         call(&self.core, &format!("query:{id}.run.v1"), None, payload).await
     }
@@ -679,6 +684,16 @@ async fn an_upgrade_shows_what_it_adds_and_a_hot_reload_cannot_escalate() {
     assert_eq!(info["permissions"]["methods"], json!(["test."]));
 }
 
+/// An allocator that serves one block (the payload the host passes in) and
+/// then fails: an answer that needed `wasm_alloc` would trap.
+const ALLOC_ONCE: &str = r#"
+  (global $served (mut i32) (i32.const 0))
+  (func $alloc (export "wasm_alloc") (param $size i32) (result i32)
+    (if (global.get $served) (then (return (i32.const 0))))
+    (global.set $served (i32.const 1))
+    (i32.const 65536))
+  (func (export "wasm_free") (param i32 i32))"#;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_land_in_the_guests_buffer_when_they_fit_and_in_wasm_alloc_blocks_otherwise() {
     let h = Host::new().await;
@@ -698,32 +713,17 @@ async fn answers_land_in_the_guests_buffer_when_they_fit_and_in_wasm_alloc_block
             .to_string(),
         ..Default::default()
     };
-    // An allocator that serves one block (the payload the host passes in)
-    // and then fails: an answer that needed `wasm_alloc` would trap.
-    let alloc_once = r#"
-      (global $served (mut i32) (i32.const 0))
-      (func $alloc (export "wasm_alloc") (param $size i32) (result i32)
-        (if (global.get $served) (then (return (i32.const 0))))
-        (global.set $served (i32.const 1))
-        (i32.const 65536))
-      (func (export "wasm_free") (param i32 i32))"#;
-    let install = |id: &'static str, parts: Parts| {
-        let h = &h;
-        async move {
-            h.install_parts(id, json!({}), &parts).await.unwrap_or_else(|e| panic!("{id}: {e}"));
-        }
-    };
 
     // Fits: no allocation at all, the answer is in the buffer.
-    install("fits", module(4096, 4096, alloc_once)).await;
+    h.install_ok("fits", module(4096, 4096, ALLOC_ONCE)).await;
     assert_eq!(h.run("fits", json!({ "message": "buffered" })).await.unwrap()["echo"], "Pong: buffered");
     // Too small, or outside memory: delivered in a `wasm_alloc` block.
-    install("small", module(4096, 8, BUMP_ALLOC)).await;
+    h.install_ok("small", module(4096, 8, BUMP_ALLOC)).await;
     assert_eq!(h.run("small", json!({ "message": "fallback" })).await.unwrap()["echo"], "Pong: fallback");
-    install("outside", module(4096, u32::MAX - 8192, BUMP_ALLOC)).await;
+    h.install_ok("outside", module(4096, u32::MAX - 8192, BUMP_ALLOC)).await;
     assert_eq!(h.run("outside", json!({ "message": "far" })).await.unwrap()["echo"], "Pong: far");
     // The fallback really allocates: with the one-block allocator it traps.
-    install("small-broken", module(4096, 8, alloc_once)).await;
+    h.install_ok("small-broken", module(4096, 8, ALLOC_ONCE)).await;
     assert_err(h.run("small-broken", json!({ "message": "x" })).await, ErrorCode::Internal, "wasm_alloc");
     h.good_still_works().await;
 }
@@ -767,33 +767,20 @@ async fn invoke_answers_with_the_bare_result_in_the_buffer_and_errors_in_blocks(
             .to_string(),
         ..Default::default()
     };
-    let alloc_once = r#"
-      (global $served (mut i32) (i32.const 0))
-      (func $alloc (export "wasm_alloc") (param $size i32) (result i32)
-        (if (global.get $served) (then (return (i32.const 0))))
-        (global.set $served (i32.const 1))
-        (i32.const 65536))
-      (func (export "wasm_free") (param i32 i32))"#;
-    let install = |id: &'static str, parts: Parts| {
-        let h = &h;
-        async move {
-            h.install_parts(id, json!({}), &parts).await.unwrap_or_else(|e| panic!("{id}: {e}"));
-        }
-    };
 
     // Fits: the result alone lands in the buffer, with no allocation.
-    install("fits", module(4096, 4096, alloc_once)).await;
+    h.install_ok("fits", module(4096, 4096, ALLOC_ONCE)).await;
     let out = h.run("fits", json!({ "message": "bare" })).await.unwrap();
     assert_eq!((out["echo"].as_str(), out["caller"].as_str()), (Some("Pong: bare"), Some("extension:fits")));
     // Too small, or outside memory: a `wasm_alloc` block, error bit clear.
-    install("small", module(4096, 8, BUMP_ALLOC)).await;
+    h.install_ok("small", module(4096, 8, BUMP_ALLOC)).await;
     assert_eq!(h.run("small", json!({ "message": "block" })).await.unwrap()["echo"], "Pong: block");
-    install("outside", module(4096, u32::MAX - 8192, BUMP_ALLOC)).await;
+    h.install_ok("outside", module(4096, u32::MAX - 8192, BUMP_ALLOC)).await;
     assert_eq!(h.run("outside", json!({ "message": "far" })).await.unwrap()["echo"], "Pong: far");
     // An error comes in a block with the error bit set, as `{code, message}`.
     assert_err(h.run("small", json!({ "message": 5 })).await, ErrorCode::InvalidInput, "input schema");
     // Errors always come in a block, even when the buffer has room.
-    install("fits-broken", module(4096, 4096, alloc_once)).await;
+    h.install_ok("fits-broken", module(4096, 4096, ALLOC_ONCE)).await;
     assert_err(h.run("fits-broken", json!({ "message": 5 })).await, ErrorCode::Internal, "wasm_alloc");
     h.good_still_works().await;
 }

@@ -434,6 +434,31 @@ mod tests {
         ]
     }
 
+    /// Runs `f` on a fresh instance of [`FUZZ_WAT`] (no core attached) with
+    /// a fresh CPU budget.
+    fn on_fuzz_instance<R>(f: impl AsyncFnOnce(&mut Instance) -> R) -> R {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let runtime = Runtime::new(cache.path()).unwrap();
+        let linker = host::linker(runtime.engine()).unwrap();
+        let manifest = Manifest::parse(
+            br#"{"id":"fuzz","name":"f","version":"1","permissions":{"methods":["test."],"libraries":["*"]}}"#,
+        )
+        .unwrap();
+        let module = wasmtime::Module::new(runtime.engine(), wat::parse_str(FUZZ_WAT).unwrap()).unwrap();
+        let guard = Arc::new(Guard::new("fuzz", &manifest.permissions));
+        rt.block_on(async {
+            let pre = linker.instantiate_pre(&module).unwrap();
+            let mut inst =
+                Instance::new(&runtime, &pre, &manifest, std::sync::Weak::new(), guard, Default::default(), true)
+                    .await
+                    .unwrap();
+            let deadline = inst.store.data_mut().start_call(1000);
+            inst.store.set_epoch_deadline(deadline);
+            f(&mut inst).await
+        })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(300))]
 
@@ -441,22 +466,9 @@ mod tests {
         /// panics nor traps: it answers with a well-formed envelope.
         #[test]
         fn any_arguments_get_an_envelope(args in (arg(), arg(), arg(), arg(), arg())) {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            let cache = tempfile::tempdir().unwrap();
-            let runtime = Runtime::new(cache.path()).unwrap();
-            let linker = host::linker(runtime.engine()).unwrap();
-            let manifest = Manifest::parse(br#"{"id":"fuzz","name":"f","version":"1","permissions":{"methods":["test."],"libraries":["*"]}}"#).unwrap();
-            let module = wasmtime::Module::new(runtime.engine(), wat::parse_str(FUZZ_WAT).unwrap()).unwrap();
-            let guard = Arc::new(Guard::new("fuzz", &manifest.permissions));
-            rt.block_on(async {
-                let pre = linker.instantiate_pre(&module).unwrap();
-                let mut inst = Instance::new(&runtime, &pre, &manifest, std::sync::Weak::new(), guard, Default::default(), true)
-                    .await
-                    .unwrap();
+            on_fuzz_instance(async |inst| {
                 let fuzz: TypedFunc<(u32, u32, u32, u32, u32), u32> =
                     inst.instance.get_typed_func(&mut inst.store, "fuzz").unwrap();
-                let deadline = inst.store.data_mut().start_call(1000);
-                inst.store.set_epoch_deadline(deadline);
                 match fuzz.call_async(&mut inst.store, args).await {
                     Ok(ptr) => {
                         let block = host::read_framed(&inst.store, ptr, host::MAX_RESULT_BYTES as u32)
@@ -484,22 +496,9 @@ mod tests {
             args in (arg(), arg(), arg(), arg(), arg()),
             out in (arg(), arg()),
         ) {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            let cache = tempfile::tempdir().unwrap();
-            let runtime = Runtime::new(cache.path()).unwrap();
-            let linker = host::linker(runtime.engine()).unwrap();
-            let manifest = Manifest::parse(br#"{"id":"fuzz","name":"f","version":"1","permissions":{"methods":["test."],"libraries":["*"]}}"#).unwrap();
-            let module = wasmtime::Module::new(runtime.engine(), wat::parse_str(FUZZ_WAT).unwrap()).unwrap();
-            let guard = Arc::new(Guard::new("fuzz", &manifest.permissions));
-            rt.block_on(async {
-                let pre = linker.instantiate_pre(&module).unwrap();
-                let mut inst = Instance::new(&runtime, &pre, &manifest, std::sync::Weak::new(), guard, Default::default(), true)
-                    .await
-                    .unwrap();
+            on_fuzz_instance(async |inst| {
                 type Invoke = TypedFunc<(u32, u32, u32, u32, u32, u32, u32), i64>;
                 let fuzz: Invoke = inst.instance.get_typed_func(&mut inst.store, "fuzz_invoke").unwrap();
-                let deadline = inst.store.data_mut().start_call(1000);
-                inst.store.set_epoch_deadline(deadline);
                 let (a, b, c, d, e) = args;
                 match fuzz.call_async(&mut inst.store, (a, b, c, d, e, out.0, out.1)).await {
                     Ok(r) => {
