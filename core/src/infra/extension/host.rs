@@ -306,19 +306,35 @@ pub async fn guest_alloc(
     Ok(ptr)
 }
 
-/// Writes a framed block (`[u32 little-endian length][bytes]`, as
-/// [`envelope`] builds it) into a fresh guest allocation and returns its
-/// pointer. The guest owns it and frees it with `wasm_free(ptr, 4 + length)`.
+/// Writes `body` framed (`[u32 little-endian length][bytes]`) into a fresh
+/// guest allocation and returns its pointer. The guest owns it and frees it
+/// with `wasm_free(ptr, 4 + length)`.
 pub async fn deliver(
     ctx: &mut (impl AsContextMut<Data = HostState> + Send),
-    framed: &[u8],
+    body: &[u8],
     live: &[Region],
 ) -> wasmtime::Result<u32> {
-    let total = u32::try_from(framed.len()).map_err(|_| wasmtime::Error::msg("result too large"))?;
+    let len = u32::try_from(body.len()).map_err(|_| wasmtime::Error::msg("result too large"))?;
+    let total = len.checked_add(4).ok_or_else(|| wasmtime::Error::msg("result too large"))?;
     let ptr = guest_alloc(ctx, total, live).await?;
     let memory = memory(ctx).map_err(wasmtime::Error::msg)?;
-    memory.write(&mut *ctx, ptr as usize, framed)?;
+    memory.write(&mut *ctx, ptr as usize, &len.to_le_bytes())?;
+    memory.write(&mut *ctx, ptr as usize + 4, body)?;
     Ok(ptr)
+}
+
+/// Writes `body` into the buffer the guest offered (`out_cap` bytes at
+/// `out_ptr`) when it fits and the buffer lies inside memory (it may
+/// overlap the arguments: they have been read); returns its length, or
+/// `None` when it must be delivered in a block instead.
+fn offer(caller: &mut Caller<'_, HostState>, body: &[u8], out_ptr: u32, out_cap: u32) -> wasmtime::Result<Option<i64>> {
+    let memory = memory(caller).map_err(wasmtime::Error::msg)?;
+    let inside = u64::from(out_ptr) + u64::from(out_cap) <= memory.data_size(&*caller) as u64;
+    if out_cap == 0 || body.len() > out_cap as usize || !inside {
+        return Ok(None);
+    }
+    memory.write(&mut *caller, out_ptr as usize, body)?;
+    Ok(Some(body.len() as i64))
 }
 
 /// Reads a `[u32 length][bytes]` block the guest returned, bounded by `max`.
@@ -330,30 +346,27 @@ pub fn read_framed(ctx: &impl AsContext<Data = HostState>, ptr: u32, max: u32) -
 }
 
 /// The JSON envelope a guest receives (`{"ok": …}` or `{"error": …}`),
-/// framed: a little-endian `u32` length, then the JSON. Serialised straight
-/// into the frame, without building an envelope `Value`.
+/// serialised straight into its buffer, without building an envelope
+/// `Value`.
 pub fn envelope(result: &OpResult<Answer>) -> Vec<u8> {
-    fn framed(key: &str, write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    fn wrapped(key: &str, write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
         let mut out = Vec::with_capacity(256);
-        out.extend_from_slice(&[0; 4]);
         out.extend_from_slice(b"{\"");
         out.extend_from_slice(key.as_bytes());
         out.extend_from_slice(b"\":");
         write(&mut out);
         out.push(b'}');
-        let len = (out.len() - 4) as u32;
-        out[..4].copy_from_slice(&len.to_le_bytes());
         out
     }
     // Serialising a `Value` or an `OpError` into a Vec cannot fail.
-    let error = |e: &OpError| framed("error", |out| drop(serde_json::to_writer(out, e)));
+    let error = |e: &OpError| wrapped("error", |out| drop(serde_json::to_writer(out, e)));
     let out = match result {
-        Ok(Answer::Text(t)) => framed("ok", |out| out.extend_from_slice(t)),
-        Ok(Answer::Value(v)) => framed("ok", |out| drop(serde_json::to_writer(out, v))),
+        Ok(Answer::Text(t)) => wrapped("ok", |out| out.extend_from_slice(t)),
+        Ok(Answer::Value(v)) => wrapped("ok", |out| drop(serde_json::to_writer(out, v))),
         Err(e) => error(e),
     };
-    if out.len() - 4 > MAX_RESULT_BYTES {
-        return error(&too_large(out.len() - 4));
+    if out.len() > MAX_RESULT_BYTES {
+        return error(&too_large(out.len()));
     }
     out
 }
@@ -403,15 +416,10 @@ async fn serve(caller: &mut Caller<'_, HostState>, args: [u32; 5]) -> (OpResult<
     served
 }
 
-/// [`serve`], answered with the framed envelope of ABI version 1.
+/// [`serve`], answered with the envelope of ABI version 1.
 async fn serve_call(caller: &mut Caller<'_, HostState>, args: [u32; 5]) -> (Vec<u8>, LiveArgs) {
     let (result, live) = serve(caller, args).await;
     (envelope(&result), live)
-}
-
-/// Whether `[ptr, ptr + cap)` lies inside guest memory.
-fn inside(caller: &Caller<'_, HostState>, memory: Memory, ptr: u32, cap: u32) -> bool {
-    u64::from(ptr) + u64::from(cap) <= memory.data_size(caller) as u64
 }
 
 /// Answers `spacedrive_invoke`: a result that fits the guest's buffer is
@@ -426,16 +434,10 @@ async fn answer_invoke(
     out_cap: u32,
 ) -> wasmtime::Result<i64> {
     let (bytes, failed) = bare(result);
-    let memory = memory(caller).map_err(wasmtime::Error::msg)?;
-    if !failed && out_cap > 0 && bytes.len() <= out_cap as usize && inside(caller, memory, out_ptr, out_cap) {
-        memory.write(&mut *caller, out_ptr as usize, &bytes)?;
-        return Ok(bytes.len() as i64);
+    if !failed && let Some(len) = offer(caller, &bytes, out_ptr, out_cap)? {
+        return Ok(len);
     }
-    let len = u32::try_from(bytes.len()).map_err(|_| wasmtime::Error::msg("result too large"))?;
-    let total = len.checked_add(4).ok_or_else(|| wasmtime::Error::msg("result too large"))?;
-    let ptr = guest_alloc(caller, total, live).await?;
-    memory.write(&mut *caller, ptr as usize, &len.to_le_bytes())?;
-    memory.write(&mut *caller, ptr as usize + 4, &bytes)?;
+    let ptr = deliver(caller, &bytes, live).await?;
     let flag = if failed { abi::INVOKE_ERROR_BIT } else { 0 };
     Ok(-(i64::from(ptr) | flag))
 }
@@ -543,8 +545,8 @@ pub fn linker(engine: &wasmtime::Engine) -> OpResult<Linker<HostState>> {
             "spacedrive_call",
             |mut caller: Caller<'_, HostState>, (m_ptr, m_len, lib_ptr, p_ptr, p_len): (u32, u32, u32, u32, u32)| {
                 Box::new(async move {
-                    let (framed, live) = serve_call(&mut caller, [m_ptr, m_len, lib_ptr, p_ptr, p_len]).await;
-                    deliver(&mut caller, &framed, &live).await
+                    let (json, live) = serve_call(&mut caller, [m_ptr, m_len, lib_ptr, p_ptr, p_len]).await;
+                    deliver(&mut caller, &json, &live).await
                 })
             },
         )
@@ -556,18 +558,13 @@ pub fn linker(engine: &wasmtime::Engine) -> OpResult<Linker<HostState>> {
             |mut caller: Caller<'_, HostState>,
              (m_ptr, m_len, lib_ptr, p_ptr, p_len, out_ptr, out_cap): (u32, u32, u32, u32, u32, u32, u32)| {
                 Box::new(async move {
-                    let (framed, live) = serve_call(&mut caller, [m_ptr, m_len, lib_ptr, p_ptr, p_len]).await;
-                    let json = &framed[4..];
-                    // The answer goes into the guest's buffer when it fits
-                    // and the buffer lies inside memory (it may overlap the
-                    // arguments: they have been read); otherwise into a
+                    let (json, live) = serve_call(&mut caller, [m_ptr, m_len, lib_ptr, p_ptr, p_len]).await;
+                    // Into the guest's buffer when it fits, otherwise into a
                     // fresh `wasm_alloc` block, as `spacedrive_call` does.
-                    let memory = memory(&caller).map_err(wasmtime::Error::msg)?;
-                    if json.len() <= out_cap as usize && inside(&caller, memory, out_ptr, out_cap) {
-                        memory.write(&mut caller, out_ptr as usize, json)?;
-                        return Ok(json.len() as i64);
+                    if let Some(len) = offer(&mut caller, &json, out_ptr, out_cap)? {
+                        return Ok(len);
                     }
-                    deliver(&mut caller, &framed, &live).await.map(|ptr| -i64::from(ptr))
+                    deliver(&mut caller, &json, &live).await.map(|ptr| -i64::from(ptr))
                 })
             },
         )
