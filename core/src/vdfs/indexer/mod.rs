@@ -456,17 +456,28 @@ fn insert_files(
     Ok(())
 }
 
+/// Ids of the entries a scan may take for the new paths of moved files.
+#[derive(Clone, Copy)]
+struct Added {
+    /// The lowest id an entry added since the last completed scan can have:
+    /// a scan that stopped, failed or was killed may have added the new
+    /// path of a file whose old one only this scan finds gone.
+    since: i64,
+    /// The lowest id an entry this scan adds can have (counted in its
+    /// report as added).
+    by_this_scan: i64,
+}
+
 /// Settles what vanished, once the walk is done: a vanished file, or one
-/// below a vanished folder, whose content a file this scan added has, keeps
-/// its entry (and its metadata and sidecars) at the new path, in place of
-/// the added one; then the rest is deleted. `first_new` is the lowest id an
-/// entry this scan added can have.
+/// below a vanished folder, whose content a file added since the last
+/// completed scan has, keeps its entry (and its metadata and sidecars) at
+/// the new path, in place of the added one; then the rest is deleted.
 fn settle_vanished(
     conn: &mut Connection,
     library: &Library,
     location: i64,
     vanished: &[Vanished],
-    first_new: i64,
+    added: Added,
     report: &mut ScanReport,
 ) -> OpResult<()> {
     if vanished.is_empty() {
@@ -484,7 +495,7 @@ fn settle_vanished(
                 "SELECT id, content_hash FROM entries WHERE location_id = ?1 AND rel_path > ?2 || '/' \
                  AND rel_path < ?2 || '0' AND content_hash IS NOT NULL AND kind NOT IN ('dir', 'symlink')",
             )?;
-            let mut added = tx.prepare_cached(
+            let mut added_file = tx.prepare_cached(
                 "SELECT id, rel_path, name, parent_id, size, modified_ns, created_ns FROM entries \
                  WHERE content_hash = ?1 AND location_id = ?2 AND id >= ?3 LIMIT 1",
             )?;
@@ -503,9 +514,9 @@ fn settle_vanished(
                     file.query_map([v.id], row)?.collect::<Result<_, _>>()?
                 };
                 for (old, hash) in candidates {
-                    type Added = (i64, String, String, i64, i64, Option<i64>, Option<i64>);
-                    let found: Option<Added> = added
-                        .query_row(params![hash, location, first_new], |r| {
+                    type NewPath = (i64, String, String, i64, i64, Option<i64>, Option<i64>);
+                    let found: Option<NewPath> = added_file
+                        .query_row(params![hash, location, added.since], |r| {
                             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
                         })
                         .optional()?;
@@ -513,7 +524,9 @@ fn settle_vanished(
                     drop_added.execute([new])?;
                     take_over.execute(params![rel, name, parent, size, modified, created, now, old])?;
                     taken_over.push(old);
-                    report.added -= 1;
+                    if new >= added.by_this_scan {
+                        report.added = report.added.saturating_sub(1);
+                    }
                     report.moved += 1;
                 }
             }
@@ -570,9 +583,17 @@ pub fn scan(library: &Library, location: i64, observer: &dyn ScanObserver) -> Op
         .query_row("SELECT id FROM entries WHERE location_id = ?1 AND rel_path = ''", [location], |r| r.get(0))
         .optional()?
         .ok_or_else(|| OpError::internal("location has no root entry"))?;
-    // Entries this scan adds get ids above every id there is now.
-    let first_new: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM entries", [], |r| r.get(0))?;
-    conn.execute("UPDATE locations SET last_scan_started_at = ?1 WHERE id = ?2", params![now_ns(), location])?;
+    // Entries this scan adds get ids above every id there is now; those a
+    // scan that did not complete added lie between `added_since` (kept
+    // until a scan completes) and here.
+    let by_this_scan: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM entries", [], |r| r.get(0))?;
+    let since: i64 = conn.query_row(
+        "UPDATE locations SET last_scan_started_at = ?1, added_since = COALESCE(added_since, ?2) WHERE id = ?3 \
+         RETURNING added_since",
+        params![now_ns(), by_this_scan, location],
+        |r| r.get(0),
+    )?;
+    let added = Added { since, by_this_scan };
     observer.progress("indexing", 0, None);
 
     let mut comparison = Comparison {
@@ -672,14 +693,81 @@ pub fn scan(library: &Library, location: i64, observer: &dyn ScanObserver) -> Op
         }
     })?;
     let Comparison { vanished, folders_done: comparison_folders, .. } = comparison;
-    // Also when stopped: a file added at its new path now would not be
-    // recognised as moved by the next scan.
-    settle_vanished(&mut conn, library, location, &vanished, first_new, &mut report)?;
+    // Also when stopped, for what was compared so far. A scan that fails
+    // before this leaves it to the next one, which finds the same files
+    // vanished and, through `added_since`, the new paths this one added.
+    settle_vanished(&mut conn, library, location, &vanished, added, &mut report)?;
     if stopped {
         return Ok(None);
     }
-    conn.execute("UPDATE locations SET last_scan_completed_at = ?1 WHERE id = ?2", params![now_ns(), location])?;
+    conn.execute(
+        "UPDATE locations SET last_scan_completed_at = ?1, added_since = NULL WHERE id = ?2",
+        params![now_ns(), location],
+    )?;
     report.duration_ms = started.elapsed().as_millis() as u64;
     observer.progress("done", comparison_folders, Some(comparison_folders));
     Ok(Some(report))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+
+    /// Runs scans to completion, or stops them after their first committed
+    /// batch, as pausing the job does (a killed daemon leaves the same).
+    #[derive(Default)]
+    struct Observer {
+        stop_after_a_batch: bool,
+        committed: AtomicBool,
+    }
+
+    impl ScanObserver for Observer {
+        fn progress(&self, _phase: &str, _done: u64, _total: Option<u64>) {}
+        fn batch_committed(&self, _report: &ScanReport) {
+            self.committed.store(true, Ordering::Relaxed);
+        }
+        fn should_stop(&self) -> bool {
+            self.stop_after_a_batch && self.committed.load(Ordering::Relaxed)
+        }
+    }
+
+    fn entry_id(library: &Library, rel: &str) -> Option<i64> {
+        let conn = library.dedicated_connection().unwrap();
+        conn.query_row("SELECT id FROM entries WHERE rel_path = ?1", [rel], |r| r.get(0)).optional().unwrap()
+    }
+
+    #[test]
+    fn a_move_split_across_an_interrupted_scan_keeps_the_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = dir.path().join("tree");
+        for folder in ["old", "new"] {
+            std::fs::create_dir_all(tree.join(folder)).unwrap();
+        }
+        std::fs::write(tree.join("old/x.txt"), b"the same bytes at both paths").unwrap();
+        let library = Library::create(&dir.path().join("library"), Uuid::new_v4(), "test").unwrap();
+        let (row, _) = add_location(&mut library.dedicated_connection().unwrap(), &tree, false).unwrap();
+        let complete = Observer::default();
+        scan(&library, row, &complete).unwrap().unwrap();
+        let entry = entry_id(&library, "old/x.txt").unwrap();
+
+        // The file moves. A scan stopped after its first batch sees the new
+        // path; only the next sees the old one gone.
+        std::fs::copy(tree.join("old/x.txt"), tree.join("new/x.txt")).unwrap();
+        let stopped = Observer { stop_after_a_batch: true, ..Default::default() };
+        assert!(scan(&library, row, &stopped).unwrap().is_none(), "the scan was stopped");
+        assert!(entry_id(&library, "new/x.txt").is_some_and(|id| id != entry));
+        std::fs::remove_file(tree.join("old/x.txt")).unwrap();
+        let report = scan(&library, row, &complete).unwrap().unwrap();
+
+        assert_eq!(entry_id(&library, "new/x.txt"), Some(entry), "the moved file keeps its entry");
+        assert_eq!(entry_id(&library, "old/x.txt"), None);
+        assert_eq!((report.moved, report.added, report.deleted), (1, 0, 0), "{report:?}");
+        // Completed: the next scan's moves are its own again.
+        let conn = library.dedicated_connection().unwrap();
+        let since: Option<i64> =
+            conn.query_row("SELECT added_since FROM locations WHERE id = ?1", [row], |r| r.get(0)).unwrap();
+        assert_eq!(since, None);
+    }
 }
