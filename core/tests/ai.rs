@@ -497,10 +497,18 @@ async fn semantic_search_finds_meaning_without_shared_words() {
         let core = core.clone();
         let (name, text) = (name.to_string(), text.to_string());
         let kind = if name.starts_with("receipt") { "receipt" } else { "note" };
+        // Two receipts were paid by card.
+        let by_card = name.contains("0413") || name.contains("0414");
+        let metadata = json!({ "paid": if by_card { "card" } else { "cash" } });
         async move {
-            let e = call(&core, "action:vdfs.create_entry.input.v1", Some(lib), json!({ "name": name, "kind": kind }))
-                .await
-                .unwrap();
+            let e = call(
+                &core,
+                "action:vdfs.create_entry.input.v1",
+                Some(lib),
+                json!({ "name": name, "kind": kind, "metadata": metadata }),
+            )
+            .await
+            .unwrap();
             call(
                 &core,
                 "action:vdfs.write_sidecar.input.v1",
@@ -544,6 +552,22 @@ async fn semantic_search_finds_meaning_without_shared_words() {
     .unwrap();
     assert_eq!(out["total"], 3);
     assert_eq!(out["results"][0]["entry"]["id"], taxi);
+    // A metadata filter, with and without a kind: the taxi (paid cash) is out.
+    let card = json!([{ "namespace": "user", "key": "paid", "value": "card" }]);
+    for (kind, total) in [(json!("receipt"), 2), (Value::Null, 2), (json!("note"), 0)] {
+        let out = call(
+            &core,
+            "query:search.semantic.v1",
+            Some(lib),
+            json!({ "query": "ride to the airport", "kind": kind, "where": card }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["total"], total, "{kind}: {out}");
+        for hit in out["results"].as_array().unwrap() {
+            assert!(hit["entry"]["name"] == "receipt-0413.pdf" || hit["entry"]["name"] == "receipt-0414.pdf", "{out}");
+        }
+    }
     let out =
         call(&core, "query:search.semantic.v1", Some(lib), json!({ "query": "ride to the airport" })).await.unwrap();
     let top: Vec<&Value> = out["results"].as_array().unwrap().iter().take(2).map(|h| &h["entry"]["id"]).collect();

@@ -166,22 +166,13 @@ fn snippet(body: &str, terms: &[String]) -> Option<(usize, String)> {
     Some((matched.len(), out))
 }
 
-/// SQL selecting the ids of entries of `kind` with all `filters`, and its
-/// arguments.
-fn filter_query(kind: Option<&str>, filters: &[MetadataFilter]) -> (String, Vec<String>) {
-    let mut sql = String::from("SELECT id FROM entries WHERE 1 = 1");
-    let mut args: Vec<String> = Vec::new();
-    if let Some(kind) = kind {
-        sql.push_str(" AND kind = ?");
-        args.push(kind.to_string());
+/// SQL selecting the ids of the entries of `kind` (every entry without
+/// one), from the kind's index, and its arguments.
+fn kind_query(kind: Option<&str>) -> (&'static str, Vec<&str>) {
+    match kind {
+        Some(kind) => ("SELECT id FROM entries WHERE kind = ?", vec![kind]),
+        None => ("SELECT id FROM entries", Vec::new()),
     }
-    // `id IN (…)` lets SQLite start from the metadata index and look each
-    // entry up by id; a correlated EXISTS would scan every entry.
-    for f in filters {
-        sql.push_str(" AND id IN (SELECT entry_id FROM metadata WHERE namespace = ? AND key = ? AND value_text = ?)");
-        args.extend([f.namespace.clone(), f.key.clone(), f.value.clone()]);
-    }
-    (sql, args)
 }
 
 /// Conditions on the column `entry` (an entry's row id) for `kind` and
@@ -274,7 +265,7 @@ fn retain_in(ids: &mut Vec<i64>, other: &[i64]) {
 /// A page of the entries of `kind` (all of them without one), by id, and
 /// how many there are, started from the kind's index.
 fn kind_page(conn: &Connection, kind: Option<&str>, limit: u32, offset: u64) -> OpResult<(Vec<i64>, u64)> {
-    let (filter_sql, filter_args) = filter_query(kind, &[]);
+    let (filter_sql, filter_args) = kind_query(kind);
     // The window count gives the total in the same pass as the page.
     let mut stmt = conn.prepare(&format!(
         "SELECT id, COUNT(*) OVER () FROM ({filter_sql}) ORDER BY id LIMIT {limit} OFFSET {offset}"
@@ -306,8 +297,11 @@ pub fn filtered_ids(
     if kind.is_none() && filters.is_empty() {
         return Ok(None);
     }
-    let (sql, args) = filter_query(kind, filters);
-    let mut stmt = conn.prepare(&sql)?;
+    if !filters.is_empty() {
+        return Ok(Some(merged_ids(conn, None, kind, filters)?.into_iter().collect()));
+    }
+    let (sql, args) = kind_query(kind);
+    let mut stmt = conn.prepare_cached(sql)?;
     let ids = stmt.query_map(rusqlite::params_from_iter(&args), |r| r.get(0))?.collect::<Result<_, _>>()?;
     Ok(Some(ids))
 }
