@@ -587,12 +587,15 @@ pub fn scan(library: &Library, location: i64, observer: &dyn ScanObserver) -> Op
     // scan that did not complete added lie between `added_since` (kept
     // until a scan completes) and here.
     let by_this_scan: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM entries", [], |r| r.get(0))?;
-    let since: i64 = conn.query_row(
-        "UPDATE locations SET last_scan_started_at = ?1, added_since = COALESCE(added_since, ?2) WHERE id = ?3 \
-         RETURNING added_since",
-        params![now_ns(), by_this_scan, location],
-        |r| r.get(0),
-    )?;
+    let since: i64 = conn
+        .query_row(
+            "UPDATE locations SET last_scan_started_at = ?1, added_since = COALESCE(added_since, ?2) WHERE id = ?3 \
+             RETURNING added_since",
+            params![now_ns(), by_this_scan, location],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or_else(|| OpError::not_found("location vanished during the scan"))?;
     let added = Added { since, by_this_scan };
     observer.progress("indexing", 0, None);
 
