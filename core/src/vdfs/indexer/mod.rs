@@ -464,7 +464,8 @@ struct Added {
     /// path of a file whose old one only this scan finds gone.
     since: i64,
     /// The lowest id an entry this scan adds can have (counted in its
-    /// report as added).
+    /// report as added). This scan saw those files; an earlier scan's may
+    /// have moved or gone since, so they count only while still on disk.
     by_this_scan: i64,
 }
 
@@ -475,7 +476,7 @@ struct Added {
 fn settle_vanished(
     conn: &mut Connection,
     library: &Library,
-    location: i64,
+    (location, root): (i64, &Path),
     vanished: &[Vanished],
     added: Added,
     report: &mut ScanReport,
@@ -495,9 +496,10 @@ fn settle_vanished(
                 "SELECT id, content_hash FROM entries WHERE location_id = ?1 AND rel_path > ?2 || '/' \
                  AND rel_path < ?2 || '0' AND content_hash IS NOT NULL AND kind NOT IN ('dir', 'symlink')",
             )?;
-            let mut added_file = tx.prepare_cached(
+            // Newest first: this scan's own before an earlier one's.
+            let mut added_files = tx.prepare_cached(
                 "SELECT id, rel_path, name, parent_id, size, modified_ns, created_ns FROM entries \
-                 WHERE content_hash = ?1 AND location_id = ?2 AND id >= ?3 LIMIT 1",
+                 WHERE content_hash = ?1 AND location_id = ?2 AND id >= ?3 ORDER BY id DESC",
             )?;
             let mut drop_added = tx.prepare_cached("DELETE FROM entries WHERE id = ?1")?;
             let mut take_over = tx.prepare_cached(
@@ -515,11 +517,17 @@ fn settle_vanished(
                 };
                 for (old, hash) in candidates {
                     type NewPath = (i64, String, String, i64, i64, Option<i64>, Option<i64>);
-                    let found: Option<NewPath> = added_file
-                        .query_row(params![hash, location, added.since], |r| {
+                    let found: Option<NewPath> = added_files
+                        .query_map(params![hash, location, added.since], |r| {
                             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+                        })?
+                        .find(|row| {
+                            row.as_ref().map_or(true, |(id, rel, ..): &NewPath| {
+                                *id >= added.by_this_scan
+                                    || std::fs::symlink_metadata(root.join(rel)).is_ok_and(|m| m.is_file())
+                            })
                         })
-                        .optional()?;
+                        .transpose()?;
                     let Some((new, rel, name, parent, size, modified, created)) = found else { continue };
                     drop_added.execute([new])?;
                     take_over.execute(params![rel, name, parent, size, modified, created, now, old])?;
@@ -699,7 +707,7 @@ pub fn scan(library: &Library, location: i64, observer: &dyn ScanObserver) -> Op
     // Also when stopped, for what was compared so far. A scan that fails
     // before this leaves it to the next one, which finds the same files
     // vanished and, through `added_since`, the new paths this one added.
-    settle_vanished(&mut conn, library, location, &vanished, added, &mut report)?;
+    settle_vanished(&mut conn, library, (location, &root), &vanished, added, &mut report)?;
     if stopped {
         return Ok(None);
     }
@@ -741,28 +749,37 @@ mod tests {
         conn.query_row("SELECT id FROM entries WHERE rel_path = ?1", [rel], |r| r.get(0)).optional().unwrap()
     }
 
+    /// A library with one location holding `old/x.txt`, scanned: the
+    /// library, the location's row and the file's entry.
+    fn indexed(tree: &Path, library: &Path) -> (Library, i64, i64) {
+        for folder in ["old", "new"] {
+            std::fs::create_dir_all(tree.join(folder)).unwrap();
+        }
+        std::fs::write(tree.join("old/x.txt"), b"the same bytes at every path").unwrap();
+        let library = Library::create(library, Uuid::new_v4(), "test").unwrap();
+        let (row, _) = add_location(&mut library.dedicated_connection().unwrap(), tree, false).unwrap();
+        scan(&library, row, &Observer::default()).unwrap().unwrap();
+        let entry = entry_id(&library, "old/x.txt").unwrap();
+        (library, row, entry)
+    }
+
+    /// Copies `old/x.txt` to `new/x.txt` and scans, stopping after the
+    /// first batch: the scan sees the new path, not yet the old one gone.
+    fn copy_then_interrupted_scan(tree: &Path, library: &Library, row: i64) {
+        std::fs::copy(tree.join("old/x.txt"), tree.join("new/x.txt")).unwrap();
+        let stopped = Observer { stop_after_a_batch: true, ..Default::default() };
+        assert!(scan(library, row, &stopped).unwrap().is_none(), "the scan was stopped");
+        assert!(entry_id(library, "new/x.txt").is_some());
+    }
+
     #[test]
     fn a_move_split_across_an_interrupted_scan_keeps_the_entry() {
         let dir = tempfile::tempdir().unwrap();
         let tree = dir.path().join("tree");
-        for folder in ["old", "new"] {
-            std::fs::create_dir_all(tree.join(folder)).unwrap();
-        }
-        std::fs::write(tree.join("old/x.txt"), b"the same bytes at both paths").unwrap();
-        let library = Library::create(&dir.path().join("library"), Uuid::new_v4(), "test").unwrap();
-        let (row, _) = add_location(&mut library.dedicated_connection().unwrap(), &tree, false).unwrap();
-        let complete = Observer::default();
-        scan(&library, row, &complete).unwrap().unwrap();
-        let entry = entry_id(&library, "old/x.txt").unwrap();
-
-        // The file moves. A scan stopped after its first batch sees the new
-        // path; only the next sees the old one gone.
-        std::fs::copy(tree.join("old/x.txt"), tree.join("new/x.txt")).unwrap();
-        let stopped = Observer { stop_after_a_batch: true, ..Default::default() };
-        assert!(scan(&library, row, &stopped).unwrap().is_none(), "the scan was stopped");
-        assert!(entry_id(&library, "new/x.txt").is_some_and(|id| id != entry));
+        let (library, row, entry) = indexed(&tree, &dir.path().join("library"));
+        copy_then_interrupted_scan(&tree, &library, row);
         std::fs::remove_file(tree.join("old/x.txt")).unwrap();
-        let report = scan(&library, row, &complete).unwrap().unwrap();
+        let report = scan(&library, row, &Observer::default()).unwrap().unwrap();
 
         assert_eq!(entry_id(&library, "new/x.txt"), Some(entry), "the moved file keeps its entry");
         assert_eq!(entry_id(&library, "old/x.txt"), None);
@@ -772,5 +789,32 @@ mod tests {
         let since: Option<i64> =
             conn.query_row("SELECT added_since FROM locations WHERE id = ?1", [row], |r| r.get(0)).unwrap();
         assert_eq!(since, None);
+    }
+
+    #[test]
+    fn a_path_an_interrupted_scan_added_counts_for_a_move_only_while_it_is_there() {
+        // Moved again after the interrupted scan saw it: the entry goes to
+        // where the file is now, not to the path in between.
+        let dir = tempfile::tempdir().unwrap();
+        let tree = dir.path().join("tree");
+        let (library, row, entry) = indexed(&tree, &dir.path().join("library"));
+        copy_then_interrupted_scan(&tree, &library, row);
+        std::fs::remove_file(tree.join("old/x.txt")).unwrap();
+        std::fs::rename(tree.join("new/x.txt"), tree.join("new/y.txt")).unwrap();
+        let report = scan(&library, row, &Observer::default()).unwrap().unwrap();
+        assert_eq!(entry_id(&library, "new/y.txt"), Some(entry), "{report:?}");
+        assert_eq!((entry_id(&library, "old/x.txt"), entry_id(&library, "new/x.txt")), (None, None));
+
+        // Gone altogether: the entry goes too, rather than to a path that
+        // is no longer there.
+        let dir = tempfile::tempdir().unwrap();
+        let tree = dir.path().join("tree");
+        let (library, row, _) = indexed(&tree, &dir.path().join("library"));
+        copy_then_interrupted_scan(&tree, &library, row);
+        std::fs::remove_file(tree.join("old/x.txt")).unwrap();
+        std::fs::remove_file(tree.join("new/x.txt")).unwrap();
+        let report = scan(&library, row, &Observer::default()).unwrap().unwrap();
+        assert_eq!((entry_id(&library, "old/x.txt"), entry_id(&library, "new/x.txt")), (None, None), "{report:?}");
+        assert_eq!((report.moved, report.deleted), (0, 2), "{report:?}");
     }
 }
