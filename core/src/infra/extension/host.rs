@@ -345,28 +345,21 @@ pub fn read_framed(ctx: &impl AsContext<Data = HostState>, ptr: u32, max: u32) -
     read_guest(ctx, start, len, max, "result")
 }
 
-/// The JSON envelope a guest receives (`{"ok": …}` or `{"error": …}`),
-/// serialised straight into its buffer, without building an envelope
-/// `Value`.
+/// The JSON envelope a guest receives (`{"ok": …}` or `{"error": …}`):
+/// [`bare`]'s answer wrapped, without building an envelope `Value`.
 pub fn envelope(result: &OpResult<Answer>) -> Vec<u8> {
-    fn wrapped(key: &str, write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
-        let mut out = Vec::with_capacity(256);
-        out.extend_from_slice(b"{\"");
-        out.extend_from_slice(key.as_bytes());
-        out.extend_from_slice(b"\":");
-        write(&mut out);
+    fn wrapped(failed: bool, body: &[u8]) -> Vec<u8> {
+        let key: &[u8] = if failed { b"{\"error\":" } else { b"{\"ok\":" };
+        let mut out = Vec::with_capacity(key.len() + body.len() + 1);
+        out.extend_from_slice(key);
+        out.extend_from_slice(body);
         out.push(b'}');
         out
     }
-    // Serialising a `Value` or an `OpError` into a Vec cannot fail.
-    let error = |e: &OpError| wrapped("error", |out| drop(serde_json::to_writer(out, e)));
-    let out = match result {
-        Ok(Answer::Text(t)) => wrapped("ok", |out| out.extend_from_slice(t)),
-        Ok(Answer::Value(v)) => wrapped("ok", |out| drop(serde_json::to_writer(out, v))),
-        Err(e) => error(e),
-    };
+    let (body, failed) = bare(result);
+    let out = wrapped(failed, &body);
     if out.len() > MAX_RESULT_BYTES {
-        return error(&too_large(out.len()));
+        return wrapped(true, &serde_json::to_vec(&too_large(out.len())).unwrap_or_default());
     }
     out
 }
@@ -377,8 +370,8 @@ fn too_large(len: usize) -> OpError {
     ))
 }
 
-/// What `spacedrive_invoke` hands over: the result's JSON alone, or the
-/// error's (`true`).
+/// What `spacedrive_invoke` hands over, and [`envelope`] wraps: the
+/// result's JSON alone, or the error's (`true`).
 fn bare(result: &OpResult<Answer>) -> (std::borrow::Cow<'_, [u8]>, bool) {
     use std::borrow::Cow;
     // Serialising a `Value` or an `OpError` into a Vec cannot fail.
