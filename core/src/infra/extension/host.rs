@@ -415,22 +415,22 @@ async fn serve_call(caller: &mut Caller<'_, HostState>, args: [u32; 5]) -> (Vec<
     (envelope(&result), live)
 }
 
-/// Answers `spacedrive_invoke`: a result that fits the guest's buffer is
-/// written there and its length returned; otherwise (and errors always) it
-/// goes into a `[u32 length][bytes]` block from `wasm_alloc`, returned as
-/// minus its pointer, with [`abi::INVOKE_ERROR_BIT`] set for an error.
-async fn answer_invoke(
+/// Answers `spacedrive_call_buf` and `spacedrive_invoke`: `body` goes into
+/// the guest's buffer when it fits and is not an error, its length
+/// returned; otherwise into a `[u32 length][bytes]` block from
+/// `wasm_alloc`, returned as minus its pointer, with
+/// [`abi::INVOKE_ERROR_BIT`] set when `failed`.
+async fn answer_buffered(
     caller: &mut Caller<'_, HostState>,
-    result: &OpResult<Answer>,
+    (body, failed): (&[u8], bool),
     live: &LiveArgs,
     out_ptr: u32,
     out_cap: u32,
 ) -> wasmtime::Result<i64> {
-    let (bytes, failed) = bare(result);
-    if !failed && let Some(len) = offer(caller, &bytes, out_ptr, out_cap)? {
+    if !failed && let Some(len) = offer(caller, body, out_ptr, out_cap)? {
         return Ok(len);
     }
-    let ptr = deliver(caller, &bytes, live).await?;
+    let ptr = deliver(caller, body, live).await?;
     let flag = if failed { abi::INVOKE_ERROR_BIT } else { 0 };
     Ok(-(i64::from(ptr) | flag))
 }
@@ -551,13 +551,9 @@ pub fn linker(engine: &wasmtime::Engine) -> OpResult<Linker<HostState>> {
             |mut caller: Caller<'_, HostState>,
              (m_ptr, m_len, lib_ptr, p_ptr, p_len, out_ptr, out_cap): (u32, u32, u32, u32, u32, u32, u32)| {
                 Box::new(async move {
+                    // The envelope carries errors too: never flagged.
                     let (json, live) = serve_call(&mut caller, [m_ptr, m_len, lib_ptr, p_ptr, p_len]).await;
-                    // Into the guest's buffer when it fits, otherwise into a
-                    // fresh `wasm_alloc` block, as `spacedrive_call` does.
-                    if let Some(len) = offer(&mut caller, &json, out_ptr, out_cap)? {
-                        return Ok(len);
-                    }
-                    deliver(&mut caller, &json, &live).await.map(|ptr| -i64::from(ptr))
+                    answer_buffered(&mut caller, (&json, false), &live, out_ptr, out_cap).await
                 })
             },
         )
@@ -570,7 +566,8 @@ pub fn linker(engine: &wasmtime::Engine) -> OpResult<Linker<HostState>> {
              (m_ptr, m_len, lib_ptr, p_ptr, p_len, out_ptr, out_cap): (u32, u32, u32, u32, u32, u32, u32)| {
                 Box::new(async move {
                     let (result, live) = serve(&mut caller, [m_ptr, m_len, lib_ptr, p_ptr, p_len]).await;
-                    answer_invoke(&mut caller, &result, &live, out_ptr, out_cap).await
+                    let (body, failed) = bare(&result);
+                    answer_buffered(&mut caller, (&body, failed), &live, out_ptr, out_cap).await
                 })
             },
         )
