@@ -357,7 +357,7 @@ pub fn envelope(result: &OpResult<Answer>) -> Vec<u8> {
         out
     }
     let (body, failed) = bare(result);
-    let out = wrapped(failed, &body);
+    let out = wrapped(failed, body.as_bytes());
     if out.len() > MAX_RESULT_BYTES {
         return wrapped(true, &serde_json::to_vec(&too_large(out.len())).unwrap_or_default());
     }
@@ -371,14 +371,15 @@ fn too_large(len: usize) -> OpError {
 }
 
 /// What `spacedrive_invoke` hands over, and [`envelope`] wraps: the
-/// result's JSON alone, or the error's (`true`).
-fn bare(result: &OpResult<Answer>) -> (std::borrow::Cow<'_, [u8]>, bool) {
+/// result's JSON alone, or the error's (`true`). Always UTF-8 (a `str`):
+/// the ABI promises it, and the SDK parses answers without checking again.
+fn bare(result: &OpResult<Answer>) -> (std::borrow::Cow<'_, str>, bool) {
     use std::borrow::Cow;
-    // Serialising a `Value` or an `OpError` into a Vec cannot fail.
-    let error = |e: &OpError| (Cow::Owned(serde_json::to_vec(e).unwrap_or_default()), true);
+    // Serialising a `Value` or an `OpError` into a String cannot fail.
+    let error = |e: &OpError| (Cow::Owned(serde_json::to_string(e).unwrap_or_default()), true);
     let ok = match result {
-        Ok(Answer::Text(t)) => Cow::Borrowed(t.as_slice()),
-        Ok(Answer::Value(v)) => Cow::Owned(serde_json::to_vec(v).unwrap_or_default()),
+        Ok(Answer::Text(t)) => Cow::Borrowed(t.as_str()),
+        Ok(Answer::Value(v)) => Cow::Owned(serde_json::to_string(v).unwrap_or_default()),
         Err(e) => return error(e),
     };
     if ok.len() > MAX_RESULT_BYTES {
@@ -567,7 +568,7 @@ pub fn linker(engine: &wasmtime::Engine) -> OpResult<Linker<HostState>> {
                 Box::new(async move {
                     let (result, live) = serve(&mut caller, [m_ptr, m_len, lib_ptr, p_ptr, p_len]).await;
                     let (body, failed) = bare(&result);
-                    answer_buffered(&mut caller, (&body, failed), &live, out_ptr, out_cap).await
+                    answer_buffered(&mut caller, (body.as_bytes(), failed), &live, out_ptr, out_cap).await
                 })
             },
         )

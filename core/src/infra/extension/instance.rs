@@ -229,7 +229,7 @@ impl Instance {
             ))
         })?;
         match form {
-            Form::Text => Ok(Answer::Text(ok.get().as_bytes().to_vec())),
+            Form::Text => Ok(Answer::Text(ok.get().to_owned())),
             Form::Value => serde_json::from_str(ok.get())
                 .map(Answer::Value)
                 .map_err(|e| OpError::internal(format!("extension `{}` returned invalid JSON: {e}", self.extension()))),
@@ -446,7 +446,11 @@ mod tests {
         )
         .unwrap();
         let module = wasmtime::Module::new(runtime.engine(), wat::parse_str(FUZZ_WAT).unwrap()).unwrap();
-        let guard = Arc::new(Guard::new("fuzz", &manifest.permissions));
+        let guard = Arc::new(Guard::new(
+            "fuzz",
+            &manifest.permissions,
+            super::super::permissions::TickClock::new(runtime.clock()),
+        ));
         rt.block_on(async {
             let pre = linker.instantiate_pre(&module).unwrap();
             let mut inst =

@@ -16,7 +16,7 @@ use super::abi;
 use super::host::{self, HostState};
 use super::instance::Instance;
 use super::manifest::{Manifest, Permissions, ProvidedJob, ProvidedOperation};
-use super::permissions::{Guard, Stats, StatsSnapshot};
+use super::permissions::{Guard, Stats, StatsSnapshot, TickClock};
 use super::runtime::Runtime;
 use crate::Core;
 use crate::error::{OpError, OpResult};
@@ -296,7 +296,7 @@ impl ExtensionManager {
         let pre = linker
             .instantiate_pre(&module)
             .map_err(|e| OpError::invalid(format!("the module's imports cannot be linked: {e}")))?;
-        let guard = Arc::new(Guard::new(&manifest.id, &manifest.permissions));
+        let guard = Arc::new(Guard::new(&manifest.id, &manifest.permissions, TickClock::new(runtime.clock())));
         let stats = self.stats_for(&manifest.id);
         let mut instance =
             Instance::new(runtime, &pre, &manifest, self.core.clone(), guard.clone(), stats, true).await?;

@@ -126,7 +126,11 @@ impl Payload<'_> {
                 }
                 let trimmed = bytes.trim_ascii();
                 let text = if trimmed.is_empty() || trimmed == b"null" { b"{}" } else { bytes };
-                serde_json::from_slice(text).map_err(|e| match e.classify() {
+                // Checked as UTF-8 in one pass: parsing a `str` then skips
+                // the check of each string in it.
+                let text = std::str::from_utf8(text)
+                    .map_err(|e| OpError::invalid(format!("payload is not valid JSON: it is not UTF-8 ({e})")))?;
+                serde_json::from_str(text).map_err(|e| match e.classify() {
                     serde_json::error::Category::Data => schema(e),
                     _ => OpError::invalid(format!("payload is not valid JSON: {e}")),
                 })
@@ -158,8 +162,9 @@ pub enum Form {
 pub enum Answer {
     /// A parsed value.
     Value(Value),
-    /// JSON text.
-    Text(Vec<u8>),
+    /// JSON text; a `String`, so what guests receive is always UTF-8 (the
+    /// SDK relies on it).
+    Text(String),
 }
 
 impl Answer {
@@ -169,7 +174,7 @@ impl Answer {
             |e: serde_json::Error| OpError::internal(format!("could not serialise the output of `{method}`: {e}"));
         match form {
             Form::Value => serde_json::to_value(output).map(Answer::Value).map_err(failed),
-            Form::Text => serde_json::to_vec(output).map(Answer::Text).map_err(failed),
+            Form::Text => serde_json::to_string(output).map(Answer::Text).map_err(failed),
         }
     }
 
@@ -177,7 +182,7 @@ impl Answer {
     pub fn into_value(self) -> OpResult<Value> {
         match self {
             Answer::Value(v) => Ok(v),
-            Answer::Text(t) => serde_json::from_slice(&t)
+            Answer::Text(t) => serde_json::from_str(&t)
                 .map_err(|e| OpError::internal(format!("an operation answered with invalid JSON: {e}"))),
         }
     }
