@@ -143,19 +143,18 @@ pub(crate) fn text_or_base64(text: Option<&str>, b64: Option<&str>) -> Result<Ve
 }
 
 fn decode<O: DeserializeOwned>(answer: crate::ffi::Answer<'_>) -> Result<O> {
-    // Validated as UTF-8 once here: parsing from `&str` then skips the
-    // check of every string in the answer.
-    let text = |json| std::str::from_utf8(json).map_err(|e| Error::internal(format!("host sent bad UTF-8: {e}")));
     match answer {
-        crate::ffi::Answer::Ok(json) => serde_json::from_str(text(json)?).map_err(|e| {
+        crate::ffi::Answer::Ok(json) => serde_json::from_str(json).map_err(|e| {
             if e.is_data() {
                 Error::internal(format!("unexpected result shape from the host: {e}"))
             } else {
                 Error::internal(format!("host sent bad JSON: {e}"))
             }
         }),
-        crate::ffi::Answer::Error(json) => Err(serde_json::from_str(text(json)?)
-            .unwrap_or_else(|e| Error::internal(format!("host sent a malformed error: {e}")))),
+        crate::ffi::Answer::Error(json) => {
+            Err(serde_json::from_str(json)
+                .unwrap_or_else(|e| Error::internal(format!("host sent a malformed error: {e}"))))
+        }
     }
 }
 
