@@ -157,7 +157,7 @@ fn a_new_extension_builds_installs_and_runs_as_generated() {
     assert_eq!(made["id"], "demo");
     // No manifest.json: the code declares everything.
     assert!(!krate.join("manifest.json").exists());
-    for file in ["Cargo.toml", "src/lib.rs", "README.md", "tests/host.rs", "Cargo.lock"] {
+    for file in ["Cargo.toml", ".cargo/config.toml", "src/lib.rs", "README.md", "tests/host.rs", "Cargo.lock"] {
         assert!(krate.join(file).is_file(), "{file} missing");
     }
     let readme = std::fs::read_to_string(krate.join("README.md")).unwrap();

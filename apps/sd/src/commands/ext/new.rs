@@ -29,6 +29,7 @@ pub fn create(name: &str, dir: Option<&Path>) -> OpResult<PathBuf> {
     };
     std::fs::create_dir_all(dir.join("src"))?;
     std::fs::create_dir_all(dir.join("tests"))?;
+    std::fs::create_dir_all(dir.join(".cargo"))?;
     if let Some(lock) = checkout.as_ref().map(|c| c.join("Cargo.lock")).filter(|l| l.is_file()) {
         std::fs::copy(lock, dir.join("Cargo.lock"))?;
     }
@@ -38,12 +39,20 @@ pub fn create(name: &str, dir: Option<&Path>) -> OpResult<PathBuf> {
         ("src/lib.rs", lib_rs(name)),
         ("README.md", readme(name)),
         (".gitignore", "/target\n".to_string()),
+        (".cargo/config.toml", CARGO_CONFIG.to_string()),
     ];
     for (file, text) in files {
         std::fs::write(dir.join(file), text)?;
     }
     Ok(dir)
 }
+
+/// Build flags for the module, as the SDK's own extensions use them: every
+/// host call decodes JSON in the guest, through small serde_json functions
+/// that are worth inlining (docs/performance.md).
+const CARGO_CONFIG: &str = r#"[target.wasm32-unknown-unknown]
+rustflags = ["-C", "llvm-args=-inlinehint-threshold=1000"]
+"#;
 
 fn cargo_toml(name: &str, sdk: &str, harness: &str) -> String {
     format!(
