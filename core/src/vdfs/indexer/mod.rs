@@ -749,36 +749,41 @@ mod tests {
         conn.query_row("SELECT id FROM entries WHERE rel_path = ?1", [rel], |r| r.get(0)).optional().unwrap()
     }
 
-    /// A library with one location holding `old/x.txt`, scanned: the
-    /// library, the location's row and the file's entry.
-    fn indexed(tree: &Path, library: &Path) -> (Library, i64, i64) {
+    /// A move split across scans: `old/x.txt` indexed, copied to
+    /// `new/x.txt`, a scan stopped after its first batch (it sees the new
+    /// path, not yet the old one gone), then `old/x.txt` removed.
+    struct SplitMove {
+        _dir: tempfile::TempDir,
+        tree: std::path::PathBuf,
+        library: Library,
+        row: i64,
+        /// The entry `old/x.txt` had.
+        entry: i64,
+    }
+
+    fn split_move() -> SplitMove {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = dir.path().join("tree");
         for folder in ["old", "new"] {
             std::fs::create_dir_all(tree.join(folder)).unwrap();
         }
         std::fs::write(tree.join("old/x.txt"), b"the same bytes at every path").unwrap();
-        let library = Library::create(library, Uuid::new_v4(), "test").unwrap();
-        let (row, _) = add_location(&mut library.dedicated_connection().unwrap(), tree, false).unwrap();
+        let library = Library::create(&dir.path().join("library"), Uuid::new_v4(), "test").unwrap();
+        let (row, _) = add_location(&mut library.dedicated_connection().unwrap(), &tree, false).unwrap();
         scan(&library, row, &Observer::default()).unwrap().unwrap();
         let entry = entry_id(&library, "old/x.txt").unwrap();
-        (library, row, entry)
-    }
 
-    /// Copies `old/x.txt` to `new/x.txt` and scans, stopping after the
-    /// first batch: the scan sees the new path, not yet the old one gone.
-    fn copy_then_interrupted_scan(tree: &Path, library: &Library, row: i64) {
         std::fs::copy(tree.join("old/x.txt"), tree.join("new/x.txt")).unwrap();
         let stopped = Observer { stop_after_a_batch: true, ..Default::default() };
-        assert!(scan(library, row, &stopped).unwrap().is_none(), "the scan was stopped");
-        assert!(entry_id(library, "new/x.txt").is_some());
+        assert!(scan(&library, row, &stopped).unwrap().is_none(), "the scan was stopped");
+        assert!(entry_id(&library, "new/x.txt").is_some());
+        std::fs::remove_file(tree.join("old/x.txt")).unwrap();
+        SplitMove { _dir: dir, tree, library, row, entry }
     }
 
     #[test]
     fn a_move_split_across_an_interrupted_scan_keeps_the_entry() {
-        let dir = tempfile::tempdir().unwrap();
-        let tree = dir.path().join("tree");
-        let (library, row, entry) = indexed(&tree, &dir.path().join("library"));
-        copy_then_interrupted_scan(&tree, &library, row);
-        std::fs::remove_file(tree.join("old/x.txt")).unwrap();
+        let SplitMove { _dir, library, row, entry, .. } = split_move();
         let report = scan(&library, row, &Observer::default()).unwrap().unwrap();
 
         assert_eq!(entry_id(&library, "new/x.txt"), Some(entry), "the moved file keeps its entry");
@@ -795,11 +800,7 @@ mod tests {
     fn a_path_an_interrupted_scan_added_counts_for_a_move_only_while_it_is_there() {
         // Moved again after the interrupted scan saw it: the entry goes to
         // where the file is now, not to the path in between.
-        let dir = tempfile::tempdir().unwrap();
-        let tree = dir.path().join("tree");
-        let (library, row, entry) = indexed(&tree, &dir.path().join("library"));
-        copy_then_interrupted_scan(&tree, &library, row);
-        std::fs::remove_file(tree.join("old/x.txt")).unwrap();
+        let SplitMove { _dir, tree, library, row, entry } = split_move();
         std::fs::rename(tree.join("new/x.txt"), tree.join("new/y.txt")).unwrap();
         let report = scan(&library, row, &Observer::default()).unwrap().unwrap();
         assert_eq!(entry_id(&library, "new/y.txt"), Some(entry), "{report:?}");
@@ -807,11 +808,7 @@ mod tests {
 
         // Gone altogether: the entry goes too, rather than to a path that
         // is no longer there.
-        let dir = tempfile::tempdir().unwrap();
-        let tree = dir.path().join("tree");
-        let (library, row, _) = indexed(&tree, &dir.path().join("library"));
-        copy_then_interrupted_scan(&tree, &library, row);
-        std::fs::remove_file(tree.join("old/x.txt")).unwrap();
+        let SplitMove { _dir, tree, library, row, .. } = split_move();
         std::fs::remove_file(tree.join("new/x.txt")).unwrap();
         let report = scan(&library, row, &Observer::default()).unwrap().unwrap();
         assert_eq!((entry_id(&library, "old/x.txt"), entry_id(&library, "new/x.txt")), (None, None), "{report:?}");
