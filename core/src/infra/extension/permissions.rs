@@ -9,7 +9,7 @@ use governor::clock::Clock;
 use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
 use governor::state::{InMemoryState, NotKeyed};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use governor::{Quota, RateLimiter};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -25,7 +25,7 @@ pub struct NetworkGrant {
     /// Largest response body, in bytes.
     pub max_response_bytes: usize,
     extension: String,
-    limiter: DefaultDirectRateLimiter,
+    limiter: Limiter,
     rpm: u32,
 }
 
@@ -44,7 +44,7 @@ impl NetworkGrant {
     }
 }
 
-/// The call limiter's clock: the engine's epoch ticks, read with one atomic
+/// The rate limiters' clock: the engine's epoch ticks, read with one atomic
 /// load where governor's default clock reads the CPU's time-stamp counter,
 /// about 1% of a host call. Limits are per minute, so steps of one tick
 /// (5 ms) lose nothing.
@@ -67,7 +67,8 @@ impl Clock for TickClock {
     }
 }
 
-type CallLimiter = RateLimiter<NotKeyed, InMemoryState, TickClock, NoOpMiddleware<Nanos>>;
+/// A per-minute budget of calls or requests, on the engine's ticks.
+type Limiter = RateLimiter<NotKeyed, InMemoryState, TickClock, NoOpMiddleware<Nanos>>;
 
 /// The checks one extension's calls go through.
 pub struct Guard {
@@ -77,7 +78,7 @@ pub struct Guard {
     methods: Vec<String>,
     all_libraries: bool,
     libraries: Vec<Uuid>,
-    limiter: CallLimiter,
+    limiter: Limiter,
     rpm: u32,
     network: Arc<NetworkGrant>,
 }
@@ -94,13 +95,13 @@ impl Guard {
             methods: p.methods.clone(),
             all_libraries: p.libraries.iter().any(|l| l == "*"),
             libraries: p.libraries.iter().filter_map(|l| l.parse().ok()).collect(),
-            limiter: RateLimiter::direct_with_clock(Quota::per_minute(rpm), clock),
+            limiter: RateLimiter::direct_with_clock(Quota::per_minute(rpm), clock.clone()),
             rpm: rpm.get(),
             network: Arc::new(NetworkGrant {
                 allow: p.network_access.clone(),
                 max_response_bytes: p.max_response_mb as usize * 1024 * 1024,
                 extension: extension.to_string(),
-                limiter: RateLimiter::direct(Quota::per_minute(http_rpm)),
+                limiter: RateLimiter::direct_with_clock(Quota::per_minute(http_rpm), clock),
                 rpm: http_rpm.get(),
             }),
         }
