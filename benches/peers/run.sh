@@ -2,8 +2,10 @@
 # Builds what the peer benchmarks need and runs them:
 #   bash benches/peers/run.sh          the extension host beside Extism, checkpoints
 #   bash benches/peers/run.sh scale    a library of 1,000,000 entries
-#   bash benches/peers/run.sh host calls [native|raw|sdk|provided|provided-empty] | host checkpoints
-#                                      one section of the host run, for quick comparisons
+#   bash benches/peers/run.sh host calls [native,raw,sdk,alt,provided,provided-empty] | host checkpoints
+#                                      one section of the host run, for quick comparisons;
+#                                      `alt` is a second test-extension build, SD_BENCH_ALT_WASM=<path>
+#   bash benches/peers/run.sh engine   what Wasmtime's generated code charges a guest step
 # Tables go to standard output (Markdown), progress to standard error.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -42,22 +42,30 @@ fn main() {
         }
         return;
     }
-    // `host calls [path]`: only the per-call figures at n = 1,000 (or one
-    // path of them), for quick before-and-after comparisons while working on
-    // the call path.
+    // `host calls [paths]`: only the per-call figures at n = 1,000 (or the
+    // comma-separated paths named), for quick before-and-after comparisons
+    // while working on the call path. `alt` is a second test-extension build
+    // (`SD_BENCH_ALT_WASM=<path>`), to compare two guest builds in one
+    // process: two builds of the host differ by a few percent from code
+    // layout alone.
     if std::env::args().nth(1).as_deref() == Some("calls") {
         let only = std::env::args().nth(2);
-        let paths: [(&str, &dyn Fn() -> Duration); 5] = [
+        let paths: [(&str, &dyn Fn() -> Duration); 6] = [
             ("native", &|| bench.native_per_call(&rt, 1000, 1)),
             ("raw", &|| bench.raw_per_call(&rt, 1000, false, 1)),
             ("sdk", &|| bench.sdk_per_call(&rt, 1000, 1)),
+            ("alt", &|| bench.alt_per_call(&rt, 1000, 1)),
             ("provided", &|| bench.provided_op(&rt)),
             ("provided-empty", &|| bench.provided_empty_op(&rt)),
         ];
-        let chosen: Vec<_> = paths.iter().filter(|(name, _)| only.as_deref().is_none_or(|o| o == *name)).collect();
+        let wanted = |name: &str| match only.as_deref() {
+            Some(list) => list.split(',').any(|o| o == name),
+            None => name != "alt",
+        };
+        let chosen: Vec<_> = paths.iter().filter(|(name, _)| wanted(name)).collect();
         assert!(
             !chosen.is_empty(),
-            "no path `{}`; paths: native, raw, sdk, provided, provided-empty",
+            "no path `{}`; paths (comma-separated): native, raw, sdk, alt, provided, provided-empty",
             only.unwrap_or_default()
         );
         let mut runs: Vec<Box<dyn FnMut() -> Duration>> =

@@ -119,19 +119,21 @@ fn wat_extension(root: &Path) -> PathBuf {
     dir
 }
 
-/// The release test-extension beside a manifest that lifts its rate limit
-/// and CPU budget, so the benchmark measures calls, not the limiter.
-fn sdk_extension(root: &Path) -> PathBuf {
-    let ext = repo().join("extensions");
-    let wasm = ext.join("target/wasm32-unknown-unknown/release/test_extension.wasm");
-    assert!(wasm.is_file(), "build the extensions first: (cd extensions && cargo build --release)");
-    let mut manifest: Value =
-        serde_json::from_slice(&std::fs::read(ext.join("test-extension/manifest.json")).unwrap()).unwrap();
+/// Id of the second test-extension build (`SD_BENCH_ALT_WASM`); as long
+/// as `test-extension`, so both answers are the same size.
+const ALT_ID: &str = "tset-extension";
+
+/// `wasm` (a test-extension build) installed as extension `id`, beside a
+/// manifest that lifts its rate limit and CPU budget, so the benchmark
+/// measures calls, not the limiter.
+fn sdk_extension(root: &Path, id: &str, wasm: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(repo().join("extensions/test-extension/manifest.json")).unwrap();
+    let mut manifest: Value = serde_json::from_str(&text.replace("test-extension", id)).unwrap();
     manifest["permissions"]["rate_limits"]["requests_per_minute"] = json!(100_000_000u64);
     manifest["permissions"]["max_cpu_ms_per_call"] = json!(60000);
-    let dir = root.join("sdk");
+    let dir = root.join(id);
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(&wasm, dir.join("test_extension.wasm")).unwrap();
+    std::fs::copy(wasm, dir.join("test_extension.wasm")).unwrap();
     std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
     dir.join("test_extension.wasm")
 }
@@ -142,8 +144,17 @@ impl Bench {
         let data = tempfile::tempdir().unwrap();
         let src = tempfile::tempdir().unwrap();
         let core = Core::open(data.path()).unwrap();
-        let sdk_wasm = sdk_extension(src.path());
+        let built = repo().join("extensions/target/wasm32-unknown-unknown/release/test_extension.wasm");
+        assert!(built.is_file(), "build the extensions first: (cd extensions && cargo build --release)");
+        let sdk_wasm = sdk_extension(src.path(), "test-extension", &built);
         for path in [wat_extension(src.path()), sdk_wasm.clone()] {
+            exec(rt, &core, "action:extensions.install.input.v1", None, json!({ "path": path }));
+        }
+        // A second build of test-extension, under an id of the same length
+        // (the answer names the caller), to compare two guest builds in one
+        // process: `host calls sdk,alt`.
+        if let Some(alt) = std::env::var_os("SD_BENCH_ALT_WASM") {
+            let path = sdk_extension(src.path(), ALT_ID, Path::new(&alt));
             exec(rt, &core, "action:extensions.install.input.v1", None, json!({ "path": path }));
         }
         Bench { core, data, _src: src, sdk_wasm }
@@ -181,6 +192,17 @@ impl Bench {
     pub fn sdk_per_call(&self, rt: &Runtime, n: u32, reps: usize) -> Duration {
         median(reps, || {
             exec(rt, &self.core, "query:test-extension.ping_loop.v1", None, json!({ "n": n }));
+        }) / n
+    }
+
+    /// The same for the second build (`SD_BENCH_ALT_WASM`).
+    pub fn alt_per_call(&self, rt: &Runtime, n: u32, reps: usize) -> Duration {
+        assert!(
+            std::env::var_os("SD_BENCH_ALT_WASM").is_some(),
+            "path `alt` needs SD_BENCH_ALT_WASM=<a test_extension.wasm>"
+        );
+        median(reps, || {
+            exec(rt, &self.core, &format!("query:{ALT_ID}.ping_loop.v1"), None, json!({ "n": n }));
         }) / n
     }
 
