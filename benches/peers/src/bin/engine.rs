@@ -59,7 +59,7 @@ impl Steps {
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(epochs);
         let engine = wasmtime::Engine::new(&config).unwrap();
-        let module = wasmtime::Module::new(&engine, STEPS_WAT).unwrap();
+        let module = wasmtime::Module::new(&engine, wat::parse_str(STEPS_WAT).unwrap()).unwrap();
         let mut store = wasmtime::Store::new(&engine, ());
         // The engine's epoch never advances here: checks run, never trap.
         store.set_epoch_deadline(u64::MAX / 2);
