@@ -87,6 +87,8 @@ pub struct Bench {
     data: tempfile::TempDir,
     _src: tempfile::TempDir,
     sdk_wasm: PathBuf,
+    /// Whether a second build is installed as [`ALT_ID`].
+    alt: bool,
 }
 
 fn exec(rt: &Runtime, core: &Arc<Core>, method: &str, lib: Option<uuid::Uuid>, payload: Value) -> Value {
@@ -153,11 +155,12 @@ impl Bench {
         // A second build of test-extension, under an id of the same length
         // (the answer names the caller), to compare two guest builds in one
         // process: `host calls sdk,alt`.
-        if let Some(alt) = std::env::var_os("SD_BENCH_ALT_WASM") {
-            let path = sdk_extension(src.path(), ALT_ID, Path::new(&alt));
+        let alt = std::env::var_os("SD_BENCH_ALT_WASM");
+        if let Some(wasm) = &alt {
+            let path = sdk_extension(src.path(), ALT_ID, Path::new(wasm));
             exec(rt, &core, "action:extensions.install.input.v1", None, json!({ "path": path }));
         }
-        Bench { core, data, _src: src, sdk_wasm }
+        Bench { core, data, _src: src, sdk_wasm, alt: alt.is_some() }
     }
 
     /// Size of the release test-extension.
@@ -197,10 +200,7 @@ impl Bench {
 
     /// The same for the second build (`SD_BENCH_ALT_WASM`).
     pub fn alt_per_call(&self, rt: &Runtime, n: u32, reps: usize) -> Duration {
-        assert!(
-            std::env::var_os("SD_BENCH_ALT_WASM").is_some(),
-            "path `alt` needs SD_BENCH_ALT_WASM=<a test_extension.wasm>"
-        );
+        assert!(self.alt, "path `alt` needs SD_BENCH_ALT_WASM=<a test_extension.wasm>");
         median(reps, || {
             exec(rt, &self.core, &format!("query:{ALT_ID}.ping_loop.v1"), None, json!({ "n": n }));
         }) / n
