@@ -46,6 +46,7 @@ pub struct Core {
     jobs: infra::job::JobManager,
     ai: services::ai::Ai,
     vault: Arc<services::vault::Vault>,
+    grants: infra::grants::Grants,
     dashboard: std::sync::OnceLock<Arc<infra::http::Dashboard>>,
     started: Instant,
 }
@@ -63,6 +64,7 @@ impl Core {
         let libraries = LibraryManager::load(data_dir.join("libraries"))?;
         let ext_dir = data_dir.join("extensions");
         std::fs::create_dir_all(&ext_dir)?;
+        let grants = infra::grants::Grants::new(data_dir)?;
         Ok(Arc::new_cyclic(|core| Core {
             data_dir: data_dir.to_path_buf(),
             libraries,
@@ -70,6 +72,7 @@ impl Core {
             jobs: infra::job::JobManager::new(core.clone()),
             ai: services::ai::Ai::new(data_dir),
             vault: Arc::new(services::vault::Vault::new(data_dir)),
+            grants,
             dashboard: std::sync::OnceLock::new(),
             started: Instant::now(),
         }))
@@ -108,6 +111,11 @@ impl Core {
     /// The credentials vault.
     pub fn vault(&self) -> &Arc<services::vault::Vault> {
         &self.vault
+    }
+
+    /// The folders granted to extensions, and what a caller may open.
+    pub fn grants(&self) -> &infra::grants::Grants {
+        &self.grants
     }
 
     /// The web dashboard, when this process serves one (the daemon).

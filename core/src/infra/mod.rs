@@ -1,9 +1,11 @@
-//! Infrastructure shared by every feature: the operation registry (`wire`)
-//! and the daemon that serves it on a Unix socket (`daemon`).
+//! Infrastructure shared by every feature: the operation registry (`wire`),
+//! the daemon that serves it on a Unix socket (`daemon`), and the folder
+//! grants that scope what extensions may open on disk (`grants`).
 
 pub mod daemon;
 pub mod event;
 pub mod extension;
+pub mod grants;
 pub mod http;
 pub mod job;
 pub mod wire;

@@ -6,6 +6,7 @@ pub mod core;
 pub mod credentials;
 pub mod events;
 pub mod extensions;
+pub mod grants;
 pub mod http;
 pub mod jobs;
 pub mod libraries;

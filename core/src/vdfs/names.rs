@@ -2,6 +2,8 @@
 //! passes through here, so `..`, absolute paths and NUL bytes never reach the
 //! file system or the database.
 
+use std::path::Path;
+
 use crate::error::{OpError, OpResult};
 
 /// Longest entry or sidecar name, in bytes (the common file-system limit).
@@ -75,6 +77,32 @@ pub fn validate_kind(kind: &str) -> OpResult<()> {
     }
 }
 
+/// A path as people should read it: as it is when it is plain, quoted with
+/// escapes when it holds control characters or invisible ones (a newline, a
+/// zero-width space, a direction override), so that two names that look
+/// alike are told apart on a consent screen or in an error.
+pub fn shown(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    if text.chars().any(hard_to_spot) {
+        let escaped: String = text
+            .chars()
+            .map(|c| if hard_to_spot(c) { c.escape_unicode().to_string() } else { c.to_string() })
+            .collect();
+        format!("\"{escaped}\"")
+    } else {
+        text.into_owned()
+    }
+}
+
+/// Control characters, and the format characters that draw nothing or
+/// reorder what follows them.
+fn hard_to_spot(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
+            | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +128,13 @@ mod tests {
         assert!(validate_key("category").is_ok());
         assert!(validate_key("a b").is_err());
         assert!(validate_key("").is_err());
+    }
+
+    #[test]
+    fn hard_to_spot_names_are_escaped() {
+        assert_eq!(shown(Path::new("/a/b c")), "/a/b c");
+        assert_eq!(shown(Path::new("/a/b\nc")), "\"/a/b\\u{a}c\"");
+        assert_eq!(shown(Path::new("/a/G\u{200b}")), "\"/a/G\\u{200b}\"");
+        assert_eq!(shown(Path::new("/a/Grüße")), "/a/Grüße");
     }
 }

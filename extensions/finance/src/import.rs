@@ -77,8 +77,11 @@ pub struct ImportState {
 }
 
 /// Makes sure `path` is indexed: rescans the location that covers it, or
-/// adds one (the folder itself, or a file's folder).
-fn ensure_indexed(client: &Client, path: &str) -> Result<()> {
+/// adds one (the folder itself, or a file's folder). A person's location
+/// wider than Finance's grants cannot be rescanned by it: what is indexed
+/// there already is read, and a warning says so. Adding a folder that is
+/// not granted fails with the host's message naming `sd ext grant`.
+fn ensure_indexed(client: &Client, path: &str, warnings: &mut Vec<String>) -> Result<()> {
     let path = path.trim_end_matches('/');
     let covering = client
         .locations()?
@@ -88,7 +91,16 @@ fn ensure_indexed(client: &Client, path: &str) -> Result<()> {
         })
         .max_by_key(|l| l.path.len());
     match covering {
-        Some(l) => client.rescan_location(l.id),
+        Some(l) => match client.rescan_location(l.id) {
+            Err(e) if e.is(PERMISSION_DENIED) => {
+                warnings.push(format!(
+                    "{path} lies in location {}, which was not rescanned ({}); files indexed there are read as they are",
+                    l.path, e.message
+                ));
+                Ok(())
+            }
+            other => other,
+        },
         None => {
             let folder = match pipeline::supported(path) {
                 Some(_) => path.rsplit_once('/').map_or("/", |(dir, _)| if dir.is_empty() { "/" } else { dir }),
@@ -201,6 +213,17 @@ fn mbox_step(
     }
 }
 
+/// The host's code for a read outside the folders granted to Finance.
+const PERMISSION_DENIED: &str = "permission_denied";
+
+/// Ends the import on a refused read (a grant revoked while it ran): every
+/// later read would be refused too. What it imported stays, and so does its
+/// checkpoint, so once the folder is granted again it goes on from here.
+fn stop_denied(ctx: &JobContext, state: &ImportState, e: Error) -> Result<()> {
+    ctx.checkpoint(state)?;
+    Err(e)
+}
+
 fn warn_all(ctx: &JobContext, warnings: Vec<String>) -> Result<()> {
     for w in warnings {
         ctx.add_warning(&w)?;
@@ -220,7 +243,9 @@ fn import(ctx: &JobContext, state: &mut ImportState) -> Result<()> {
     }
     if !state.indexed {
         ctx.report_progress(0.0, &format!("indexing {}", state.path))?;
-        ensure_indexed(&client, &state.path)?;
+        let mut warnings = Vec::new();
+        ensure_indexed(&client, &state.path, &mut warnings)?;
+        warn_all(ctx, warnings)?;
         state.indexed = true;
         ctx.checkpoint(state)?;
     }
@@ -253,6 +278,7 @@ fn import(ctx: &JobContext, state: &mut ImportState) -> Result<()> {
                             match mbox_step(&client, &settings, entry, &mut cursor, &mut state.stats, &mut warnings) {
                                 Ok(done) => done,
                                 Err(e) if e.is(spacedrive_sdk::INTERRUPTED) => return Err(e),
+                                Err(e) if e.is(PERMISSION_DENIED) => return stop_denied(ctx, state, e),
                                 Err(e) => {
                                     warnings.push(format!("{path}: {}", e.message));
                                     state.stats.failed += 1;
@@ -280,6 +306,10 @@ fn import(ctx: &JobContext, state: &mut ImportState) -> Result<()> {
                                 warnings.push(format!("{path}: not a receipt ({why}): skipped"));
                             }
                             state.stats.count(&outcome)
+                        }
+                        Err(e) if e.is(PERMISSION_DENIED) => {
+                            warn_all(ctx, warnings)?;
+                            return stop_denied(ctx, state, e);
                         }
                         Err(e) => {
                             state.stats.failed += 1;

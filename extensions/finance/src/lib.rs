@@ -254,12 +254,22 @@ fn configure(ctx: &OperationContext, input: ConfigureInput) -> Result<store::Set
     let client = library_client(ctx)?;
     let mut settings = store::load_settings(&client)?;
     if let Some(paths) = input.watch_locations {
+        let granted = granted_folders(&client)?;
         let mut clean = Vec::new();
         for p in paths {
             if !p.starts_with('/') {
                 return Err(Error::invalid(format!("watch_locations takes absolute paths, not {p:?}")));
             }
-            clean.push(p.trim_end_matches('/').to_string());
+            let p = p.trim_end_matches('/').to_string();
+            if !granted.iter().any(|g| p == *g || p.starts_with(&format!("{}/", g.trim_end_matches('/')))) {
+                return Err(Error::new(
+                    "permission_denied",
+                    format!(
+                        "Finance may not read {p:?}, so it cannot watch it: grant it first with `sd ext grant finance --path {p}`"
+                    ),
+                ));
+            }
+            clean.push(p);
         }
         settings.watch_locations = clean;
     }
@@ -271,6 +281,16 @@ fn configure(ctx: &OperationContext, input: ConfigureInput) -> Result<store::Set
     }
     store::save_settings(&client, &settings)?;
     Ok(settings)
+}
+
+/// The folders a person granted Finance.
+fn granted_folders(client: &Client) -> Result<Vec<String>> {
+    #[derive(Deserialize)]
+    struct Grant {
+        path: String,
+    }
+    let grants: Vec<Grant> = client.call("query:grants.list.v1", &serde_json::json!({}))?;
+    Ok(grants.into_iter().map(|g| g.path).collect())
 }
 
 /// New files in watched folders are imported as they are indexed.

@@ -110,6 +110,61 @@ fn host_covers(granted: &str, asked: &str) -> bool {
     }
 }
 
+/// What an extension may do with files on disk, in the consent screen's
+/// words: the folders a person granted it, and what those grants let it do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FileAccess {
+    /// Folders granted to it now (canonical paths); none before a person
+    /// grants one with `sd ext grant`.
+    pub granted: Vec<String>,
+    /// Whether its methods reach operations that add or rescan locations.
+    pub adds_locations: bool,
+    /// Whether its methods reach operations that read the files behind
+    /// entries (`vdfs.read_file`, OCR of an entry).
+    pub reads_files: bool,
+    /// The same in plain words, one sentence a line.
+    pub summary: Vec<String>,
+}
+
+impl FileAccess {
+    fn new(id: &str, granted: Vec<String>, reached: &[&str]) -> FileAccess {
+        let reaches = |m: &str| reached.contains(&m);
+        let adds_locations = reaches(ADD_LOCATION) || reaches(RESCAN_LOCATION);
+        let reads_files = reaches(READ_FILE) || reaches(OCR);
+        let mut summary = vec![match granted.is_empty() {
+            true => {
+                format!("Folders it can read and add: none until you grant one with `sd ext grant {id} --path DIR`.")
+            }
+            false => format!(
+                "Folders it can read and add: {}, and everything below them.",
+                granted
+                    .iter()
+                    .map(|g| crate::vdfs::names::shown(std::path::Path::new(g)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }];
+        if adds_locations {
+            summary.push(
+                "locations.add lets it index a folder granted to it into a library (the names, sizes and hashes of its files); never any other folder."
+                    .to_string(),
+            );
+        }
+        if reads_files {
+            summary.push(
+                "It reads the content of a file only when the file lies inside a folder granted to it, and never Spacedrive's data folder."
+                    .to_string(),
+            );
+        }
+        FileAccess { granted, adds_locations, reads_files, summary }
+    }
+}
+
+const ADD_LOCATION: &str = "action:locations.add.input.v1";
+const RESCAN_LOCATION: &str = "action:locations.rescan.input.v1";
+const READ_FILE: &str = "query:vdfs.read_file.v1";
+const OCR: &str = "query:ai.ocr.v1";
+
 /// Everything the consent screen shows, for the CLI and the dashboard alike.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Consent {
@@ -119,6 +174,8 @@ pub struct Consent {
     pub libraries: Vec<LibraryGrant>,
     /// Network hosts asked for.
     pub network: Vec<String>,
+    /// Folders on disk: what is granted, and what that lets it do.
+    pub files: FileAccess,
     /// Set when a version of the extension is installed already.
     pub upgrade: Option<Upgrade>,
 }
@@ -126,15 +183,17 @@ pub struct Consent {
 impl Consent {
     /// Builds the consent screen for `manifest`. `provided` lists the
     /// operations installed extensions provide; `library_name` names a
-    /// library id; `installed` is the manifest granted before, if any.
+    /// library id; `installed` is the manifest granted before, if any;
+    /// `granted` the folders granted to it now.
     pub fn new(
         manifest: &Manifest,
         installed: Option<&Manifest>,
         provided: &[(String, ProvidedOperation)],
         library_name: impl Fn(&str) -> Option<String>,
+        granted: Vec<String>,
     ) -> Consent {
         let p = &manifest.permissions;
-        let methods = p
+        let methods: Vec<PrefixGrant> = p
             .methods
             .iter()
             .map(|prefix| {
@@ -170,7 +229,10 @@ impl Consent {
                 PrefixGrant { prefix: prefix.clone(), reaches, people_only }
             })
             .collect();
+        let reached: Vec<&str> = methods.iter().flat_map(|g| g.reaches.iter().map(|r| r.method.as_str())).collect();
+        let files = FileAccess::new(&manifest.id, granted, &reached);
         Consent {
+            files,
             methods,
             libraries: p.libraries.iter().map(|l| LibraryGrant { id: l.clone(), name: library_name(l) }).collect(),
             network: p.network_access.clone(),
@@ -192,7 +254,7 @@ mod tests {
     #[test]
     fn a_prefix_lists_what_it_reaches_and_marks_destructive_operations() {
         let m = manifest(json!({ "methods": ["vdfs.", "libraries."], "libraries": ["*"] }));
-        let c = Consent::new(&m, None, &[], |_| None);
+        let c = Consent::new(&m, None, &[], |_| None, Vec::new());
         let vdfs = &c.methods[0];
         let effect_of = |m: &str| vdfs.reaches.iter().find(|r| r.method == m).map(|r| r.effect);
         assert_eq!(effect_of("action:vdfs.create_entry.input.v1"), Some(Effect::Write));
@@ -202,6 +264,19 @@ mod tests {
         assert!(libs.reaches.iter().any(|r| r.method == "query:libraries.list.v1"));
         assert!(libs.reaches.iter().all(|r| r.method != "action:libraries.remove.input.v1"));
         assert!(libs.people_only.contains(&"action:libraries.remove.input.v1".to_string()));
+    }
+
+    #[test]
+    fn file_access_is_said_in_plain_words() {
+        let m = manifest(json!({ "methods": ["vdfs.", "locations.add"], "libraries": ["*"] }));
+        let none = Consent::new(&m, None, &[], |_| None, Vec::new()).files;
+        assert!(none.adds_locations && none.reads_files);
+        assert!(none.summary[0].contains("none until you grant one with `sd ext grant x --path DIR`"), "{none:?}");
+        let some = Consent::new(&m, None, &[], |_| None, vec!["/home/a/Receipts".into()]).files;
+        assert!(some.summary[0].contains("/home/a/Receipts, and everything below"), "{some:?}");
+        let narrow = manifest(json!({ "methods": ["search."], "libraries": ["*"] }));
+        let files = Consent::new(&narrow, None, &[], |_| None, Vec::new()).files;
+        assert!(!files.adds_locations && !files.reads_files && files.summary.len() == 1);
     }
 
     #[test]

@@ -353,6 +353,14 @@ impl ExtensionManager {
         {
             let lock = self.id_lock(&id);
             let _life = lock.lock().await;
+            // A first install holds no grant, whatever an earlier
+            // installation of the same id held (its removal may have been
+            // cut short): a person grants folders to what they installed.
+            if !self.installed_dir(&id)?.join(MANIFEST_FILE).is_file()
+                && let Some(core) = self.core.upgrade()
+            {
+                core.grants().remove_all(&id)?;
+            }
             // Before it loads: its delivery loop starts from here, not from
             // the start of history.
             self.start_cursors(&id).await;
@@ -444,14 +452,24 @@ impl ExtensionManager {
     }
 
     /// The consent screen for `manifest`, as an upgrade of `installed`.
+    /// Only an installed extension holds grants; a module being inspected
+    /// for a first install holds none.
     async fn consent(&self, manifest: &Manifest, installed: Option<&Manifest>) -> super::consent::Consent {
         let mut names = HashMap::new();
+        let mut granted = Vec::new();
         if let Some(core) = self.core.upgrade() {
             for lib in core.libraries().list().await {
                 names.insert(lib.id().to_string(), lib.name().to_string());
             }
+            if self.installed_manifest(&manifest.id).is_ok() {
+                match core.grants().list(Some(&manifest.id)) {
+                    Ok(grants) => granted = grants.into_iter().map(|g| g.path).collect(),
+                    Err(e) => tracing::warn!(extension = %manifest.id, error = %e, "could not read its grants"),
+                }
+            }
         }
-        super::consent::Consent::new(manifest, installed, &self.provided_operations(), |id| names.get(id).cloned())
+        let provided = self.provided_operations();
+        super::consent::Consent::new(manifest, installed, &provided, |id| names.get(id).cloned(), granted)
     }
 
     /// Runs job `name` of extension `id` in a fresh instance of its own, from
@@ -572,12 +590,41 @@ impl ExtensionManager {
         self.failed.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
         std::fs::remove_dir_all(&dir)
             .map_err(|e| OpError::internal(format!("cannot delete {}: {e}", dir.display())))?;
+        // Its folder grants go with it.
+        if let Some(core) = self.core.upgrade() {
+            core.grants().remove_all(id)?;
+        }
         // Its running jobs stop at their next check; queued ones fail when
         // their turn comes, as the extension is gone.
         if let Some(core) = self.core.upgrade() {
             core.jobs().cancel_running_of(id).await?;
         }
         Ok(())
+    }
+
+    /// Grants installed extension `id` the folder `path`, under the same
+    /// lock as its installation and removal, so a grant never outlives it.
+    pub async fn grant(&self, id: &str, path: &Path) -> OpResult<crate::infra::grants::Grant> {
+        let lock = self.id_lock(id);
+        let _life = lock.lock().await;
+        self.installed_manifest(id)?;
+        let core = self.core.upgrade().ok_or_else(|| OpError::unavailable("the core is shutting down"))?;
+        let (id, path) = (id.to_string(), path.to_path_buf());
+        tokio::task::spawn_blocking(move || core.grants().add(&id, &path))
+            .await
+            .map_err(|e| OpError::internal(format!("grant task failed: {e}")))?
+    }
+
+    /// Takes the grant of `path` back from extension `id`; its next read
+    /// outside its other grants is refused.
+    pub async fn revoke(&self, id: &str, path: &Path) -> OpResult<crate::infra::grants::Grant> {
+        let lock = self.id_lock(id);
+        let _life = lock.lock().await;
+        let core = self.core.upgrade().ok_or_else(|| OpError::unavailable("the core is shutting down"))?;
+        let (id, path) = (id.to_string(), path.to_path_buf());
+        tokio::task::spawn_blocking(move || core.grants().revoke(&id, &path))
+            .await
+            .map_err(|e| OpError::internal(format!("revoke task failed: {e}")))?
     }
 
     /// Unloads every extension, calling `plugin_cleanup` (at shutdown).

@@ -74,6 +74,7 @@ impl Operation for Ocr {
                 })?;
                 let namespace = input.namespace.unwrap_or_else(|| ctx.caller.namespace().to_string());
                 let sidecar = input.sidecar;
+                let (core, caller) = (ctx.core.clone(), ctx.caller.clone());
                 let lib = library.clone();
                 let data = library
                     .read(move |c| {
@@ -81,7 +82,7 @@ impl Operation for Ocr {
                         match sidecar {
                             Some(name) => crate::vdfs::sidecar::read(c, lib.sidecars(), row, &namespace, &name)
                                 .map(|(_, d)| (d, false)),
-                            None => read_entry_file(c, id).map(|d| (d, true)),
+                            None => read_entry_file(c, id, &core.grants().scope(&caller)?).map(|d| (d, true)),
                         }
                     })
                     .await;
@@ -139,9 +140,13 @@ fn decode(b64: &str) -> OpResult<Vec<u8>> {
     crate::infra::wire::decode_base64("data_base64", b64.trim())
 }
 
-/// The bytes of an indexed entry's file, bounded.
-fn read_entry_file(conn: &rusqlite::Connection, id: Uuid) -> OpResult<Vec<u8>> {
-    crate::vdfs::file::read_all(conn, id, MAX_INPUT_BYTES as u64, "OCR")
+/// The bytes of an indexed entry's file, bounded, when `scope` may read it.
+fn read_entry_file(
+    conn: &rusqlite::Connection,
+    id: Uuid,
+    scope: &crate::infra::grants::FileScope,
+) -> OpResult<Vec<u8>> {
+    crate::vdfs::file::read_all(conn, id, MAX_INPUT_BYTES as u64, "OCR", &|p| scope.check_read(p))
 }
 
 /// Input of `query:ai.embed.v1`.

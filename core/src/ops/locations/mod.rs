@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::error::{OpError, OpResult};
 use crate::infra::job::{Interrupt, JobHandle, JobState, Outcome};
-use crate::infra::wire::{Audience, Effect, OpContext, Operation, Scope};
+use crate::infra::wire::{Audience, Caller, Effect, OpContext, Operation, Scope};
 use crate::library::Library;
 use crate::ops::core::NoInput;
 use crate::register_operation;
@@ -103,7 +103,7 @@ pub const KIND_INDEX: &str = "index_location";
 /// pause or crash is a new scan, which reads only what the interrupted one
 /// did not commit.
 async fn run_index_job(
-    _core: Arc<crate::Core>,
+    core: Arc<crate::Core>,
     handle: Arc<JobHandle>,
     input: serde_json::Value,
     _checkpoint: Option<serde_json::Value>,
@@ -118,7 +118,7 @@ async fn run_index_job(
     let report = tokio::task::spawn_blocking(move || {
         let _guard = lib.begin_scan(row)?;
         let observer = JobObserver { handle: &handle, rt, last: Default::default(), shown: Default::default() };
-        indexer::scan(&lib, row, &observer)
+        indexer::scan(&lib, row, &observer, Some(core.grants().data_dir()))
     })
     .await
     .map_err(|e| OpError::internal(format!("scan task failed: {e}")))??;
@@ -149,12 +149,15 @@ async fn index(ctx: &OpContext, library: &Arc<Library>, row: i64, wait: bool) ->
     Ok(ScanOutput { location, job_id, scan: Some(scan) })
 }
 
-/// Adds a folder as a location and indexes it.
+/// Adds a folder as a location and indexes it. Never the data dir or a
+/// folder inside it; for an extension, only a folder inside one granted to
+/// it, and never one that follows links (they could lead out of the grant).
 pub struct AddLocation;
 
 impl Operation for AddLocation {
     const METHOD: &'static str = "action:locations.add.input.v1";
-    const DESCRIPTION: &'static str = "Add a folder as a location and index it";
+    const DESCRIPTION: &'static str =
+        "Add a folder as a location and index it (extensions: only inside folders a person granted them)";
     const SCOPE: Scope = Scope::Library;
     const AUDIENCE: Audience = Audience::Any;
     const EFFECT: Effect = Effect::Write;
@@ -167,11 +170,20 @@ impl Operation for AddLocation {
         if input.path.contains('\0') {
             return Err(OpError::invalid("path contains a NUL byte"));
         }
+        if let Caller::Extension(id) = &ctx.caller
+            && input.follow_links
+        {
+            return Err(OpError::denied(format!(
+                "extension `{id}` may not add a location that follows symbolic links: they could lead out of the folders granted to it"
+            )));
+        }
         let lib = library.clone();
         let follow = input.follow_links;
+        let (core, caller) = (ctx.core.clone(), ctx.caller.clone());
         let (row, _) = tokio::task::spawn_blocking(move || {
+            let scope = core.grants().scope(&caller)?;
             let mut conn = lib.connection()?;
-            indexer::add_location(&mut conn, &path, follow)
+            indexer::add_location(&mut conn, &path, follow, &|p| scope.check_location(p))
         })
         .await
         .map_err(|e| OpError::internal(format!("task failed: {e}")))??;
@@ -205,7 +217,8 @@ pub struct RescanLocation;
 
 impl Operation for RescanLocation {
     const METHOD: &'static str = "action:locations.rescan.input.v1";
-    const DESCRIPTION: &'static str = "Rescan a location: only new and changed files are read";
+    const DESCRIPTION: &'static str =
+        "Rescan a location: only new and changed files are read (extensions: only inside folders granted to them)";
     const SCOPE: Scope = Scope::Library;
     const AUDIENCE: Audience = Audience::Any;
     const EFFECT: Effect = Effect::Write;
@@ -214,7 +227,22 @@ impl Operation for RescanLocation {
 
     async fn execute(ctx: OpContext, input: LocationRef) -> OpResult<ScanOutput> {
         let library = ctx.library()?.clone();
-        let (row, _) = resolve(&library, &input).await?;
+        let (row, location) = resolve(&library, &input).await?;
+        if let Caller::Extension(id) = &ctx.caller {
+            if location.follow_links {
+                return Err(OpError::denied(format!(
+                    "extension `{id}` may not rescan {}: it follows symbolic links, which could lead out of the folders granted to it",
+                    location.path
+                )));
+            }
+            let core = ctx.core.clone();
+            let caller = ctx.caller.clone();
+            tokio::task::spawn_blocking(move || {
+                core.grants().scope(&caller)?.check_location(std::path::Path::new(&location.path))
+            })
+            .await
+            .map_err(|e| OpError::internal(format!("task failed: {e}")))??;
+        }
         index(&ctx, &library, row, input.wait).await
     }
 }

@@ -503,12 +503,15 @@ pub struct ReadFileOutput {
 }
 
 /// Reads a byte range of an indexed entry's file: how callers without a file
-/// system, such as extensions, read what the person indexed.
+/// system, such as extensions, read what the person indexed. An extension
+/// reads only files inside the folders granted to it; nobody reads the data
+/// dir.
 pub struct ReadFile;
 
 impl Operation for ReadFile {
     const METHOD: &'static str = "query:vdfs.read_file.v1";
-    const DESCRIPTION: &'static str = "Read a byte range (at most 4 MiB) of an indexed file entry";
+    const DESCRIPTION: &'static str =
+        "Read a byte range (at most 4 MiB) of an indexed file entry (extensions: only inside folders granted to them)";
     const SCOPE: Scope = Scope::Library;
     const AUDIENCE: Audience = Audience::Any;
     const EFFECT: Effect = Effect::Read;
@@ -522,7 +525,14 @@ impl Operation for ReadFile {
             )));
         }
         let (offset, length) = (input.offset, input.length as usize);
-        let (data, size) = ctx.library()?.read(move |c| file::read_range(c, input.entry_id, offset, length)).await?;
+        let (core, caller) = (ctx.core.clone(), ctx.caller.clone());
+        let (data, size) = ctx
+            .library()?
+            .read(move |c| {
+                let scope = core.grants().scope(&caller)?;
+                file::read_range(c, input.entry_id, offset, length, &|p| scope.check_read(p))
+            })
+            .await?;
         let eof = offset + data.len() as u64 >= size;
         Ok(ReadFileOutput { data_base64: BASE64.encode(&data), offset, size, eof })
     }

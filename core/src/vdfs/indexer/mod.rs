@@ -9,6 +9,7 @@
 
 mod walk;
 
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{TryRecvError, sync_channel};
 use std::time::Instant;
@@ -20,6 +21,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::entry::{KIND_DIR, KIND_FILE, KIND_SYMLINK};
+use super::file::Root;
+use super::names::shown;
 use super::{format_ns, now_ns, to_ns};
 use crate::error::{OpError, OpResult};
 use crate::library::{Library, write_tx};
@@ -159,17 +162,29 @@ pub fn find_location_by_row(conn: &Connection, row: i64) -> OpResult<(i64, Locat
         .ok_or_else(|| OpError::not_found("the location was removed"))
 }
 
-/// Registers `path` as a location (with its root entry) and returns its row id.
-pub fn add_location(conn: &mut Connection, path: &Path, follow_links: bool) -> OpResult<(i64, Location)> {
+/// Registers `path` as a location (with its root entry) and returns its row
+/// id. `..`, links and a relative path are resolved first; `allow` then
+/// decides on the folder that resolves to (the caller's grants, never the
+/// data dir).
+pub fn add_location(
+    conn: &mut Connection,
+    path: &Path,
+    follow_links: bool,
+    allow: &dyn Fn(&Path) -> OpResult<()>,
+) -> OpResult<(i64, Location)> {
     let canon =
-        std::fs::canonicalize(path).map_err(|e| OpError::not_found(format!("cannot open {}: {e}", path.display())))?;
+        std::fs::canonicalize(path).map_err(|e| OpError::not_found(format!("cannot open {}: {e}", shown(path))))?;
     if !canon.is_dir() {
-        return Err(OpError::invalid(format!("{} is not a folder; a location must be a folder", canon.display())));
+        return Err(OpError::invalid(format!("{} is not a folder; a location must be a folder", shown(&canon))));
     }
     let canon_str = canon
         .to_str()
-        .ok_or_else(|| OpError::invalid(format!("{} is not valid UTF-8; rename the folder", canon.display())))?
+        .ok_or_else(|| OpError::invalid(format!("{} is not valid UTF-8; rename the folder", shown(&canon))))?
         .to_string();
+    allow(&canon)?;
+    // The folder the check passed is the one stored: nothing on its path
+    // became a link since it was resolved.
+    Root::open(&canon_str).map_err(|e| root_error(&canon_str, e))?;
     let name = canon.file_name().and_then(|n| n.to_str()).unwrap_or("/").to_string();
     let meta = std::fs::metadata(&canon)?;
     write_tx(conn, |tx| {
@@ -248,8 +263,34 @@ struct ToHash {
 /// A file and the outcome of hashing it.
 type Hashed = (ToHash, std::io::Result<(String, u64)>);
 
-fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
-    let file = std::fs::File::open(path)?;
+/// Why a location's folder cannot be opened, for people.
+fn root_error(root: &str, e: std::io::Error) -> OpError {
+    match rustix::io::Errno::from_io_error(&e) {
+        Some(rustix::io::Errno::LOOP) => OpError::unavailable(format!(
+            "{} is now a symbolic link or reached through one, and a location's folder is never followed through a link; remove the location and add the real folder",
+            shown(Path::new(root))
+        )),
+        _ => OpError::unavailable(format!(
+            "location folder {} is not reachable ({e}); reconnect the drive or remove the location",
+            shown(Path::new(root))
+        )),
+    }
+}
+
+/// Hashes the file at `rel`: below `root` with no link on the way, or,
+/// where the location follows links, by its path. Anything but a regular
+/// file (a FIFO or device swapped in since the walk) is refused unread.
+fn hash_file(root: &Root, path: &Path, rel: &str, follow_links: bool) -> std::io::Result<(String, u64)> {
+    let file = match follow_links {
+        true => std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags((rustix::fs::OFlags::NOCTTY | rustix::fs::OFlags::NONBLOCK).bits() as i32)
+            .open(path)?,
+        false => root.open_file(rel)?,
+    };
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("no longer a regular file"));
+    }
     let mut hasher = blake3::Hasher::new();
     hasher.update_reader(file)?;
     Ok((hasher.finalize().to_hex().to_string(), hasher.count()))
@@ -566,7 +607,15 @@ const LISTINGS_AHEAD: usize = 64;
 /// hashing run on other threads, a folder and a batch ahead of the
 /// database. Returns `None` when the observer asked it to stop; what was
 /// committed stays, and the next scan goes on from there.
-pub fn scan(library: &Library, location: i64, observer: &dyn ScanObserver) -> OpResult<Option<ScanReport>> {
+///
+/// `never` is a folder no scan enters (the data dir): skipped, with a
+/// warning, wherever it turns up below the location.
+pub fn scan(
+    library: &Library,
+    location: i64,
+    observer: &dyn ScanObserver,
+    never: Option<&Path>,
+) -> OpResult<Option<ScanReport>> {
     let started = Instant::now();
     let mut conn = library.dedicated_connection()?;
     conn.pragma_update(None, "cache_size", -SCAN_CACHE_KIB)?;
@@ -580,11 +629,15 @@ pub fn scan(library: &Library, location: i64, observer: &dyn ScanObserver) -> Op
         location_id: loc_uuid.parse().map_err(|e| OpError::internal(format!("bad location id: {e}")))?,
         ..Default::default()
     };
+    let opened_root = Root::open(&root).map_err(|e| root_error(&root, e))?;
     let root = PathBuf::from(root);
-    if !root.is_dir() {
-        return Err(OpError::unavailable(format!(
-            "location folder {} is not reachable; reconnect the drive or remove the location",
-            root.display()
+    let never = never.and_then(|n| std::fs::metadata(n).ok()).map(|m| (m.dev(), m.ino()));
+    if let Some(never) = never
+        && root.ancestors().filter_map(|a| std::fs::metadata(a).ok()).any(|m| (m.dev(), m.ino()) == never)
+    {
+        return Err(OpError::invalid(format!(
+            "{} is Spacedrive's data folder or inside it, which is never indexed; remove this location",
+            shown(&root)
         )));
     }
     let root_id: i64 = conn
@@ -619,17 +672,19 @@ pub fn scan(library: &Library, location: i64, observer: &dyn ScanObserver) -> Op
     let stopped = std::thread::scope(|scope| -> OpResult<bool> {
         let (listings_tx, listings) = sync_channel::<Listing>(LISTINGS_AHEAD);
         let root = &root;
-        scope.spawn(move || walk::walk(root, follow_links, listings_tx));
+        scope.spawn(move || walk::walk(root, follow_links, never, listings_tx));
         // Hashing runs up to two batches ahead of the database: while one is
         // written here, the next is hashed on the other cores.
         let (batches_tx, batches) = sync_channel::<Vec<ToHash>>(1);
         let (hashed_tx, hashed) = sync_channel::<Vec<Hashed>>(1);
+        let opened_root = &opened_root;
         scope.spawn(move || {
             for batch in batches {
                 let out: Vec<Hashed> = batch
                     .into_par_iter()
                     .map(|file| {
-                        let result = hash_file(&root.join(&file.found.rel));
+                        let rel = &file.found.rel;
+                        let result = hash_file(opened_root, &root.join(rel), rel, follow_links);
                         (file, result)
                     })
                     .collect();
@@ -769,13 +824,13 @@ mod tests {
         }
         std::fs::write(tree.join("old/x.txt"), b"the same bytes at every path").unwrap();
         let library = Library::create(&dir.path().join("library"), Uuid::new_v4(), "test").unwrap();
-        let (row, _) = add_location(&mut library.dedicated_connection().unwrap(), &tree, false).unwrap();
-        scan(&library, row, &Observer::default()).unwrap().unwrap();
+        let (row, _) = add_location(&mut library.dedicated_connection().unwrap(), &tree, false, &|_| Ok(())).unwrap();
+        scan(&library, row, &Observer::default(), None).unwrap().unwrap();
         let entry = entry_id(&library, "old/x.txt").unwrap();
 
         std::fs::copy(tree.join("old/x.txt"), tree.join("new/x.txt")).unwrap();
         let stopped = Observer { stop_after_a_batch: true, ..Default::default() };
-        assert!(scan(&library, row, &stopped).unwrap().is_none(), "the scan was stopped");
+        assert!(scan(&library, row, &stopped, None).unwrap().is_none(), "the scan was stopped");
         assert!(entry_id(&library, "new/x.txt").is_some());
         std::fs::remove_file(tree.join("old/x.txt")).unwrap();
         SplitMove { _dir: dir, tree, library, row, entry }
@@ -784,7 +839,7 @@ mod tests {
     #[test]
     fn a_move_split_across_an_interrupted_scan_keeps_the_entry() {
         let SplitMove { _dir, library, row, entry, .. } = split_move();
-        let report = scan(&library, row, &Observer::default()).unwrap().unwrap();
+        let report = scan(&library, row, &Observer::default(), None).unwrap().unwrap();
 
         assert_eq!(entry_id(&library, "new/x.txt"), Some(entry), "the moved file keeps its entry");
         assert_eq!(entry_id(&library, "old/x.txt"), None);
@@ -802,7 +857,7 @@ mod tests {
         // where the file is now, not to the path in between.
         let SplitMove { _dir, tree, library, row, entry } = split_move();
         std::fs::rename(tree.join("new/x.txt"), tree.join("new/y.txt")).unwrap();
-        let report = scan(&library, row, &Observer::default()).unwrap().unwrap();
+        let report = scan(&library, row, &Observer::default(), None).unwrap().unwrap();
         assert_eq!(entry_id(&library, "new/y.txt"), Some(entry), "{report:?}");
         assert_eq!((entry_id(&library, "old/x.txt"), entry_id(&library, "new/x.txt")), (None, None));
 
@@ -810,7 +865,7 @@ mod tests {
         // is no longer there.
         let SplitMove { _dir, tree, library, row, .. } = split_move();
         std::fs::remove_file(tree.join("new/x.txt")).unwrap();
-        let report = scan(&library, row, &Observer::default()).unwrap().unwrap();
+        let report = scan(&library, row, &Observer::default(), None).unwrap().unwrap();
         assert_eq!((entry_id(&library, "old/x.txt"), entry_id(&library, "new/x.txt")), (None, None), "{report:?}");
         assert_eq!((report.moved, report.deleted), (0, 2), "{report:?}");
     }

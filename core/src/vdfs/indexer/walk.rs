@@ -56,6 +56,8 @@ impl Ancestors {
 /// What the walk's tasks share.
 struct Walk {
     follow_links: bool,
+    /// A folder never entered (the data dir), by device and inode.
+    never: Option<(u64, u64)>,
     listings: SyncSender<Listing>,
     /// Set when the scan stopped taking listings: the walk winds down.
     stopped: AtomicBool,
@@ -71,7 +73,7 @@ struct Walk {
 /// every component again for every file (half of an unchanged rescan).
 /// `std::fs::DirEntry::metadata` stats relative to the open folder, as
 /// `find` does.
-pub(super) fn walk(root: &Path, follow_links: bool, listings: SyncSender<Listing>) {
+pub(super) fn walk(root: &Path, follow_links: bool, never: Option<(u64, u64)>, listings: SyncSender<Listing>) {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
     // A pool of its own: its threads wait on the channel while the scan
     // waits on hashing, which runs on the global pool.
@@ -91,7 +93,7 @@ pub(super) fn walk(root: &Path, follow_links: bool, listings: SyncSender<Listing
         (true, Ok(m)) => Some(Arc::new(Ancestors { id: (m.dev(), m.ino()), up: None })),
         _ => None,
     };
-    let walk = Walk { follow_links, listings, stopped: AtomicBool::new(false) };
+    let walk = Walk { follow_links, never, listings, stopped: AtomicBool::new(false) };
     pool.scope(|scope| visit(scope, root.to_path_buf(), String::new(), ancestors, &walk));
 }
 
@@ -153,6 +155,13 @@ fn visit<'s>(
                     (meta, link)
                 };
                 let Some(f) = found_entry(rel, &meta, link) else { continue };
+                if f.kind == KIND_DIR && walk.never == Some((meta.dev(), meta.ino())) {
+                    warnings.push(format!(
+                        "skipped {}: it is Spacedrive's data folder, which is never indexed",
+                        entry.path().display()
+                    ));
+                    continue;
+                }
                 if f.kind == KIND_DIR {
                     let below = match &ancestors {
                         Some(chain) => {

@@ -1,6 +1,7 @@
 //! `sd ext`: install, inspect, develop and run extensions.
 
 mod dev;
+mod grants;
 mod new;
 mod show;
 mod source;
@@ -61,17 +62,36 @@ pub enum ExtCmd {
         /// Return at once with the job id instead of following it.
         #[arg(long)]
         detach: bool,
+        /// Grant the extension the input's `path` (a folder, or a file's
+        /// folder) first, if no grant covers it.
+        #[arg(long)]
+        grant: bool,
+    },
+    /// Let an extension read the files in a folder and below it, and add them as a location.
+    Grant {
+        id: String,
+        /// The folder (links and `..` are resolved first; never the data dir).
+        #[arg(long)]
+        path: PathBuf,
+    },
+    /// Take a folder back from an extension: its next read there is refused.
+    Revoke {
+        id: String,
+        /// The folder, as granted.
+        #[arg(long)]
+        path: PathBuf,
     },
 }
 
 pub async fn run(ctx: &mut Ctx, cmd: ExtCmd) -> OpResult<()> {
     match cmd {
-        ExtCmd::Run { extension, job, input, detach } => {
+        ExtCmd::Run { extension, job, input, detach, grant } => {
             let lib = ctx.library().await?;
-            let input = match input {
+            let mut input = match input {
                 Some(i) => parse_json_arg(&i)?,
                 None => json!({}),
             };
+            grants::cover_input_path(ctx, &extension, &mut input, grant).await?;
             if detach && matches!(ctx.backend, Backend::Local(_)) {
                 return Err(OpError::unavailable(
                     "--detach needs a running daemon (`sd daemon`): without one the job would stop when this command exits",
@@ -97,6 +117,23 @@ pub async fn run(ctx: &mut Ctx, cmd: ExtCmd) -> OpResult<()> {
                     format!("job {id} ended {}", v["state"].as_str().unwrap_or("?")),
                 ));
             }
+        }
+        ExtCmd::Grant { id, path } => {
+            let path = grants::absolute(&path)?;
+            let g = ctx.call("action:grants.add.input.v1", None, json!({ "extension": id, "path": path })).await?;
+            ctx.print(&g, |g| {
+                let shown = sd_core::vdfs::names::shown(std::path::Path::new(g["path"].as_str().unwrap_or("")));
+                println!("{id} may now read and add {shown}, and everything below it.");
+                println!("Take it back with `sd ext revoke {id} --path {shown}`.");
+            });
+        }
+        ExtCmd::Revoke { id, path } => {
+            let path = grants::absolute(&path)?;
+            let g = ctx.call("action:grants.revoke.input.v1", None, json!({ "extension": id, "path": path })).await?;
+            ctx.print(&g, |g| {
+                let shown = sd_core::vdfs::names::shown(std::path::Path::new(g["path"].as_str().unwrap_or("")));
+                println!("{id} may no longer read {shown}; what it stored stays.");
+            });
         }
         ExtCmd::New { name, path } => {
             let dir = new::create(&name, path.as_deref())?;

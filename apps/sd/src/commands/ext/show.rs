@@ -18,7 +18,15 @@ fn print_grants(m: &Value) {
     println!("  use libraries: {}", list(&p["libraries"]));
     let net = list(&p["network_access"]);
     println!("  reach the network: {}", if net.is_empty() { "no".to_string() } else { net });
+    print_files(&m["consent"]);
     print_limits_and_provides(m);
+}
+
+/// What the extension may do with folders on disk, in the consent's words.
+fn print_files(consent: &Value) {
+    for line in consent["files"]["summary"].as_array().into_iter().flatten() {
+        println!("  {}", s(line));
+    }
 }
 
 fn list(v: &Value) -> String {
@@ -116,6 +124,7 @@ pub fn print_consent(inspection: &Value) {
     println!("  use libraries: {}", if libraries.is_empty() { "none".to_string() } else { libraries.join(", ") });
     let net = list(&c["network"]);
     println!("  reach the network: {}", if net.is_empty() { "no".to_string() } else { format!("only {net}") });
+    print_files(c);
     print_limits_and_provides(m);
     if destructive {
         println!("! marks operations that delete or overwrite data.");

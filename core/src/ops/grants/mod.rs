@@ -1,0 +1,109 @@
+//! `grants.list`, `grants.add`, `grants.revoke`: the folders a person gave
+//! each extension. Only people grant and revoke; an extension may list its
+//! own grants (to say what it needs before it fails), and nothing more.
+
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::error::{OpError, OpResult};
+use crate::infra::grants::Grant;
+use crate::infra::wire::{Audience, Caller, Effect, OpContext, Operation, Scope};
+use crate::register_operation;
+
+/// Input of `query:grants.list.v1`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListGrantsInput {
+    /// Only this extension's grants (default: every extension's; an
+    /// extension always gets only its own).
+    #[serde(default)]
+    pub extension: Option<String>,
+}
+
+/// Lists folder grants.
+pub struct ListGrants;
+
+impl Operation for ListGrants {
+    const METHOD: &'static str = "query:grants.list.v1";
+    const DESCRIPTION: &'static str = "The folders granted to extensions (an extension sees only its own)";
+    const SCOPE: Scope = Scope::Core;
+    const AUDIENCE: Audience = Audience::Any;
+    const EFFECT: Effect = Effect::Read;
+    type Input = ListGrantsInput;
+    type Output = Vec<Grant>;
+
+    async fn execute(ctx: OpContext, input: ListGrantsInput) -> OpResult<Vec<Grant>> {
+        let extension = match (&ctx.caller, input.extension) {
+            (Caller::Extension(me), Some(other)) if **me != *other => {
+                return Err(OpError::denied(format!("extension `{me}` may list only its own grants, not `{other}`'s")));
+            }
+            (Caller::Extension(me), _) => Some(me.to_string()),
+            (_, wanted) => wanted,
+        };
+        let core = ctx.core.clone();
+        tokio::task::spawn_blocking(move || core.grants().list(extension.as_deref()))
+            .await
+            .map_err(|e| OpError::internal(format!("grants task failed: {e}")))?
+    }
+}
+register_operation!(ListGrants);
+
+/// Input of `action:grants.add.input.v1` and `action:grants.revoke.input.v1`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantInput {
+    /// The extension.
+    pub extension: String,
+    /// An absolute folder; links and `..` in it are resolved before it is
+    /// stored.
+    pub path: String,
+}
+
+impl GrantInput {
+    fn path(&self) -> OpResult<PathBuf> {
+        if self.path.contains('\0') {
+            return Err(OpError::invalid("path contains a NUL byte"));
+        }
+        Ok(PathBuf::from(&self.path))
+    }
+}
+
+/// Grants an extension a folder.
+pub struct AddGrant;
+
+impl Operation for AddGrant {
+    const METHOD: &'static str = "action:grants.add.input.v1";
+    const DESCRIPTION: &'static str =
+        "Let an extension read files in a folder and below it, and add them as a location";
+    const SCOPE: Scope = Scope::Core;
+    const AUDIENCE: Audience = Audience::Person;
+    const EFFECT: Effect = Effect::Write;
+    type Input = GrantInput;
+    type Output = Grant;
+
+    async fn execute(ctx: OpContext, input: GrantInput) -> OpResult<Grant> {
+        ctx.core.extensions().grant(&input.extension, &input.path()?).await
+    }
+}
+register_operation!(AddGrant);
+
+/// Takes a folder back from an extension.
+pub struct RevokeGrant;
+
+impl Operation for RevokeGrant {
+    const METHOD: &'static str = "action:grants.revoke.input.v1";
+    const DESCRIPTION: &'static str =
+        "Take a folder back from an extension: its next read there is refused; what it stored stays";
+    const SCOPE: Scope = Scope::Core;
+    const AUDIENCE: Audience = Audience::Person;
+    const EFFECT: Effect = Effect::Write;
+    type Input = GrantInput;
+    type Output = Grant;
+
+    async fn execute(ctx: OpContext, input: GrantInput) -> OpResult<Grant> {
+        ctx.core.extensions().revoke(&input.extension, &input.path()?).await
+    }
+}
+register_operation!(RevokeGrant);
