@@ -48,6 +48,8 @@ run search --where "test-extension.greeting=hello from wasm"
 run call query:test-extension.hello.v1 '{"name":"demo"}'
 run ext run test-extension counter '{"current":0,"target":5000,"checkpoint_every":500}'
 run ext install extensions/finance --yes
+# Finance reads only folders a person grants it.
+run ext grant finance --path "$SAMPLE/receipts"
 run ext run finance import "{\"path\": \"$SAMPLE/receipts\"}"
 run call query:finance.expenses.v1 '{"from": "2026-01-01"}'
 run search --where finance.category=travel

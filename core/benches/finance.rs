@@ -40,6 +40,8 @@ async fn setup(data: &Path) -> (Arc<Core>, Uuid) {
 
 /// Runs `import` on `dir`; returns the wall time and the job's stats.
 async fn import(core: &Arc<Core>, lib: Uuid, dir: &Path) -> (Duration, Value) {
+    let grant = json!({ "extension": "finance", "path": dir });
+    call(core, "action:grants.add.input.v1", None, grant).await;
     let start = Instant::now();
     let out = call(
         core,

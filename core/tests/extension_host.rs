@@ -400,6 +400,9 @@ async fn slow_calls_of_two_extensions_run_concurrently() {
         p
     };
     let (a, b) = (sub("a"), sub("b"));
+    for (id, path) in [("slow-a", &a), ("slow-b", &b)] {
+        call(&h.core, "action:grants.add.input.v1", None, json!({ "extension": id, "path": path })).await.unwrap();
+    }
     let run = |id: &'static str, path: std::path::PathBuf| {
         let core = h.core.clone();
         async move {

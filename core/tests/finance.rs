@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use sd_core::{Core, OpResult};
+use sd_core::{Core, ErrorCode, OpResult};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -50,7 +50,18 @@ impl Env {
         call(&self.core, method, Some(self.lib), payload).await
     }
 
+    /// The person grants Finance `path` (a folder, or a file's folder).
+    async fn grant(&self, path: &Path) {
+        let folder = if path.is_file() { path.parent().unwrap() } else { path };
+        let grant = json!({ "extension": "finance", "path": folder });
+        call(&self.core, "action:grants.add.input.v1", None, grant).await.unwrap();
+    }
+
+    /// Runs `job` to completion; an import's folder is granted first.
     async fn run(&self, job: &str, input: Value) -> Value {
+        if let Some(path) = input["path"].as_str() {
+            self.grant(Path::new(path)).await;
+        }
         let out = self
             .call("action:jobs.dispatch.input.v1", json!({ "extension": "finance", "job": job, "input": input }))
             .await
@@ -462,6 +473,12 @@ async fn receipts_appearing_in_a_watched_location_are_imported_through_events() 
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
     env.call("action:locations.add.input.v1", json!({ "path": root })).await.unwrap();
+    // A folder Finance may not read cannot be watched.
+    let refused = env.call("action:finance.configure.input.v1", json!({ "watch_locations": [root] })).await;
+    let e = refused.unwrap_err();
+    assert_eq!(e.code, ErrorCode::PermissionDenied, "{e}");
+    assert!(e.message.contains("sd ext grant finance --path"), "{e}");
+    env.grant(&root).await;
     env.call("action:finance.configure.input.v1", json!({ "watch_locations": [root] })).await.unwrap();
     let cases = receipts::corpus(3);
     let txt = cases.iter().find(|c| c.file.ends_with(".txt") || c.file.ends_with(".eml")).unwrap();
@@ -479,4 +496,50 @@ async fn receipts_appearing_in_a_watched_location_are_imported_through_events() 
         assert!(Instant::now() < deadline, "the new receipt was never imported: {listed:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_stops_typed_when_its_folder_is_revoked_and_keeps_what_it_stored() {
+    let env = Env::new().await;
+    env.install().await;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let n = 1500;
+    for i in 0..n {
+        let text = format!("Corner Shop {i}\nDate: 2026-03-{:02}\nTotal: {}.50 USD\n", i % 28 + 1, i % 90 + 1);
+        std::fs::write(root.join(format!("receipt-{i:04}.txt")), text).unwrap();
+    }
+    // Not granted: the import fails at once, naming the command that grants.
+    let out = env
+        .call(
+            "action:jobs.dispatch.input.v1",
+            json!({ "extension": "finance", "job": "import", "input": { "path": root } }),
+        )
+        .await
+        .unwrap();
+    let info = env.call("query:jobs.watch.v1", json!({ "id": out["id"] })).await.unwrap();
+    assert_eq!((info["state"].as_str(), info["error_code"].as_str()), (Some("failed"), Some("permission_denied")));
+    assert!(info["error"].as_str().unwrap().contains("sd ext grant finance --path"), "{info}");
+
+    env.grant(&root).await;
+    let out = env
+        .call(
+            "action:jobs.dispatch.input.v1",
+            json!({ "extension": "finance", "job": "import", "input": { "path": root } }),
+        )
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while env.expenses(json!({})).await.len() < 20 {
+        assert!(Instant::now() < deadline, "the import never got going");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let revoke = json!({ "extension": "finance", "path": root });
+    call(&env.core, "action:grants.revoke.input.v1", None, revoke).await.unwrap();
+    let info = env.call("query:jobs.watch.v1", json!({ "id": out["id"] })).await.unwrap();
+    assert_eq!(info["state"], "failed", "{info}");
+    assert_eq!(info["error_code"], "permission_denied", "{info}");
+    let kept = env.expenses(json!({})).await.len();
+    assert!((20..n).contains(&kept), "{kept} expenses after the revoke");
+    assert!(info["checkpoint"]["offset"].as_u64().unwrap() >= 20, "{info}");
 }

@@ -10,6 +10,7 @@ mod dashboard;
 mod events;
 mod extension_host;
 mod extension_lifecycle;
+mod file_grants;
 mod finance;
 mod jobs;
 mod library;

@@ -146,7 +146,13 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../extensions");
     sd_json(dir, &["ext", "install", root.join("finance").to_str().unwrap(), "--yes"]);
     let input = json!({ "path": receipts.path() }).to_string();
-    let import = sd(dir, &["ext", "run", "finance", "import", &input]);
+    // Without a grant the CLI stops before starting the job, naming the
+    // command; `--grant` grants the folder and goes on.
+    let refused = sd(dir, &["ext", "run", "finance", "import", &input]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("sd ext grant finance --path"), "{said}");
+    let import = sd(dir, &["ext", "run", "finance", "import", &input, "--grant"]);
     assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
     let imported = sd_json(dir, &["call", "query:finance.expenses.v1", "{}"]);
     assert_eq!(imported["count"], 6, "{imported}");
@@ -194,6 +200,30 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
     let card = card.as_str().unwrap();
     assert!(card.contains("May call vdfs.*") && card.contains("gmail.googleapis.com"), "{card}");
     assert!(card.contains("every library") && card.contains("deletes or overwrites data"), "{card}");
+    // Its folders: the one granted on the command line, revoked and granted
+    // again from the page.
+    let granted = std::fs::canonicalize(receipts.path()).unwrap().display().to_string();
+    assert!(card.contains("Folders it can read and add:") && card.contains(&granted), "{card}");
+    client.find(Locator::Css("[data-grants=finance] button[data-action=revoke]")).await.unwrap().click().await.unwrap();
+    until(
+        &client,
+        "the revoked grant",
+        "document.querySelector('[data-grants=finance]')?.innerText.includes('reads no file until you grant')",
+    )
+    .await;
+    let none = sd_json(dir, &["call", "query:grants.list.v1", r#"{"extension": "finance"}"#]);
+    assert_eq!(none, json!([]), "{none}");
+    let field = client.find(Locator::Css("form[data-grant-form=finance] input")).await.unwrap();
+    field.send_keys(&granted).await.unwrap();
+    client.find(Locator::Css("form[data-grant-form=finance] button")).await.unwrap().click().await.unwrap();
+    until(
+        &client,
+        "the granted folder",
+        "document.querySelector('[data-grants=finance] li[data-grant]')?.dataset.grant",
+    )
+    .await;
+    let again = sd_json(dir, &["call", "query:grants.list.v1", r#"{"extension": "finance"}"#]);
+    assert_eq!(again[0]["path"], granted.as_str(), "{again}");
     let path = client.find(Locator::Css("#install-path")).await.unwrap();
     let module = root.join("target/wasm32-unknown-unknown/release/test_extension.wasm");
     path.send_keys(module.to_str().unwrap()).await.unwrap();

@@ -68,6 +68,7 @@ fn import_survives_sigkill_then_queries_summaries_search_and_recategorisation_wo
     assert_eq!(installed["id"], "finance", "{installed}");
 
     // Import from a separate CLI process, and SIGKILL the daemon midway.
+    sd_json(dir, &["ext", "grant", "finance", "--path", root.to_str().unwrap()]);
     let input = serde_json::json!({ "path": root }).to_string();
     let mut run = std::process::Command::new(common::SD)
         .args(["ext", "run", "finance", "import", &input])
@@ -143,6 +144,8 @@ fn a_receipt_dropped_into_a_watched_folder_is_imported_without_a_rescan() {
     sd_json(dir, &["library", "create", "money"]);
     sd_json(dir, &["ext", "install", finance_dir().to_str().unwrap(), "--yes"]);
     sd_json(dir, &["location", "add", root.to_str().unwrap()]);
+    let granted = sd_json(dir, &["ext", "grant", "finance", "--path", root.to_str().unwrap()]);
+    assert_eq!(granted["path"], root.to_str().unwrap(), "{granted}");
     let config = serde_json::json!({ "watch_locations": [root] }).to_string();
     sd_json(dir, &["call", "action:finance.configure.input.v1", &config]);
 

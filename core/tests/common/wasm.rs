@@ -94,6 +94,23 @@ impl Parts {
         }
     }
 
+    /// A module exporting one operation per `(name, method)`: `op_<name>`
+    /// forwards its payload (and library) to `method` and returns the host's
+    /// answer. Pair it with [`router_manifest`].
+    pub fn router(routes: &[(&str, &str)]) -> Parts {
+        let mut extra = String::new();
+        for (i, (name, method)) in routes.iter().enumerate() {
+            let at = 1024 + i * 128;
+            extra.push_str(&format!(
+                "(data (i32.const {at}) \"{method}\") \
+                 (func (export \"op_{name}\") (param $p i32) (param $len i32) (param $lib i32) (result i32) \
+                 (call $call (i32.const {at}) (i32.const {}) (local.get $lib) (local.get $p) (local.get $len)))",
+                method.len()
+            ));
+        }
+        Parts { extra, ..Parts::default() }
+    }
+
     pub fn wasm(&self) -> Vec<u8> {
         wat::parse_str(self.wat()).unwrap_or_else(|e| panic!("bad test WAT: {e}\n{}", self.wat()))
     }
@@ -125,4 +142,15 @@ pub fn write_extension(root: &Path, manifest: &Value, wasm: &[u8]) -> PathBuf {
     std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(manifest).unwrap()).unwrap();
     std::fs::write(dir.join("module.wasm"), wasm).unwrap();
     dir
+}
+
+/// The manifest of a [`Parts::router`] module: `query:<id>.<name>.v1` for
+/// each route (and `query:<id>.run.v1`, the template's own operation).
+pub fn router_manifest(id: &str, perms: Value, routes: &[(&str, &str)]) -> Value {
+    let mut m = manifest(id, perms);
+    let ops = m["operations"].as_array_mut().unwrap();
+    for (name, _) in routes {
+        ops.push(json!({ "method": format!("query:{id}.{name}.v1"), "export": format!("op_{name}") }));
+    }
+    m
 }

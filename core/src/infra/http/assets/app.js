@@ -304,6 +304,7 @@ function permissionsInWords(ext) {
     text: "Libraries: " + (c.libraries.length ? c.libraries.map((l) => l.id === "*" ? "every library, present and future" : (l.name || l.id)).join(", ") : "none"),
   }));
   items.push(el("li", { text: "Network: " + (c.network.length ? c.network.join(", ") : "no network access") }));
+  for (const line of (c.files ? c.files.summary : [])) items.push(el("li", { class: "files", text: line }));
   items.push(el("li", {
     text: "Limits: " + p.max_memory_mb + " MiB memory, " + p.max_cpu_ms_per_call + " ms CPU per call, " +
       p.rate_limits.requests_per_minute + " calls a minute, " + p.rate_limits.concurrent_jobs + " jobs at once",
@@ -336,6 +337,40 @@ async function extensionAction(method, id, confirmText) {
   }
   await refreshExtensions();
   route();
+}
+
+// The folders a person granted an extension: each with a button that takes
+// it back, and a form that grants another. Paths are shown as text, with
+// control and invisible characters made visible.
+function showPath(path) {
+  return /[\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]/.test(path)
+    ? JSON.stringify(path).replace(/[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]/g,
+      (ch) => "\\u" + ch.charCodeAt(0).toString(16).padStart(4, "0"))
+    : path;
+}
+
+function grantsBlock(ext) {
+  const granted = (ext.consent && ext.consent.files) ? ext.consent.files.granted : [];
+  const input = el("input", { name: "path", placeholder: "/absolute/path/to/a/folder", size: 40 });
+  const change = async (method, path, verb) => {
+    try {
+      await call(method, { extension: ext.id, path }, false);
+      toast(verb + " " + showPath(path) + " for " + ext.id);
+    } catch (e) { failed(e); }
+    await refreshExtensions();
+    route();
+  };
+  return el("div", { class: "grants", data: { grants: ext.id } },
+    el("b", { text: "Folders it can read and add" }),
+    granted.length
+      ? el("ul", { class: "plain" }, granted.map((g) => el("li", { data: { grant: g } }, el("code", { text: showPath(g) }), " ",
+        el("button", { class: "plain", data: { action: "revoke" }, text: "Revoke",
+          onclick: () => change("action:grants.revoke.input.v1", g, "revoked") }))))
+      : el("p", { class: "muted", text: "None: it reads no file until you grant it a folder." }),
+    el("form", { class: "bar", data: { grantForm: ext.id }, onsubmit: (event) => {
+      event.preventDefault();
+      if (input.value.trim()) change("action:grants.add.input.v1", input.value.trim(), "granted");
+    } }, input, el("button", { type: "submit", text: "Grant folder" })));
 }
 
 async function extensionsPage(main) {
@@ -377,6 +412,7 @@ async function extensionsPage(main) {
       ext.detail ? el("p", { class: "error", text: String(ext.detail) }) : null,
       el("b", { text: "Allowed to" }),
       permissionsInWords(ext),
+      grantsBlock(ext),
       counters(ext.stats),
       el("p", { class: "muted", text: ext.operations.length + " operations, " + ext.jobs.length + " jobs, " + (ext.views || []).length + " views · module " + fmtBytes(ext.module_size) + " · blake3 " + ext.module_hash.slice(0, 16) + "…" }),
       loaded
