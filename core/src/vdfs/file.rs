@@ -60,16 +60,29 @@ impl Root {
     /// Opens `rel` (a path below the root, as the indexer records it) for
     /// reading, refusing a link on the way or a `..` that leads out.
     pub fn open_file(&self, rel: &str) -> std::io::Result<File> {
-        if rel.is_empty() || rel.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+        if rel.is_empty() {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "a location's folder is not a file"));
+        }
+        Ok(File::from(self.open_below(rel, READ_FLAGS)?))
+    }
+
+    /// Opens the folder `rel` below the root (`""` for the root itself) to
+    /// look up names in, with no link on the way.
+    pub fn open_dir(&self, rel: &str) -> std::io::Result<OwnedFd> {
+        self.open_below(rel, DIR_FLAGS)
+    }
+
+    fn open_below(&self, rel: &str, flags: OFlags) -> std::io::Result<OwnedFd> {
+        if !rel.is_empty() && rel.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
             return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a path below the location"));
         }
-        let fd = match &self.fd {
+        Ok(match &self.fd {
             Some(root) => {
-                retry(|| rustix::fs::openat2(root, rel, READ_FLAGS, Mode::empty(), NO_LINKS | ResolveFlags::BENEATH))?
+                let rel = if rel.is_empty() { "." } else { rel };
+                retry(|| rustix::fs::openat2(root, rel, flags, Mode::empty(), NO_LINKS | ResolveFlags::BENEATH))?
             }
-            None => walk_components(&self.path, rel, READ_FLAGS)?,
-        };
-        Ok(File::from(fd))
+            None => walk_components(&self.path, rel, flags)?,
+        })
     }
 }
 

@@ -672,12 +672,12 @@ pub fn scan(
     let stopped = std::thread::scope(|scope| -> OpResult<bool> {
         let (listings_tx, listings) = sync_channel::<Listing>(LISTINGS_AHEAD);
         let root = &root;
-        scope.spawn(move || walk::walk(root, follow_links, never, listings_tx));
+        let opened_root = &opened_root;
+        scope.spawn(move || walk::walk(root, opened_root, follow_links, never, listings_tx));
         // Hashing runs up to two batches ahead of the database: while one is
         // written here, the next is hashed on the other cores.
         let (batches_tx, batches) = sync_channel::<Vec<ToHash>>(1);
         let (hashed_tx, hashed) = sync_channel::<Vec<Hashed>>(1);
-        let opened_root = &opened_root;
         scope.spawn(move || {
             for batch in batches {
                 let out: Vec<Hashed> = batch
