@@ -254,7 +254,7 @@ fn configure(ctx: &OperationContext, input: ConfigureInput) -> Result<store::Set
     let client = library_client(ctx)?;
     let mut settings = store::load_settings(&client)?;
     if let Some(paths) = input.watch_locations {
-        let granted = granted_folders(&client)?;
+        let granted = client.grants()?;
         let mut clean = Vec::new();
         for p in paths {
             if !p.starts_with('/') {
@@ -281,16 +281,6 @@ fn configure(ctx: &OperationContext, input: ConfigureInput) -> Result<store::Set
     }
     store::save_settings(&client, &settings)?;
     Ok(settings)
-}
-
-/// The folders a person granted Finance.
-fn granted_folders(client: &Client) -> Result<Vec<String>> {
-    #[derive(Deserialize)]
-    struct Grant {
-        path: String,
-    }
-    let grants: Vec<Grant> = client.call("query:grants.list.v1", &serde_json::json!({}))?;
-    Ok(grants.into_iter().map(|g| g.path).collect())
 }
 
 /// New files in watched folders are imported as they are indexed.

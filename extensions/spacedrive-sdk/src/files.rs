@@ -78,7 +78,8 @@ impl Client {
 
     /// The whole file behind an indexed entry, read in ranges; refused with
     /// `resource_exhausted` when it is over `max_bytes`, before any of it
-    /// is read into the extension's memory.
+    /// is read into the extension's memory, and with `permission_denied`
+    /// when the file is not inside a folder granted to the extension.
     pub fn read_file(&self, entry: Uuid, max_bytes: u64) -> Result<Vec<u8>> {
         let mut data = Vec::new();
         loop {
@@ -131,7 +132,20 @@ impl Client {
         self.call("query:locations.list.v1", &json!({}))
     }
 
-    /// Adds a folder as a location and waits for it to be indexed.
+    /// The folders a person granted this extension (`sd ext grant`): the
+    /// only ones it may add as locations or read files in. Canonical paths.
+    pub fn grants(&self) -> Result<Vec<String>> {
+        #[derive(Deserialize)]
+        struct Grant {
+            path: String,
+        }
+        let grants: Vec<Grant> = self.call("query:grants.list.v1", &json!({}))?;
+        Ok(grants.into_iter().map(|g| g.path).collect())
+    }
+
+    /// Adds a folder as a location and waits for it to be indexed. Only a
+    /// folder inside one granted to the extension (see [`Client::grants`]);
+    /// any other is refused with `permission_denied`.
     pub fn add_location(&self, path: &str) -> Result<Location> {
         #[derive(Deserialize)]
         struct Out {

@@ -136,12 +136,13 @@ impl FileAccess {
                 format!("Folders it can read and add: none until you grant one with `sd ext grant {id} --path DIR`.")
             }
             false => format!(
-                "Folders it can read and add: {}, and everything below them.",
+                "Folders it can read and add: {}, and everything below {}.",
                 granted
                     .iter()
                     .map(|g| crate::vdfs::names::shown(std::path::Path::new(g)))
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                if granted.len() == 1 { "it" } else { "them" }
             ),
         }];
         if adds_locations {
@@ -273,7 +274,7 @@ mod tests {
         assert!(none.adds_locations && none.reads_files);
         assert!(none.summary[0].contains("none until you grant one with `sd ext grant x --path DIR`"), "{none:?}");
         let some = Consent::new(&m, None, &[], |_| None, vec!["/home/a/Receipts".into()]).files;
-        assert!(some.summary[0].contains("/home/a/Receipts, and everything below"), "{some:?}");
+        assert!(some.summary[0].contains("/home/a/Receipts, and everything below it."), "{some:?}");
         let narrow = manifest(json!({ "methods": ["search."], "libraries": ["*"] }));
         let files = Consent::new(&narrow, None, &[], |_| None, Vec::new()).files;
         assert!(!files.adds_locations && !files.reads_files && files.summary.len() == 1);
