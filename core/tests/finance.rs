@@ -62,13 +62,16 @@ impl Env {
         if let Some(path) = input["path"].as_str() {
             self.grant(Path::new(path)).await;
         }
-        let out = self
-            .call("action:jobs.dispatch.input.v1", json!({ "extension": "finance", "job": job, "input": input }))
-            .await
-            .unwrap();
-        let info = self.call("query:jobs.watch.v1", json!({ "id": out["id"] })).await.unwrap();
+        let id = self.dispatch(job, input).await;
+        let info = self.call("query:jobs.watch.v1", json!({ "id": id })).await.unwrap();
         assert_eq!(info["state"], "completed", "{job} did not complete: {info:#}");
         info
+    }
+
+    /// Starts `job`; returns its id.
+    async fn dispatch(&self, job: &str, input: Value) -> Value {
+        let payload = json!({ "extension": "finance", "job": job, "input": input });
+        self.call("action:jobs.dispatch.input.v1", payload).await.unwrap()["id"].clone()
     }
 
     async fn expenses(&self, filter: Value) -> Vec<Value> {
@@ -510,25 +513,13 @@ async fn an_import_stops_typed_when_its_folder_is_revoked_and_keeps_what_it_stor
         std::fs::write(root.join(format!("receipt-{i:04}.txt")), text).unwrap();
     }
     // Not granted: the import fails at once, naming the command that grants.
-    let out = env
-        .call(
-            "action:jobs.dispatch.input.v1",
-            json!({ "extension": "finance", "job": "import", "input": { "path": root } }),
-        )
-        .await
-        .unwrap();
-    let info = env.call("query:jobs.watch.v1", json!({ "id": out["id"] })).await.unwrap();
+    let id = env.dispatch("import", json!({ "path": root })).await;
+    let info = env.call("query:jobs.watch.v1", json!({ "id": id })).await.unwrap();
     assert_eq!((info["state"].as_str(), info["error_code"].as_str()), (Some("failed"), Some("permission_denied")));
     assert!(info["error"].as_str().unwrap().contains("sd ext grant finance --path"), "{info}");
 
     env.grant(&root).await;
-    let out = env
-        .call(
-            "action:jobs.dispatch.input.v1",
-            json!({ "extension": "finance", "job": "import", "input": { "path": root } }),
-        )
-        .await
-        .unwrap();
+    let id = env.dispatch("import", json!({ "path": root })).await;
     let deadline = Instant::now() + Duration::from_secs(120);
     while env.expenses(json!({})).await.len() < 20 {
         assert!(Instant::now() < deadline, "the import never got going");
@@ -536,7 +527,7 @@ async fn an_import_stops_typed_when_its_folder_is_revoked_and_keeps_what_it_stor
     }
     let revoke = json!({ "extension": "finance", "path": root });
     call(&env.core, "action:grants.revoke.input.v1", None, revoke).await.unwrap();
-    let info = env.call("query:jobs.watch.v1", json!({ "id": out["id"] })).await.unwrap();
+    let info = env.call("query:jobs.watch.v1", json!({ "id": id })).await.unwrap();
     assert_eq!(info["state"], "failed", "{info}");
     assert_eq!(info["error_code"], "permission_denied", "{info}");
     let kept = env.expenses(json!({})).await.len();

@@ -70,40 +70,24 @@ impl GrantInput {
     }
 }
 
-/// Grants an extension a folder.
-pub struct AddGrant;
+crate::operation!(
+    AddGrant,
+    "action:grants.add.input.v1",
+    "Let an extension read files in a folder and below it, and add them as a location",
+    Scope::Core,
+    Audience::Person,
+    Effect::Write,
+    GrantInput => Grant,
+    |ctx, input| ctx.core.extensions().grant(&input.extension, &input.path()?).await
+);
 
-impl Operation for AddGrant {
-    const METHOD: &'static str = "action:grants.add.input.v1";
-    const DESCRIPTION: &'static str =
-        "Let an extension read files in a folder and below it, and add them as a location";
-    const SCOPE: Scope = Scope::Core;
-    const AUDIENCE: Audience = Audience::Person;
-    const EFFECT: Effect = Effect::Write;
-    type Input = GrantInput;
-    type Output = Grant;
-
-    async fn execute(ctx: OpContext, input: GrantInput) -> OpResult<Grant> {
-        ctx.core.extensions().grant(&input.extension, &input.path()?).await
-    }
-}
-register_operation!(AddGrant);
-
-/// Takes a folder back from an extension.
-pub struct RevokeGrant;
-
-impl Operation for RevokeGrant {
-    const METHOD: &'static str = "action:grants.revoke.input.v1";
-    const DESCRIPTION: &'static str =
-        "Take a folder back from an extension: its next read there is refused; what it stored stays";
-    const SCOPE: Scope = Scope::Core;
-    const AUDIENCE: Audience = Audience::Person;
-    const EFFECT: Effect = Effect::Write;
-    type Input = GrantInput;
-    type Output = Grant;
-
-    async fn execute(ctx: OpContext, input: GrantInput) -> OpResult<Grant> {
-        ctx.core.extensions().revoke(&input.extension, &input.path()?).await
-    }
-}
-register_operation!(RevokeGrant);
+crate::operation!(
+    RevokeGrant,
+    "action:grants.revoke.input.v1",
+    "Take a folder back from an extension: its next read there is refused; what it stored stays",
+    Scope::Core,
+    Audience::Person,
+    Effect::Write,
+    GrantInput => Grant,
+    |ctx, input| ctx.core.extensions().revoke(&input.extension, &input.path()?).await
+);
