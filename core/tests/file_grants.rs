@@ -138,6 +138,10 @@ async fn an_extension_adds_and_reads_only_the_folders_a_person_granted() {
     let g = env.folder("G", &[("receipt.txt", "Blue Bottle Coffee\nTotal 5.50\n")]);
     let other = env.folder("other", &[("notes.txt", "not for extensions")]);
     std::os::unix::fs::symlink(&env.data, g.join("escape")).unwrap();
+    // Hard links into the data dir, which no path check can see.
+    std::fs::hard_link(env.data.join("vault.key"), g.join("key-copy")).unwrap();
+    let db = env.data.join("libraries").join(env.lib.to_string()).join("library.db");
+    std::fs::hard_link(&db, g.join("db-copy")).unwrap();
     let info = call(&env.core, "query:extensions.info.v1", None, json!({ "id": "snoop" })).await.unwrap();
     let summary = info["consent"]["files"]["summary"].to_string();
     assert!(summary.contains("none until you grant one with `sd ext grant snoop --path DIR`"), "{summary}");
@@ -175,6 +179,12 @@ async fn an_extension_adds_and_reads_only_the_folders_a_person_granted() {
     assert_eq!(added["location"]["path"], g.to_str().unwrap());
     let receipt = env.entry_id(&g.join("receipt.txt")).await;
     assert!(env.snoop_read(&receipt).await.unwrap().contains("Blue Bottle"));
+    for copy in ["key-copy", "db-copy"] {
+        let id = env.entry_id(&g.join(copy)).await;
+        assert_err(env.snoop("read", json!({ "entry_id": id })).await, ErrorCode::PermissionDenied, "hard link");
+        let person = env.person("query:vdfs.read_file.v1", json!({ "entry_id": id })).await;
+        assert_err(person, ErrorCode::PermissionDenied, "hard link");
+    }
     // The link to the data dir is indexed as a link, never read through.
     let link = env.entry_id(&g.join("escape")).await;
     assert_err(env.snoop("read", json!({ "entry_id": link })).await, ErrorCode::InvalidInput, "symlink");

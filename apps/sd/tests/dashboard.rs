@@ -224,6 +224,8 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
     .await;
     let again = sd_json(dir, &["call", "query:grants.list.v1", r#"{"extension": "finance"}"#]);
     assert_eq!(again[0]["path"], granted.as_str(), "{again}");
+    client.execute("document.querySelector('[data-grants=finance]').scrollIntoView()", vec![]).await.unwrap();
+    screenshot(&client, "3-extension-grants").await;
     let path = client.find(Locator::Css("#install-path")).await.unwrap();
     let module = root.join("target/wasm32-unknown-unknown/release/test_extension.wasm");
     path.send_keys(module.to_str().unwrap()).await.unwrap();

@@ -146,14 +146,25 @@ fn open_error(path: &str, e: std::io::Error) -> OpError {
     }
 }
 
+/// Decides which files a caller may read: what a file behind an entry is
+/// checked against before it is opened and once it is.
+pub trait Access {
+    /// Before opening: the path the file is read from (resolved, where the
+    /// location follows links).
+    fn check_path(&self, path: &Path) -> OpResult<()>;
+    /// Once opened: what the kernel opened, at `path`. Catches a hard link,
+    /// which no path check sees, to a file that must not be read.
+    fn check_opened(&self, path: &Path, meta: &std::fs::Metadata) -> OpResult<()>;
+}
+
 /// The regular file behind an indexed entry, opened, with its path and its
-/// length now, once `allow` has accepted the path it is read from.
+/// length now, once `access` has accepted the path and the file.
 ///
 /// Refuses virtual entries, folders and symbolic links. In a location that
 /// does not follow links nothing on the way may be a link; in one that
-/// does, `allow` sees the resolved path both before the file is opened and
+/// does, `access` sees the resolved path both before the file is opened and
 /// as the kernel opened it.
-pub fn open(conn: &Connection, id: Uuid, allow: &dyn Fn(&Path) -> OpResult<()>) -> OpResult<(String, File, u64)> {
+pub fn open(conn: &Connection, id: Uuid, access: &dyn Access) -> OpResult<(String, File, u64)> {
     type Behind = (String, Option<String>, Option<String>, Option<bool>);
     let (kind, rel, root, follow): Behind = conn
         .query_row(
@@ -174,23 +185,24 @@ pub fn open(conn: &Connection, id: Uuid, allow: &dyn Fn(&Path) -> OpResult<()>) 
     let file = if follow.unwrap_or(false) {
         let resolved =
             std::fs::canonicalize(&path).map_err(|e| OpError::not_found(format!("cannot open {path}: {e}")))?;
-        allow(&resolved)?;
+        access.check_path(&resolved)?;
         let file = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags((OFlags::NOCTTY | OFlags::NONBLOCK).bits() as i32)
             .open(&resolved)
             .map_err(|e| open_error(&path, e))?;
         let opened = real_path(&file).map_err(|e| OpError::unavailable(format!("cannot tell where {path} is: {e}")))?;
-        allow(&opened)?;
+        access.check_path(&opened)?;
         file
     } else {
-        allow(Path::new(&path))?;
+        access.check_path(Path::new(&path))?;
         Root::open(&root).and_then(|r| r.open_file(&rel)).map_err(|e| open_error(&path, e))?
     };
     let meta = file.metadata().map_err(|e| OpError::internal(format!("cannot read {path}: {e}")))?;
     if !meta.is_file() {
         return Err(OpError::invalid(format!("{path} is no longer a regular file; rescan its location")));
     }
+    access.check_opened(Path::new(&path), &meta)?;
     Ok((path, file, meta.len()))
 }
 
@@ -201,9 +213,9 @@ pub fn read_range(
     id: Uuid,
     offset: u64,
     length: usize,
-    allow: &dyn Fn(&Path) -> OpResult<()>,
+    access: &dyn Access,
 ) -> OpResult<(Vec<u8>, u64)> {
-    let (path, mut file, size) = open(conn, id, allow)?;
+    let (path, mut file, size) = open(conn, id, access)?;
     let want = usize::try_from(size.saturating_sub(offset)).unwrap_or(usize::MAX).min(length);
     let mut data = Vec::with_capacity(want);
     if want > 0 {
@@ -218,14 +230,8 @@ pub fn read_range(
 
 /// The whole file behind an entry, refused with `resource_exhausted` when it
 /// is over `max` bytes (`what` names the use, for the message).
-pub fn read_all(
-    conn: &Connection,
-    id: Uuid,
-    max: u64,
-    what: &str,
-    allow: &dyn Fn(&Path) -> OpResult<()>,
-) -> OpResult<Vec<u8>> {
-    let (path, file, size) = open(conn, id, allow)?;
+pub fn read_all(conn: &Connection, id: Uuid, max: u64, what: &str, access: &dyn Access) -> OpResult<Vec<u8>> {
+    let (path, file, size) = open(conn, id, access)?;
     if size > max {
         return Err(OpError::exhausted(format!("{path} is {size} bytes, over the {max}-byte limit for {what}")));
     }

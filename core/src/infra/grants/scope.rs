@@ -2,6 +2,7 @@
 //! read but the data dir; for an extension, only what lies inside the
 //! folders granted to it, and never the data dir either.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{OpError, OpResult};
@@ -75,6 +76,47 @@ impl FileScope {
             "extension `{id}` may not {verb} {}: {had}. A person can grant it a folder with `sd ext grant {id} --path DIR`",
             shown(real)
         )))
+    }
+}
+
+impl crate::vdfs::file::Access for FileScope {
+    fn check_path(&self, path: &Path) -> OpResult<()> {
+        self.check_read(path)
+    }
+
+    /// A file with more than one name may be a hard link made, outside the
+    /// data dir, to the vault key or a library database: those are refused
+    /// by identity, whatever name they are reached by.
+    fn check_opened(&self, path: &Path, meta: &std::fs::Metadata) -> OpResult<()> {
+        if meta.nlink() <= 1 {
+            return Ok(());
+        }
+        let id = (meta.dev(), meta.ino());
+        match self.protected_files().into_iter().find(|(_, p)| *p == id) {
+            Some((name, _)) => Err(OpError::denied(format!(
+                "{} is another name (a hard link) for {}, in Spacedrive's data folder; it is never read as a file",
+                shown(path),
+                shown(&name)
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl FileScope {
+    /// The files of the data dir no one reads through an entry, with their
+    /// device and inode: the vault, its key, the grants and every library's
+    /// database (with its write-ahead log).
+    fn protected_files(&self) -> Vec<(PathBuf, (u64, u64))> {
+        let mut names: Vec<PathBuf> =
+            ["vault.key", "vault.db", "grants.db"].iter().map(|n| self.data_dir.join(n)).collect();
+        let libraries = std::fs::read_dir(self.data_dir.join("libraries")).into_iter().flatten().flatten();
+        for library in libraries {
+            for file in ["library.db", "library.db-wal", "library.db-shm"] {
+                names.push(library.path().join(file));
+            }
+        }
+        names.into_iter().filter_map(|n| std::fs::symlink_metadata(&n).ok().map(|m| (n, (m.dev(), m.ino())))).collect()
     }
 }
 

@@ -146,7 +146,7 @@ fn read_entry_file(
     id: Uuid,
     scope: &crate::infra::grants::FileScope,
 ) -> OpResult<Vec<u8>> {
-    crate::vdfs::file::read_all(conn, id, MAX_INPUT_BYTES as u64, "OCR", &|p| scope.check_read(p))
+    crate::vdfs::file::read_all(conn, id, MAX_INPUT_BYTES as u64, "OCR", scope)
 }
 
 /// Input of `query:ai.embed.v1`.

@@ -530,7 +530,7 @@ impl Operation for ReadFile {
             .library()?
             .read(move |c| {
                 let scope = core.grants().scope(&caller)?;
-                file::read_range(c, input.entry_id, offset, length, &|p| scope.check_read(p))
+                file::read_range(c, input.entry_id, offset, length, &scope)
             })
             .await?;
         let eof = offset + data.len() as u64 >= size;
