@@ -610,22 +610,22 @@ async fn the_test_extension_calls_each_ai_operation_from_webassembly() {
     call(&core, "action:locations.add.input.v1", Some(lib), json!({ "path": dir.path() })).await.unwrap();
     let hits = call(&core, "query:search.v1", Some(lib), json!({ "query": "cab", "kind": "file" })).await.unwrap();
     let id = hits["results"][0]["entry"]["id"].clone();
-    let out = call(
-        &core,
-        "query:test-extension.ai_check.v1",
-        Some(lib),
-        json!({
-            "entry_id": id,
-            "text": "Monthly Spotify subscription",
-            "labels": [
-                { "label": "entertainment", "description": "streaming, music, games, cinema, events" },
-                { "label": "groceries", "description": "supermarkets, food and household shopping" },
-            ],
-            "query": "taxi fare receipt",
-        }),
-    )
-    .await
-    .unwrap();
+    let check = json!({
+        "entry_id": id,
+        "text": "Monthly Spotify subscription",
+        "labels": [
+            { "label": "entertainment", "description": "streaming, music, games, cinema, events" },
+            { "label": "groceries", "description": "supermarkets, food and household shopping" },
+        ],
+        "query": "taxi fare receipt",
+    });
+    // OCR of an entry reads its file: only inside a folder granted to the
+    // extension.
+    let denied = call(&core, "query:test-extension.ai_check.v1", Some(lib), check.clone()).await.unwrap_err();
+    assert_eq!(denied.code, sd_core::ErrorCode::PermissionDenied, "{denied}");
+    let grant = json!({ "extension": "test-extension", "path": dir.path() });
+    call(&core, "action:grants.add.input.v1", None, grant).await.unwrap();
+    let out = call(&core, "query:test-extension.ai_check.v1", Some(lib), check).await.unwrap();
     assert!(out["ocr_text"].as_str().unwrap().contains("CITY CAB"), "{out}");
     assert_eq!(out["ocr_engine"], "tesseract");
     assert_eq!(out["dimensions"], 384);
