@@ -1,0 +1,122 @@
+//! Finance on real receipts: imports the scans in `benches/data/receipts-de`
+//! (see its README for source, licence and split) and prints, per field,
+//! how many it got right, then each receipt it got wrong.
+//!
+//! Run with `cargo bench -p sd-core --bench finance_accuracy` (after
+//! building the extensions: `cd extensions && cargo build --release`). It
+//! measures the `test` split; `SD_BENCH_SPLIT=dev` measures the split rules
+//! are developed on.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+/// One receipt's right answers, from `truth.tsv`.
+struct Truth {
+    file: String,
+    vendor: String,
+    date: String,
+    total: f64,
+    currency: String,
+}
+
+fn corpus(split: &str) -> (PathBuf, Vec<Truth>) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/data/receipts-de");
+    let text = std::fs::read_to_string(dir.join("truth.tsv")).unwrap();
+    let rows = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+        .filter(|c| c[1] == split)
+        .map(|c| Truth {
+            file: c[0].into(),
+            vendor: c[2].into(),
+            date: c[3].into(),
+            total: c[4].parse().unwrap(),
+            currency: c[5].into(),
+        })
+        .collect();
+    (dir, rows)
+}
+
+/// Letters and digits, lowercased: how vendor names are compared.
+fn key(s: &str) -> String {
+    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+/// A vendor is right when the name read holds the merchant's name (a
+/// receipt prints `ALDI SÜD` or `MEDIA MARKT TV-Hifi-Elektro GmbH`), or is
+/// a fair part of it.
+fn vendor_right(read: &str, want: &str) -> bool {
+    let (read, want) = (key(read), key(want));
+    read.contains(&want) || (read.len() >= 4 && want.contains(&read))
+}
+
+fn main() {
+    let split = std::env::var("SD_BENCH_SPLIT").unwrap_or_else(|_| "test".into());
+    let (dir, truth) = corpus(&split);
+    assert!(!truth.is_empty(), "no receipts in split `{split}` (test or dev)");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let (expenses, seconds) = rt.block_on(async {
+        let data = tempfile::tempdir().unwrap();
+        let (core, lib) = common::setup(data.path()).await;
+        let folder = tempfile::tempdir().unwrap();
+        let folder = std::fs::canonicalize(folder.path()).unwrap();
+        for t in &truth {
+            std::fs::copy(dir.join(&t.file), folder.join(&t.file)).unwrap();
+        }
+        let (took, stats) = common::import(&core, lib, &folder).await;
+        eprintln!("import: {stats}");
+        let out = common::call(&core, "query:finance.expenses.v1", Some(lib), json!({})).await;
+        let by_file: HashMap<String, Value> = out["expenses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["source"].as_str().unwrap().rsplit('/').next().unwrap().to_string(), e.clone()))
+            .collect();
+        (by_file, took.as_secs_f64())
+    });
+
+    let mut right = [0usize; 4];
+    let mut found = 0;
+    let mut misses = Vec::new();
+    for t in &truth {
+        let Some(e) = expenses.get(&t.file) else {
+            misses.push(format!("{}: not found", t.file));
+            continue;
+        };
+        found += 1;
+        let vendor = e["vendor"].as_str().unwrap_or("");
+        let date = e["date"].as_str().unwrap_or("");
+        let total = e["total"].as_f64().unwrap_or(f64::NAN);
+        let currency = e["currency"].as_str().unwrap_or("");
+        let checks =
+            [vendor_right(vendor, &t.vendor), date == t.date, (total - t.total).abs() < 0.005, currency == t.currency];
+        for (n, ok) in right.iter_mut().zip(checks) {
+            *n += usize::from(ok);
+        }
+        if checks.contains(&false) {
+            misses.push(format!(
+                "{}: read {vendor:?} {date} {total:.2} {currency}; want {} {} {:.2} {}",
+                t.file, t.vendor, t.date, t.total, t.currency
+            ));
+        }
+    }
+    let n = truth.len();
+    let pct = |k: usize| format!("{k}/{n} ({:.0}%)", 100.0 * k as f64 / n as f64);
+    let all: usize = right.iter().sum();
+    println!("\nFinance on real receipts (receipts-de, split `{split}`, {n} scans, {seconds:.0} s)");
+    println!("{:<10} {}", "found", pct(found));
+    for (name, k) in ["vendor", "date", "total", "currency"].iter().zip(right) {
+        println!("{name:<10} {}", pct(k));
+    }
+    println!("{:<10} {:.0}%", "all fields", 100.0 * all as f64 / (4 * n) as f64);
+    println!("\nwrong or missing:");
+    for m in misses {
+        println!("  {m}");
+    }
+}
