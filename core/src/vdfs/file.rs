@@ -21,7 +21,7 @@ use rustix::io::Errno;
 use uuid::Uuid;
 
 use super::entry::{KIND_DIR, KIND_SYMLINK};
-use crate::error::{ErrorCode, OpError, OpResult};
+use crate::error::{OpError, OpResult};
 
 /// How a file is opened for reading: never as a terminal, never blocking on
 /// a FIFO swapped in for a file (it is then refused as not a regular file).
@@ -127,6 +127,13 @@ fn is_link(dir: &OwnedFd, name: &str) -> bool {
         .is_ok_and(|st| rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Symlink)
 }
 
+/// Opens the file at `path` for reading, following links, as a location
+/// that follows links does; with [`READ_FLAGS`]' care for FIFOs and
+/// terminals.
+pub fn open_following(path: &Path) -> std::io::Result<File> {
+    std::fs::OpenOptions::new().read(true).custom_flags((OFlags::NOCTTY | OFlags::NONBLOCK).bits() as i32).open(path)
+}
+
 /// The path the kernel opened `fd` at, from `/proc/self/fd`.
 fn real_path(fd: &impl AsFd) -> std::io::Result<PathBuf> {
     std::fs::read_link(format!("/proc/self/fd/{}", fd.as_fd().as_raw_fd()))
@@ -142,7 +149,7 @@ fn open_error(path: &str, e: std::io::Error) -> OpError {
         Some(Errno::NOENT | Errno::NOTDIR) => {
             OpError::not_found(format!("cannot open {path}: {e}; rescan its location"))
         }
-        _ => OpError::new(ErrorCode::NotFound, format!("cannot open {path}: {e}")),
+        _ => OpError::not_found(format!("cannot open {path}: {e}")),
     }
 }
 
@@ -186,11 +193,7 @@ pub fn open(conn: &Connection, id: Uuid, access: &dyn Access) -> OpResult<(Strin
         let resolved =
             std::fs::canonicalize(&path).map_err(|e| OpError::not_found(format!("cannot open {path}: {e}")))?;
         access.check_path(&resolved)?;
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags((OFlags::NOCTTY | OFlags::NONBLOCK).bits() as i32)
-            .open(&resolved)
-            .map_err(|e| open_error(&path, e))?;
+        let file = open_following(&resolved).map_err(|e| open_error(&path, e))?;
         let opened = real_path(&file).map_err(|e| OpError::unavailable(format!("cannot tell where {path} is: {e}")))?;
         access.check_path(&opened)?;
         file

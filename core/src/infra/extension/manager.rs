@@ -356,7 +356,7 @@ impl ExtensionManager {
             // A first install holds no grant, whatever an earlier
             // installation of the same id held (its removal may have been
             // cut short): a person grants folders to what they installed.
-            if !self.installed_dir(&id)?.join(MANIFEST_FILE).is_file()
+            if !self.is_installed(&id)
                 && let Some(core) = self.core.upgrade()
             {
                 core.grants().remove_all(&id)?;
@@ -421,6 +421,11 @@ impl ExtensionManager {
         self.info(&id).await
     }
 
+    /// Whether an extension `id` is installed (its manifest is in place).
+    fn is_installed(&self, id: &str) -> bool {
+        self.installed_dir(id).is_ok_and(|d| d.join(MANIFEST_FILE).is_file())
+    }
+
     /// The installed manifest of `id`.
     fn installed_manifest(&self, id: &str) -> OpResult<Manifest> {
         let path = self.installed_dir(id)?.join(MANIFEST_FILE);
@@ -461,7 +466,7 @@ impl ExtensionManager {
             for lib in core.libraries().list().await {
                 names.insert(lib.id().to_string(), lib.name().to_string());
             }
-            if self.installed_manifest(&manifest.id).is_ok() {
+            if self.is_installed(&manifest.id) {
                 match core.grants().list(Some(&manifest.id)) {
                     Ok(grants) => granted = grants.into_iter().map(|g| g.path).collect(),
                     Err(e) => tracing::warn!(extension = %manifest.id, error = %e, "could not read its grants"),
@@ -605,26 +610,31 @@ impl ExtensionManager {
     /// Grants installed extension `id` the folder `path`, under the same
     /// lock as its installation and removal, so a grant never outlives it.
     pub async fn grant(&self, id: &str, path: &Path) -> OpResult<crate::infra::grants::Grant> {
-        let lock = self.id_lock(id);
-        let _life = lock.lock().await;
-        self.installed_manifest(id)?;
-        let core = self.core.upgrade().ok_or_else(|| OpError::unavailable("the core is shutting down"))?;
-        let (id, path) = (id.to_string(), path.to_path_buf());
-        tokio::task::spawn_blocking(move || core.grants().add(&id, &path))
-            .await
-            .map_err(|e| OpError::internal(format!("grant task failed: {e}")))?
+        self.change_grants(id, path, true).await
     }
 
     /// Takes the grant of `path` back from extension `id`; its next read
     /// outside its other grants is refused.
     pub async fn revoke(&self, id: &str, path: &Path) -> OpResult<crate::infra::grants::Grant> {
+        self.change_grants(id, path, false).await
+    }
+
+    /// Adds (`add`) or revokes the grant of `path` to `id` under its lock,
+    /// off the async threads (the grants are a SQLite database).
+    async fn change_grants(&self, id: &str, path: &Path, add: bool) -> OpResult<crate::infra::grants::Grant> {
         let lock = self.id_lock(id);
         let _life = lock.lock().await;
+        if add {
+            self.installed_manifest(id)?;
+        }
         let core = self.core.upgrade().ok_or_else(|| OpError::unavailable("the core is shutting down"))?;
         let (id, path) = (id.to_string(), path.to_path_buf());
-        tokio::task::spawn_blocking(move || core.grants().revoke(&id, &path))
-            .await
-            .map_err(|e| OpError::internal(format!("revoke task failed: {e}")))?
+        tokio::task::spawn_blocking(move || match add {
+            true => core.grants().add(&id, &path),
+            false => core.grants().revoke(&id, &path),
+        })
+        .await
+        .map_err(|e| OpError::internal(format!("grants task failed: {e}")))?
     }
 
     /// Unloads every extension, calling `plugin_cleanup` (at shutdown).

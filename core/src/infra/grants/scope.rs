@@ -33,7 +33,7 @@ impl FileScope {
     }
 
     /// Whether `real` (a canonical path) lies in the data dir.
-    pub fn in_data_dir(&self, real: &Path) -> bool {
+    fn in_data_dir(&self, real: &Path) -> bool {
         real.starts_with(&self.data_dir)
     }
 

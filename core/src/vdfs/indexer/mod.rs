@@ -9,7 +9,7 @@
 
 mod walk;
 
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{TryRecvError, sync_channel};
 use std::time::Instant;
@@ -282,10 +282,7 @@ fn root_error(root: &str, e: std::io::Error) -> OpError {
 /// file (a FIFO or device swapped in since the walk) is refused unread.
 fn hash_file(root: &Root, path: &Path, rel: &str, follow_links: bool) -> std::io::Result<(String, u64)> {
     let file = match follow_links {
-        true => std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags((rustix::fs::OFlags::NOCTTY | rustix::fs::OFlags::NONBLOCK).bits() as i32)
-            .open(path)?,
+        true => super::file::open_following(path)?,
         false => root.open_file(rel)?,
     };
     if !file.metadata()?.is_file() {
