@@ -8,7 +8,7 @@ use crate::common;
 use std::sync::Arc;
 
 use common::wasm::{BUMP_ALLOC, Parts, manifest, write_extension};
-use common::{call, new_library};
+use common::{assert_err, call, new_library};
 use sd_core::{Caller, Core, ErrorCode, OpError};
 use serde_json::{Value, json};
 
@@ -58,13 +58,6 @@ impl Host {
         let ping = call(&self.core, "query:test.ping.v1", None, json!({ "message": "host" })).await.unwrap();
         assert_eq!(ping["echo"], "Pong: host");
     }
-}
-
-fn assert_err(r: Result<Value, OpError>, code: ErrorCode, needle: &str) -> OpError {
-    let e = r.expect_err("expected an error");
-    assert_eq!(e.code, code, "{e}");
-    assert!(e.message.contains(needle), "`{needle}` not in: {e}");
-    e
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

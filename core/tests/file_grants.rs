@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use common::wasm::{Parts, router_manifest, write_extension};
-use common::{all_entries, call, new_library};
+use common::{all_entries, assert_err, call, new_library};
 use sd_core::{Caller, Core, ErrorCode, OpError};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -123,13 +123,6 @@ impl Env {
             assert!(!answer.contains("U1FMaXRlIGZvcm1hdCAz"), "a library database leaked (base64)");
         }
     }
-}
-
-fn assert_err(r: Result<Value, OpError>, code: ErrorCode, needle: &str) -> OpError {
-    let e = r.expect_err("expected an error");
-    assert_eq!(e.code, code, "{e}");
-    assert!(e.message.contains(needle), "`{needle}` not in: {e}");
-    e
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

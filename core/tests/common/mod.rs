@@ -9,7 +9,7 @@ pub mod wasm;
 use std::path::Path;
 use std::sync::Arc;
 
-use sd_core::{Caller, Core, OpResult};
+use sd_core::{Caller, Core, ErrorCode, OpError, OpResult};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -30,6 +30,14 @@ pub fn make_tree(root: &Path, files: usize) -> Vec<String> {
 
 pub async fn call(core: &Arc<Core>, method: &str, lib: Option<Uuid>, payload: Value) -> OpResult<Value> {
     core.execute_json_operation(method, lib, payload, Caller::Cli).await
+}
+
+/// The error `r` must be: of class `code`, its message holding `needle`.
+pub fn assert_err(r: Result<Value, OpError>, code: ErrorCode, needle: &str) -> OpError {
+    let e = r.expect_err("expected an error");
+    assert_eq!(e.code, code, "{e}");
+    assert!(e.message.contains(needle), "`{needle}` not in: {e}");
+    e
 }
 
 pub async fn new_library(core: &Arc<Core>, name: &str) -> Uuid {

@@ -9,8 +9,7 @@ use serde::Deserialize;
 
 use crate::error::{OpError, OpResult};
 use crate::infra::grants::Grant;
-use crate::infra::wire::{Audience, Caller, Effect, OpContext, Operation, Scope};
-use crate::register_operation;
+use crate::infra::wire::{Audience, Caller, Effect, Scope};
 
 /// Input of `query:grants.list.v1`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -22,19 +21,15 @@ pub struct ListGrantsInput {
     pub extension: Option<String>,
 }
 
-/// Lists folder grants.
-pub struct ListGrants;
-
-impl Operation for ListGrants {
-    const METHOD: &'static str = "query:grants.list.v1";
-    const DESCRIPTION: &'static str = "The folders granted to extensions (an extension sees only its own)";
-    const SCOPE: Scope = Scope::Core;
-    const AUDIENCE: Audience = Audience::Any;
-    const EFFECT: Effect = Effect::Read;
-    type Input = ListGrantsInput;
-    type Output = Vec<Grant>;
-
-    async fn execute(ctx: OpContext, input: ListGrantsInput) -> OpResult<Vec<Grant>> {
+crate::operation!(
+    ListGrants,
+    "query:grants.list.v1",
+    "The folders granted to extensions (an extension sees only its own)",
+    Scope::Core,
+    Audience::Any,
+    Effect::Read,
+    ListGrantsInput => Vec<Grant>,
+    |ctx, input| {
         let extension = match (&ctx.caller, input.extension) {
             (Caller::Extension(me), Some(other)) if **me != *other => {
                 return Err(OpError::denied(format!("extension `{me}` may list only its own grants, not `{other}`'s")));
@@ -47,8 +42,7 @@ impl Operation for ListGrants {
             .await
             .map_err(|e| OpError::internal(format!("grants task failed: {e}")))?
     }
-}
-register_operation!(ListGrants);
+);
 
 /// Input of `action:grants.add.input.v1` and `action:grants.revoke.input.v1`.
 #[derive(Debug, Deserialize, JsonSchema)]
