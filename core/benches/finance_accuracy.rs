@@ -2,16 +2,24 @@
 //! (see its README for source, licence and split) and prints, per field,
 //! how many it got right, then each receipt it got wrong.
 //!
+//! Then the speed of reading the same scans: `query:ai.ocr.v1` on each scan
+//! beside the `tesseract` command with the same settings, one at a time on
+//! a fresh cache, and the import beside `tesseract` over the scans with
+//! `xargs -P2`.
+//!
 //! Run with `cargo bench -p sd-core --bench finance_accuracy` (after
 //! building the extensions: `cd extensions && cargo build --release`). It
 //! measures the `test` split; `SD_BENCH_SPLIT=dev` measures the split rules
-//! are developed on.
+//! are developed on; `SD_BENCH_SPEED=0` leaves out the speed measurements.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use base64::Engine;
 
 use serde_json::{Value, json};
 
@@ -54,6 +62,37 @@ fn key(s: &str) -> String {
 fn vendor_right(read: &str, want: &str) -> bool {
     let (read, want) = (key(read), key(want));
     read.contains(&want) || (read.len() >= 4 && want.contains(&read))
+}
+
+/// Seconds for `tesseract` (the settings `ai.ocr` uses) over `files`, at
+/// most `parallel` at a time.
+fn tesseract(dir: &Path, files: &[&str], parallel: usize) -> f64 {
+    let list: String = files.iter().map(|f| format!("{}\0", dir.join(f).display())).collect();
+    let start = Instant::now();
+    let mut child = std::process::Command::new("xargs")
+        .args([
+            "-0",
+            "-P",
+            &parallel.to_string(),
+            "-I{}",
+            "tesseract",
+            "{}",
+            "stdout",
+            "-l",
+            "eng",
+            "--psm",
+            "4",
+            "tsv",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(list.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+    start.elapsed().as_secs_f64()
 }
 
 fn main() {
@@ -106,6 +145,27 @@ fn main() {
             ));
         }
     }
+    // Speed: `ai.ocr` one scan at a time on an empty cache, beside the
+    // command; then the import beside the command on both cores.
+    let files: Vec<&str> = truth.iter().map(|t| t.file.as_str()).collect();
+    let speed = std::env::var("SD_BENCH_SPEED").map_or(true, |v| v != "0");
+    let ocr_seconds = if !speed {
+        f64::NAN
+    } else {
+        rt.block_on(async {
+            let data = tempfile::tempdir().unwrap();
+            let core = sd_core::Core::open(data.path()).unwrap();
+            let start = Instant::now();
+            for f in &files {
+                let b64 = base64::engine::general_purpose::STANDARD.encode(std::fs::read(dir.join(f)).unwrap());
+                common::call(&core, "query:ai.ocr.v1", None, json!({ "data_base64": b64 })).await;
+            }
+            start.elapsed().as_secs_f64()
+        })
+    };
+    let (one_at_a_time, two_at_a_time) =
+        if speed { (tesseract(&dir, &files, 1), tesseract(&dir, &files, 2)) } else { (f64::NAN, f64::NAN) };
+
     let n = truth.len();
     let pct = |k: usize| format!("{k}/{n} ({:.0}%)", 100.0 * k as f64 / n as f64);
     let all: usize = right.iter().sum();
@@ -115,6 +175,11 @@ fn main() {
         println!("{name:<10} {}", pct(k));
     }
     println!("{:<10} {:.0}%", "all fields", 100.0 * all as f64 / (4 * n) as f64);
+    println!("\nreading the {n} scans                    seconds   ratio");
+    println!("{:<40} {one_at_a_time:>7.1}   1.00", "tesseract, one at a time");
+    println!("{:<40} {ocr_seconds:>7.1}   {:.2}", "ai.ocr, one at a time", ocr_seconds / one_at_a_time);
+    println!("{:<40} {two_at_a_time:>7.1}   1.00", "tesseract, xargs -P2");
+    println!("{:<40} {seconds:>7.1}   {:.2}", "finance import (both cores)", seconds / two_at_a_time);
     println!("\nwrong or missing:");
     for m in misses {
         println!("  {m}");

@@ -534,3 +534,51 @@ async fn an_import_stops_typed_when_its_folder_is_revoked_and_keeps_what_it_stor
     assert!((20..n).contains(&kept), "{kept} expenses after the revoke");
     assert!(info["checkpoint"]["offset"].as_u64().unwrap() >= 20, "{info}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_language_models_second_opinion_is_kept_only_where_the_text_bears_it_out() {
+    let env = Env::new().await;
+    env.install().await;
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = asked.clone();
+    let addr = serve(move |req| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        assert_eq!(req.path, "/v1/chat/completions");
+        // The first answer is borne out by its document; the second names
+        // an amount and a merchant the document never prints.
+        let answer = if req.body.contains("Bolts") {
+            "{\"labels\": [{\"label\": \"vendor: Harbour Hardware\", \"score\": 1}, {\"label\": \"total: 23.40\", \"score\": 1}, {\"label\": \"date: 2024-03-05\", \"score\": 1}, {\"label\": \"currency: EUR\", \"score\": 1}]}"
+        } else {
+            "{\"labels\": [{\"label\": \"vendor: Nowhere Inc\", \"score\": 1}, {\"label\": \"total: 99.99\", \"score\": 1}]}"
+        };
+        Reply::json(200, json!({ "choices": [{ "message": { "role": "assistant", "content": answer } }] }))
+    })
+    .await;
+    let config =
+        json!({ "ai": { "openai": { "base_url": format!("http://{addr}/v1"), "model": "m", "timeout_ms": 5000 } } });
+    std::fs::write(env._data.path().join("config.json"), config.to_string()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // No label says which amount was paid: extraction alone drops it.
+    let receipt = "Harbour Hardware\nHafenstraße 3, 20457 Hamburg\nQuittung 05.03.2024 10:12\nBolts M6 x20 12,90\nWood glue 10,50\n23,40 EUR\nVielen Dank\n";
+    std::fs::write(dir.path().join("hardware.txt"), receipt).unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "Garden club\nFees discussed: 12.00 and 15.00\nQuittung next time\n")
+        .unwrap();
+    let root = dir.path().canonicalize().unwrap();
+
+    // Off by default: nothing is asked, nothing imported.
+    env.run("import", json!({ "path": root })).await;
+    assert_eq!(asked.load(Ordering::SeqCst), 0);
+    assert!(env.expenses(json!({})).await.is_empty());
+
+    env.call("action:finance.configure.input.v1", json!({ "second_opinion": true })).await.unwrap();
+    env.run("import", json!({ "path": root })).await;
+    assert_eq!(asked.load(Ordering::SeqCst), 2);
+    let listed = env.expenses(json!({})).await;
+    assert_eq!(listed.len(), 1, "only the document that bears the answer out: {listed:#?}");
+    let e = &listed[0];
+    assert!(e["source"].as_str().unwrap().ends_with("hardware.txt"), "{e}");
+    assert_eq!(
+        (e["vendor"].as_str(), e["date"].as_str(), e["total"].as_f64(), e["currency"].as_str()),
+        (Some("Harbour Hardware"), Some("2024-03-05"), Some(23.4), Some("EUR"))
+    );
+}

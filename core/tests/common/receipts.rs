@@ -566,9 +566,11 @@ struct Day {
 }
 
 impl Day {
+    /// A day of 2025 or of 2026 up to November: before the files are
+    /// written, as a real receipt's date always is.
     fn random(rng: &mut Rng) -> Day {
         let y = 2025 + rng.below(2) as i32;
-        let m = 1 + rng.below(12) as u32;
+        let m = 1 + rng.below(if y == 2026 { 11 } else { 12 }) as u32;
         let d = 1 + rng.below(28) as u32;
         Day { y, m, d }
     }

@@ -67,7 +67,7 @@ pub enum Order {
 }
 
 /// Month names and abbreviations: English, German, French, Spanish,
-/// Italian, Dutch, Portuguese, Swedish.
+/// Italian, Dutch, Portuguese, Swedish, Polish (genitive), Malay.
 const MONTHS: &[(&str, u32)] = &[
     ("january", 1),
     ("february", 2),
@@ -161,6 +161,24 @@ const MONTHS: &[(&str, u32)] = &[
     ("novembro", 11),
     ("dezembro", 12),
     ("augusti", 8),
+    ("stycznia", 1),
+    ("lutego", 2),
+    ("marca", 3),
+    ("kwietnia", 4),
+    ("maja", 5),
+    ("czerwca", 6),
+    ("lipca", 7),
+    ("sierpnia", 8),
+    ("września", 9),
+    ("wrzesnia", 9),
+    ("października", 10),
+    ("pazdziernika", 10),
+    ("listopada", 11),
+    ("grudnia", 12),
+    ("mac", 3),
+    ("julai", 7),
+    ("ogos", 8),
+    ("dis", 12),
     ("jan", 1),
     ("feb", 2),
     ("mar", 3),
@@ -179,7 +197,7 @@ fn month_named(word: &str) -> Option<u32> {
     MONTHS.iter().find(|(name, _)| *name == w).map(|(_, m)| *m)
 }
 
-const MONTH_WORD: &str = r"[A-Za-zÀ-ÿ]{3,10}\.?";
+const MONTH_WORD: &str = r"\p{L}{3,12}\.?";
 
 static ISO: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::unwrap_used)] // constant pattern
@@ -187,7 +205,7 @@ static ISO: LazyLock<Regex> = LazyLock::new(|| {
 });
 static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::unwrap_used)] // constant pattern
-    Regex::new(r"\b(\d{1,2})([-/.])(\d{1,2})([-/.])(\d{4}|\d{2})\b").unwrap()
+    Regex::new(r"\b(\d{1,2}) ?([-/.]) ?(\d{1,2}) ?([-/.,]) ?(\d{4}|\d{2})\b").unwrap()
 });
 static DAY_MONTH: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::unwrap_used)] // constant pattern
@@ -242,7 +260,9 @@ pub fn dates_in(line: &str, order: Order, near: Option<Date>) -> Vec<(usize, Dat
     }
     for c in NUMERIC.captures_iter(line) {
         let m = c.get(0).map_or((0, 0), |m| (m.start(), m.end()));
-        if !free(&taken, m.0, m.1) || c.get(2).map(|g| g.as_str()) != c.get(4).map(|g| g.as_str()) {
+        // Both separators alike; OCR reads the second dot as a comma.
+        let (sep1, sep2) = (c.get(2).map_or("", |g| g.as_str()), c.get(4).map_or("", |g| g.as_str()));
+        if !free(&taken, m.0, m.1) || !(sep1 == sep2 || sep1 == "." && sep2 == ",") {
             continue;
         }
         let (Some(a), Some(b), Some(y)) = (
@@ -308,6 +328,13 @@ mod tests {
         assert_eq!(first("14 de marzo de 2026", eu), "2026-03-14");
         assert_eq!(first("14-Mar-26", eu), "2026-03-14");
         assert_eq!(first("le 3 janv. 2026", eu), "2026-01-03");
+        assert_eq!(first("15 czerwca 2021", eu), "2021-06-15");
+        assert_eq!(first("3 października 2021", eu), "2021-10-03");
+        assert_eq!(first("05 MAR 2018", eu), "2018-03-05");
+        assert_eq!(first("27-03-18 10:15", eu), "2018-03-27");
+        // As OCR spaces and misreads separators.
+        assert_eq!(first("Datum: 04.04. 2020", eu), "2020-04-04");
+        assert_eq!(first("Datum: 19.05, 2020", eu), "2020-05-19");
         assert_eq!(email_date("Tue, 3 Mar 2026 10:00:00 +0000").map(|d| d.iso()).unwrap_or_default(), "2026-03-03");
     }
 

@@ -8,8 +8,10 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::dates::{self, Date, Order};
+use crate::labels::{has_phrase, words};
+use crate::locale::{self, Country};
 use crate::money::{self, Money};
-use crate::vendor;
+use crate::{totals, vendor};
 
 /// What a document offers.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +26,9 @@ pub struct Doc<'a> {
     pub subject: &'a str,
     /// The email's `Date:` header.
     pub email_date: Option<Date>,
+    /// The latest the purchase can be: when the email was sent or the file
+    /// last written. Later "dates" are misreadings or due dates.
+    pub latest: Option<Date>,
 }
 
 /// One extracted field.
@@ -63,313 +68,32 @@ pub struct Verdict {
     pub reason: String,
 }
 
-static WORD: LazyLock<Regex> = LazyLock::new(|| {
-    #[allow(clippy::unwrap_used)] // constant pattern
-    Regex::new(r"[\p{L}\p{N}&'’]+").unwrap()
-});
-
-/// Lowercase words of a line with accents dropped (OCR often loses them),
-/// for label matching.
-fn words(line: &str) -> Vec<String> {
-    WORD.find_iter(line).map(|m| fold(&m.as_str().to_lowercase().replace('’', "'"))).collect()
-}
-
-/// Drops the accents of Latin letters.
-fn fold(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            'à' | 'á' | 'â' | 'ä' | 'ã' | 'å' => 'a',
-            'è' | 'é' | 'ê' | 'ë' => 'e',
-            'ì' | 'í' | 'î' | 'ï' => 'i',
-            'ò' | 'ó' | 'ô' | 'ö' | 'õ' => 'o',
-            'ù' | 'ú' | 'û' | 'ü' => 'u',
-            'ç' => 'c',
-            'ñ' => 'n',
-            c => c,
-        })
-        .collect()
-}
-
-fn has_phrase(words: &[String], phrase: &str) -> bool {
-    let p: Vec<&str> = phrase.split(' ').collect();
-    words.windows(p.len()).any(|w| w.iter().zip(&p).all(|(a, b)| a == b))
-}
-
-/// Labels of the amount paid, strongest first.
-const PAID_LABELS: &[&str] = &[
-    "amount paid",
-    "total paid",
-    "paid",
-    "amount charged",
-    "total charged",
-    "charged",
-    "payment total",
-    "grand total",
-    "order total",
-    "total due",
-    "amount due",
-    "balance due",
-    "total amount",
-    "invoice total",
-    "total to pay",
-    "amount to pay",
-    "to pay",
-    "total ttc",
-    "montant total",
-    "montant ttc",
-    "net a payer",
-    "a payer",
-    "gesamtbetrag",
-    "zu zahlen",
-    "endbetrag",
-    "totale",
-    "importe total",
-    "total a pagar",
-    "te betalen",
-    "totaal",
-    "att betala",
-    "summa",
-    "totalt",
-    "i alt",
-];
-/// Labels of a total that may not be the last word (a tip may follow).
-const TOTAL_LABELS: &[&str] =
-    &["total", "gesamt", "summe", "betrag", "totaal", "montant", "importe", "sum", "amount", "balance", "payment"];
-/// Words that make a line with "total" something else.
-const NOT_TOTAL: &[&str] = &[
-    "subtotal",
-    "sub total",
-    "sub-total",
-    "zwischensumme",
-    "sous-total",
-    "sous total",
-    "subtotale",
-    "savings",
-    "saved",
-    "you save",
-    "discount",
-    "tax",
-    "vat",
-    "gst",
-    "hst",
-    "pst",
-    "mwst",
-    "tva",
-    "iva",
-    "btw",
-    "moms",
-    "ust",
-    "excl",
-    "excluding",
-    "before",
-    "net",
-    "netto",
-    "items",
-    "item",
-    "qty",
-    "quantity",
-    "points",
-    "cash",
-    "tendered",
-    "change",
-    "ruckgeld",
-    "previous",
-    "tip",
-    "gratuity",
-    "pourboire",
-    "trinkgeld",
-    "deposit",
-    "pfand",
-    "refund",
-    "rounding",
-    "balance remaining",
-    "remaining",
-    "credit",
-    "weight",
-    "per",
-    "unit",
-    "fee",
-    "shipping",
-    "delivery",
-];
-/// Phrases that turn a tax or tip line back into the amount paid.
-const INCLUSIVE: &[&str] =
-    &["incl", "including", "inc", "included", "inkl", "ttc", "with tip", "incl tip", "including tip", "after tip"];
-
-/// Whether the words (a label's own words taken out) make a line something
-/// other than the amount paid.
-fn excluded(w: &[String]) -> bool {
-    NOT_TOTAL.iter().any(|p| {
-        let p_words: Vec<String> = p.split([' ', '-']).map(str::to_string).collect();
-        has_phrase(w, &p_words.join(" ")) || w.iter().any(|x| x == p)
+/// What a marker shared by several countries (`$`, `kr`, `¥`) is worth in
+/// this document; a marker of one currency is that currency.
+fn resolve_currency(m: &Money, country: Option<&(Country, String)>) -> Option<Field<String>> {
+    let marker = m.marker.as_deref().unwrap_or("");
+    let code = m.currency?;
+    let shared = match marker {
+        "$" => Some(locale::dollar(country.map(|c| c.0))),
+        "kr" => Some(locale::krone(country.map(|c| c.0))),
+        "¥" => Some(locale::yen(country.map(|c| c.0))),
+        _ => None,
+    };
+    Some(match (shared, country) {
+        (Some(code), Some((_, why))) => field(code.to_string(), 0.85, format!("`{marker}` in a document from {why}")),
+        (Some(code), None) => field(code.to_string(), 0.75, format!("`{marker}` with no country named")),
+        (None, _) => field(code.to_string(), 0.95, format!("the total's marker `{marker}`")),
     })
 }
 
-/// The words of `w` without the first occurrence of `phrase`.
-fn without(w: &[String], phrase: &str) -> Vec<String> {
-    let p: Vec<&str> = phrase.split(' ').collect();
-    match w.windows(p.len()).position(|win| win.iter().zip(&p).all(|(a, b)| a == b)) {
-        Some(i) => w[..i].iter().chain(&w[i + p.len()..]).cloned().collect(),
-        None => w.to_vec(),
-    }
-}
-
-fn label_rank(line: &str) -> Option<u8> {
-    let w = words(line);
-    if w.is_empty() {
-        return None;
-    }
-    let inclusive = INCLUSIVE.iter().any(|p| has_phrase(&w, p));
-    let joined = w.join(" ");
-    if joined.contains("subtotal") || joined.contains("zwischensumme") || joined.contains("sous total") {
-        return None;
-    }
-    for (i, label) in PAID_LABELS.iter().enumerate() {
-        if has_phrase(&w, label) && (inclusive || !excluded(&without(&w, label))) {
-            // Earlier in the list ranks higher.
-            return Some(200 - i as u8);
-        }
-    }
-    if let Some(label) = TOTAL_LABELS.iter().find(|l| w.iter().any(|x| x == *l))
-        && (inclusive || !excluded(&without(&w, label)))
-    {
-        return Some(100);
-    }
-    None
-}
-
-fn is_tip_line(line: &str) -> bool {
-    let w = words(line);
-    ["tip", "gratuity", "pourboire", "trinkgeld", "propina", "mancia", "fooi"].iter().any(|t| w.iter().any(|x| x == t))
-        && !INCLUSIVE.iter().any(|p| has_phrase(&w, p))
-}
-
-/// The amount paid: the strongest labelled amount, the largest among equals;
-/// then, when a tip follows it, the labelled amount that adds the tip.
-fn find_total(lines: &[&str]) -> Option<(Money, usize, u8)> {
-    let best = labelled_total(lines)?;
-    let tip: f64 = lines[best.1 + 1..]
-        .iter()
-        .filter(|l| is_tip_line(l))
-        .filter_map(|l| money::amounts(l).into_iter().rfind(money::is_price))
-        .map(|m| m.value)
-        .sum();
-    if tip > 0.0 {
-        let with_tip = best.0.value + tip;
-        for (i, line) in lines.iter().enumerate().skip(best.1 + 1) {
-            if let (Some(rank), Some(m)) = (label_rank(line), money::amounts(line).into_iter().rfind(money::is_price))
-                && (m.value - with_tip).abs() < 0.011
-            {
-                let m =
-                    Money { currency: m.currency.or(best.0.currency), marker: m.marker.or(best.0.marker.clone()), ..m };
-                return Some((m, i, rank));
-            }
-        }
-    }
-    Some(best)
-}
-
-fn labelled_total(lines: &[&str]) -> Option<(Money, usize, u8)> {
-    let mut best: Option<(Money, usize, u8)> = None;
-    for (i, line) in lines.iter().enumerate() {
-        let Some(rank) = label_rank(line) else { continue };
-        // The amount is on the label's line, or alone on the next one.
-        let mut found = money::amounts(line).into_iter().rfind(money::is_price);
-        if found.is_none()
-            && let Some(next) = lines.get(i + 1)
-            && label_rank(next).is_none()
-        {
-            found = money::amounts(next).into_iter().rfind(money::is_price);
-        }
-        let Some(m) = found else { continue };
-        if m.value <= 0.0 {
-            continue;
-        }
-        let better = match &best {
-            None => true,
-            Some((b, _, r)) => rank > *r || (rank == *r && m.value > b.value),
-        };
-        if better {
-            best = Some((m, i, rank));
-        }
-    }
-    best
-}
-
-/// A bare `$` (or `kr`, `¥`) in a document from this country.
-fn dollar_country(text: &str, domain: &str) -> Option<(&'static str, &'static str)> {
-    static CANADA: LazyLock<Regex> = LazyLock::new(|| {
-        #[allow(clippy::unwrap_used)] // constant pattern
-        Regex::new(
-            r"(?i)\bcanada\b|\b(?:ON|BC|QC|AB|MB|NS|NB|SK|PE|NL)\s+[A-Z]\d[A-Z]\s?\d[A-Z]\d\b|\bGST/HST\b|\bHST\b",
-        )
-        .unwrap()
-    });
-    static AUSTRALIA: LazyLock<Regex> = LazyLock::new(|| {
-        #[allow(clippy::unwrap_used)] // constant pattern
-        Regex::new(r"(?i)\baustralia\b|\bABN\b|\b(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)\s+\d{4}\b").unwrap()
-    });
-    static NEW_ZEALAND: LazyLock<Regex> = LazyLock::new(|| {
-        #[allow(clippy::unwrap_used)] // constant pattern
-        Regex::new(r"(?i)\bnew zealand\b|\bGST No\b|\bIRD\b").unwrap()
-    });
-    static SINGAPORE: LazyLock<Regex> = LazyLock::new(|| {
-        #[allow(clippy::unwrap_used)] // constant pattern
-        Regex::new(r"(?i)\bsingapore\b").unwrap()
-    });
-    static MEXICO: LazyLock<Regex> = LazyLock::new(|| {
-        #[allow(clippy::unwrap_used)] // constant pattern
-        Regex::new(r"(?i)\bm[eé]xico\b|\bRFC\b").unwrap()
-    });
-    let tld = |t: &str| domain.ends_with(t);
-    if NEW_ZEALAND.is_match(text) || tld(".nz") {
-        return Some(("NZD", "New Zealand address or domain"));
-    }
-    if AUSTRALIA.is_match(text) || tld(".au") {
-        return Some(("AUD", "Australian address, ABN or domain"));
-    }
-    if CANADA.is_match(text) || tld(".ca") {
-        return Some(("CAD", "Canadian address, HST or domain"));
-    }
-    if SINGAPORE.is_match(text) || tld(".sg") {
-        return Some(("SGD", "Singapore address or domain"));
-    }
-    if MEXICO.is_match(text) || tld(".mx") {
-        return Some(("MXN", "Mexican address or domain"));
-    }
-    None
-}
-
-fn resolve_currency(m: &Money, text: &str, domain: &str) -> Option<Field<String>> {
-    let marker = m.marker.as_deref().unwrap_or("");
-    match (m.currency, marker) {
-        (Some("USD"), "$") => Some(match dollar_country(text, domain) {
-            Some((code, why)) => field(code.to_string(), 0.85, format!("bare $ with a {why}")),
-            None => field("USD".to_string(), 0.8, "bare $ with no other country named"),
-        }),
-        (Some("SEK"), "kr") => {
-            let lower = text.to_lowercase();
-            let code = if lower.contains("norge") || lower.contains("norway") || domain.ends_with(".no") {
-                "NOK"
-            } else if lower.contains("danmark") || lower.contains("denmark") || domain.ends_with(".dk") {
-                "DKK"
-            } else {
-                "SEK"
-            };
-            Some(field(code.to_string(), 0.7, "kr with the country named"))
-        }
-        (Some(code), _) => Some(field(code.to_string(), 0.95, format!("the total's marker `{marker}`"))),
-        (None, _) => None,
-    }
-}
-
-/// The currency the document names most, when the total has no marker.
-fn document_currency(lines: &[&str], text: &str, domain: &str) -> Option<Field<String>> {
+/// The currency of a document whose total has no marker: the one its
+/// amounts name most, a code written on its own, or its country's.
+fn document_currency(lines: &[&str], country: Option<&(Country, String)>) -> Option<Field<String>> {
     let mut counts: Vec<(String, usize, Money)> = Vec::new();
     for line in lines {
         for m in money::amounts(line) {
             if m.currency.is_some() {
-                let resolved = resolve_currency(&m, text, domain).map(|f| f.value).unwrap_or_default();
+                let resolved = resolve_currency(&m, country).map(|f| f.value).unwrap_or_default();
                 match counts.iter_mut().find(|(c, _, _)| *c == resolved) {
                     Some(e) => e.1 += 1,
                     None => counts.push((resolved, 1, m)),
@@ -379,29 +103,20 @@ fn document_currency(lines: &[&str], text: &str, domain: &str) -> Option<Field<S
     }
     counts.sort_by_key(|c| std::cmp::Reverse(c.1));
     if let Some((_, _, m)) = counts.first() {
-        return resolve_currency(m, text, domain).map(|mut f| {
+        return resolve_currency(m, country).map(|mut f| {
             f.confidence *= 0.9;
             f.source = format!("most amounts in the document: {}", f.source);
             f
         });
     }
-    // Codes and words without a number next to them.
-    let upper = text.to_uppercase();
-    for (word, code) in [("EUR", "EUR"), ("GBP", "GBP"), ("USD", "USD"), ("CAD", "CAD"), ("AUD", "AUD"), ("CHF", "CHF")]
-    {
-        if upper.split(|c: char| !c.is_ascii_alphabetic()).any(|w| w == word) {
-            return Some(field(code.to_string(), 0.6, format!("the code {word} in the text")));
+    // Codes without a number next to them: `Total (EUR)`, `Währung: EUR`.
+    for line in lines {
+        if let Some(code) = line.split(|c: char| !c.is_ascii_alphabetic()).find_map(money::standalone_code) {
+            return Some(field(code.to_string(), 0.7, format!("the code {code} in {line:?}")));
         }
     }
-    if let Some((code, why)) = dollar_country(text, domain) {
-        return Some(field(code.to_string(), 0.4, format!("no currency marker; {why}")));
-    }
-    static UK_POSTCODE: LazyLock<Regex> = LazyLock::new(|| {
-        #[allow(clippy::unwrap_used)] // constant pattern
-        Regex::new(r"\b[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}\b").unwrap()
-    });
-    if UK_POSTCODE.is_match(text) || domain.ends_with(".uk") {
-        return Some(field("GBP".to_string(), 0.4, "no currency marker; a UK postcode or domain"));
+    if let Some((c, why)) = country {
+        return Some(field(c.currency.to_string(), 0.6, format!("no currency marker; a document from {why}")));
     }
     // Amounts with decimal commas and no marker at all: the euro area.
     let prices: Vec<Money> = lines.iter().flat_map(|l| money::amounts(l)).filter(|m| m.has_decimals).collect();
@@ -412,10 +127,13 @@ fn document_currency(lines: &[&str], text: &str, domain: &str) -> Option<Field<S
     None
 }
 
-/// How to read numeric dates in a document in this currency.
-fn date_order(currency: Option<&str>) -> Order {
+/// How to read numeric dates: the country's way, else by the currency.
+fn date_order(country: Option<&(Country, String)>, currency: Option<&str>) -> Order {
+    if let Some((c, _)) = country {
+        return c.order;
+    }
     match currency {
-        Some("USD") | Some("CAD") | None => Order::MonthFirst,
+        Some("USD") | Some("CAD") | Some("PHP") | None => Order::MonthFirst,
         _ => Order::DayFirst,
     }
 }
@@ -433,6 +151,12 @@ const NOT_PURCHASE_DATE: &[&str] = &[
     "renews",
     "renewal",
     "due",
+    "faellig",
+    "fallig",
+    "zahlbar",
+    "termin",
+    "vervaldatum",
+    "echeance",
     "birth",
     "since",
     "member",
@@ -455,19 +179,81 @@ const NOT_PURCHASE_DATE: &[&str] = &[
     "billing",
 ];
 /// Words that label the purchase date.
-const DATE_LABELS: &[&str] =
-    &["date", "datum", "fecha", "data", "dated", "issued", "purchased", "ordered", "transaction", "order", "invoice"];
+const DATE_LABELS: &[&str] = &[
+    "date",
+    "datum",
+    "fecha",
+    "data",
+    "dated",
+    "issued",
+    "purchased",
+    "ordered",
+    "transaction",
+    "order",
+    "invoice",
+    "tarikh",
+    "rechnungsdatum",
+    "belegdatum",
+    "factuurdatum",
+    "issue",
+];
+
+/// The earliest purchase date believed: older "dates" are misreadings or
+/// something else (a founding year, a birth date).
+const EARLIEST: Date = Date { year: 1990, month: 1, day: 1 };
+
+/// A line with the characters OCR puts for digits inside a date (`2O18`,
+/// `27/O3/2018`, `l5.03.20`) read as digits.
+fn digits_fixed(line: &str) -> String {
+    static DATEISH: LazyLock<Regex> = LazyLock::new(|| {
+        #[allow(clippy::unwrap_used)] // constant pattern
+        Regex::new(r"\b[\dOoIl|]{1,4}[-/.][\dOoIl|]{1,2}[-/.][\dOoIl|]{2,4}\b").unwrap()
+    });
+    DATEISH
+        .replace_all(line, |c: &regex::Captures<'_>| {
+            c[0].chars()
+                .map(|ch| match ch {
+                    'O' | 'o' => '0',
+                    'I' | 'l' | '|' => '1',
+                    ch => ch,
+                })
+                .collect::<String>()
+        })
+        .into_owned()
+}
+
+/// The dates of a line that can be the purchase: from 1990 up to `latest`
+/// (the day the file was written or the email sent). A numeric date that
+/// fits only read the other way round is read that way.
+fn plausible_dates(line: &str, order: Order, doc: &Doc<'_>) -> Vec<Date> {
+    let fits = |d: &Date| *d >= EARLIEST && doc.latest.is_none_or(|l| d.days() <= l.days() + 1);
+    let line = digits_fixed(line);
+    let other = match order {
+        Order::DayFirst => Order::MonthFirst,
+        Order::MonthFirst => Order::DayFirst,
+    };
+    let alternatives = dates::dates_in(&line, other, doc.email_date);
+    dates::dates_in(&line, order, doc.email_date)
+        .into_iter()
+        .filter_map(|(at, d)| {
+            if fits(&d) {
+                return Some(d);
+            }
+            alternatives.iter().find(|(a, _)| *a == at).map(|(_, d)| *d).filter(fits)
+        })
+        .collect()
+}
 
 fn find_date(lines: &[&str], doc: &Doc<'_>, order: Order) -> Option<Field<String>> {
     let mut best: Option<(u8, usize, Date, String)> = None;
     for (i, line) in lines.iter().enumerate() {
-        let found = dates::dates_in(line, order, doc.email_date);
-        let Some((_, date)) = found.first() else { continue };
+        let Some(date) = plausible_dates(line, order, doc).into_iter().next() else { continue };
         let w = words(line);
         let labelled = DATE_LABELS.iter().any(|l| w.iter().any(|x| x == l));
         let other = NOT_PURCHASE_DATE.iter().any(|l| w.iter().any(|x| x == l))
             && !has_phrase(&w, "order date")
-            && !has_phrase(&w, "invoice date");
+            && !has_phrase(&w, "invoice date")
+            && !has_phrase(&w, "date of issue");
         let score = match (labelled, other) {
             (true, false) => 3,
             (false, false) => 2,
@@ -475,7 +261,7 @@ fn find_date(lines: &[&str], doc: &Doc<'_>, order: Order) -> Option<Field<String
             (false, true) => 0,
         };
         if best.as_ref().is_none_or(|(s, _, _, _)| score > *s) {
-            best = Some((score, i, *date, line.trim().to_string()));
+            best = Some((score, i, date, line.trim().to_string()));
         }
     }
     match (best, doc.email_date) {
@@ -492,21 +278,26 @@ fn find_date(lines: &[&str], doc: &Doc<'_>, order: Order) -> Option<Field<String
 pub fn extract(doc: &Doc<'_>) -> Extracted {
     let lines: Vec<&str> = doc.text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     let domain = doc.from_address.rsplit_once('@').map_or("", |(_, d)| d);
-    let total_found = find_total(&lines);
+    let country = locale::infer(doc.text, domain);
+    let total_found = totals::find(&lines);
     let (total, mut currency) = match &total_found {
         Some((m, i, rank)) => {
-            let conf = if *rank > 100 { 0.95 } else { 0.85 };
+            let conf = match rank {
+                101.. => 0.95,
+                100 => 0.85,
+                _ => 0.75,
+            };
             (
                 Some(field(money::cents(m.value), conf, format!("line {}: {:?}", i + 1, lines[*i]))),
-                resolve_currency(m, doc.text, domain),
+                resolve_currency(m, country.as_ref()),
             )
         }
         None => (None, None),
     };
     if currency.is_none() {
-        currency = document_currency(&lines, doc.text, domain);
+        currency = document_currency(&lines, country.as_ref());
     }
-    let order = date_order(currency.as_ref().map(|c| c.value.as_str()));
+    let order = date_order(country.as_ref(), currency.as_ref().map(|c| c.value.as_str()));
     let date = find_date(&lines, doc, order);
     let vendor = vendor::find(&lines, doc);
     Extracted { vendor, date, total, currency }
@@ -719,7 +510,7 @@ mod styles {
     fn read(text: &str, from: &str, subject: &str) -> (String, String, f64, String) {
         let (name, addr) =
             from.split_once('<').map_or(("", from), |(n, a)| (n.trim().trim_matches('"'), a.trim_end_matches('>')));
-        let doc = Doc { text, from_name: name, from_address: addr, subject, email_date: None };
+        let doc = Doc { text, from_name: name, from_address: addr, subject, email_date: None, latest: None };
         let e = extract(&doc);
         assert!(verdict(&doc, &e).receipt, "{text}");
         (
@@ -747,6 +538,28 @@ mod styles {
         assert_eq!(read(invoice, "", ""), ("Linear".into(), "2026-03-01".into(), 96.0, "USD".into()));
         let fr = "BOULANGERIE DUPONT\n3 place du Marché\n69002 Lyon\nle 05/02/2026 à 08:12\n2 Croissants 2,40\n1 Baguette tradition 1,30\nTOTAL TTC 3,70 EUR\ndont TVA 5,5% 0,19\nCB SANS CONTACT 3,70\n";
         assert_eq!(read(fr, "", ""), ("Boulangerie Dupont".into(), "2026-02-05".into(), 3.7, "EUR".into()));
+    }
+
+    #[test]
+    fn scanned_receipts_and_invoices_from_elsewhere() {
+        // A thermal receipt as Tesseract reads it: damaged labels, a
+        // rounding line, day-first dates, ringgit without a marker.
+        let my = "KEDAI RUNCIT MAJU JAYA SDN BHD\n(861253-M)\nNO 12, JALAN PERMAI 3, TAMAN PERMAI\n43000 KAJANG, SELANGOR\nGST ID : 000123456789\nCashier: AMINAH\nTAX INVOICE\nDate: 05/03/2018 14:02\nMILO 1KG 1 x 15.00 15.00\nTota! Sales (Excl. GST) 15.00\nGST @6% 0.90\nTolal Incl. of GST 15.90\nRounding Adj 0.00\nCASH 20.00\nCHANGE 4.10\n";
+        assert_eq!(read(my, "", ""), ("Kedai Runcit Maju Jaya".into(), "2018-03-05".into(), 15.9, "MYR".into()));
+        let inr = "TAX INVOICE\nBrightWave Hosting Pvt. Ltd.\n4th Floor, MG Road, Bengaluru 560001\nGSTIN: 29ABCDE1234F1Z5\nBill To\nNorthwind Traders\n12 Park Street, Kolkata\nInvoice Date: 07-04-2019\nDue Date: 21-04-2019\nVPS plan 1 Rs. 1,000.00\nIGST 18% 180.00\nTotal Amount Payable Rs. 1,180.00\n";
+        assert_eq!(read(inr, "", ""), ("BrightWave Hosting".into(), "2019-04-07".into(), 1180.0, "INR".into()));
+        let nl = "Factuur\nKlant\nJansen Installatie B.V.\nDorpsstraat 4, 1234 AB Utrecht\nFactuurdatum 12-02-2020\nCloudServers B.V.\nKvK 12345678\nBTW NL123456789B01\nServer huur 50,00\nBTW 21% 10,50\nTotaal 60,50\n";
+        assert_eq!(read(nl, "", ""), ("CloudServers".into(), "2020-02-12".into(), 60.5, "EUR".into()));
+        let pl = "Faktura VAT nr 12/2021\nSprzedawca:\nSerwis Komputerowy Sp. z o.o.\nul. Długa 5, 00-001 Warszawa\nNIP 123-456-78-90\nNabywca:\nJan Kowalski\nData wystawienia: 15.06.2021\nRazem do zapłaty: 1 230,00 zł\n";
+        assert_eq!(read(pl, "", ""), ("Serwis Komputerowy".into(), "2021-06-15".into(), 1230.0, "PLN".into()));
+    }
+
+    #[test]
+    fn invoice_text_layers_with_columns() {
+        // `pdftotext -layout` keeps the letterhead and the heading on one
+        // line, the customer beside the issuer.
+        let de = "Nordlicht Webhosting   RECHNUNG\nHafenweg 2, 24103 Kiel   Rechnungsnr. 2019-0042\nRechnungsdatum: 14.01.2019\nRechnung an   Beispiel AG\nMusterstr. 1   Musterstr. 9\nWebspace M 12 Monate 71,40\nGesamtbetrag 71,40 EUR\n";
+        assert_eq!(read(de, "", ""), ("Nordlicht Webhosting".into(), "2019-01-14".into(), 71.4, "EUR".into()));
     }
 
     fn is_receipt(text: &str, subject: &str) -> bool {
@@ -829,12 +642,19 @@ mod garbage {
                     from_address: &msg.from_address,
                     subject: &msg.subject,
                     email_date: msg.date,
+                    latest: msg.date,
                 };
                 let e = super::extract(&doc);
                 let _ = super::verdict(&doc, &e);
             }
-            let doc =
-                super::Doc { text: &text, from_name: &text, from_address: &text, subject: &text, email_date: None };
+            let doc = super::Doc {
+                text: &text,
+                from_name: &text,
+                from_address: &text,
+                subject: &text,
+                email_date: None,
+                latest: None,
+            };
             let e = super::extract(&doc);
             let _ = super::verdict(&doc, &e);
             let _ = crate::mime::split_mbox(text.as_bytes());

@@ -12,6 +12,9 @@ use crate::store::{self, Settings};
 
 /// Entries listed per page.
 const PAGE: u32 = 200;
+/// Scans the host is asked to read ahead: enough to keep two cores busy
+/// while this job works on one.
+const READ_AHEAD: usize = 2;
 /// Bytes of a mailbox read at once; a window grows up to
 /// [`pipeline::MAX_MESSAGE_BYTES`] for one large message.
 const MBOX_WINDOW: u64 = 4 * 1024 * 1024;
@@ -119,7 +122,7 @@ pub fn one_entry(client: &Client, settings: &Settings, entry: &Entry, warnings: 
         while !mbox_step(client, settings, entry, &mut state, &mut stats, warnings)? {}
         return Ok(if stats.imported > 0 { Outcome::Imported } else { Outcome::Duplicate });
     }
-    pipeline::import_file(client, settings, entry, warnings)
+    pipeline::import_file(client, settings, entry, &[], warnings)
 }
 
 /// Where a mailbox is being read.
@@ -263,7 +266,7 @@ fn import(ctx: &JobContext, state: &mut ImportState) -> Result<()> {
         if page.entries.is_empty() {
             break;
         }
-        for entry in &page.entries {
+        for (k, entry) in page.entries.iter().enumerate() {
             ctx.check_interrupt()?;
             let path = entry.path.clone().unwrap_or_default();
             match (entry.kind.as_str(), pipeline::supported(&entry.name)) {
@@ -298,7 +301,15 @@ fn import(ctx: &JobContext, state: &mut ImportState) -> Result<()> {
                 }
                 (_, Some(_)) => {
                     let mut warnings = Vec::new();
-                    match pipeline::import_file(&client, &settings, entry, &mut warnings) {
+                    // The next scans on the page, for the host to read
+                    // while this one is.
+                    let ahead: Vec<Uuid> = page.entries[k + 1..]
+                        .iter()
+                        .filter(|e| e.kind != "dir" && pipeline::supported(&e.name) == Some("ocr"))
+                        .take(READ_AHEAD)
+                        .map(|e| e.id)
+                        .collect();
+                    match pipeline::import_file(&client, &settings, entry, &ahead, &mut warnings) {
                         Ok(outcome) => {
                             // A file that is not a receipt is worth a word: a
                             // person put it among their receipts.

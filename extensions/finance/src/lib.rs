@@ -12,10 +12,14 @@ pub mod dates;
 pub mod extract;
 mod gmail;
 mod import;
+pub mod labels;
+pub mod locale;
 pub mod mime;
 pub mod money;
+mod opinion;
 mod pipeline;
 mod store;
+pub mod totals;
 pub mod vendor;
 
 use std::collections::BTreeMap;
@@ -246,9 +250,12 @@ struct ConfigureInput {
     watch_locations: Option<Vec<String>>,
     #[serde(default)]
     gmail_api_base: Option<String>,
+    #[serde(default)]
+    second_opinion: Option<bool>,
 }
 
-/// Sets which folders are watched for new receipts, and the Gmail API base.
+/// Sets which folders are watched for new receipts, the Gmail API base, and
+/// whether unsure fields get a language model's second opinion.
 #[spacedrive_operation]
 fn configure(ctx: &OperationContext, input: ConfigureInput) -> Result<store::Settings> {
     let client = library_client(ctx)?;
@@ -272,6 +279,9 @@ fn configure(ctx: &OperationContext, input: ConfigureInput) -> Result<store::Set
             clean.push(p);
         }
         settings.watch_locations = clean;
+    }
+    if let Some(on) = input.second_opinion {
+        settings.second_opinion = on;
     }
     if let Some(base) = input.gmail_api_base {
         if !(base.starts_with("https://") || base.starts_with("http://")) {

@@ -171,12 +171,42 @@ pub fn parse(raw: &[u8]) -> Result<Message, String> {
     // is a stub ("view this email in a browser") the HTML says more.
     let plain_text = plain.join("\n");
     let html_text = html.iter().map(|h| html_to_text(h.as_bytes())).collect::<Vec<_>>().join("\n");
-    msg.text = if plain_text.trim().len() >= html_text.trim().len() / 3 && !plain_text.trim().is_empty() {
-        plain_text
-    } else {
-        html_text
-    };
+    msg.text = if plain_is_the_body(&plain_text, &html_text) { plain_text } else { html_text };
     Ok(msg)
+}
+
+/// Phrases of a text part that only points at the HTML one.
+const STUB_PHRASES: &[&str] = &[
+    "in a browser",
+    "in your browser",
+    "in a web browser",
+    "html version",
+    "html-version",
+    "view this email",
+    "view this receipt",
+    "view your receipt",
+    "view it online",
+    "does not support html",
+    "doesn't support html",
+    "enable html",
+    "im browser",
+    "dans votre navigateur",
+];
+
+/// Whether the text part is the body: it is not empty, not a stub pointing
+/// at the HTML, and not missing the amounts the HTML part has.
+fn plain_is_the_body(plain: &str, html: &str) -> bool {
+    let p = plain.trim();
+    if p.is_empty() {
+        return false;
+    }
+    if html.trim().is_empty() {
+        return true;
+    }
+    let has_price = |t: &str| t.lines().any(|l| crate::money::amounts(l).iter().any(crate::money::is_price));
+    let lower = p.to_lowercase();
+    let stub = STUB_PHRASES.iter().any(|s| lower.contains(s)) && p.len() < 2000;
+    !stub && (has_price(p) || !has_price(html)) && p.len() >= html.trim().len() / 3
 }
 
 fn walk(
@@ -281,6 +311,15 @@ pub fn looks_like_mbox(data: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_text_part_that_points_at_the_html_is_not_the_body() {
+        let html = "Acme Coffee\nLatte $4.50\nTotal $4.50";
+        assert!(!plain_is_the_body("View this receipt in your browser: https://acme.example/r/1", html));
+        assert!(!plain_is_the_body("Thanks for your order!", html));
+        assert!(plain_is_the_body("Acme Coffee\nLatte $4.50\nTotal $4.50\n", html));
+    }
+
     use super::*;
 
     #[test]

@@ -21,7 +21,9 @@ pub struct Money {
     pub decimal_comma: bool,
 }
 
-/// Currency markers, longest first so `CA$` wins over `$`.
+/// Currency markers, longest first so `CA$` wins over `$`. A marker that
+/// several countries share (`$`, `kr`, `¥`, `Rs`) maps to its best-known
+/// currency here; the document's country decides in `extract`.
 const MARKERS: &[(&str, &str)] = &[
     ("US$", "USD"),
     ("CA$", "CAD"),
@@ -33,22 +35,52 @@ const MARKERS: &[(&str, &str)] = &[
     ("S$", "SGD"),
     ("R$", "BRL"),
     ("MX$", "MXN"),
+    ("RM", "MYR"),
+    ("Rs.", "INR"),
+    ("Rs", "INR"),
+    ("Rp.", "IDR"),
+    ("Rp", "IDR"),
     ("£", "GBP"),
     ("€", "EUR"),
     ("¥", "JPY"),
     ("₹", "INR"),
     ("₩", "KRW"),
+    ("₱", "PHP"),
+    ("฿", "THB"),
+    ("₫", "VND"),
+    ("₺", "TRY"),
+    ("₪", "ILS"),
+    ("₴", "UAH"),
+    ("₦", "NGN"),
+    ("₽", "RUB"),
     ("zł", "PLN"),
     ("Kč", "CZK"),
+    ("Ft", "HUF"),
+    ("lei", "RON"),
     ("Fr.", "CHF"),
     ("kr", "SEK"),
     ("$", "USD"),
 ];
 
-/// ISO 4217 codes receipts commonly carry.
+/// Active ISO 4217 codes.
 const CODES: &[&str] = &[
-    "USD", "EUR", "GBP", "CAD", "AUD", "NZD", "CHF", "JPY", "CNY", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "INR",
-    "SGD", "HKD", "MXN", "BRL", "ZAR", "KRW", "TRY", "ILS", "AED", "THB", "RON", "ISK",
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD", "BIF",
+    "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC",
+    "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS",
+    "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD",
+    "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL",
+    "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD",
+    "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD",
+    "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP",
+    "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VES",
+    "VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
+];
+
+/// Codes that are also words or names receipts print in capitals (`ALL`,
+/// `TOP`, `CUP`, `PEN`, `AMD`): a currency only after the number.
+const WORDLIKE_CODES: &[&str] = &[
+    "ALL", "AMD", "BAM", "BOB", "CUP", "GEL", "MAD", "MOP", "NAD", "PEN", "SOS", "TOP", "TRY", "BTN", "SAR", "PAB",
+    "RON", "DOP", "BHD",
 ];
 
 static MONEY: LazyLock<Regex> = LazyLock::new(|| {
@@ -57,11 +89,11 @@ static MONEY: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::unwrap_used)] // a constant pattern, checked by the tests
     Regex::new(
         r"(?x)
-        (?P<pre>US\$|CA\$|C\$|AU\$|A\$|NZ\$|HK\$|S\$|R\$|MX\$|[$£€¥₹₩]|\b[A-Z]{3}\b)?
+        (?P<pre>US\$|CA\$|C\$|AU\$|A\$|NZ\$|HK\$|S\$|R\$|MX\$|\bRM|\bRs\.?|\bRp\.?|[$£€¥₹₩₱฿₫₺₪₴₦₽]|\b[A-Z]{3}\b)?
         \s?
         (?P<neg>-)?
         (?P<num>\d{1,3}(?:[,.'\x{a0}\x{202f}\ ]\d{3})+(?:\ ?[.,]\ ?\d{2}\b|[.,]\d)?|\d+(?:\ ?[.,]\ ?\d{2}\b|[.,]\d)?)
-        (?P<post>\s?(?:[$£€¥₹₩]|zł|Kč|kr\b|Fr\.|\b[A-Z]{3}\b))?
+        (?P<post>\s?(?:[$£€¥₹₩₱฿₫₺₪₴₦₽]|zł|Kč|kr\b|Ft\b|lei\b|Fr\.|\bRM\b|\b[A-Z]{3}\b))?
         ",
     )
     .unwrap()
@@ -74,6 +106,17 @@ pub fn currency_of_marker(marker: &str) -> Option<&'static str> {
         return Some(code);
     }
     MARKERS.iter().find(|(k, _)| *k == m).map(|(_, v)| *v)
+}
+
+/// The currency a word standing on its own names: an ISO code in capitals
+/// (`EUR` in `Total (EUR)`) or `RM`; not a code that is also a word or name.
+pub fn standalone_code(word: &str) -> Option<&'static str> {
+    if word == "RM" {
+        return Some("MYR");
+    }
+    (word.len() == 3 && word.bytes().all(|b| b.is_ascii_uppercase()) && !WORDLIKE_CODES.contains(&word))
+        .then(|| CODES.iter().find(|c| **c == word).copied())
+        .flatten()
 }
 
 /// Reads a number written with thousands separators and a decimal point or
@@ -108,8 +151,12 @@ pub fn amounts(line: &str) -> Vec<Money> {
         if after.is_some_and(|c| c == '/' || c == ':' || c == '%' || c.is_alphabetic() && caps.name("post").is_none()) {
             continue;
         }
-        let code_ok = |m: &str| !m.bytes().all(|b| b.is_ascii_uppercase()) || CODES.contains(&m);
-        let pre = caps.name("pre").map(|m| m.as_str().to_string()).filter(|m| code_ok(m));
+        let is_code = |m: &str| m.len() == 3 && m.bytes().all(|b| b.is_ascii_uppercase());
+        let code_ok = |m: &str| !is_code(m) || CODES.contains(&m);
+        let pre = caps
+            .name("pre")
+            .map(|m| m.as_str().to_string())
+            .filter(|m| code_ok(m) && !WORDLIKE_CODES.contains(&m.as_str()));
         let post = caps.name("post").map(|m| m.as_str().trim().to_string()).filter(|m| code_ok(m));
         let marker = pre.or(post);
         let Some((value, has_decimals)) = parse_number(num.as_str()) else { continue };

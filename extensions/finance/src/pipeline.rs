@@ -8,8 +8,10 @@ use serde_json::{Value, json};
 use spacedrive_sdk::{Client, Entry, Error, NewEntry, OcrSource, Result, Uuid};
 
 use crate::category;
+use crate::dates::Date;
 use crate::extract::{self, Doc, Extracted, Verdict};
 use crate::mime::{self, Message};
+use crate::opinion;
 use crate::store::{self, ANALYSIS_SIDECAR, RECEIPT, Settings, TEXT_SIDECAR};
 
 /// Largest email or text file read whole.
@@ -76,7 +78,7 @@ pub fn decode_text(bytes: &[u8]) -> String {
     }
 }
 
-fn doc_of<'a>(text: &'a str, msg: Option<&'a Message>) -> Doc<'a> {
+fn doc_of<'a>(text: &'a str, msg: Option<&'a Message>, latest: Option<Date>) -> Doc<'a> {
     match msg {
         Some(m) => Doc {
             text,
@@ -84,14 +86,21 @@ fn doc_of<'a>(text: &'a str, msg: Option<&'a Message>) -> Doc<'a> {
             from_address: &m.from_address,
             subject: &m.subject,
             email_date: m.date,
+            latest: m.date.or(latest),
         },
-        None => Doc { text, ..Default::default() },
+        None => Doc { text, latest, ..Default::default() },
     }
 }
 
-/// Reads a text and decides whether it is a receipt.
-fn read_text(text: &str, msg: Option<&Message>, origin: &str) -> Option<(Extracted, Verdict, String)> {
-    let doc = doc_of(text, msg);
+/// Reads a text and decides whether it is a receipt. `latest` is the day
+/// the file was last written, when it is a file.
+fn read_text(
+    text: &str,
+    msg: Option<&Message>,
+    latest: Option<Date>,
+    origin: &str,
+) -> Option<(Extracted, Verdict, String)> {
+    let doc = doc_of(text, msg, latest);
     let extracted = extract::extract(&doc);
     let verdict = extract::verdict(&doc, &extracted);
     Some((extracted, verdict, origin.to_string()))
@@ -101,7 +110,7 @@ fn read_text(text: &str, msg: Option<&Message>, origin: &str) -> Option<(Extract
 /// receipt by itself.
 fn read_message(client: &Client, msg: &Message, warnings: &mut Vec<String>) -> Reading {
     let mut text = format!("Subject: {}\nFrom: {} <{}>\n\n{}", msg.subject, msg.from_name, msg.from_address, msg.text);
-    let body = read_text(&text, Some(msg), "the email body");
+    let body = read_text(&text, Some(msg), None, "the email body");
     if body.as_ref().is_some_and(|(_, v, _)| v.receipt) {
         return Reading { fields: body, text };
     }
@@ -122,7 +131,7 @@ fn read_message(client: &Client, msg: &Message, warnings: &mut Vec<String>) -> R
         // The attachment carries the receipt; the message adds the sender,
         // subject and date.
         let combined = format!("Subject: {}\n{att_text}", msg.subject);
-        let reading = read_text(&combined, Some(msg), &format!("attachment {}", att.filename));
+        let reading = read_text(&combined, Some(msg), None, &format!("attachment {}", att.filename));
         if reading.as_ref().is_some_and(|(_, v, _)| v.receipt) {
             return Reading { fields: reading, text };
         }
@@ -145,10 +154,25 @@ fn finish(
     target: Target<'_>,
     entry_name: &str,
     key_checked: bool,
+    warnings: &mut Vec<String>,
 ) -> Result<Outcome> {
-    let Some((extracted, verdict, origin)) = reading.fields else {
+    let Some((mut extracted, mut verdict, origin)) = reading.fields else {
         return Ok(Outcome::NotReceipt("no text".into()));
     };
+    let latest = match &target {
+        Target::File(e) => e.modified_at.as_deref().and_then(Date::parse_iso),
+        Target::Virtual { .. } => message.and_then(|m| m.date),
+    };
+    // The person's language model, for what extraction is unsure of.
+    if settings.second_opinion && opinion::wanted(&extracted) {
+        match opinion::apply(client, &reading.text, latest, &mut extracted) {
+            Ok(replaced) if !replaced.is_empty() => {
+                verdict = extract::verdict(&doc_of(&reading.text, message, latest), &extracted);
+            }
+            Ok(_) => {}
+            Err(e) => warnings.push(format!("{source}: no second opinion ({})", e.message)),
+        }
+    }
     if !verdict.receipt {
         return Ok(Outcome::NotReceipt(verdict.reason));
     }
@@ -276,7 +300,7 @@ pub fn import_message(
         None => source.to_string(),
     };
     let name = entry_name(&msg);
-    finish(client, settings, reading, key, source, Some(&msg), Target::Virtual { parent }, &name, true)
+    finish(client, settings, reading, key, source, Some(&msg), Target::Virtual { parent }, &name, true, warnings)
 }
 
 /// The file types `import` reads, by extension.
@@ -294,7 +318,15 @@ pub fn supported(name: &str) -> Option<&'static str> {
 }
 
 /// Imports one indexed file (not an mbox: those go message by message).
-pub fn import_file(client: &Client, settings: &Settings, entry: &Entry, warnings: &mut Vec<String>) -> Result<Outcome> {
+/// `ahead` names the scans the caller will import next, for the host to
+/// start reading them on idle cores.
+pub fn import_file(
+    client: &Client,
+    settings: &Settings,
+    entry: &Entry,
+    ahead: &[Uuid],
+    warnings: &mut Vec<String>,
+) -> Result<Outcome> {
     let path = entry.path.clone().unwrap_or_else(|| entry.name.clone());
     let kind = supported(&entry.name).ok_or_else(|| Error::invalid(format!("{path}: not a receipt format")))?;
     let content_key = entry.content_hash.as_ref().map(|h| format!("blake3:{h}"));
@@ -306,6 +338,7 @@ pub fn import_file(client: &Client, settings: &Settings, entry: &Entry, warnings
     {
         return Ok(Outcome::Duplicate);
     }
+    let latest = entry.modified_at.as_deref().and_then(Date::parse_iso);
     let (reading, key, message) = match kind {
         "eml" => {
             // An email's headers and text come first: a huge attachment at
@@ -330,20 +363,20 @@ pub fn import_file(client: &Client, settings: &Settings, entry: &Entry, warnings
             (reading, key, Some(msg))
         }
         "ocr" => {
-            let ocr = client.ocr(OcrSource::Entry(entry.id), &[])?;
-            let fields = read_text(&ocr.text, None, &format!("{} of the file", ocr.engine));
+            let ocr = client.ocr_reading_ahead(entry.id, &[], ahead)?;
+            let fields = read_text(&ocr.text, None, latest, &format!("{} of the file", ocr.engine));
             (Reading { fields, text: ocr.text }, content_key.clone().unwrap_or_default(), None)
         }
         "html" => {
             let raw = client.read_file(entry.id, MAX_MESSAGE_BYTES)?;
             let text = mime::html_to_text(&raw);
-            let fields = read_text(&text, None, "the HTML file");
+            let fields = read_text(&text, None, latest, "the HTML file");
             (Reading { fields, text }, content_key.clone().unwrap_or_else(|| hash_key(&raw)), None)
         }
         _ => {
             let raw = client.read_file(entry.id, MAX_MESSAGE_BYTES)?;
             let text = decode_text(&raw);
-            let fields = read_text(&text, None, "the text file");
+            let fields = read_text(&text, None, latest, "the text file");
             (Reading { fields, text }, content_key.clone().unwrap_or_else(|| hash_key(&raw)), None)
         }
     };
@@ -353,7 +386,18 @@ pub fn import_file(client: &Client, settings: &Settings, entry: &Entry, warnings
         None => path,
     };
     let checked = kind != "eml" && content_key.as_deref() == Some(key.as_str());
-    finish(client, settings, reading, key, source, message.as_ref(), Target::File(entry), &entry.name, checked)
+    finish(
+        client,
+        settings,
+        reading,
+        key,
+        source,
+        message.as_ref(),
+        Target::File(entry),
+        &entry.name,
+        checked,
+        warnings,
+    )
 }
 
 fn hash_key(raw: &[u8]) -> String {

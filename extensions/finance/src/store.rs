@@ -35,6 +35,10 @@ pub struct Settings {
     /// A person's category per vendor (by squashed vendor name).
     #[serde(default)]
     pub vendor_categories: BTreeMap<String, String>,
+    /// Whether fields extraction is unsure of are put to the person's
+    /// OpenAI-compatible server (checked against the text). Off by default.
+    #[serde(default)]
+    pub second_opinion: bool,
 }
 
 impl Settings {

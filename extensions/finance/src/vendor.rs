@@ -34,12 +34,25 @@ const LEGAL: &[&str] = &[
     "srl",
     "s.r.l.",
     "b.v.",
+    "b.v",
+    "n.v",
+    "s.a",
+    "e.k",
+    "l.l.c",
+    "s.r.l",
+    "s.l",
     "bv",
     "n.v.",
     "nv",
     "plc",
     "pty",
     "pty.",
+    "pvt",
+    "pvt.",
+    "private",
+    "berhad",
+    "s/b",
+    "plt",
     "co",
     "co.",
     "corp",
@@ -117,6 +130,14 @@ const GENERIC: &[&str] = &[
     "rechnung",
     "facture",
     "ticket de caisse",
+    "factuur",
+    "faktura",
+    "faktura vat",
+    "fattura",
+    "cash bill",
+    "cash sale",
+    "official receipt",
+    "simplified tax invoice",
     "recibo",
     "factura",
     "ricevuta",
@@ -208,10 +229,23 @@ pub fn clean(raw: &str) -> String {
         #[allow(clippy::unwrap_used)] // constant pattern
         Regex::new(r"\s+[-–|@]\s+.*$").unwrap()
     });
+    // Legal forms of several words.
+    static LEGAL_TAIL: LazyLock<Regex> = LazyLock::new(|| {
+        #[allow(clippy::unwrap_used)] // constant pattern
+        Regex::new(r"(?i)[\s,]+(?:sp\.?\s*z\s*o\.?\s*o\.?|sdn\.?\s*bhd\.?|private\s+limited|s\.?\s*de\s+r\.?\s*l\.?)$")
+            .unwrap()
+    });
+    // "(861253-M)", "(Co. Reg. 12345-A)": registration numbers.
+    static REG_NO: LazyLock<Regex> = LazyLock::new(|| {
+        #[allow(clippy::unwrap_used)] // constant pattern
+        Regex::new(r"\s*\([^()]*\d[^()]*\)").unwrap()
+    });
+    s = REG_NO.replace_all(&s, "").to_string();
     s = BRANCH.replace(&s, "").to_string();
     loop {
         let before = s.clone();
         s = STORE_NO.replace(&s, "").trim().trim_end_matches([',', '.', ':']).trim().to_string();
+        s = LEGAL_TAIL.replace(&s, "").to_string();
         for form in LEGAL {
             if let Some(stem) = strip_suffix_ascii_ci(&s, form)
                 && (stem.ends_with(' ') || stem.ends_with(','))
@@ -410,6 +444,260 @@ fn header_line(line: &str) -> bool {
         && !["www.", "http", "store #", "e-mail", "@"].iter().any(|w| lower.contains(w))
 }
 
+/// Legal forms that mark a line as a business's name.
+static LEGAL_FORM: LazyLock<Regex> = LazyLock::new(|| {
+    #[allow(clippy::unwrap_used)] // constant pattern
+    Regex::new(
+        r"(?i)\b(?:sdn\.?\s*bhd|s/b|bhd|berhad|ltd|limited|gmbh|b\.\s?v|bv|inc|llc|l\.l\.c|pte|pvt|plc|sarl|s\.a\.s|sas|sp\.?\s?z\s?o\.?\s?o|s\.a|ag|e\.k|corp|corporation|oy|ab|a/s|aps|s\.r\.l|srl|s\.l|n\.v|pty)\b\.?",
+    )
+    .unwrap()
+});
+
+/// Words of a business's name: a trade, a kind of shop.
+const TRADE_WORDS: &[&str] = &[
+    "enterprise",
+    "enterprises",
+    "trading",
+    "restaurant",
+    "restoran",
+    "cafe",
+    "kedai",
+    "store",
+    "stores",
+    "mart",
+    "market",
+    "markt",
+    "supermarket",
+    "hardware",
+    "bakery",
+    "pharmacy",
+    "apotheke",
+    "station",
+    "hotel",
+    "shop",
+    "stationery",
+    "services",
+    "service",
+    "electrical",
+    "industries",
+    "holdings",
+    "marketing",
+    "motor",
+    "motors",
+    "kitchen",
+    "food",
+    "foods",
+];
+
+/// Words of an address, a till or a heading: not the business's name.
+const NOT_LETTERHEAD: &[&str] = &[
+    "lot",
+    "jalan",
+    "jln",
+    "taman",
+    "tmn",
+    "lorong",
+    "floor",
+    "level",
+    "tingkat",
+    "blok",
+    "block",
+    "unit",
+    "kawasan",
+    "persiaran",
+    "cashier",
+    "kasir",
+    "operator",
+    "staff",
+    "served",
+    "counter",
+    "terminal",
+    "pos",
+    "account",
+    "number",
+    "invoices",
+    "bill",
+    "statement",
+    "summary",
+    "details",
+    "customer",
+    "original",
+    "duplicate",
+    "simplified",
+    "reg",
+    "registration",
+    "company",
+    "gstin",
+    "nip",
+    "kvk",
+    "btw",
+    "siret",
+    "ust",
+    "mwst",
+    "iban",
+    "bic",
+    "swift",
+    "bank",
+    "opening",
+    "hours",
+    "open",
+    "offnungszeiten",
+    "geoffnet",
+    "eur",
+    "usd",
+    "gbp",
+];
+
+/// Labels after which the next lines name the customer, not the seller.
+const BILL_TO: &[&str] = &[
+    "bill to",
+    "billed to",
+    "invoice to",
+    "invoiced to",
+    "ship to",
+    "shipped to",
+    "sold to",
+    "deliver to",
+    "customer",
+    "client",
+    "buyer",
+    "nabywca",
+    "rechnungsempfanger",
+    "rechnung an",
+    "factuur aan",
+    "fattura a",
+    "bill-to",
+    "rechnungsadresse",
+    "lieferadresse",
+    "kunde",
+    "klant",
+    "afnemer",
+    "factuuradres",
+    "facture a",
+    "adresse de facturation",
+];
+
+/// Labels after which the next line names the seller.
+const SELLER: &[&str] = &[
+    "seller",
+    "sprzedawca",
+    "supplier",
+    "vendor",
+    "verkaufer",
+    "leverancier",
+    "fournisseur",
+    "vendeur",
+    "from",
+    "issued by",
+    "sold by",
+];
+
+/// Whether most of a line's words look like words, not OCR noise from a
+/// logo or a barcode (`LoDk`, `Fad Hunde nell`, `Poi)`).
+fn wordlike(line: &str) -> bool {
+    let tokens: Vec<&str> = line.split_whitespace().collect();
+    let good = tokens
+        .iter()
+        .filter(|t| {
+            let letters: Vec<char> = t.chars().filter(|c| c.is_alphabetic()).collect();
+            let vowel = letters.iter().any(|c| "aeiouyäöüáéíóúàèìòù".contains(c.to_ascii_lowercase()));
+            // Case that changes back and forth inside a word is noise,
+            // unless it joins capitalised words (`PayPal`, not `LoDk`).
+            let flips = letters.windows(2).filter(|w| w[0].is_lowercase() && w[1].is_uppercase()).count();
+            let camel = flips > 0
+                && camel_parts(&letters).iter().all(|p| p.len() >= 3 && p[1..].iter().all(|c| c.is_lowercase()));
+            let flips = if camel { 0 } else { flips };
+            let junk = t.chars().filter(|c| !c.is_alphanumeric() && !"&'.,-/()".contains(*c)).count();
+            let acronym = (2..=4).contains(&letters.len()) && letters.iter().all(|c| c.is_uppercase());
+            (letters.len() >= 2 && (vowel || acronym) && flips == 0 && junk == 0) || matches!(**t, "&" | "-")
+        })
+        .count();
+    !tokens.is_empty() && good * 10 >= tokens.len() * 7
+}
+
+/// Splits letters where a lowercase letter meets a capital.
+fn camel_parts(letters: &[char]) -> Vec<&[char]> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for i in 1..letters.len() {
+        if letters[i - 1].is_lowercase() && letters[i].is_uppercase() {
+            parts.push(&letters[start..i]);
+            start = i;
+        }
+    }
+    parts.push(&letters[start..]);
+    parts
+}
+
+/// The business's name at the head of a receipt or invoice: among the first
+/// lines that can be a name, one with a legal form or a trade word, else the
+/// first; skipping a bill-to block and lines that are OCR noise.
+fn letterhead<'a>(lines: &[&'a str]) -> Option<(usize, &'a str)> {
+    let mut best: Option<(i32, usize, &str)> = None;
+    // Lines of a bill-to block still to skip, and from which column (a PDF
+    // line keeps its columns three spaces apart: the issuer on the left,
+    // the customer on the right).
+    let mut skip: Option<(usize, usize)> = None;
+    let mut seller_at = None;
+    let mut first_price = None;
+    for (i, line) in lines.iter().enumerate().take(40) {
+        // The name stands above the first price; past it, the lines are
+        // items, totals and payment.
+        if first_price.is_none() && crate::money::amounts(line).iter().any(crate::money::is_price) {
+            first_price = Some(i);
+        }
+        // A bill-to block is a name and an address; a date ends it.
+        if skip.is_some_and(|(until, _)| i >= until)
+            || !crate::dates::dates_in(line, crate::dates::Order::DayFirst, None).is_empty()
+        {
+            skip = None;
+        }
+        // html2text marks headings and links (`# Name`, `[Name]`, `**Name**`).
+        let cells = line.split("   ").map(|c| c.trim().trim_matches(|c: char| "#*>[]|_".contains(c) || c == ' '));
+        for (col, cell) in cells.filter(|c| !c.is_empty()).enumerate() {
+            let w = crate::labels::words(cell);
+            if w.len() <= 3 && SELLER.iter().any(|p| crate::labels::has_phrase(&w, p)) {
+                seller_at = Some(i + 1);
+                continue;
+            }
+            if BILL_TO.iter().any(|p| crate::labels::has_phrase(&w, p)) {
+                skip = Some((i + 4, col));
+                continue;
+            }
+            if skip.is_some_and(|(_, from)| col >= from) {
+                continue;
+            }
+            let legal = LEGAL_FORM.is_match(cell);
+            let seller = seller_at == Some(i);
+            // Past the head, only a name with a legal form (an invoice's
+            // footer).
+            if (i >= 10 || first_price.is_some()) && !legal && !seller {
+                continue;
+            }
+            let form = LEGAL_FORM.find(cell);
+            let name = form.map_or(cell, |m| cell[..m.end()].trim());
+            let stem = form.map_or(cell, |m| cell[..m.start()].trim());
+            if !header_line(name)
+                || !wordlike(if stem.is_empty() { name } else { stem })
+                || w.iter().any(|x| NOT_LETTERHEAD.iter().any(|n| crate::labels::near(x, n)))
+            {
+                continue;
+            }
+            let trade = w.iter().any(|x| TRADE_WORDS.contains(&x.as_str()));
+            // A name at the head ranks by its place; one with a legal form
+            // further down (an invoice's or a chain's footer) ranks above a
+            // head line without one, below a head line with one.
+            let head = i < 10 && first_price.is_none_or(|p| i < p);
+            let place = if head { (i as i32) / 4 } else { 1 };
+            let score = 5 * i32::from(seller) + 3 * i32::from(legal) + i32::from(trade) - place - col as i32;
+            if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
+                best = Some((score, i, name));
+            }
+        }
+    }
+    best.map(|(_, i, line)| (i, line))
+}
+
 /// The words of `name` that spell the sender's domain, when only some of
 /// them do: "Carrefour" of a sentence ending in it, or "Marriott" of a
 /// sender called "Marriott Bonvoy" whose receipt says only "Marriott".
@@ -462,7 +750,7 @@ pub fn find(lines: &[&str], doc: &Doc<'_>) -> Option<Field<String>> {
             }
         }
     }
-    if let Some((i, line)) = lines.iter().enumerate().take(6).find(|(_, l)| header_line(l)) {
+    if let Some((i, line)) = letterhead(lines) {
         // html2text writes a link or image as `[text]`.
         let name = clean(line.trim_matches(|c| c == '[' || c == ']'));
         if !is_generic(&name) {
@@ -549,6 +837,7 @@ mod tests {
             from_address: "no-reply@traderjoes.com",
             subject: "Your receipt from Trader Joe's",
             email_date: None,
+            latest: None,
         };
         let lines: Vec<&str> = doc.text.lines().collect();
         assert_eq!(find(&lines, &doc).map(|f| f.value).as_deref(), Some("Trader Joe's"));

@@ -145,6 +145,15 @@ impl Client {
         self.call("query:ai.ocr.v1", &payload)
     }
 
+    /// Reads an entry's file like [`ocr`](Self::ocr), and has the host start
+    /// reading `next` (entries this job will ask for after it, at most 8) on
+    /// idle cores, so a job that reads one document at a time still keeps
+    /// every core busy.
+    pub fn ocr_reading_ahead(&self, entry: Uuid, languages: &[&str], next: &[Uuid]) -> Result<OcrResult> {
+        let next = &next[..next.len().min(8)];
+        self.call("query:ai.ocr.v1", &json!({ "entry_id": entry, "languages": languages, "read_ahead": next }))
+    }
+
     /// Embeds texts with the host's local model (`query:ai.embed.v1`).
     pub fn embed(&self, texts: &[&str]) -> Result<Embeddings> {
         self.call("query:ai.embed.v1", &json!({ "texts": texts }))
@@ -160,6 +169,17 @@ impl Client {
     /// label, e.g. `an expense for {}`.
     pub fn classify_as(&self, text: &str, labels: &[Label], template: &str) -> Result<Classification> {
         self.call("query:ai.classify_text.v1", &json!({ "text": text, "labels": labels, "template": template }))
+    }
+
+    /// Asks the OpenAI-compatible server the person configured
+    /// (`ai.openai` in the host's config) to answer `prompt` about `text`
+    /// with free labels. Fails with `unavailable` when none is configured
+    /// or it does not answer.
+    pub fn ask_language_model(&self, text: &str, prompt: &str) -> Result<Classification> {
+        self.call(
+            "query:ai.classify_text.v1",
+            &json!({ "text": text, "labels": [], "prompt": prompt, "provider": "openai" }),
+        )
     }
 
     /// Entries of this client's library ranked by meaning

@@ -41,7 +41,17 @@ pub struct OcrInput {
     /// Tesseract languages, e.g. `["eng", "deu"]` (default `eng`).
     #[serde(default)]
     pub languages: Vec<String>,
+    /// Entries (of the same library) the caller will ask to read next: the
+    /// host starts reading them on idle cores, so a caller that works one
+    /// document at a time still keeps every core busy. At most 8; those
+    /// the caller may not read, or that cannot be read, are skipped here and
+    /// reported when asked for.
+    #[serde(default)]
+    pub read_ahead: Vec<Uuid>,
 }
+
+/// Most entries named in one `read_ahead`.
+pub const MAX_READ_AHEAD: usize = 8;
 
 /// Reads text from an image or PDF.
 pub struct Ocr;
@@ -57,6 +67,16 @@ impl Operation for Ocr {
 
     async fn execute(ctx: OpContext, input: OcrInput) -> OpResult<OcrOutput> {
         let languages = input.languages.clone();
+        if input.read_ahead.len() > MAX_READ_AHEAD {
+            return Err(OpError::invalid(format!(
+                "`read_ahead` names {} entries; name at most {MAX_READ_AHEAD}",
+                input.read_ahead.len()
+            )));
+        }
+        if !input.read_ahead.is_empty() {
+            let library = ctx.library.clone().ok_or_else(|| OpError::invalid("`read_ahead` needs a library"))?;
+            read_ahead(&ctx, library, &input.read_ahead, &languages);
+        }
         let (data, entry) = match (input.entry_id, input.data_base64) {
             (Some(_), Some(_)) => return Err(OpError::invalid("give `entry_id` or `data_base64`, not both")),
             (None, None) => {
@@ -132,6 +152,31 @@ impl Operation for Ocr {
     }
 }
 register_operation!(Ocr);
+
+/// Starts reading `ids` in the background while OCR slots are idle; each
+/// result lands in the OCR cache, where the caller's own request finds it
+/// (or waits for it, if still running).
+fn read_ahead(ctx: &OpContext, library: std::sync::Arc<crate::library::Library>, ids: &[Uuid], languages: &[String]) {
+    for &id in ids {
+        let Some(permit) = ctx.core.ai().ocr_ahead_permit() else { return };
+        let (core, caller, library, languages) =
+            (ctx.core.clone(), ctx.caller.clone(), library.clone(), languages.to_vec());
+        tokio::spawn(async move {
+            let _permit = permit;
+            let data = match core.grants().scope(&caller) {
+                Ok(scope) => library.read(move |c| read_entry_file(c, id, &scope)).await,
+                Err(e) => Err(e),
+            };
+            let outcome = match data {
+                Ok(data) => core.ai().ocr(&data, &languages).await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = outcome {
+                tracing::debug!(entry = %id, error = %e, "reading ahead: skipped");
+            }
+        });
+    }
+}
 
 fn decode(b64: &str) -> OpResult<Vec<u8>> {
     if b64.len() > MAX_INPUT_BYTES / 3 * 4 + 4 {

@@ -7,6 +7,7 @@ pub mod config;
 pub mod embed;
 pub mod ocr;
 pub mod openai;
+pub mod prepare;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use crate::error::{OpError, OpResult};
 const OCR_CONCURRENCY: usize = 2;
 /// Bumped when OCR output changes shape or quality, so old cache entries are
 /// not served.
-const OCR_CACHE_VERSION: u32 = 1;
+const OCR_CACHE_VERSION: u32 = 2;
 
 /// The AI services of one core.
 pub struct Ai {
@@ -29,6 +30,9 @@ pub struct Ai {
     /// The local classifier, with its cache of label vectors.
     pub classifier: classify::LocalClassifier,
     ocr_slots: Semaphore,
+    /// Permits for reading ahead: at most this many documents are read in
+    /// the background at once, and reading ahead never queues more.
+    ocr_ahead: Arc<Semaphore>,
     ocr_inflight: super::keyed::KeyedLocks<String>,
 }
 
@@ -41,6 +45,7 @@ impl Ai {
             classifier: classify::LocalClassifier::new(embedder.clone()),
             embedder,
             ocr_slots: Semaphore::new(OCR_CONCURRENCY),
+            ocr_ahead: Arc::new(Semaphore::new(OCR_CONCURRENCY)),
             ocr_inflight: Default::default(),
         }
     }
@@ -73,8 +78,13 @@ impl Ai {
             let _slot = self.ocr_slots.acquire().await.map_err(|_| OpError::unavailable("shutting down"))?;
             ocr::recognize(data, languages).await
         };
-        self.ocr_inflight.forget(&key);
-        let out = result?;
+        let out = match result {
+            Ok(out) => out,
+            Err(e) => {
+                self.ocr_inflight.forget(&key);
+                return Err(e);
+            }
+        };
         // A failed cache write costs a second run later, nothing else.
         let write = async {
             if let Some(dir) = path.parent() {
@@ -87,6 +97,15 @@ impl Ai {
         if let Err(e) = write.await {
             tracing::warn!(error = %e, "could not cache an OCR result");
         }
+        // Forgotten only once cached: a caller arriving now finds the file.
+        self.ocr_inflight.forget(&key);
         Ok(out)
+    }
+
+    /// A permit to read one document ahead in the background, when fewer
+    /// than the OCR concurrency are being read ahead; `None` otherwise, so
+    /// reading ahead only ever uses idle slots and never builds a queue.
+    pub fn ocr_ahead_permit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.ocr_ahead.clone().try_acquire_owned().ok()
     }
 }

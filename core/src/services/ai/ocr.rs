@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
+use super::prepare;
 use crate::error::{OpError, OpResult};
 
 /// Largest input read for OCR, in bytes.
@@ -61,7 +62,8 @@ pub struct BBox {
 /// One line of recognised text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct OcrLine {
-    /// The line's words, separated by single spaces.
+    /// The line's words, separated by single spaces; in a PDF's text layer,
+    /// columns of words are separated by three.
     pub text: String,
     /// Mean word confidence, 0 to 100 (100 for a PDF text layer).
     pub confidence: f32,
@@ -235,8 +237,30 @@ pub async fn recognize(data: &[u8], languages: &[String]) -> OpResult<OcrOutput>
         return pdf(data, &lang).await;
     }
     check_image_size(data, format)?;
-    let lines = image_lines(data, &lang, 1).await?;
+    let lines = read_image(data.to_vec(), &lang, 1).await?;
     Ok(output(lines, 1, "tesseract"))
+}
+
+/// Prepares an image (see `prepare`) and reads it; boxes are given in the
+/// pixels of the image as it came.
+async fn read_image(data: Vec<u8>, lang: &str, page: u32) -> OpResult<Vec<OcrLine>> {
+    let (prepared, data, done) = tokio::task::spawn_blocking(move || {
+        let (prepared, done) = prepare::prepare(&data, MAX_PIXELS);
+        (prepared, data, done)
+    })
+    .await
+    .map_err(|e| OpError::internal(format!("preparing the image for OCR failed: {e}")))?;
+    let mut lines = image_lines(prepared.as_deref().unwrap_or(&data), lang, page).await?;
+    if prepared.is_some() {
+        let (ox, oy) = done.offset;
+        let back = |v: u32| (v as f32 / done.scale).round() as u32;
+        for l in &mut lines {
+            if let Some(b) = &mut l.bbox {
+                *b = BBox { x: back(b.x) + ox, y: back(b.y) + oy, width: back(b.width), height: back(b.height) };
+            }
+        }
+    }
+    Ok(lines)
 }
 
 fn check_image_size(data: &[u8], format: Format) -> OpResult<()> {
@@ -381,6 +405,31 @@ async fn pdf_pages(path: &Path) -> OpResult<u32> {
         .ok_or_else(|| OpError::invalid("the PDF has no pages, or is damaged"))
 }
 
+/// A line of `pdftotext -layout`: words joined by one space, except where a
+/// wide gap separates two columns of words (a letterhead beside an
+/// invoice's heading), which stays three spaces wide so a reader can tell
+/// the columns apart. A gap before a number (a label and its amount) is a
+/// single space.
+fn layout_line(line: &str) -> String {
+    let mut out = String::new();
+    let mut gap = 0;
+    let mut prev_word = "";
+    for piece in line.split(' ') {
+        if piece.trim().is_empty() {
+            gap += 1;
+            continue;
+        }
+        if !out.is_empty() {
+            let letters = |w: &str| w.chars().filter(|c| c.is_alphabetic()).count() >= 2;
+            out.push_str(if gap >= 3 && letters(prev_word) && letters(piece) { "   " } else { " " });
+        }
+        out.push_str(piece.trim());
+        prev_word = piece;
+        gap = 0;
+    }
+    out
+}
+
 async fn pdf(data: &[u8], lang: &str) -> OpResult<OcrOutput> {
     let dir = tempfile::tempdir().map_err(|e| OpError::internal(format!("cannot make a temporary folder: {e}")))?;
     let file = dir.path().join("in.pdf");
@@ -417,11 +466,11 @@ async fn pdf(data: &[u8], lang: &str) -> OpResult<OcrOutput> {
             let args = ["-r", "300", "-gray", "-png", "-singlefile", "-f", &p_s, "-l", &p_s, &file_s, &prefix_s];
             run("pdftoppm", &args, None, PDF_TIMEOUT).await?;
             let png = tokio::fs::read(prefix.with_extension("png")).await?;
-            lines.extend(image_lines(&png, lang, p).await?);
+            lines.extend(read_image(png, lang, p).await?);
         } else {
             let t = page_texts.get(p as usize - 1).copied().unwrap_or("");
             lines.extend(t.lines().filter(|l| !l.trim().is_empty()).map(|l| OcrLine {
-                text: l.split_whitespace().collect::<Vec<_>>().join(" "),
+                text: layout_line(l),
                 confidence: 100.0,
                 bbox: None,
                 page: p,
@@ -439,6 +488,13 @@ async fn pdf(data: &[u8], lang: &str) -> OpResult<OcrOutput> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn layout_lines_keep_columns_of_words_apart() {
+        assert_eq!(layout_line("Acme Hosting          INVOICE"), "Acme Hosting   INVOICE");
+        assert_eq!(layout_line("Total                 $49.00"), "Total $49.00");
+        assert_eq!(layout_line("  Pro plan  (monthly)     49.00 USD"), "Pro plan (monthly) 49.00 USD");
+    }
 
     #[test]
     fn formats_are_recognised_by_their_magic() {

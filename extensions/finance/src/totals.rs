@@ -1,0 +1,401 @@
+//! The amount paid. Every amount next to a total-like label is a candidate;
+//! a receipt prints what was paid several times (the total, the card
+//! payment, the gross column of the tax table, the cash given less the
+//! change), so candidates of the same value vote, and arithmetic (a rounding
+//! line, a tip) decides between near values.
+
+use crate::labels::{has_phrase, without, words};
+use crate::money::{self, Money};
+
+/// Labels of the amount paid, strongest first.
+const PAID_LABELS: &[&str] = &[
+    "amount paid",
+    "total paid",
+    "paid",
+    "amount charged",
+    "total charged",
+    "charged",
+    "payment total",
+    "grand total",
+    "order total",
+    "total due",
+    "amount due",
+    "balance due",
+    "total payable",
+    "amount payable",
+    "payable",
+    "total amount",
+    "invoice total",
+    "total to pay",
+    "amount to pay",
+    "to pay",
+    "total ttc",
+    "montant total",
+    "montant ttc",
+    "net a payer",
+    "a payer",
+    "gesamtbetrag",
+    "rechnungsbetrag",
+    "zu zahlen",
+    "endbetrag",
+    "endsumme",
+    "totale",
+    "importe total",
+    "total a pagar",
+    "te betalen",
+    "totaal",
+    "do zaplaty",
+    "razem",
+    "att betala",
+    "summa",
+    "totalt",
+    "i alt",
+    "nett total",
+    "net total",
+    "total rounded",
+    "rounded total",
+];
+/// Labels of a total that may not be the last word (a tip may follow).
+const TOTAL_LABELS: &[&str] =
+    &["total", "gesamt", "summe", "betrag", "totaal", "montant", "importe", "sum", "amount", "balance", "payment"];
+/// Words that make a line with "total" something else.
+const NOT_TOTAL: &[&str] = &[
+    "subtotal",
+    "sub total",
+    "zwischensumme",
+    "sous total",
+    "subtotale",
+    "savings",
+    "saved",
+    "you save",
+    "discount",
+    "tax",
+    "vat",
+    "gst",
+    "sst",
+    "hst",
+    "pst",
+    "mwst",
+    "tva",
+    "iva",
+    "btw",
+    "moms",
+    "ust",
+    "vat",
+    "excl",
+    "exclusive",
+    "excluding",
+    "before",
+    "net",
+    "netto",
+    "nett",
+    "items",
+    "item",
+    "qty",
+    "quantity",
+    "points",
+    "cash",
+    "tunai",
+    "tendered",
+    "change",
+    "ruckgeld",
+    "wechselgeld",
+    "previous",
+    "tip",
+    "gratuity",
+    "pourboire",
+    "trinkgeld",
+    "deposit",
+    "pfand",
+    "refund",
+    "rounding",
+    "round",
+    "adj",
+    "balance remaining",
+    "remaining",
+    "credit",
+    "weight",
+    "per",
+    "unit",
+    "fee",
+    "shipping",
+    "delivery",
+    "saving",
+    "disc",
+];
+/// Phrases that turn a tax or tip line back into the amount paid.
+const INCLUSIVE: &[&str] = &[
+    "incl",
+    "including",
+    "inclusive",
+    "inc",
+    "included",
+    "inkl",
+    "ttc",
+    "brutto",
+    "with tip",
+    "after tip",
+    "rounded",
+    "nett total",
+    "net total",
+    "total net",
+    "nett amount",
+];
+/// Lines that record a payment by card: their amount is what was paid.
+const CARD_WORDS: &[&str] = &[
+    "visa",
+    "mastercard",
+    "master",
+    "maestro",
+    "amex",
+    "american express",
+    "credit card",
+    "debit card",
+    "card",
+    "kartenzahlung",
+    "kreditkarte",
+    "debitkarte",
+    "bankkarte",
+    "ec karte",
+    "tarjeta",
+    "girocard",
+    "ec cash",
+    "elec cash",
+    "karte",
+    "contactless",
+    "paid by",
+    "carte bancaire",
+    "cb",
+    "pin",
+    "debit",
+];
+/// Cash handed over, and change given back.
+const CASH_WORDS: &[&str] = &["cash", "bar", "tunai", "tendered", "gegeben", "especes", "contant", "gotowka"];
+const CHANGE_WORDS: &[&str] =
+    &["change", "ruckgeld", "wechselgeld", "baki", "kembalian", "rendu", "wisselgeld", "reszta"];
+/// Lines of a rounding adjustment.
+const ROUNDING_WORDS: &[&str] = &["rounding", "round", "rounding adj", "rundung", "arrondi"];
+
+fn any_word(w: &[String], list: &[&str]) -> bool {
+    list.iter().any(|p| has_phrase(w, p))
+}
+
+/// Whether the words (a label's own words taken out) make a line something
+/// other than the amount paid.
+fn excluded(w: &[String]) -> bool {
+    any_word(w, NOT_TOTAL)
+}
+
+/// How strongly a line labels the amount paid: 200 and down for the paid
+/// labels in order, 100 for a plain total; `None` for no label.
+pub fn label_rank(line: &str) -> Option<u8> {
+    let w = words(line);
+    if w.is_empty() {
+        return None;
+    }
+    let inclusive = INCLUSIVE.iter().any(|p| has_phrase(&w, p));
+    if ["subtotal", "zwischensumme", "sous total", "sub total"].iter().any(|p| has_phrase(&w, p)) {
+        return None;
+    }
+    for (i, label) in PAID_LABELS.iter().enumerate() {
+        if has_phrase(&w, label) && (inclusive || !excluded(&without(&w, label))) {
+            // Earlier in the list ranks higher.
+            return Some(200 - i as u8);
+        }
+    }
+    if let Some(label) = TOTAL_LABELS.iter().find(|l| has_phrase(&w, l))
+        && (inclusive || !excluded(&without(&w, label)))
+    {
+        return Some(100);
+    }
+    None
+}
+
+fn is_tip_line(line: &str) -> bool {
+    let w = words(line);
+    ["tip", "gratuity", "pourboire", "trinkgeld", "propina", "mancia", "fooi"].iter().any(|t| w.iter().any(|x| x == t))
+        && !INCLUSIVE.iter().any(|p| has_phrase(&w, p))
+}
+
+/// The last price on a line.
+fn price(line: &str) -> Option<Money> {
+    money::amounts(line).into_iter().rfind(|m| money::is_price(m) && m.value.abs() < 10_000_000.0)
+}
+
+/// The amount a labelled line gives: on the line, or alone on the next one.
+fn labelled_amount(lines: &[&str], i: usize) -> Option<Money> {
+    price(lines[i]).or_else(|| {
+        let next = lines.get(i + 1)?;
+        if label_rank(next).is_some() || words(next).iter().any(|w| w.chars().filter(|c| c.is_alphabetic()).count() > 3)
+        {
+            return None;
+        }
+        price(next)
+    })
+}
+
+/// One candidate for the amount paid.
+#[derive(Debug, Clone)]
+struct Candidate {
+    money: Money,
+    line: usize,
+    rank: u8,
+    votes: u32,
+}
+
+fn same(a: f64, b: f64) -> bool {
+    (a - b).abs() < 0.005
+}
+
+/// The amount paid, the line it was read from, and how strongly it was
+/// labelled (over 100: a paid label; 100: a total; below: read from a
+/// payment line or from cash less change).
+pub fn find(lines: &[&str]) -> Option<(Money, usize, u8)> {
+    let mut labelled: Vec<Candidate> = Vec::new();
+    let mut cards: Vec<(Money, usize)> = Vec::new();
+    let mut cash: Option<(Money, usize)> = None;
+    let mut change: Option<f64> = None;
+    let mut rounding: Vec<f64> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let w = words(line);
+        if let Some(rank) = label_rank(line) {
+            if let Some(m) = labelled_amount(lines, i).filter(|m| m.value > 0.0) {
+                labelled.push(Candidate { money: m, line: i, rank, votes: 0 });
+            }
+            continue;
+        }
+        let Some(m) = price(line) else { continue };
+        if any_word(&w, ROUNDING_WORDS) {
+            rounding.push(m.value);
+        } else if any_word(&w, CHANGE_WORDS) {
+            change = Some(m.value.abs());
+        } else if any_word(&w, CASH_WORDS) {
+            cash = Some((m, i));
+        } else if any_word(&w, CARD_WORDS) && m.value > 0.0 {
+            cards.push((m, i));
+        }
+    }
+    // A card line whose amount OCR put on the next line.
+    for (i, line) in lines.iter().enumerate() {
+        let w = words(line);
+        if price(line).is_none()
+            && label_rank(line).is_none()
+            && any_word(&w, CARD_WORDS)
+            && let Some(m) = labelled_amount(lines, i).filter(|m| m.value > 0.0)
+        {
+            cards.push((m, i + 1));
+        }
+    }
+    // What the payment lines say was paid.
+    let mut paid: Vec<f64> = cards.iter().map(|(m, _)| m.value).collect();
+    if let (Some((c, _)), Some(ch)) = (&cash, change)
+        && c.value > ch
+    {
+        paid.push(c.value - ch);
+    }
+    // Each candidate gains a vote from every other line of the same value.
+    let values: Vec<f64> = labelled.iter().map(|c| c.money.value).collect();
+    for c in labelled.iter_mut() {
+        let v = c.money.value;
+        c.votes = values.iter().filter(|x| same(**x, v)).count() as u32 - 1
+            + paid.iter().filter(|x| same(**x, v)).count() as u32;
+    }
+    // A rounding line: of two totals it separates, the later one is paid.
+    for r in &rounding {
+        let before: Vec<f64> = labelled.iter().map(|c| c.money.value).collect();
+        for c in labelled.iter_mut() {
+            if before.iter().any(|b| !same(*b, c.money.value) && same(b + r, c.money.value)) {
+                c.votes += 2;
+            }
+        }
+    }
+    // Where prices carry cents, a whole number by a total label is a misread
+    // (`220; 00`, `€1595`) unless nothing better is there.
+    let prices: Vec<Money> = lines.iter().flat_map(|l| money::amounts(l)).filter(money::is_price).collect();
+    let cents_written = prices.iter().filter(|m| m.has_decimals).count() * 10 >= prices.len() * 7;
+    let best = labelled.into_iter().max_by(|a, b| {
+        let score = |c: &Candidate| {
+            let misread = cents_written && !c.money.has_decimals;
+            (u32::from(c.rank) + 30 * c.votes.min(3)).saturating_sub(if misread { 60 } else { 0 })
+        };
+        score(a).cmp(&score(b)).then(a.money.value.partial_cmp(&b.money.value).unwrap_or(std::cmp::Ordering::Equal))
+    });
+    let best = match best {
+        Some(c) => (c.money, c.line, c.rank),
+        None => {
+            // No labelled total: what the payment lines say.
+            if let (Some((c, i)), Some(ch)) = (&cash, change)
+                && c.value > ch
+            {
+                let m = Money { value: money::cents(c.value - ch), ..c.clone() };
+                (m, *i, 80)
+            } else if let (Some((c, i)), None) = (&cash, change)
+                && cards.is_empty()
+            {
+                // Paid in cash, exactly: no change given back.
+                (c.clone(), *i, 70)
+            } else {
+                let (m, i) = cards
+                    .into_iter()
+                    .max_by(|a, b| a.0.value.partial_cmp(&b.0.value).unwrap_or(std::cmp::Ordering::Equal))?;
+                (m, i, 60)
+            }
+        }
+    };
+    Some(with_tip(lines, best))
+}
+
+/// When a tip follows the total, the labelled amount that adds it.
+fn with_tip(lines: &[&str], best: (Money, usize, u8)) -> (Money, usize, u8) {
+    let tip: f64 =
+        lines[best.1 + 1..].iter().filter(|l| is_tip_line(l)).filter_map(|l| price(l)).map(|m| m.value).sum();
+    if tip > 0.0 {
+        let with_tip = best.0.value + tip;
+        for (i, line) in lines.iter().enumerate().skip(best.1 + 1) {
+            if let (Some(rank), Some(m)) = (label_rank(line), price(line))
+                && (m.value - with_tip).abs() < 0.011
+            {
+                let m =
+                    Money { currency: m.currency.or(best.0.currency), marker: m.marker.or(best.0.marker.clone()), ..m };
+                return (m, i, rank);
+            }
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn total(text: &str) -> Option<f64> {
+        let lines: Vec<&str> = text.lines().collect();
+        find(&lines).map(|(m, _, _)| m.value)
+    }
+
+    #[test]
+    fn rounding_tendered_and_change() {
+        let t = "Total Sales (Excluding GST) 15.00\nGST 6% 0.91\nTotal Sales (Inclusive of GST) 15.91\nRounding Adj -0.01\nTotal Rounded 15.90\nCash 20.00\nChange 4.10";
+        assert_eq!(total(t), Some(15.9));
+        let t = "TOTAL 23.55\nROUNDING 0.00\nCASH 50.00\nCHANGE 26.45";
+        assert_eq!(total(t), Some(23.55));
+        // A misread total is outvoted by what the other lines say.
+        assert_eq!(total("TOTAL 71.16\nVISA 7.16\nSumme 7.16"), Some(7.16));
+    }
+
+    #[test]
+    fn payment_lines_when_no_total_is_labelled() {
+        assert_eq!(total("Emmentaler 5,18\nBulgur 1,98\nBar 10,00\nRückgeld 2,84"), Some(7.16));
+        assert_eq!(total("Milch 1,19\nMastercard EUR 6,20"), Some(6.2));
+        assert_eq!(total("Milch 1,19\nKartenzahlung\nEUR 17,06\nKarte 0"), Some(17.06));
+        assert_eq!(total("Regal 59,96\nelec.-cash 59,96"), Some(59.96));
+    }
+
+    #[test]
+    fn ocr_damaged_labels() {
+        assert_eq!(total("Subtoiat 12.00\nTax 0.72\nTota! 12.72"), Some(12.72));
+        assert_eq!(total("TolalAmtRounded 15.90"), Some(15.9));
+        assert_eq!(total("SU MME EUR 42,40\nBar 50,00"), Some(42.4));
+        assert_eq!(total("Jota] EUR 155,00\nBar EUR 200,00\nRückgeld EUR -45,00"), Some(155.0));
+    }
+}
