@@ -192,6 +192,24 @@ async fn jpeg_tiff_and_webp_images_are_read_too() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_turned_sideways_or_upside_down_is_read_upright() {
+    let (core, _data) = core();
+    let r = &RECEIPTS[2];
+    let img = render(&rows(r), &print(0));
+    for turned in [image::imageops::rotate270(&img), image::imageops::rotate180(&img)] {
+        let out = ocr(&core, &png(&turned)).await.unwrap();
+        receipt_read(r, &out).unwrap_or_else(|e| panic!("{e}\n{}", out["text"]));
+        // Boxes are in the pixels of the image as sent.
+        let (w, h) = turned.dimensions();
+        for l in out["lines"].as_array().unwrap() {
+            let b = &l["bbox"];
+            assert!(b["x"].as_u64().unwrap() + b["width"].as_u64().unwrap() <= u64::from(w), "{l}");
+            assert!(b["y"].as_u64().unwrap() + b["height"].as_u64().unwrap() <= u64::from(h), "{l}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pdfs_use_their_text_layer_else_ocr_and_results_are_cached() {
     let (core, _data) = core();
     // A scan in a PDF: no text layer, so the page is rasterised and OCR'd.
@@ -294,6 +312,42 @@ async fn an_entrys_file_is_read_and_its_text_becomes_searchable() {
     let found = call(&core, "query:search.v1", Some(lib), json!({ "query": "city cab" })).await.unwrap();
     assert_eq!(found["results"][0]["entry"]["id"], id, "{found}");
     assert_eq!(found["results"][0]["reasons"][0]["source"], "sidecar:core/ocr.txt");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_named_to_read_ahead_are_read_in_the_background() {
+    let (core, _data) = core();
+    let lib = new_library(&core, "l").await;
+    let dir = tempfile::tempdir().unwrap();
+    for (i, r) in [&RECEIPTS[1], &RECEIPTS[4]].iter().enumerate() {
+        std::fs::write(dir.path().join(format!("scan{i}.png")), png(&render(&rows(r), &print(i)))).unwrap();
+    }
+    call(&core, "action:locations.add.input.v1", Some(lib), json!({ "path": dir.path() })).await.unwrap();
+    let id = |name: &'static str| {
+        let core = core.clone();
+        async move {
+            let hits = call(&core, "query:search.v1", Some(lib), json!({ "query": name })).await.unwrap();
+            hits["results"][0]["entry"]["id"].clone()
+        }
+    };
+    let (first, second) = (id("scan0").await, id("scan1").await);
+    let out =
+        call(&core, "query:ai.ocr.v1", Some(lib), json!({ "entry_id": first, "read_ahead": [second] })).await.unwrap();
+    assert_eq!(out["cached"], false);
+    // Read while the first was: asked for now, it comes from the cache (or
+    // waits for the reading under way), never read twice.
+    let out = call(&core, "query:ai.ocr.v1", Some(lib), json!({ "entry_id": second })).await.unwrap();
+    assert_eq!(out["cached"], true, "{out}");
+    receipt_read(&RECEIPTS[4], &out).unwrap();
+    // Bounded, and only within a library.
+    let many: Vec<Value> = (0..9).map(|_| second.clone()).collect();
+    let e =
+        call(&core, "query:ai.ocr.v1", Some(lib), json!({ "entry_id": first, "read_ahead": many })).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidInput, "{e}");
+    let e = call(&core, "query:ai.ocr.v1", None, json!({ "data_base64": b64(b"x"), "read_ahead": [second] }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidInput, "{e}");
 }
 
 /// Accuracy of the local provider on the labelled set, measured when the

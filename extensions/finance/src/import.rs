@@ -12,9 +12,9 @@ use crate::store::{self, Settings};
 
 /// Entries listed per page.
 const PAGE: u32 = 200;
-/// Scans the host is asked to read ahead: enough to keep two cores busy
-/// while this job works on one.
-const READ_AHEAD: usize = 2;
+/// Scans the host is asked to read ahead: enough to keep both OCR slots busy
+/// while this job works on one, with one more waiting for a free slot.
+const READ_AHEAD: usize = 3;
 /// Bytes of a mailbox read at once; a window grows up to
 /// [`pipeline::MAX_MESSAGE_BYTES`] for one large message.
 const MBOX_WINDOW: u64 = 4 * 1024 * 1024;

@@ -20,7 +20,7 @@ use crate::error::{OpError, OpResult};
 const OCR_CONCURRENCY: usize = 2;
 /// Bumped when OCR output changes shape or quality, so old cache entries are
 /// not served.
-const OCR_CACHE_VERSION: u32 = 2;
+const OCR_CACHE_VERSION: u32 = 3;
 
 /// The AI services of one core.
 pub struct Ai {
@@ -30,8 +30,9 @@ pub struct Ai {
     /// The local classifier, with its cache of label vectors.
     pub classifier: classify::LocalClassifier,
     ocr_slots: Semaphore,
-    /// Permits for reading ahead: at most this many documents are read in
-    /// the background at once, and reading ahead never queues more.
+    /// Permits for reading ahead: one more than the OCR slots, so a reading
+    /// is always waiting for the next free slot; reading ahead never queues
+    /// more than that.
     ocr_ahead: Arc<Semaphore>,
     ocr_inflight: super::keyed::KeyedLocks<String>,
 }
@@ -45,7 +46,7 @@ impl Ai {
             classifier: classify::LocalClassifier::new(embedder.clone()),
             embedder,
             ocr_slots: Semaphore::new(OCR_CONCURRENCY),
-            ocr_ahead: Arc::new(Semaphore::new(OCR_CONCURRENCY)),
+            ocr_ahead: Arc::new(Semaphore::new(OCR_CONCURRENCY + 1)),
             ocr_inflight: Default::default(),
         }
     }

@@ -29,6 +29,8 @@ const ENLARGED_MAX: u64 = 12_000_000;
 /// Brightness (0 to 255) above which a pixel is paper rather than
 /// background when finding the document.
 const PAPER: u8 = 150;
+/// On a grey surround, paper is within this many tones of the brightest.
+const GREY_MARGIN: u8 = 40;
 /// The document must leave at least this share of the image outside it
 /// before the image is cut.
 const CROP_WORTH: f32 = 0.2;
@@ -83,6 +85,36 @@ pub fn prepare(data: &[u8], max_pixels: u64) -> (Option<Vec<u8>>, Prepared) {
     }
 }
 
+/// Turns an image clockwise by `degrees` (90, 180 or 270), as Tesseract's
+/// orientation detection asks (`Rotate: 90`); returns it as PNG with its
+/// width and height before turning, or `None` when it cannot be decoded.
+pub fn rotate(data: &[u8], degrees: u32) -> Option<(Vec<u8>, u32, u32)> {
+    let gray = image::load_from_memory(data).ok()?.to_luma8();
+    let (w, h) = gray.dimensions();
+    let turned = match degrees {
+        90 => imageops::rotate90(&gray),
+        180 => imageops::rotate180(&gray),
+        270 => imageops::rotate270(&gray),
+        _ => return None,
+    };
+    let mut png = Vec::new();
+    let encoder = PngEncoder::new_with_quality(&mut png, CompressionType::Fast, PngFilter::NoFilter);
+    encoder.write_image(turned.as_raw(), turned.width(), turned.height(), image::ExtendedColorType::L8).ok()?;
+    Some((png, w, h))
+}
+
+/// A box `(x, y, width, height)` found in an image turned clockwise by
+/// `degrees`, in the pixels of the image before it was turned (`w` × `h`).
+pub fn unrotate(b: (u32, u32, u32, u32), degrees: u32, w: u32, h: u32) -> (u32, u32, u32, u32) {
+    let (x, y, bw, bh) = b;
+    match degrees {
+        90 => (y, h.saturating_sub(x + bw), bh, bw),
+        180 => (w.saturating_sub(x + bw), h.saturating_sub(y + bh), bw, bh),
+        270 => (w.saturating_sub(y + bh), x, bh, bw),
+        _ => b,
+    }
+}
+
 /// The longest run of entries above `threshold`, bridging gaps of up to
 /// `gap` entries (a line of bold print across a receipt): (start, end).
 fn longest_run(values: &[f32], threshold: f32, gap: usize) -> (usize, usize) {
@@ -106,8 +138,63 @@ fn longest_run(values: &[f32], threshold: f32, gap: usize) -> (usize, usize) {
 }
 
 /// The paper's bounding box (x, y, width, height) when the image has a
-/// darker surround worth cutting off.
+/// darker surround worth cutting off: a dark scanner lid, or a grey one
+/// (then the paper is what is near the brightest tone, and the part cut
+/// off must hold no print, so a shadow across a photographed receipt is
+/// never cut away).
 fn document_bounds(img: &GrayImage) -> Option<(u32, u32, u32, u32)> {
+    if let Some(b) = bounds_above(img, PAPER) {
+        return Some(b);
+    }
+    let brightest = percentile(img, 0.97);
+    let paper = brightest.saturating_sub(GREY_MARGIN);
+    if paper <= PAPER {
+        return None;
+    }
+    let b = bounds_above(img, paper)?;
+    (!ink_outside(img, b)).then_some(b)
+}
+
+/// The `q` quantile of an image's tones, sampled.
+fn percentile(img: &GrayImage, q: f64) -> u8 {
+    let mut hist = [0u64; 256];
+    for p in img.pixels().step_by(7) {
+        hist[p.0[0] as usize] += 1;
+    }
+    let total: u64 = hist.iter().sum();
+    let mut seen = 0;
+    for (v, n) in hist.iter().enumerate() {
+        seen += n;
+        if seen as f64 >= q * total as f64 {
+            return v as u8;
+        }
+    }
+    255
+}
+
+/// Whether the image outside box `b` holds print: more than 0.5% of it on
+/// a sharp edge (two pixels apart differing by over 60 tones). Letters are
+/// all edges; a dark scanner border or a grey lid has almost none.
+fn ink_outside(img: &GrayImage, b: (u32, u32, u32, u32)) -> bool {
+    let (bx, by, bw, bh) = b;
+    let (w, h) = img.dimensions();
+    let outside = |x: u32, y: u32| x < bx || x >= bx + bw || y < by || y >= by + bh;
+    let (mut seen, mut edges) = (0u64, 0u64);
+    for y in (0..h).step_by(3) {
+        for x in (0..w.saturating_sub(2)).step_by(3) {
+            if outside(x, y) {
+                seen += 1;
+                let (a, c) = (img.get_pixel(x, y).0[0], img.get_pixel(x + 2, y).0[0]);
+                edges += u64::from(a.abs_diff(c) > 60);
+            }
+        }
+    }
+    edges * 200 > seen
+}
+
+/// The bounding box of the pixels brighter than `paper`, when cutting to it
+/// is worth it.
+fn bounds_above(img: &GrayImage, paper: u8) -> Option<(u32, u32, u32, u32)> {
     let (w, h) = img.dimensions();
     if w < 64 || h < 64 {
         return None;
@@ -115,9 +202,9 @@ fn document_bounds(img: &GrayImage) -> Option<(u32, u32, u32, u32)> {
     // Shares of paper pixels per column, then per row within the paper's
     // columns; sampled every 4th pixel, which is plenty for a bounding box.
     let step = 4;
-    let paper = |x: u32, y: u32| img.get_pixel(x, y).0[0] > PAPER;
+    let is_paper = |x: u32, y: u32| img.get_pixel(x, y).0[0] > paper;
     let cols: Vec<f32> = (0..w)
-        .map(|x| (0..h).step_by(step).filter(|&y| paper(x, y)).count() as f32 / h.div_ceil(step as u32) as f32)
+        .map(|x| (0..h).step_by(step).filter(|&y| is_paper(x, y)).count() as f32 / h.div_ceil(step as u32) as f32)
         .collect();
     let (x0, x1) = longest_run(&cols, 0.4, w as usize / 50);
     if x1 <= x0 {
@@ -125,7 +212,7 @@ fn document_bounds(img: &GrayImage) -> Option<(u32, u32, u32, u32)> {
     }
     let rows: Vec<f32> = (0..h)
         .map(|y| {
-            (x0 as u32..x1 as u32).step_by(step).filter(|&x| paper(x, y)).count() as f32
+            (x0 as u32..x1 as u32).step_by(step).filter(|&x| is_paper(x, y)).count() as f32
                 / ((x1 - x0) as u32).div_ceil(step as u32) as f32
         })
         .collect();
@@ -147,22 +234,7 @@ fn line_height(img: &GrayImage) -> Option<u32> {
     if w == 0 || h == 0 {
         return None;
     }
-    let mut hist = [0u64; 256];
-    for p in img.pixels() {
-        hist[p.0[0] as usize] += 1;
-    }
-    let total: u64 = hist.iter().sum();
-    let percentile = |q: f64| {
-        let mut seen = 0;
-        for (v, n) in hist.iter().enumerate() {
-            seen += n;
-            if seen as f64 >= q * total as f64 {
-                return v as u8;
-            }
-        }
-        255
-    };
-    let (dark, light) = (percentile(0.01), percentile(0.6));
+    let (dark, light) = (percentile(img, 0.01), percentile(img, 0.6));
     if light.saturating_sub(dark) < 40 {
         return None;
     }
@@ -214,6 +286,27 @@ mod tests {
     }
 
     #[test]
+    fn boxes_are_turned_back() {
+        // A 100 × 50 image with a box at (10, 5) of 20 × 4.
+        let mut img = GrayImage::from_pixel(100, 50, image::Luma([255]));
+        for y in 5..9 {
+            for x in 10..30 {
+                img.put_pixel(x, y, image::Luma([0]));
+            }
+        }
+        for (deg, turned) in
+            [(90, imageops::rotate90(&img)), (180, imageops::rotate180(&img)), (270, imageops::rotate270(&img))]
+        {
+            let dark: Vec<(u32, u32)> =
+                turned.enumerate_pixels().filter(|(_, _, p)| p.0[0] == 0).map(|(x, y, _)| (x, y)).collect();
+            let (x0, y0) = (dark.iter().map(|p| p.0).min().unwrap(), dark.iter().map(|p| p.1).min().unwrap());
+            let (x1, y1) = (dark.iter().map(|p| p.0).max().unwrap(), dark.iter().map(|p| p.1).max().unwrap());
+            let found = (x0, y0, x1 - x0 + 1, y1 - y0 + 1);
+            assert_eq!(unrotate(found, deg, 100, 50), (10, 5, 20, 4), "{deg}");
+        }
+    }
+
+    #[test]
     fn line_height_is_found() {
         assert_eq!(line_height(&page(400, 600, 10, 12)), Some(12));
         assert_eq!(line_height(&GrayImage::from_pixel(100, 100, image::Luma([255]))), None);
@@ -228,5 +321,21 @@ mod tests {
         assert!((300..=316).contains(&w) && (800..=816).contains(&h), "{w} {h}");
         // A page filling the image is left alone.
         assert_eq!(document_bounds(&page(300, 800, 10, 30)), None);
+        // On a grey lid, too.
+        let mut img = GrayImage::from_pixel(1000, 1000, image::Luma([166]));
+        imageops::replace(&mut img, &page(300, 800, 10, 30), 600, 100);
+        let (x, _, w, _) = document_bounds(&img).unwrap();
+        assert!((590..=600).contains(&x) && (300..=316).contains(&w), "{x} {w}");
+        // But print in the part that would be cut off (a shadow over a
+        // photographed page) keeps the page whole.
+        let mut img = page(1000, 1000, 14, 30);
+        for y in 0..1000 {
+            for x in 0..1000 {
+                // Bars broken into letters; the left half in shadow.
+                let p = if x % 14 < 6 { 240 } else { img.get_pixel(x, y).0[0] };
+                img.put_pixel(x, y, image::Luma([if x < 500 { p.saturating_sub(70) } else { p }]));
+            }
+        }
+        assert_eq!(document_bounds(&img), None);
     }
 }
