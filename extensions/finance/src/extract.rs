@@ -232,14 +232,16 @@ fn plausible_dates(line: &str, order: Order, doc: &Doc<'_>) -> Vec<Date> {
         Order::DayFirst => Order::MonthFirst,
         Order::MonthFirst => Order::DayFirst,
     };
-    let alternatives = dates::dates_in(&line, other, doc.email_date);
+    // The other reading, only for a line with a date that does not fit.
+    let mut alternatives: Option<Vec<(usize, Date)>> = None;
     dates::dates_in(&line, order, doc.email_date)
         .into_iter()
         .filter_map(|(at, d)| {
             if fits(&d) {
                 return Some(d);
             }
-            alternatives.iter().find(|(a, _)| *a == at).map(|(_, d)| *d).filter(fits)
+            let read_other_way = alternatives.get_or_insert_with(|| dates::dates_in(&line, other, doc.email_date));
+            read_other_way.iter().find(|(a, _)| *a == at).map(|(_, d)| *d).filter(fits)
         })
         .collect()
 }

@@ -28,10 +28,6 @@ pub fn wanted(e: &Extracted) -> bool {
         || unsure(e.currency.as_ref().map(|f| f.confidence))
 }
 
-fn squash(s: &str) -> String {
-    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
-}
-
 fn checked<T>(value: T, what: &str) -> Field<T> {
     Field { value, confidence: 0.75, source: format!("a language model, checked: {what}") }
 }
@@ -52,8 +48,8 @@ pub fn apply(client: &Client, text: &str, latest: Option<Date>, e: &mut Extracte
         let value = value.trim();
         match name.trim().to_lowercase().as_str() {
             "vendor" if unsure(e.vendor.as_ref().map(|f| f.confidence)) => {
-                let key = squash(value);
-                if key.chars().count() >= 2 && squash(text).contains(&key) {
+                let key = vendor::squash(value);
+                if key.chars().count() >= 2 && vendor::squash(text).contains(&key) {
                     e.vendor = Some(checked(vendor::clean(value), "the name is printed in the text"));
                     replaced.push("vendor");
                 }

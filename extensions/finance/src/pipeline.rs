@@ -78,6 +78,11 @@ pub fn decode_text(bytes: &[u8]) -> String {
     }
 }
 
+/// The day a file was last written: no purchase on it is later.
+fn file_day(entry: &Entry) -> Option<Date> {
+    entry.modified_at.as_deref().and_then(Date::parse_iso)
+}
+
 fn doc_of<'a>(text: &'a str, msg: Option<&'a Message>, latest: Option<Date>) -> Doc<'a> {
     match msg {
         Some(m) => Doc {
@@ -159,16 +164,16 @@ fn finish(
     let Some((mut extracted, mut verdict, origin)) = reading.fields else {
         return Ok(Outcome::NotReceipt("no text".into()));
     };
-    let latest = match &target {
-        Target::File(e) => e.modified_at.as_deref().and_then(Date::parse_iso),
-        Target::Virtual { .. } => message.and_then(|m| m.date),
-    };
-    // The person's language model, for what extraction is unsure of.
+    // The person's language model, for what extraction is unsure of, with
+    // the same latest date extraction had.
     if settings.second_opinion && opinion::wanted(&extracted) {
-        match opinion::apply(client, &reading.text, latest, &mut extracted) {
-            Ok(replaced) if !replaced.is_empty() => {
-                verdict = extract::verdict(&doc_of(&reading.text, message, latest), &extracted);
-            }
+        let file_day = match &target {
+            Target::File(e) => file_day(e),
+            Target::Virtual { .. } => None,
+        };
+        let doc = doc_of(&reading.text, message, file_day);
+        match opinion::apply(client, &reading.text, doc.latest, &mut extracted) {
+            Ok(replaced) if !replaced.is_empty() => verdict = extract::verdict(&doc, &extracted),
             Ok(_) => {}
             Err(e) => warnings.push(format!("{source}: no second opinion ({})", e.message)),
         }
@@ -338,7 +343,7 @@ pub fn import_file(
     {
         return Ok(Outcome::Duplicate);
     }
-    let latest = entry.modified_at.as_deref().and_then(Date::parse_iso);
+    let latest = file_day(entry);
     let (reading, key, message) = match kind {
         "eml" => {
             // An email's headers and text come first: a huge attachment at

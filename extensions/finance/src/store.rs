@@ -50,7 +50,7 @@ impl Settings {
 
 /// A vendor name reduced to letters and digits, for remembering choices.
 pub fn vendor_key(vendor: &str) -> String {
-    vendor.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+    crate::vendor::squash(vendor)
 }
 
 fn settings_entry(client: &Client) -> Result<Option<(Uuid, BTreeMap<String, Value>)>> {

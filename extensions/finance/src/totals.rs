@@ -81,7 +81,6 @@ const NOT_TOTAL: &[&str] = &[
     "btw",
     "moms",
     "ust",
-    "vat",
     "excl",
     "exclusive",
     "excluding",
@@ -174,7 +173,7 @@ const CASH_WORDS: &[&str] = &["cash", "bar", "tunai", "tendered", "gegeben", "es
 const CHANGE_WORDS: &[&str] =
     &["change", "ruckgeld", "wechselgeld", "baki", "kembalian", "rendu", "wisselgeld", "reszta"];
 /// Lines of a rounding adjustment.
-const ROUNDING_WORDS: &[&str] = &["rounding", "round", "rounding adj", "rundung", "arrondi"];
+const ROUNDING_WORDS: &[&str] = &["rounding", "round", "rundung", "arrondi"];
 
 fn any_word(w: &[String], list: &[&str]) -> bool {
     list.iter().any(|p| has_phrase(w, p))
@@ -219,7 +218,12 @@ fn is_tip_line(line: &str) -> bool {
 
 /// The last price on a line.
 fn price(line: &str) -> Option<Money> {
-    money::amounts(line).into_iter().rfind(|m| money::is_price(m) && m.value.abs() < 10_000_000.0)
+    last_price(money::amounts(line))
+}
+
+/// The last price among a line's amounts.
+fn last_price(amounts: Vec<Money>) -> Option<Money> {
+    amounts.into_iter().rfind(|m| money::is_price(m) && m.value.abs() < 10_000_000.0)
 }
 
 /// The amount a labelled line gives: on the line, or alone on the next one.
@@ -256,7 +260,17 @@ pub fn find(lines: &[&str]) -> Option<(Money, usize, u8)> {
     let mut cash: Option<(Money, usize)> = None;
     let mut change: Option<f64> = None;
     let mut rounding: Vec<f64> = Vec::new();
+    // Card lines whose amount OCR put on the next line, counted after the
+    // others.
+    let mut cards_next_line: Vec<(Money, usize)> = Vec::new();
+    // Prices in the document, and those written with cents.
+    let (mut prices, mut with_cents) = (0usize, 0usize);
     for (i, line) in lines.iter().enumerate() {
+        let amounts = money::amounts(line);
+        for m in amounts.iter().filter(|m| money::is_price(m)) {
+            prices += 1;
+            with_cents += usize::from(m.has_decimals);
+        }
         let w = words(line);
         if let Some(rank) = label_rank(line) {
             if let Some(m) = labelled_amount(lines, i).filter(|m| m.value > 0.0) {
@@ -264,7 +278,14 @@ pub fn find(lines: &[&str]) -> Option<(Money, usize, u8)> {
             }
             continue;
         }
-        let Some(m) = price(line) else { continue };
+        let Some(m) = last_price(amounts) else {
+            if any_word(&w, CARD_WORDS)
+                && let Some(m) = labelled_amount(lines, i).filter(|m| m.value > 0.0)
+            {
+                cards_next_line.push((m, i + 1));
+            }
+            continue;
+        };
         if any_word(&w, ROUNDING_WORDS) {
             rounding.push(m.value);
         } else if any_word(&w, CHANGE_WORDS) {
@@ -275,17 +296,7 @@ pub fn find(lines: &[&str]) -> Option<(Money, usize, u8)> {
             cards.push((m, i));
         }
     }
-    // A card line whose amount OCR put on the next line.
-    for (i, line) in lines.iter().enumerate() {
-        let w = words(line);
-        if price(line).is_none()
-            && label_rank(line).is_none()
-            && any_word(&w, CARD_WORDS)
-            && let Some(m) = labelled_amount(lines, i).filter(|m| m.value > 0.0)
-        {
-            cards.push((m, i + 1));
-        }
-    }
+    cards.extend(cards_next_line);
     // What the payment lines say was paid.
     let mut paid: Vec<f64> = cards.iter().map(|(m, _)| m.value).collect();
     if let (Some((c, _)), Some(ch)) = (&cash, change)
@@ -311,8 +322,7 @@ pub fn find(lines: &[&str]) -> Option<(Money, usize, u8)> {
     }
     // Where prices carry cents, a whole number by a total label is a misread
     // (`220; 00`, `€1595`) unless nothing better is there.
-    let prices: Vec<Money> = lines.iter().flat_map(|l| money::amounts(l)).filter(money::is_price).collect();
-    let cents_written = prices.iter().filter(|m| m.has_decimals).count() * 10 >= prices.len() * 7;
+    let cents_written = with_cents * 10 >= prices * 7;
     let best = labelled.into_iter().max_by(|a, b| {
         let score = |c: &Candidate| {
             let misread = cents_written && !c.money.has_decimals;

@@ -310,7 +310,7 @@ fn person_case(s: &str) -> String {
 }
 
 /// Letters and digits only, lowercase: for comparing a name with a domain.
-fn squash(s: &str) -> String {
+pub(crate) fn squash(s: &str) -> String {
     s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
 }
 
@@ -603,30 +603,18 @@ fn wordlike(line: &str) -> bool {
             let vowel = letters.iter().any(|c| "aeiouyäöüáéíóúàèìòù".contains(c.to_ascii_lowercase()));
             // Case that changes back and forth inside a word is noise,
             // unless it joins capitalised words (`PayPal`, not `LoDk`).
-            let flips = letters.windows(2).filter(|w| w[0].is_lowercase() && w[1].is_uppercase()).count();
-            let camel = flips > 0
-                && camel_parts(&letters).iter().all(|p| p.len() >= 3 && p[1..].iter().all(|c| c.is_lowercase()));
-            let flips = if camel { 0 } else { flips };
+            let flips = letters.windows(2).any(|w| w[0].is_lowercase() && w[1].is_uppercase());
+            let joined: String = letters.iter().collect();
+            let case_ok = !flips
+                || crate::labels::split_camel(&joined)
+                    .iter()
+                    .all(|p| p.chars().count() >= 3 && p.chars().skip(1).all(char::is_lowercase));
             let junk = t.chars().filter(|c| !c.is_alphanumeric() && !"&'.,-/()".contains(*c)).count();
             let acronym = (2..=4).contains(&letters.len()) && letters.iter().all(|c| c.is_uppercase());
-            (letters.len() >= 2 && (vowel || acronym) && flips == 0 && junk == 0) || matches!(**t, "&" | "-")
+            (letters.len() >= 2 && (vowel || acronym) && case_ok && junk == 0) || matches!(**t, "&" | "-")
         })
         .count();
     !tokens.is_empty() && good * 10 >= tokens.len() * 7
-}
-
-/// Splits letters where a lowercase letter meets a capital.
-fn camel_parts(letters: &[char]) -> Vec<&[char]> {
-    let mut parts = Vec::new();
-    let mut start = 0;
-    for i in 1..letters.len() {
-        if letters[i - 1].is_lowercase() && letters[i].is_uppercase() {
-            parts.push(&letters[start..i]);
-            start = i;
-        }
-    }
-    parts.push(&letters[start..]);
-    parts
 }
 
 /// The business's name at the head of a receipt or invoice: among the first

@@ -163,10 +163,10 @@ fn read_ahead(ctx: &OpContext, library: std::sync::Arc<crate::library::Library>,
             (ctx.core.clone(), ctx.caller.clone(), library.clone(), languages.to_vec());
         tokio::spawn(async move {
             let _permit = permit;
-            let data = match core.grants().scope(&caller) {
-                Ok(scope) => library.read(move |c| read_entry_file(c, id, &scope)).await,
-                Err(e) => Err(e),
-            };
+            // The caller's scope is read on the library's blocking pool, as
+            // the caller's own request reads it.
+            let grants = core.clone();
+            let data = library.read(move |c| read_entry_file(c, id, &grants.grants().scope(&caller)?)).await;
             let outcome = match data {
                 Ok(data) => core.ai().ocr(&data, &languages).await.map(|_| ()),
                 Err(e) => Err(e),
