@@ -11,6 +11,12 @@ bash scripts/bootstrap.sh
 
 cargo build --release --quiet -p sd
 SD="$PWD/target/release/sd"
+size=$(stat -c %s "$SD")
+if [ "$size" -gt $((64 * 1024 * 1024)) ]; then
+  echo "target/release/sd is $((size / 1024 / 1024)) MiB, over its 64 MiB budget: is [profile.release] building debug info?" >&2
+  exit 1
+fi
+echo "sd: $((size / 1024 / 1024)) MiB at $SD"
 export SD_DATA_DIR="$PWD/target/demo/data"
 SAMPLE="$PWD/target/demo/sample"
 rm -rf "$PWD/target/demo"

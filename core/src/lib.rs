@@ -69,7 +69,7 @@ impl Core {
             data_dir: data_dir.to_path_buf(),
             libraries,
             extensions: infra::extension::ExtensionManager::new(ext_dir, core.clone()),
-            jobs: infra::job::JobManager::new(core.clone()),
+            jobs: infra::job::JobManager::new(core.clone(), data_dir.join("runners")),
             ai: services::ai::Ai::new(data_dir),
             vault: Arc::new(services::vault::Vault::new(data_dir)),
             grants,

@@ -584,7 +584,11 @@ async fn semantic_search_finds_meaning_without_shared_words() {
         .unwrap();
     assert_eq!(out["results"][0]["entry"]["id"], taxi, "{out}");
     assert_eq!(out["pending"], 0);
-    assert_eq!(out["total"], 4);
+    assert_eq!(out["compared"], 4);
+    // Groceries, a subscription and a garden note are not rides: under the floor.
+    assert_eq!(out["total"], 1, "{out}");
+    assert_eq!(out["results"].as_array().unwrap().len(), 1, "{out}");
+    assert!(out["best_score"].as_f64() == out["results"][0]["score"].as_f64());
     // Changing an entry re-embeds it; filters narrow the ranking.
     let notes = call(&core, "query:search.v1", Some(lib), json!({ "query": "notes" })).await.unwrap();
     let notes_id = notes["results"][0]["entry"]["id"].clone();
@@ -600,7 +604,7 @@ async fn semantic_search_finds_meaning_without_shared_words() {
         &core,
         "query:search.semantic.v1",
         Some(lib),
-        json!({ "query": "ride to the airport", "kind": "receipt" }),
+        json!({ "query": "ride to the airport", "kind": "receipt", "min_score": -1 }),
     )
     .await
     .unwrap();
@@ -613,7 +617,7 @@ async fn semantic_search_finds_meaning_without_shared_words() {
             &core,
             "query:search.semantic.v1",
             Some(lib),
-            json!({ "query": "ride to the airport", "kind": kind, "where": card }),
+            json!({ "query": "ride to the airport", "kind": kind, "where": card, "min_score": -1 }),
         )
         .await
         .unwrap();
@@ -626,6 +630,53 @@ async fn semantic_search_finds_meaning_without_shared_words() {
         call(&core, "query:search.semantic.v1", Some(lib), json!({ "query": "ride to the airport" })).await.unwrap();
     let top: Vec<&Value> = out["results"].as_array().unwrap().iter().take(2).map(|h| &h["entry"]["id"]).collect();
     assert!(top.contains(&&notes_id), "the rewritten note ranks high now: {out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn semantic_search_over_log_lines_finds_nothing_for_an_unrelated_query() {
+    let (core, _data) = core();
+    let lib = new_library(&core, "l").await;
+    let tree = tempfile::tempdir().unwrap();
+    for i in 0..200 {
+        let line = format!(
+            "2026-11-{:02} 12:{:02}:01 INFO worker {i}: request served in {}ms status=200\n",
+            i % 28 + 1,
+            i % 60,
+            i * 7 % 300
+        );
+        std::fs::write(tree.path().join(format!("app-{i}.log")), line).unwrap();
+    }
+    call(&core, "action:locations.add.input.v1", Some(lib), json!({ "path": tree.path() })).await.unwrap();
+    let search = |query: &str, extra: Value| {
+        let core = core.clone();
+        let mut payload = json!({ "query": query, "limit": 10000 });
+        payload.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        async move {
+            let mut out = call(&core, "query:search.semantic.v1", Some(lib), payload.clone()).await.unwrap();
+            if let Some(job) = out["job_id"].as_str() {
+                call(&core, "query:jobs.watch.v1", Some(lib), json!({ "id": job })).await.unwrap();
+                out = call(&core, "query:search.semantic.v1", Some(lib), payload).await.unwrap();
+            }
+            out
+        }
+    };
+    for query in ["a cafe purchase", "ride to the airport", "birthday party invitation", "quarterly tax return"] {
+        let out = search(query, json!({})).await;
+        assert_eq!(out["total"], 0, "{query}: {out}");
+        assert_eq!(out["results"], json!([]), "{query}: {out}");
+        assert!(out["compared"].as_u64().unwrap() >= 200, "{out}");
+        assert!(out["best_score"].as_f64().unwrap() < 0.25, "{out}");
+    }
+    // A related query still finds them; a floor of its own can be asked for.
+    let out = search("web server request logs", json!({})).await;
+    assert!(out["total"].as_u64().unwrap() > 0, "{out}");
+    for hit in out["results"].as_array().unwrap() {
+        assert!(hit["score"].as_f64().unwrap() >= 0.25);
+    }
+    let all = search("a cafe purchase", json!({ "min_score": -1 })).await;
+    assert!(all["total"].as_u64().unwrap() >= 200, "{all}");
+    let err = call(&core, "query:search.semantic.v1", Some(lib), json!({ "query": "x", "min_score": 1.5 })).await;
+    assert_eq!(err.unwrap_err().code, sd_core::ErrorCode::InvalidInput);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use sd_core::{OpError, OpResult};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use backend::Backend;
 use commands::{credentials, daemon, entry, events, ext, job, library, location, search, ui};
@@ -132,7 +133,29 @@ async fn run(cli: Cli) -> OpResult<()> {
     }
     let backend = Backend::connect(&data_dir).await?;
     let mut ctx = Ctx { backend, data_dir, json: cli.json, library: cli.library };
-    match cli.command {
+    let result = command(&mut ctx, cli.command).await;
+    // Without a daemon, jobs this command started and did not wait for stop
+    // with it: they are recorded as queued (not left `running`) and say so.
+    if let Backend::Local(core) = &ctx.backend {
+        let left = core.jobs().release_all(RELEASE_GRACE).await;
+        if !left.is_empty() && !ctx.json {
+            let ids: Vec<String> = left.iter().map(Uuid::to_string).collect();
+            eprintln!(
+                "note: {} job(s) left queued: they run when `sd daemon` starts, or with `sd job run ID` ({})",
+                left.len(),
+                ids.join(", ")
+            );
+        }
+    }
+    result
+}
+
+/// How long jobs left running get to reach a checkpoint when a command
+/// without a daemon exits.
+const RELEASE_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
+async fn command(ctx: &mut Ctx, command: Command) -> OpResult<()> {
+    match command {
         Command::Daemon(_) | Command::Ui(_) => unreachable!("handled above"),
         Command::Status => {
             let v = ctx.call("query:core.status.v1", None, Value::Null).await?;
@@ -170,14 +193,14 @@ async fn run(cli: Cli) -> OpResult<()> {
             let v = ctx.call_with_progress(&method, library, payload).await?;
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         }
-        Command::Library(cmd) => library::run(&mut ctx, cmd).await?,
-        Command::Location(cmd) => location::run(&mut ctx, cmd).await?,
-        Command::Entry(cmd) => entry::run(&mut ctx, cmd).await?,
-        Command::Ext(cmd) => ext::run(&mut ctx, cmd).await?,
-        Command::Job(cmd) => job::run(&mut ctx, cmd).await?,
-        Command::Credentials(cmd) => credentials::run(&mut ctx, cmd).await?,
-        Command::Events { follow, kinds, limit } => events::run(&mut ctx, follow, kinds, limit).await?,
-        Command::Search(args) => search::run(&mut ctx, args).await?,
+        Command::Library(cmd) => library::run(ctx, cmd).await?,
+        Command::Location(cmd) => location::run(ctx, cmd).await?,
+        Command::Entry(cmd) => entry::run(ctx, cmd).await?,
+        Command::Ext(cmd) => ext::run(ctx, cmd).await?,
+        Command::Job(cmd) => job::run(ctx, cmd).await?,
+        Command::Credentials(cmd) => credentials::run(ctx, cmd).await?,
+        Command::Events { follow, kinds, limit } => events::run(ctx, follow, kinds, limit).await?,
+        Command::Search(args) => search::run(ctx, args).await?,
     }
     Ok(())
 }

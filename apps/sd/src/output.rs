@@ -154,8 +154,16 @@ pub fn entry_detail(v: &Value) {
 
 pub fn search(v: &Value) {
     let results = v["results"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let floor = v["min_score"].as_f64();
     if results.is_empty() {
-        println!("No matches.");
+        match (floor, v["best_score"].as_f64()) {
+            (Some(floor), Some(best)) => println!(
+                "Nothing close in meaning: the nearest of {} entries is {best:.2} similar, under the floor of {floor:.2} \
+                 (--min-score lowers it).",
+                v["compared"]
+            ),
+            _ => println!("No matches."),
+        }
     } else {
         for hit in results {
             println!("{}", entry_line(&hit["entry"]));
@@ -163,7 +171,10 @@ pub fn search(v: &Value) {
                 println!("    matched {}: {}", s(&r["source"]), s(&r["snippet"]));
             }
         }
-        println!("({} of {} matches)", results.len(), v["total"]);
+        match floor {
+            Some(floor) => println!("({} of {} matches, similarity {floor:.2} or more)", results.len(), v["total"]),
+            None => println!("({} of {} matches)", results.len(), v["total"]),
+        }
         if v["ranking"] == "newest" {
             println!("(too many matches to rank by relevance: newest first; add words to narrow them)");
         }

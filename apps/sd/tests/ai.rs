@@ -51,3 +51,37 @@ fn sd_search_semantic_ranks_by_meaning() {
     assert_eq!(v["results"][0]["reasons"][0]["source"], "semantic");
     assert_eq!(v["pending"], 0);
 }
+
+#[test]
+fn sd_search_semantic_returns_nothing_below_its_floor_and_leaves_no_job_running() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path();
+    let tree = tempfile::tempdir().unwrap();
+    // More entries than a search embeds within its own time budget.
+    for i in 0..600 {
+        std::fs::write(tree.path().join(format!("log-{i}.txt")), format!("log line {i}\n")).unwrap();
+    }
+    std::fs::write(tree.path().join("coffee-receipt.txt"), "Blue Bottle Coffee\nLatte 5.50\nTotal 5.50\n").unwrap();
+    sd_json(dir, &["library", "create", "main"]);
+    sd_json(dir, &["location", "add", tree.path().to_str().unwrap()]);
+    let v = sd_json(dir, &["search", "--semantic", "a cafe purchase"]);
+    assert_eq!(v["pending"], 0, "the command embedded everything before ranking: {v}");
+    assert_eq!(v["results"][0]["entry"]["name"], "coffee-receipt.txt", "{v}");
+    for hit in v["results"].as_array().unwrap() {
+        let name = hit["entry"]["name"].as_str().unwrap();
+        assert!(!name.starts_with("log-"), "a log line is not a cafe purchase: {v}");
+        assert!(hit["score"].as_f64().unwrap() >= v["min_score"].as_f64().unwrap());
+    }
+    assert_eq!(v["total"].as_u64().unwrap(), v["results"].as_array().unwrap().len() as u64);
+    assert!(v["compared"].as_u64().unwrap() > 600);
+    let jobs = sd_json(dir, &["job", "list"]);
+    assert!(jobs.as_array().unwrap().iter().all(|j| j["state"] == "completed"), "{jobs}");
+
+    let out = common::sd(dir, &["search", "--semantic", "holiday photos at the beach"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Nothing close in meaning") && text.contains("0.25"), "{text}");
+    // A lower floor, asked for, brings the nearest misses back.
+    let v = sd_json(dir, &["search", "--semantic", "holiday photos at the beach", "--min-score", "-1", "--limit", "5"]);
+    assert_eq!(v["results"].as_array().unwrap().len(), 5);
+    assert!(v["total"].as_u64().unwrap() > 600);
+}

@@ -51,6 +51,9 @@ fn a_killed_daemon_resumes_the_counter_from_its_last_checkpoint() {
     let at_kill: Value = serde_json::from_str(&checkpoint).unwrap();
     let at_kill = at_kill["current"].as_u64().unwrap();
     assert!((500..10_000).contains(&at_kill), "checkpoint at {at_kill}");
+    // Clients are not told it runs: nothing does until a daemon starts.
+    let shown = sd_json(dir, &["job", "info", &id]);
+    assert_eq!(shown["state"], "queued", "{shown}");
 
     let _daemon = Daemon::start(dir);
     let done = wait_until(dir, &id, "completion", |i| i["state"] == "completed");
@@ -123,4 +126,57 @@ fn jobs_are_paused_resumed_and_cancelled_from_other_clients() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("completed") && text.contains("50 items"), "{text}");
+}
+
+#[test]
+fn a_job_whose_command_exits_is_queued_not_running_and_sd_job_run_finishes_it() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path();
+    sd_json(dir, &["library", "create", "main"]);
+    install_test_extension(dir);
+    // No daemon: the job starts in the process of `sd call`, which exits.
+    let input = r#"{"current":0,"target":1500,"checkpoint_every":50,"sleep_ms":4}"#;
+    let payload = format!(r#"{{"extension":"test-extension","job":"counter","input":{input}}}"#);
+    let out = sd(dir, &["call", "action:jobs.dispatch.input.v1", &payload]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let note = String::from_utf8_lossy(&out.stderr);
+    assert!(note.contains("left queued") && note.contains("sd job run"), "{note}");
+    let id = serde_json::from_slice::<Value>(&out.stdout).unwrap()["id"].as_str().unwrap().to_string();
+
+    let info = sd_json(dir, &["job", "info", &id]);
+    assert_eq!(info["state"], "queued", "{info}");
+    assert!(info["message"].as_str().unwrap().contains(&format!("sd job run {id}")), "{info}");
+    assert_eq!(sd_json(dir, &["job", "list", "--state", "running"]), serde_json::json!([]));
+    let text = String::from_utf8(sd(dir, &["job", "list"]).stdout).unwrap();
+    assert!(!text.contains("running") && text.contains("queued"), "{text}");
+    // Following it without a daemon says what to do instead of waiting forever.
+    let out = sd(dir, &["job", "watch", &id]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sd job run"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // `sd job run` takes it on here; SIGKILL that process mid-way.
+    let mut runner = std::process::Command::new(common::SD)
+        .args(["job", "run", &id])
+        .env("SD_DATA_DIR", dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let seen = wait_until(dir, &id, "the run to checkpoint", |i| {
+        i["state"] == "running" && i["checkpoints"].as_u64().unwrap_or(0) >= 3
+    });
+    runner.kill().unwrap();
+    runner.wait().unwrap();
+    let info = sd_json(dir, &["job", "info", &id]);
+    assert_eq!(info["state"], "queued", "a killed runner's job is not shown running: {info}");
+    assert!(info["message"].as_str().unwrap().contains("sd daemon"), "{info}");
+    assert_eq!(sd_json(dir, &["job", "list", "--state", "queued"])[0]["id"], id.as_str());
+
+    let done = sd_json(dir, &["job", "run", &id]);
+    assert_eq!(done["state"], "completed", "{done}");
+    assert_eq!(done["output"]["current"], 1500);
+    let resumed = done["resumed_from"]["current"].as_u64().unwrap();
+    assert!(resumed >= seen["checkpoint"]["current"].as_u64().unwrap_or(0).max(50), "{done}");
+    let out = sd(dir, &["job", "run", &id]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already ended"));
 }

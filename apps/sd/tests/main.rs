@@ -12,4 +12,5 @@ mod dashboard;
 mod extensions;
 mod finance;
 mod jobs;
+mod release;
 mod unprivileged;

@@ -27,6 +27,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/012_kind_id_index.sql")),
     M::up(include_str!("migrations/013_metadata_kind.sql")),
     M::up(include_str!("migrations/014_location_added_since.sql")),
+    M::up(include_str!("migrations/015_job_runner.sql")),
 ];
 
 /// Connections per library. Readers run in parallel under WAL; writers queue

@@ -204,17 +204,28 @@ impl VectorIndex {
     }
 
     /// The `k` entries most similar to `query` (a unit vector), best first,
-    /// among `allowed` when given: exact cosine over every vector.
-    pub fn search(&self, query: &[f32], allowed: Option<&HashSet<i64>>, k: usize) -> Vec<(i64, f32)> {
-        if query.len() != self.dims || k == 0 {
-            return Vec::new();
+    /// among `allowed` when given and at least `floor` similar: exact cosine
+    /// over every vector. Also returns how many reach the floor.
+    pub fn search(&self, query: &[f32], allowed: Option<&HashSet<i64>>, k: usize, floor: f32) -> Ranking {
+        let mut ranking = Ranking { best: -1.0, ..Default::default() };
+        if query.len() != self.dims {
+            return ranking;
         }
         let mut heap: BinaryHeap<Ranked> = BinaryHeap::with_capacity(k + 1);
         for (i, id) in self.ids.iter().enumerate() {
             if allowed.is_some_and(|a| !a.contains(id)) {
                 continue;
             }
+            ranking.compared += 1;
             let score = dot(&self.data[i * self.dims..(i + 1) * self.dims], query);
+            ranking.best = ranking.best.max(score);
+            if score < floor {
+                continue;
+            }
+            ranking.matches += 1;
+            if k == 0 {
+                continue;
+            }
             if heap.len() < k {
                 heap.push(Ranked(score, *id));
             } else if heap.peek().is_some_and(|worst| score > worst.0) {
@@ -222,10 +233,23 @@ impl VectorIndex {
                 heap.push(Ranked(score, *id));
             }
         }
-        let mut out: Vec<(i64, f32)> = heap.into_iter().map(|r| (r.1, r.0)).collect();
-        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        out
+        ranking.hits = heap.into_iter().map(|r| (r.1, r.0)).collect();
+        ranking.hits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        ranking
     }
+}
+
+/// What [`VectorIndex::search`] found.
+#[derive(Debug, Default)]
+pub struct Ranking {
+    /// Entry ids with their similarity, best first.
+    pub hits: Vec<(i64, f32)>,
+    /// Entries at or above the floor.
+    pub matches: usize,
+    /// Entries compared (those with a vector, after filters).
+    pub compared: usize,
+    /// The best similarity seen, above the floor or not (-1 when none).
+    pub best: f32,
 }
 
 #[cfg(test)]
@@ -239,10 +263,17 @@ mod tests {
         idx.put(2, &[0.0, 1.0]);
         idx.put(3, &[0.8, 0.6]);
         idx.put(2, &[0.6, 0.8]);
-        let got = idx.search(&[1.0, 0.0], None, 2);
-        assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), vec![1, 3]);
+        let got = idx.search(&[1.0, 0.0], None, 2, -1.0);
+        assert_eq!(got.hits.iter().map(|g| g.0).collect::<Vec<_>>(), vec![1, 3]);
+        assert_eq!((got.matches, got.compared), (3, 3));
         let only: HashSet<i64> = [2].into();
-        assert_eq!(idx.search(&[1.0, 0.0], Some(&only), 5)[0].0, 2);
+        assert_eq!(idx.search(&[1.0, 0.0], Some(&only), 5, -1.0).hits[0].0, 2);
+        // Entry 2 (0.6) is under the floor: neither returned nor counted.
+        let floored = idx.search(&[1.0, 0.0], None, 5, 0.7);
+        assert_eq!(floored.hits.iter().map(|g| g.0).collect::<Vec<_>>(), vec![1, 3]);
+        assert_eq!((floored.matches, floored.compared, floored.best), (2, 3, 1.0));
+        let none = idx.search(&[1.0, 0.0], Some(&only), 5, 0.7);
+        assert!(none.hits.is_empty() && none.matches == 0 && (none.best - 0.6).abs() < 1e-6);
         assert_eq!(from_blob(&to_blob(&[1.5, -2.0])), vec![1.5, -2.0]);
         let a: Vec<f32> = (0..21).map(|i| i as f32 * 0.5).collect();
         let b: Vec<f32> = (0..21).map(|i| 1.0 - i as f32 * 0.1).collect();

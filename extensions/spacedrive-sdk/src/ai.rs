@@ -123,10 +123,19 @@ impl Classification {
 /// Entries ranked by meaning.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SemanticResults {
-    /// Most similar first.
+    /// Most similar first, each at least `min_score` similar.
     pub results: Vec<SearchHit>,
-    /// Entries ranked.
+    /// Matches: entries at least `min_score` similar.
     pub total: u64,
+    /// Entries compared.
+    #[serde(default)]
+    pub compared: u64,
+    /// The floor the host applied.
+    #[serde(default)]
+    pub min_score: f64,
+    /// The best similarity of any entry compared, match or not.
+    #[serde(default)]
+    pub best_score: Option<f64>,
     /// Entries not embedded yet (a host job is catching up).
     pub pending: u64,
 }
@@ -184,7 +193,15 @@ impl Client {
 
     /// Entries of this client's library ranked by meaning
     /// (`query:search.semantic.v1`).
+    /// Only entries at least 0.25 similar come back; see
+    /// [`semantic_search_above`](Self::semantic_search_above).
     pub fn semantic_search(&self, query: &str, limit: u32) -> Result<SemanticResults> {
         self.call("query:search.semantic.v1", &json!({ "query": query, "limit": limit }))
+    }
+
+    /// [`semantic_search`](Self::semantic_search) with another floor on
+    /// similarity (cosine, -1 to 1).
+    pub fn semantic_search_above(&self, query: &str, limit: u32, min_score: f64) -> Result<SemanticResults> {
+        self.call("query:search.semantic.v1", &json!({ "query": query, "limit": limit, "min_score": min_score }))
     }
 }

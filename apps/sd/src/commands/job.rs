@@ -1,4 +1,4 @@
-//! `sd job`: list, follow, pause, resume and cancel jobs.
+//! `sd job`: list, follow, pause, resume, cancel and run jobs.
 
 use clap::Subcommand;
 use sd_core::OpResult;
@@ -26,6 +26,8 @@ pub enum JobCmd {
     Resume { id: Uuid },
     /// Cancel a job.
     Cancel { id: Uuid },
+    /// Run a queued job that no process runs (its command exited) here, to its end.
+    Run { id: Uuid },
 }
 
 /// Follows a job to its end; JSON lines with --json, a bar otherwise.
@@ -57,6 +59,10 @@ pub async fn run(ctx: &mut Ctx, cmd: JobCmd) -> OpResult<()> {
         }
         JobCmd::Info { id } => {
             let v = ctx.call("query:jobs.info.v1", Some(lib), json!({ "id": id })).await?;
+            ctx.print(&v, output::job);
+        }
+        JobCmd::Run { id } => {
+            let v = ctx.call_with_progress("action:jobs.run.input.v1", Some(lib), json!({ "id": id })).await?;
             ctx.print(&v, output::job);
         }
         JobCmd::Watch { id } => {

@@ -3,10 +3,14 @@
 //! live progress, and resumption from the last checkpoint after a crash.
 
 mod handle;
+mod runner;
 mod store;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
@@ -14,6 +18,7 @@ use tokio::sync::{Semaphore, oneshot};
 use uuid::Uuid;
 
 pub use handle::{Interrupt, JobControl, JobHandle, MAX_MESSAGE_BYTES, parse_checkpoint};
+use runner::Runner;
 pub use store::{JobInfo, JobState};
 
 use crate::Core;
@@ -76,9 +81,25 @@ struct Turn {
     mine: oneshot::Sender<()>,
 }
 
+/// What a job no process runs says about itself.
+fn unowned_message(id: Uuid) -> String {
+    format!("queued: runs when `sd daemon` starts, or run `sd job run {id}`")
+}
+
+/// A job this process has taken on.
+struct Active {
+    control: Arc<JobControl>,
+    library: Arc<Library>,
+}
+
 /// Schedules and tracks jobs.
 pub struct JobManager {
     core: Weak<Core>,
+    /// This process, as the owner of the jobs it runs.
+    runner: Runner,
+    /// Set when the process is about to exit: jobs that stop then are
+    /// recorded as queued for another process, not as paused.
+    releasing: AtomicBool,
     global: Arc<Semaphore>,
     /// Each extension's job slots, with the limit they were sized for.
     owners: std::sync::Mutex<HashMap<String, (Arc<Semaphore>, usize)>>,
@@ -88,14 +109,16 @@ pub struct JobManager {
     /// is first-come first-served only among waiters already polled, and
     /// spawned tasks are polled in any order.
     turns: std::sync::Mutex<HashMap<String, oneshot::Receiver<()>>>,
-    active: std::sync::Mutex<HashMap<Uuid, Arc<JobControl>>>,
+    active: std::sync::Mutex<HashMap<Uuid, Active>>,
 }
 
 impl JobManager {
-    /// A manager for `core`.
-    pub fn new(core: Weak<Core>) -> Self {
+    /// A manager for `core`; `runners` is the folder of runner locks.
+    pub fn new(core: Weak<Core>, runners: PathBuf) -> Self {
         Self {
             core,
+            runner: Runner::new(runners),
+            releasing: AtomicBool::new(false),
             global: Arc::new(Semaphore::new(MAX_CONCURRENT_JOBS)),
             owners: Default::default(),
             turns: Default::default(),
@@ -108,7 +131,22 @@ impl JobManager {
     }
 
     fn control(&self, id: Uuid) -> Option<Arc<JobControl>> {
-        self.active.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()
+        self.active.lock().unwrap_or_else(|p| p.into_inner()).get(&id).map(|a| a.control.clone())
+    }
+
+    /// Whether a queued or running job is owned by a live process.
+    fn owned(&self, info: &JobInfo) -> bool {
+        self.control(info.id).is_some() || self.runner.alive(info.runner.as_deref())
+    }
+
+    /// A job as clients see it: one that no live process owns is queued,
+    /// whatever its row says, with a message saying how it will run.
+    fn view(&self, mut info: JobInfo) -> JobInfo {
+        if matches!(info.state, JobState::Queued | JobState::Running) && !self.owned(&info) {
+            info.state = JobState::Queued;
+            info.message = unowned_message(info.id);
+        }
+        info
     }
 
     /// Queues a job and starts it when a slot is free.
@@ -122,28 +160,97 @@ impl JobManager {
     ) -> OpResult<Uuid> {
         let id = Uuid::new_v4();
         let (k, o, n, i) = (kind.to_string(), owner.to_string(), name.to_string(), input);
-        library.write(move |tx| store::insert(tx, id, &k, &o, &n, &i)).await?;
+        let runner = self.runner.id()?;
+        library.write(move |tx| store::insert(tx, id, &k, &o, &n, &i, &runner)).await?;
         self.spawn(library.clone(), id, kind, owner);
         Ok(id)
     }
 
-    /// Restarts the jobs of every library that were queued or running when
-    /// the process stopped, from their last checkpoints.
+    /// Takes on the jobs of every library that are queued or running with no
+    /// live process owning them (their process exited or was killed), and
+    /// runs them from their last checkpoints.
     pub async fn resume_interrupted(&self) -> OpResult<usize> {
         let core = self.core()?;
         let mut n = 0;
         for library in core.libraries().list().await {
-            for (id, kind, owner) in library.read(store::unfinished).await? {
-                self.spawn(library.clone(), id, &kind, &owner);
-                n += 1;
+            let lib = library.id();
+            for job in library.read(move |c| store::unfinished(c, lib)).await? {
+                if !self.owned(&job) {
+                    self.adopt(&library, &job).await?;
+                    n += 1;
+                }
             }
         }
         Ok(n)
     }
 
+    /// Runs a queued job that no live process owns in this process (`sd job
+    /// run`), then follows it like [`wait`](Self::wait). A job another
+    /// process runs is only followed.
+    pub async fn run_here(
+        &self,
+        library: &Arc<Library>,
+        id: Uuid,
+        progress: Option<&ProgressSink>,
+    ) -> OpResult<JobInfo> {
+        let info = self.info(library, id).await?;
+        match info.state {
+            JobState::Paused => {
+                return Err(OpError::conflict(format!("job {id} is paused; continue it with `sd job resume {id}`")));
+            }
+            s if s.is_final() => return Err(OpError::conflict(format!("job {id} already ended ({})", s.as_str()))),
+            _ => {}
+        }
+        self.adopt(library, &info).await?;
+        self.wait(library, id, progress).await
+    }
+
+    /// Takes on a queued job that no live process owns, in the background;
+    /// a job some process owns is left to it.
+    pub async fn adopt(&self, library: &Arc<Library>, info: &JobInfo) -> OpResult<()> {
+        if info.state.is_final() || info.state == JobState::Paused || self.owned(info) {
+            return Ok(());
+        }
+        let (me, id) = (self.runner.id()?, info.id);
+        library.write(move |tx| store::claim(tx, id, &me)).await?;
+        self.spawn(library.clone(), id, &info.kind, &info.owner);
+        Ok(())
+    }
+
+    /// Gives up this process's jobs before it exits: each is asked to stop
+    /// at its next check and recorded as queued with no owner, keeping its
+    /// last checkpoint, so the daemon (or `sd job run`) continues it. Jobs
+    /// that have not stopped within `grace` are recorded so anyway: they
+    /// resume from their last checkpoint. Returns the jobs given up.
+    pub async fn release_all(&self, grace: Duration) -> Vec<Uuid> {
+        self.releasing.store(true, Ordering::SeqCst);
+        let taken: Vec<(Uuid, Arc<JobControl>, Arc<Library>)> = {
+            let active = self.active.lock().unwrap_or_else(|p| p.into_inner());
+            active.iter().map(|(id, a)| (*id, a.control.clone(), a.library.clone())).collect()
+        };
+        for (_, control, _) in &taken {
+            control.request(Interrupt::Pause);
+        }
+        let deadline = tokio::time::Instant::now() + grace;
+        while taken.iter().any(|t| self.control(t.0).is_some()) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        for (id, _, library) in &taken {
+            let id = *id;
+            if self.control(id).is_some() {
+                let message = unowned_message(id);
+                if let Err(e) = library.write(move |tx| store::release(tx, id, &message)).await {
+                    tracing::warn!(job = %id, error = %e, "could not record a job as queued before exiting");
+                }
+            }
+        }
+        taken.into_iter().map(|t| t.0).collect()
+    }
+
     fn spawn(&self, library: Arc<Library>, id: Uuid, kind: &str, owner: &str) {
         let control = JobControl::new();
-        self.active.lock().unwrap_or_else(|p| p.into_inner()).insert(id, control.clone());
+        let active = Active { control: control.clone(), library: library.clone() };
+        self.active.lock().unwrap_or_else(|p| p.into_inner()).insert(id, active);
         let turn = (kind == KIND_EXTENSION).then(|| {
             let (mine, next) = oneshot::channel();
             let before = self.turns.lock().unwrap_or_else(|p| p.into_inner()).insert(owner.to_string(), next);
@@ -210,7 +317,7 @@ impl JobManager {
         let mut n = 0;
         for library in core.libraries().list().await {
             let lib = library.id();
-            let running = library.read(move |c| store::list(c, lib, Some(JobState::Running), u32::MAX)).await?;
+            let running = library.read(move |c| store::list(c, lib, &[JobState::Running], u32::MAX)).await?;
             for job in running.iter().filter(|j| j.kind == KIND_EXTENSION && j.owner == owner) {
                 if let Some(control) = self.control(job.id) {
                     control.request(Interrupt::Cancel);
@@ -244,6 +351,10 @@ impl JobManager {
         }
         let _global = self.global.clone().acquire_owned().await.map_err(|_| OpError::unavailable("shutting down"))?;
         // Asked to stop while it waited for a slot.
+        if control.interrupt() == Interrupt::Pause && self.releasing.load(Ordering::SeqCst) {
+            let message = unowned_message(id);
+            return library.write(move |tx| store::release(tx, id, &message)).await;
+        }
         match control.interrupt() {
             Interrupt::Pause => return library.write(move |tx| store::set_state(tx, id, JobState::Paused)).await,
             Interrupt::Cancel => return library.write(move |tx| store::set_state(tx, id, JobState::Cancelled)).await,
@@ -265,6 +376,13 @@ impl JobManager {
         };
         let _ = handle.flush().await;
         let violation = handle.take_violation();
+        if matches!(result, Ok(Outcome::Interrupted))
+            && control.interrupt() == Interrupt::Pause
+            && self.releasing.load(Ordering::SeqCst)
+        {
+            let message = unowned_message(id);
+            return library.write(move |tx| store::release(tx, id, &message)).await;
+        }
         let (state, output, error) = match (result, violation) {
             (_, Some(v)) => (JobState::Failed, None, Some(v)),
             (Ok(Outcome::Completed(out)), None) => (JobState::Completed, Some(out), None),
@@ -303,25 +421,27 @@ impl JobManager {
         }
     }
 
-    /// Whether a job's record changed in the last few seconds (another
-    /// process is running it).
-    fn recently_updated(&self, info: &JobInfo) -> bool {
-        humantime::parse_rfc3339(&info.updated_at)
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age < std::time::Duration::from_secs(5))
-    }
-
     /// One job.
     pub async fn info(&self, library: &Arc<Library>, id: Uuid) -> OpResult<JobInfo> {
         let lib = library.id();
-        library.read(move |c| store::get(c, lib, id)).await
+        Ok(self.view(library.read(move |c| store::get(c, lib, id)).await?))
     }
 
-    /// Jobs of a library, newest first.
+    /// Jobs of a library, newest first. A job no live process owns counts
+    /// as queued (see [`view`](Self::view)), so asking for queued or running
+    /// jobs reads both states and sorts them after.
     pub async fn list(&self, library: &Arc<Library>, state: Option<JobState>, limit: u32) -> OpResult<Vec<JobInfo>> {
         let lib = library.id();
-        library.read(move |c| store::list(c, lib, state, limit)).await
+        let (states, read_limit) = match state {
+            Some(JobState::Queued | JobState::Running) => (vec![JobState::Queued, JobState::Running], u32::MAX),
+            Some(s) => (vec![s], limit),
+            None => (Vec::new(), limit),
+        };
+        let rows = library.read(move |c| store::list(c, lib, &states, read_limit)).await?;
+        let mut jobs: Vec<JobInfo> =
+            rows.into_iter().map(|j| self.view(j)).filter(|j| state.is_none_or(|s| j.state == s)).collect();
+        jobs.truncate(limit as usize);
+        Ok(jobs)
     }
 
     /// Asks a queued or running job to pause.
@@ -345,7 +465,8 @@ impl JobManager {
         if info.state != JobState::Paused || self.control(id).is_some() {
             return Err(OpError::conflict(format!("job {id} is {}; only paused jobs can resume", info.state.as_str())));
         }
-        library.write(move |tx| store::set_state(tx, id, JobState::Queued)).await?;
+        let me = self.runner.id()?;
+        library.write(move |tx| store::claim(tx, id, &me)).await?;
         self.spawn(library.clone(), id, &info.kind, &info.owner);
         self.info(library, id).await
     }
@@ -387,9 +508,9 @@ impl JobManager {
             let stopped = info.state.is_final() || info.state == JobState::Paused;
             match (&mut changes, stopped) {
                 (_, true) if control.is_none() => return Ok(info),
-                (None, false) if info.state == JobState::Running && !self.recently_updated(&info) => {
+                (None, false) if !self.owned(&info) => {
                     return Err(OpError::unavailable(format!(
-                        "job {id} was running in a process that stopped; start `sd daemon`, which resumes it"
+                        "job {id} is queued and no process runs it; start `sd daemon`, which resumes it, or run `sd job run {id}`"
                     )));
                 }
                 (Some((control, watcher)), _) => {

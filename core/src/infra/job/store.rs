@@ -112,10 +112,13 @@ pub struct JobInfo {
     pub updated_at: String,
     /// When it ended.
     pub finished_at: Option<String>,
+    /// The runner (process) that owns it while queued or running.
+    #[serde(skip)]
+    pub(crate) runner: Option<String>,
 }
 
 const COLUMNS: &str = "id, kind, owner, name, state, progress, message, warnings, items, bytes, checkpoints, runs, \
-     input, checkpoint, resumed_from, output, error, created_ns, started_ns, updated_ns, finished_ns, error_code";
+     input, checkpoint, resumed_from, output, error, created_ns, started_ns, updated_ns, finished_ns, error_code, runner";
 
 fn json_col(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Value>> {
     let text: Option<String> = row.get(i)?;
@@ -152,15 +155,45 @@ fn from_row(row: &Row<'_>, library: Uuid, full: bool) -> rusqlite::Result<JobInf
         error_code: row
             .get::<_, Option<String>>(21)?
             .map(|c| serde_json::from_value(Value::String(c)).unwrap_or(ErrorCode::Internal)),
+        runner: row.get(22)?,
     })
 }
 
-/// Inserts a queued job.
-pub fn insert(conn: &Connection, id: Uuid, kind: &str, owner: &str, name: &str, input: &Value) -> OpResult<()> {
+/// Inserts a queued job owned by `runner`.
+pub fn insert(
+    conn: &Connection,
+    id: Uuid,
+    kind: &str,
+    owner: &str,
+    name: &str,
+    input: &Value,
+    runner: &str,
+) -> OpResult<()> {
     let now = now_ns();
     conn.execute(
-        "INSERT INTO jobs(id, kind, owner, name, input, state, created_ns, updated_ns) VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6)",
-        params![id.to_string(), kind, owner, name, input.to_string(), now],
+        "INSERT INTO jobs(id, kind, owner, name, input, state, created_ns, updated_ns, runner) \
+         VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6, ?7)",
+        params![id.to_string(), kind, owner, name, input.to_string(), now, runner],
+    )?;
+    Ok(())
+}
+
+/// Makes `runner` the owner of a job it is about to take on, as `queued`.
+pub fn claim(conn: &Connection, id: Uuid, runner: &str) -> OpResult<()> {
+    conn.execute(
+        "UPDATE jobs SET state = 'queued', runner = ?1, updated_ns = ?2 WHERE id = ?3",
+        params![runner, now_ns(), id.to_string()],
+    )?;
+    Ok(())
+}
+
+/// Gives a job up as `queued` with no owner, keeping its last checkpoint
+/// (its process is exiting); `message` says how it will run.
+pub fn release(conn: &Connection, id: Uuid, message: &str) -> OpResult<()> {
+    conn.execute(
+        "UPDATE jobs SET state = 'queued', runner = NULL, message = ?1, updated_ns = ?2 \
+         WHERE id = ?3 AND state IN ('queued', 'running')",
+        params![message, now_ns(), id.to_string()],
     )?;
     Ok(())
 }
@@ -174,22 +207,25 @@ pub fn get(conn: &Connection, library: Uuid, id: Uuid) -> OpResult<JobInfo> {
     .ok_or_else(|| OpError::not_found(format!("no job {id} in this library; run `sd job list`")))
 }
 
-/// Jobs, newest first, optionally in one state.
-pub fn list(conn: &Connection, library: Uuid, state: Option<JobState>, limit: u32) -> OpResult<Vec<JobInfo>> {
+/// Jobs, newest first, in any of `states` (all jobs when empty).
+pub fn list(conn: &Connection, library: Uuid, states: &[JobState], limit: u32) -> OpResult<Vec<JobInfo>> {
+    let names: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
     let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM jobs WHERE (?1 IS NULL OR state = ?1) ORDER BY created_ns DESC, id LIMIT ?2"
+        "SELECT {COLUMNS} FROM jobs WHERE (?1 = '[]' OR state IN (SELECT value FROM json_each(?1))) \
+         ORDER BY created_ns DESC, id LIMIT ?2"
     ))?;
-    let rows = stmt.query_map(params![state.map(JobState::as_str), limit], |r| from_row(r, library, false))?;
+    let states = serde_json::to_string(&names).unwrap_or_else(|_| "[]".into());
+    let rows = stmt.query_map(params![states, limit], |r| from_row(r, library, false))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Jobs that were queued or running when the process died, oldest first, as
-/// (id, kind, owner).
-pub fn unfinished(conn: &Connection) -> OpResult<Vec<(Uuid, String, String)>> {
-    let mut stmt = conn
-        .prepare("SELECT id, kind, owner FROM jobs WHERE state IN ('queued', 'running') ORDER BY created_ns, rowid")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
-    Ok(rows.filter_map(|r| r.ok()).filter_map(|(id, k, o)| Some((id.parse().ok()?, k, o))).collect())
+/// Jobs queued or running, oldest first.
+pub fn unfinished(conn: &Connection, library: Uuid) -> OpResult<Vec<JobInfo>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM jobs WHERE state IN ('queued', 'running') ORDER BY created_ns, rowid"
+    ))?;
+    let rows = stmt.query_map([], |r| from_row(r, library, false))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Moves a job to `running`, counting the run and noting the checkpoint it

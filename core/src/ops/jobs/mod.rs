@@ -1,5 +1,5 @@
 //! `jobs.dispatch`, `jobs.pause`, `jobs.resume`, `jobs.cancel`, `jobs.list`,
-//! `jobs.info`, `jobs.watch`.
+//! `jobs.info`, `jobs.watch`, `jobs.run`.
 
 use std::sync::Arc;
 
@@ -179,3 +179,23 @@ impl Operation for Watch {
     }
 }
 register_operation!(Watch);
+
+/// Runs a queued job that no process runs, here, and follows it.
+pub struct Run;
+
+impl Operation for Run {
+    const METHOD: &'static str = "action:jobs.run.input.v1";
+    const DESCRIPTION: &'static str =
+        "Run a queued job that no process runs (its process exited) in this process, following it to its end";
+    const SCOPE: Scope = Scope::Library;
+    const AUDIENCE: Audience = Audience::Any;
+    const EFFECT: Effect = Effect::Write;
+    type Input = JobRef;
+    type Output = JobInfo;
+
+    async fn execute(ctx: OpContext, input: JobRef) -> OpResult<JobInfo> {
+        let library = owned(&ctx, input.id).await?;
+        ctx.core.jobs().run_here(&library, input.id, ctx.progress.as_ref()).await
+    }
+}
+register_operation!(Run);

@@ -6,6 +6,13 @@
 //! is left (after indexing a large folder) goes to `embed_entries` in the
 //! background, and the search ranks what has vectors, saying how many are
 //! still pending.
+//!
+//! Only entries at least [`DEFAULT_MIN_SCORE`] similar (cosine) to the query
+//! come back and count as matches. With the local model, a short query and
+//! a document about the same thing score 0.29 to 0.7 (the low end for a scan
+//! whose text sits among its file name and metadata), while twenty
+//! unrelated queries over 340 log lines of five formats never passed 0.21:
+//! without a floor every entry is a "match", down to noise.
 
 use std::sync::Arc;
 
@@ -36,6 +43,8 @@ const INLINE_BUDGET: std::time::Duration = std::time::Duration::from_millis(1500
 const BATCH: u32 = 64;
 /// Longest query, in bytes.
 const MAX_QUERY_BYTES: usize = 4096;
+/// Least similarity of a match, unless the caller asks for another.
+pub const DEFAULT_MIN_SCORE: f64 = 0.25;
 
 /// Input of `query:search.semantic.v1`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -52,6 +61,10 @@ pub struct SemanticInput {
     /// Most results, 1 to 10000 (default 50).
     #[serde(default = "default_limit")]
     pub limit: u32,
+    /// Least cosine similarity of a match, -1 to 1 (default 0.25): entries
+    /// below it are neither returned nor counted.
+    #[serde(default)]
+    pub min_score: Option<f64>,
 }
 
 /// Output of `query:search.semantic.v1`.
@@ -59,8 +72,15 @@ pub struct SemanticInput {
 pub struct SemanticOutput {
     /// Entries, most similar first; `score` is the cosine similarity.
     pub results: Vec<SearchHit>,
-    /// Entries ranked (those with a vector, after filters).
+    /// Matches: entries at least `min_score` similar.
     pub total: u64,
+    /// Entries compared (those with a vector, after filters).
+    pub compared: u64,
+    /// The floor applied.
+    pub min_score: f64,
+    /// The best similarity of any entry compared, match or not (absent
+    /// when none was compared): how close the nearest miss came.
+    pub best_score: Option<f64>,
     /// Entries still waiting for a vector (not ranked yet).
     pub pending: u64,
     /// The job embedding them, when one runs.
@@ -86,11 +106,13 @@ async fn embed_some(core: &Arc<Core>, library: &Arc<Library>, limit: u32) -> OpR
     Ok(n)
 }
 
-/// The running or queued embedding job of a library, else a new one.
+/// The running or queued embedding job of a library (taken on here when
+/// the process that queued it stopped), else a new one.
 async fn ensure_job(core: &Arc<Core>, library: &Arc<Library>) -> OpResult<Uuid> {
     for state in [JobState::Running, JobState::Queued] {
         if let Some(j) = core.jobs().list(library, Some(state), 1000).await?.into_iter().find(|j| j.kind == KIND_EMBED)
         {
+            core.jobs().adopt(library, &j).await?;
             return Ok(j.id);
         }
     }
@@ -144,6 +166,10 @@ impl Operation for SemanticSearch {
         if input.query.len() > MAX_QUERY_BYTES {
             return Err(OpError::invalid(format!("query is over {MAX_QUERY_BYTES} bytes")));
         }
+        let min_score = input.min_score.unwrap_or(DEFAULT_MIN_SCORE);
+        if !(-1.0..=1.0).contains(&min_score) {
+            return Err(OpError::invalid(format!("min_score {min_score} is not a similarity; give -1 to 1")));
+        }
         let library = ctx.library()?.clone();
         let core = &ctx.core;
         let query = core.ai().embedder.embed(vec![input.query.clone()]).await?.pop().unwrap_or_default();
@@ -155,27 +181,34 @@ impl Operation for SemanticSearch {
         let job_id = if pending > 0 { Some(ensure_job(core, &library).await?) } else { None };
         let lib = library.clone();
         let (kind, filters) = (input.kind, input.filters);
-        let (ranked, total) = library
+        let ranking = library
             .read(move |c| {
                 let allowed = filtered_ids(c, kind.as_deref(), &filters)?;
                 let mut index = lib.vectors().lock().unwrap_or_else(|p| p.into_inner());
                 index.refresh(c, MODEL_NAME, DIMENSIONS)?;
-                let total = allowed.as_ref().map_or(index.len(), |a| a.len().min(index.len())) as u64;
-                Ok((index.search(&query, allowed.as_ref(), limit as usize), total))
+                Ok(index.search(&query, allowed.as_ref(), limit as usize, min_score as f32))
             })
             .await?;
-        let ids: Vec<i64> = ranked.iter().map(|r| r.0).collect();
+        let ids: Vec<i64> = ranking.hits.iter().map(|r| r.0).collect();
         let entries = library.read(move |c| entry::get_many(c, &ids)).await?;
         let results = entries
             .into_iter()
-            .zip(ranked)
+            .zip(ranking.hits)
             .map(|((_, entry), (_, score))| SearchHit {
                 entry,
                 score: f64::from(score),
                 reasons: vec![MatchReason { source: "semantic".into(), snippet: format!("similarity {score:.3}") }],
             })
             .collect();
-        Ok(SemanticOutput { results, total, pending, job_id })
+        Ok(SemanticOutput {
+            results,
+            total: ranking.matches as u64,
+            compared: ranking.compared as u64,
+            min_score,
+            best_score: (ranking.compared > 0).then_some(f64::from(ranking.best)),
+            pending,
+            job_id,
+        })
     }
 }
 register_operation!(SemanticSearch);

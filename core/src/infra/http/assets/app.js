@@ -237,7 +237,10 @@ async function searchPage(main) {
       const payload = { query: q.value, where: parseWhere(where.value), limit: 50 };
       if (kind.value) payload.kind = kind.value;
       const out = await call(semantic.checked ? "query:search.semantic.v1" : "query:search.v1", payload);
-      results.append(el("p", { class: "muted", id: "search-total", text: out.total + " match" + (out.total === 1 ? "" : "es") +
+      const floor = out.min_score === undefined ? "" : out.results.length
+        ? " (similarity " + out.min_score.toFixed(2) + " or more)"
+        : out.best_score === undefined || out.best_score === null ? "" : ": nothing close in meaning; the nearest is " + out.best_score.toFixed(2) + " similar, under the floor of " + out.min_score.toFixed(2);
+      results.append(el("p", { class: "muted", id: "search-total", text: out.total + " match" + (out.total === 1 ? "" : "es") + floor +
         (out.pending ? " (" + out.pending + " entries still being embedded)" : "") +
         (out.ranking === "newest" ? " (too many to rank by relevance: newest first; add words to narrow them)" : "") }));
       for (const hit of out.results) {
