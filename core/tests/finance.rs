@@ -252,6 +252,15 @@ async fn imports_a_corpus_of_receipts_in_every_format_and_lists_them_right() {
         let by_rows: f64 = rows.iter().map(|r| r["total"].as_f64().unwrap()).sum();
         assert!((by_rows - sum.as_f64().unwrap()).abs() < 0.05, "{cur}: rows add to {by_rows}, not {sum}");
     }
+    // Without a currency, the rows are in the most used one only (a chart
+    // never adds two), and every currency used is offered, most used first.
+    let used = summary["currencies_used"].as_array().unwrap();
+    assert_eq!(used.len(), totals["totals"].as_object().unwrap().len(), "{summary}");
+    let count = |c: &Value| summary["currencies"][c.as_str().unwrap()]["count"].as_u64().unwrap();
+    assert!(used.windows(2).all(|w| count(&w[0]) >= count(&w[1])), "{used:?}");
+    assert!(used.len() > 1, "the corpus has several currencies: {used:?}");
+    assert_eq!(summary["currency"], used[0]);
+    assert!(summary["rows"].as_array().unwrap().iter().all(|r| r["currency"] == used[0]), "{summary}");
 
     // CSV export: a header and a row per expense.
     let csv = env.call("query:finance.export.v1", json!({})).await.unwrap();

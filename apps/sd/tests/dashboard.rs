@@ -102,8 +102,15 @@ async fn screenshot(client: &Client, name: &str) {
     std::fs::write(shots_dir().join(format!("{name}.png")), png).unwrap();
 }
 
-/// Six receipts, two a month from January to March 2026.
+/// Six receipts in dollars, two a month from January to March 2026, and two
+/// train tickets in pounds (January and February).
 fn write_receipts(dir: &Path) {
+    for (month, total) in [(1, 12.4), (2, 18.6)] {
+        let body = format!(
+            "Northern Rail\nLeeds Station, Leeds LS1 4DY\nDate: 2026-{month:02}-20\n\nOff-peak return Leeds to York    £{total:.2}\nTotal    £{total:.2}\nPaid by card\n"
+        );
+        std::fs::write(dir.join(format!("train-{month}.txt")), body).unwrap();
+    }
     let shops = [("Harbor Coffee Roasters", "Cappuccino"), ("Fresh Fields Market", "Organic milk")];
     for month in 1..=3 {
         for (i, (shop, item)) in shops.iter().enumerate() {
@@ -155,7 +162,7 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
     let import = sd(dir, &["ext", "run", "finance", "import", &input, "--grant"]);
     assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
     let imported = sd_json(dir, &["call", "query:finance.expenses.v1", "{}"]);
-    assert_eq!(imported["count"], 6, "{imported}");
+    assert_eq!(imported["count"], 8, "{imported}");
 
     let url = sd_json(dir, &["ui", "--no-open"])["url"].as_str().unwrap().to_string();
     assert!(url.starts_with("http://127.0.0.1:") && url.contains("/?token="), "{url}");
@@ -284,7 +291,8 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
     assert_eq!((info["state"].as_str(), info["runs"].as_u64()), (Some("completed"), Some(2)), "{info}");
     screenshot(&client, "6-jobs-done").await;
 
-    // Finance's chart: one bar per month.
+    // Finance's chart: one bar per month, in the most used currency only,
+    // named on the axis; the others are offered in the currency filter.
     client.goto(&format!("{origin}/#/view/finance/monthly")).await.unwrap();
     until(&client, "the chart", "document.querySelectorAll('svg.chart g.bar').length === 3").await;
     let months = client
@@ -292,7 +300,30 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
         .await
         .unwrap();
     assert_eq!(months, json!(["2026-01", "2026-02", "2026-03"]));
+    let unit = "return document.querySelector('svg.chart text.unit')?.textContent";
+    assert_eq!(client.execute(unit, vec![]).await.unwrap(), "USD");
+    let choices = "return [...document.querySelectorAll('form[data-filters=monthly] select[name=currency] option')].map(o => o.value)";
+    assert_eq!(client.execute(choices, vec![]).await.unwrap(), json!(["USD", "GBP"]));
+    let january = "return [...document.querySelectorAll('svg.chart g.bar[data-x=\"2026-01\"] rect')].reduce((a, r) => a + Number(r.dataset.value), 0)";
+    let usd = client.execute(january, vec![]).await.unwrap().as_f64().unwrap();
+    assert!((usd - (10.25 + 11.25)).abs() < 0.001, "January in dollars alone: {usd}");
     screenshot(&client, "7-finance-chart").await;
+    let currency = client.find(Locator::Css("form[data-filters=monthly] select[name=currency]")).await.unwrap();
+    currency.select_by_value("GBP").await.unwrap();
+    until(&client, "the pounds", "document.querySelector('svg.chart text.unit')?.textContent === 'GBP'").await;
+    until(&client, "two months of pounds", "document.querySelectorAll('svg.chart g.bar').length === 2").await;
+    let gbp = client.execute(january, vec![]).await.unwrap().as_f64().unwrap();
+    assert!((gbp - 12.4).abs() < 0.001, "January in pounds alone: {gbp}");
+
+    // The line chart: a point per month, in the same currency rules.
+    client.goto(&format!("{origin}/#/view/finance/trend")).await.unwrap();
+    until(&client, "the line", "document.querySelectorAll('svg.chart polyline.line').length === 1").await;
+    let points = "(() => { const p = [...document.querySelectorAll('svg.chart circle.point')]\
+                  .map(c => [c.dataset.x, Number(c.dataset.value)]); return p.length === 3 ? p : null })()";
+    let got = until(&client, "three points", points).await;
+    assert_eq!(got, json!([["2026-01", 21.5], ["2026-02", 41.5], ["2026-03", 61.5]]));
+    assert_eq!(client.execute(unit, vec![]).await.unwrap(), "USD");
+    screenshot(&client, "7b-finance-trend").await;
 
     // The expenses table: filter, recategorise, and the total moves.
     client.goto(&format!("{origin}/#/view/finance/expenses")).await.unwrap();
@@ -325,11 +356,11 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
     assert_eq!(dining["count"], 0, "{dining}");
     screenshot(&client, "9-finance-recategorised").await;
 
-    // The CSV download has the rows the filters select: all six now.
+    // The CSV download has the rows the filters select: all eight now.
     let select = client.find(Locator::Css("form[data-filters=expenses] select[name=category]")).await.unwrap();
     select.select_by_value("").await.unwrap();
     client.find(Locator::Css("form[data-filters=expenses] button")).await.unwrap().click().await.unwrap();
-    until(&client, "all rows", "document.querySelectorAll('table.view-table tbody select[data-edit]').length === 6")
+    until(&client, "all rows", "document.querySelectorAll('table.view-table tbody select[data-edit]').length === 8")
         .await;
     let export = client.find(Locator::Css("#export-expenses")).await.unwrap();
     assert!(export.text().await.unwrap().contains("expenses.csv"));
@@ -340,7 +371,7 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
     let csv = until(&client, "the CSV", "window.csv").await;
     let csv = csv.as_str().unwrap();
     assert!(csv.starts_with("date,vendor,total,currency,category"), "{csv}");
-    assert_eq!(csv.lines().count(), 7, "{csv}");
+    assert_eq!(csv.lines().count(), 9, "{csv}");
     assert_eq!(csv.matches(",entertainment,").count(), 3, "{csv}");
 
     client.close().await.unwrap();

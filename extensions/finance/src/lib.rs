@@ -75,7 +75,8 @@ struct SummaryInput {
     /// One year; every year when left out.
     #[serde(default)]
     year: Option<i32>,
-    /// One currency (ISO 4217); every currency when left out.
+    /// One currency (ISO 4217); every currency when left out, with the
+    /// rows in the most used one.
     #[serde(default)]
     currency: Option<String>,
 }
@@ -106,7 +107,14 @@ struct SummaryOutput {
     year: Option<i32>,
     /// Per currency: amounts are never added across currencies.
     currencies: BTreeMap<String, CurrencySummary>,
-    /// Every (month, category, currency) with its total, oldest month first.
+    /// The currency of `rows`: the one asked for, else the one with the
+    /// most expenses in the period (none when there are none).
+    currency: Option<String>,
+    /// Every currency with expenses in the period, most used first: the
+    /// choices of the dashboard's currency filter.
+    currencies_used: Vec<String>,
+    /// Every (month, category) in `currency` with its total, oldest month
+    /// first: one currency, so a chart never adds two.
     rows: Vec<MonthRow>,
 }
 
@@ -119,13 +127,24 @@ fn summary(ctx: &OperationContext, input: SummaryInput) -> Result<SummaryOutput>
     let prefix = input.year.map(|y| format!("{y:04}-")).unwrap_or_default();
     let mut currencies: BTreeMap<String, CurrencySummary> = BTreeMap::new();
     let mut rows: BTreeMap<(String, String, String), f64> = BTreeMap::new();
-    let currency = input.currency.as_deref().map(str::to_ascii_uppercase);
-    let keep = |e: &Expense| e.date.starts_with(&prefix) && currency.as_ref().is_none_or(|c| *c == e.currency);
-    for e in store::all_expenses(&library_client(ctx)?)?.into_iter().filter(keep) {
+    let in_period: Vec<Expense> =
+        store::all_expenses(&library_client(ctx)?)?.into_iter().filter(|e| e.date.starts_with(&prefix)).collect();
+    let mut used: BTreeMap<&str, usize> = BTreeMap::new();
+    for e in &in_period {
+        *used.entry(e.currency.as_str()).or_default() += 1;
+    }
+    let mut currencies_used: Vec<(&str, usize)> = used.into_iter().collect();
+    currencies_used.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let currencies_used: Vec<String> = currencies_used.into_iter().map(|(c, _)| c.to_string()).collect();
+    let asked = input.currency.as_deref().map(str::to_ascii_uppercase);
+    let currency = asked.clone().or_else(|| currencies_used.first().cloned());
+    for e in in_period.iter().filter(|e| asked.as_ref().is_none_or(|c| *c == e.currency)) {
         let s = currencies.entry(e.currency.clone()).or_default();
         let month = e.date.get(5..7).unwrap_or("00").to_string();
         let year_month = e.date.get(..7).unwrap_or("0000-00").to_string();
-        *rows.entry((year_month, e.category.clone(), e.currency.clone())).or_default() += e.total;
+        if currency.as_ref() == Some(&e.currency) {
+            *rows.entry((year_month, e.category.clone(), e.currency.clone())).or_default() += e.total;
+        }
         *s.months.entry(month).or_default().entry(e.category.clone()).or_default() += e.total;
         *s.categories.entry(e.category.clone()).or_default() += e.total;
         s.total += e.total;
@@ -140,7 +159,7 @@ fn summary(ctx: &OperationContext, input: SummaryInput) -> Result<SummaryOutput>
         .into_iter()
         .map(|((month, category, currency), total)| MonthRow { month, category, currency, total: money::cents(total) })
         .collect();
-    Ok(SummaryOutput { year: input.year, currencies, rows })
+    Ok(SummaryOutput { year: input.year, currencies, currency, currencies_used, rows })
 }
 
 #[derive(Serialize)]

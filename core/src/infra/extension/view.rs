@@ -95,6 +95,11 @@ pub struct View {
     /// Bar chart: stack the series instead of drawing them side by side.
     #[serde(default)]
     pub stacked: bool,
+    /// Chart: where the unit of `y` is in the output (a path like `rows`),
+    /// e.g. the currency every row is in; shown on the axis. Rows in
+    /// different units must never share one chart: the operation picks one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
     /// Form fields above the view, each an input field of the operation.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub filters: Vec<Filter>,
@@ -133,6 +138,12 @@ pub struct Filter {
     /// Choices, for `select`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<String>,
+    /// For `select`: where the choices are in the operation's output (a
+    /// path like `rows`), for choices only the data knows, such as the
+    /// currencies used. The first is the one the operation chose when the
+    /// field is left empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options_from: Option<String>,
 }
 
 /// An editable table column: changing a cell calls `operation` with
@@ -179,6 +190,14 @@ fn check_text(field: &str, value: &str) -> OpResult<()> {
     Ok(())
 }
 
+/// A path into an operation's output: field names joined by `.`.
+fn check_path(field: &str, path: &str) -> OpResult<()> {
+    if path.len() > 256 {
+        return Err(err(field, "must be at most 256 bytes"));
+    }
+    path.split('.').try_for_each(|part| check_field_name(field, part))
+}
+
 fn check_options(field: &str, options: &[String]) -> OpResult<()> {
     if options.len() > MAX_OPTIONS {
         return Err(err(field, format!("has over {MAX_OPTIONS} choices")));
@@ -215,12 +234,10 @@ impl View {
             ));
         }
         if !self.rows.is_empty() {
-            if self.rows.len() > 256 {
-                return Err(err(&format!("{at}.rows"), "must be at most 256 bytes"));
-            }
-            for part in self.rows.split('.') {
-                check_field_name(&format!("{at}.rows"), part)?;
-            }
+            check_path(&format!("{at}.rows"), &self.rows)?;
+        }
+        if let Some(unit) = &self.unit {
+            check_path(&format!("{at}.unit"), unit)?;
         }
         if self.columns.len() > MAX_FIELDS || self.filters.len() > MAX_FIELDS {
             return Err(err(at, format!("has over {MAX_FIELDS} columns or filters")));
@@ -234,8 +251,15 @@ impl View {
             check_field_name(&format!("{field}.field"), &f.field)?;
             check_text(&format!("{field}.label"), &f.label)?;
             check_options(&format!("{field}.options"), &f.options)?;
-            if (f.kind == FilterKind::Select) == f.options.is_empty() {
-                return Err(err(&format!("{field}.options"), "are needed by `select` filters, and only by them"));
+            if let Some(from) = &f.options_from {
+                check_path(&format!("{field}.options_from"), from)?;
+            }
+            let has_options = !f.options.is_empty() || f.options_from.is_some();
+            if (f.kind == FilterKind::Select) != has_options {
+                return Err(err(
+                    &format!("{field}.options"),
+                    "(or `options_from`) are needed by `select` filters, and only by them",
+                ));
             }
         }
         for (name, value) in [("x", &self.x), ("y", &self.y), ("series", &self.series)] {
@@ -248,8 +272,9 @@ impl View {
                 if self.columns.is_empty() {
                     return Err(err(&format!("{at}.columns"), "must name at least one column of a table"));
                 }
-                if self.x.is_some() || self.y.is_some() || self.series.is_some() || self.stacked {
-                    return Err(err(at, "is a table: `x`, `y`, `series` and `stacked` are for charts"));
+                if self.x.is_some() || self.y.is_some() || self.series.is_some() || self.stacked || self.unit.is_some()
+                {
+                    return Err(err(at, "is a table: `x`, `y`, `series`, `stacked` and `unit` are for charts"));
                 }
             }
             ViewKind::BarChart | ViewKind::LineChart => {
@@ -319,6 +344,14 @@ mod tests {
     }
 
     #[test]
+    fn a_chart_names_its_unit_and_a_select_may_take_its_choices_from_the_data() {
+        let filters = json!([{"field": "currency", "label": "Currency", "kind": "select", "options_from": "used"}]);
+        let chart =
+            json!({"kind": "line_chart", "columns": [], "x": "m", "y": "t", "unit": "currency", "filters": filters});
+        assert!(view(chart).is_ok());
+    }
+
+    #[test]
     fn shapes_are_checked() {
         let cases = [
             (json!({"id": "Bad Id"}), "views[0].id"),
@@ -328,6 +361,13 @@ mod tests {
             (json!({"kind": "bar_chart", "columns": [], "x": "m"}), "needs `x` and `y`"),
             (json!({"kind": "line_chart", "columns": [], "x": "m", "y": "t", "stacked": true}), "stacked"),
             (json!({"filters": [{"field": "c", "label": "C", "kind": "select"}]}), "options"),
+            (json!({"filters": [{"field": "c", "label": "C", "options_from": "used"}]}), "options"),
+            (
+                json!({"filters": [{"field": "c", "label": "C", "kind": "select", "options_from": "a..b"}]}),
+                "options_from",
+            ),
+            (json!({"unit": "currency"}), "`unit` are for charts"),
+            (json!({"kind": "bar_chart", "columns": [], "x": "m", "y": "t", "unit": "<b>"}), "unit"),
             (json!({"edit": {"column": "nope", "operation": "action:fin.set.input.v1", "key": "id"}}), "edit.column"),
             (json!({"export": {"operation": "query:fin.rows.v1", "field": "csv", "filename": "../x"}}), "filename"),
             (json!({"input": [1]}), "input"),

@@ -477,20 +477,22 @@ function jobsPage(main) {
 // ---- Extension views ----------------------------------------------------
 
 function rowsOf(output, path) {
-  let v = output;
-  for (const part of (path ? path.split(".") : [])) v = v == null ? undefined : v[part];
+  const v = valueAt(output, path);
   return Array.isArray(v) ? v : [];
 }
 
 function filterForm(view, values, onApply) {
   const inputs = view.filters.map((f) => {
     let input;
-    if (f.kind === "select") {
+    if (f.kind === "select" && f.options_from) {
+      // Choices the data knows (filled in by fillChoices after each load).
+      input = el("select", { name: f.field, data: { from: f.options_from } });
+    } else if (f.kind === "select") {
       input = el("select", { name: f.field }, el("option", { value: "", text: "any" }), f.options.map((o) => el("option", { value: o, text: o })));
     } else {
       input = el("input", { name: f.field, type: f.kind === "date" ? "date" : f.kind === "integer" ? "number" : "text" });
     }
-    input.value = values[f.field] ?? "";
+    if (!f.options_from) input.value = values[f.field] ?? "";
     return [f, input];
   });
   const form = el("form", { class: "bar", data: { filters: view.id }, onsubmit: (event) => {
@@ -557,7 +559,29 @@ function tableView(container, ext, view, rows, reload) {
     el("tfoot", {}, foot)));
 }
 
-function chartView(container, view, rows) {
+// Selects whose choices come from the output: the first is what the
+// operation chose when the field was left empty.
+function fillChoices(form, view, output, values) {
+  for (const f of view.filters.filter((f) => f.options_from)) {
+    const select = form.querySelector("select[name='" + f.field + "']");
+    if (!select) continue;
+    clear(select);
+    const choices = rowsOf(output, f.options_from).map(String);
+    const chosen = values[f.field] ?? choices[0] ?? "";
+    if (chosen && !choices.includes(chosen)) choices.unshift(chosen);
+    select.append(...choices.map((o) => el("option", { value: o, text: o })));
+    select.value = chosen;
+    select.onchange = () => form.requestSubmit();
+  }
+}
+
+function valueAt(output, path) {
+  let v = output;
+  for (const part of (path ? path.split(".") : [])) v = v == null ? undefined : v[part];
+  return v;
+}
+
+function chartView(container, view, rows, unit) {
   const xs = [...new Set(rows.map((r) => String(r[view.x])))].sort();
   const series = view.series ? [...new Set(rows.map((r) => String(r[view.series])))].sort() : [view.y];
   const value = {};
@@ -577,7 +601,7 @@ function chartView(container, view, rows) {
   const power = Math.pow(10, Math.floor(Math.log10(rough)));
   const tick = [1, 2, 2.5, 5, 10].map((m) => m * power).find((t) => t >= rough);
   max = tick * 4;
-  const W = 760, H = 320, left = 60, bottom = 40, top = 10, plotH = H - bottom - top, plotW = W - left - 10;
+  const W = 760, H = 320, left = 60, bottom = 40, top = 28, plotH = H - bottom - top, plotW = W - left - 10;
   const y = (v) => top + plotH - (v / max) * plotH;
   const chart = svg("svg", { viewBox: "0 0 " + W + " " + H, width: "100%", role: "img", "aria-label": view.title, class: "chart", data: { view: view.id } });
   for (let i = 0; i <= 4; i++) {
@@ -585,6 +609,9 @@ function chartView(container, view, rows) {
     chart.append(svg("line", { x1: left, x2: W - 10, y1: y(v), y2: y(v), stroke: "#e3e6ea" }),
       svg("text", { x: left - 6, y: y(v) + 4, "text-anchor": "end", text: fmtMoney(v) }));
   }
+  const unitText = unit === undefined || unit === null ? "" : String(unit);
+  if (unitText) chart.append(svg("text", { x: left - 6, y: 12, "text-anchor": "end", "font-weight": "bold", class: "unit", text: unitText }));
+  const amount = (v) => fmtMoney(v) + (unitText ? " " + unitText : "");
   const colour = (s) => PALETTE[series.indexOf(s) % PALETTE.length];
   const step = plotW / Math.max(xs.length, 1);
   if (view.kind === "bar_chart") {
@@ -600,7 +627,7 @@ function chartView(container, view, rows) {
         const bx = stacked ? x0 : x0 + j * w;
         const from = stacked ? base : 0;
         const rect = svg("rect", { x: bx, y: y(from + v), width: w, height: Math.max(0, y(from) - y(from + v)), fill: colour(s), data: { series: s, value: String(v) } },
-          svg("title", { text: x + " · " + s + ": " + fmtMoney(v) }));
+          svg("title", { text: x + " · " + s + ": " + amount(v) }));
         g.append(rect);
         base += v;
       });
@@ -611,6 +638,8 @@ function chartView(container, view, rows) {
     series.forEach((s) => {
       const points = xs.map((x, i) => (left + i * step + step / 2) + "," + y(get(x, s))).join(" ");
       chart.append(svg("polyline", { points, fill: "none", stroke: colour(s), "stroke-width": "2", class: "line", data: { series: s } }));
+      xs.forEach((x, i) => chart.append(svg("circle", { cx: left + i * step + step / 2, cy: y(get(x, s)), r: 3, fill: colour(s), class: "point", data: { x, series: s, value: String(get(x, s)) } },
+        svg("title", { text: x + " · " + s + ": " + amount(get(x, s)) }))));
     });
     xs.forEach((x, i) => chart.append(svg("text", { x: left + i * step + step / 2, y: H - bottom + 16, "text-anchor": "middle", text: x })));
   }
@@ -631,14 +660,16 @@ async function viewPage(main, extId, viewId) {
   const { ext, view } = found;
   let values = {};
   const body = el("div", { class: "card" });
+  let form;
   const load = async () => {
     clear(body);
     const input = Object.assign({}, view.input || {}, values);
     try {
       const output = await call(view.operation, input);
       const rows = rowsOf(output, view.rows);
+      fillChoices(form, view, output, values);
       if (view.kind === "table") tableView(body, ext, view, rows, load);
-      else chartView(body, view, rows);
+      else chartView(body, view, rows, view.unit ? valueAt(output, view.unit) : undefined);
     } catch (e) {
       body.append(errorBox(e));
     }
@@ -658,9 +689,8 @@ async function viewPage(main, extId, viewId) {
       } catch (e) { failed(e); }
     } }));
   }
-  main.append(el("h2", { text: ext.name + ": " + view.title }),
-    filterForm(view, values, (next) => { values = next; load(); }),
-    el("div", {}, tools), body);
+  form = filterForm(view, values, (next) => { values = next; load(); });
+  main.append(el("h2", { text: ext.name + ": " + view.title }), form, el("div", {}, tools), body);
   await load();
 }
 
