@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sd_core::Core;
+use sd_core::infra::http::Limits;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -22,11 +23,15 @@ struct Env {
 
 impl Env {
     async fn new() -> Env {
+        Env::with(Limits::default()).await
+    }
+
+    async fn with(limits: Limits) -> Env {
         let data = tempfile::tempdir().unwrap();
         let core = Core::open(data.path()).unwrap();
         let (dashboard, listener) = sd_core::infra::http::bind(&core, 0).await.unwrap();
         let port = dashboard.addr().port();
-        tokio::spawn(sd_core::infra::http::serve(dashboard, listener, std::future::pending()));
+        tokio::spawn(sd_core::infra::http::serve_with(dashboard, listener, limits, std::future::pending()));
         Env { core, port, _data: data }
     }
 
@@ -273,4 +278,78 @@ async fn no_extension_can_open_a_dashboard_session() {
     let e = call(&bare, "action:ui.open.input.v1", None, Value::Null).await.unwrap_err();
     assert_eq!(e.code, sd_core::ErrorCode::Unavailable);
     assert!(e.message.contains("sd ui"), "{e}");
+}
+
+/// Reads what the server sends until it closes the connection (10 s at most).
+async fn read_all(s: &mut TcpStream) -> Reply {
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut raw))
+        .await
+        .expect("the server closed the connection within 10 s")
+        .unwrap();
+    Reply::parse(&raw)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_excess_connections_are_answered_and_closed() {
+    let limits = Limits { connections: 8, header_read: Duration::from_secs(1), request: Duration::from_secs(1) };
+    let env = Env::with(limits).await;
+    let session = env.session().await;
+    let lib = new_library(&env.core, "home").await;
+    // Eight connections that never finish their headers fill the server...
+    let mut idle = Vec::new();
+    for i in 0..8 {
+        let mut s = TcpStream::connect(("127.0.0.1", env.port)).await.unwrap();
+        if i % 2 == 0 {
+            s.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1").await.unwrap();
+        }
+        idle.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // ...so the next is told so at once, and closed.
+    let mut extra = TcpStream::connect(("127.0.0.1", env.port)).await.unwrap();
+    let r = read_all(&mut extra).await;
+    assert_eq!(r.status, 503, "{}", r.text);
+    assert_eq!(r.header("retry-after").as_deref(), Some("1"));
+    assert_eq!(r.json()["error"]["code"], "unavailable");
+    assert!(r.text.contains("8 connections"), "{}", r.text);
+    // The idle ones get 408 when their headers are late, and are closed.
+    let started = std::time::Instant::now();
+    for s in &mut idle {
+        let r = read_all(s).await;
+        assert_eq!(r.status, 408, "{}", r.text);
+        assert!(r.text.contains("no request headers within 1 s"), "{}", r.text);
+    }
+    assert!(started.elapsed() < Duration::from_secs(5), "closed after {:?}", started.elapsed());
+    // With the slots free again, requests are served.
+    let r = env.api(&session, json!({ "method": "query:test.ping.v1", "payload": { "message": "hi" } })).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // A request whose body never arrives in full is answered 408.
+    let mut s = TcpStream::connect(("127.0.0.1", env.port)).await.unwrap();
+    let head = format!(
+        "POST /api/call HTTP/1.1\r\nHost: {}\r\nOrigin: {}\r\nCookie: {session}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"method\"",
+        env.host(),
+        env.origin()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let r = read_all(&mut s).await;
+    assert_eq!(r.status, 408, "{}", r.text);
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("did not finish within 1 s"), "{}", r.text);
+
+    // The event stream lasts as long as the page: past the request limit.
+    let mut s = TcpStream::connect(("127.0.0.1", env.port)).await.unwrap();
+    let req = format!(
+        "GET /api/events?library_id={lib} HTTP/1.1\r\nHost: {}\r\nCookie: {session}\r\nAccept: text/event-stream\r\n\r\n",
+        env.host()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut seen = String::new();
+    read_until("event: jobs", &mut s, &mut seen).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let tree = tempfile::tempdir().unwrap();
+    std::fs::write(tree.path().join("a.txt"), "hello").unwrap();
+    call(&env.core, "action:locations.add.input.v1", Some(lib), json!({ "path": tree.path() })).await.unwrap();
+    read_until("location.indexed", &mut s, &mut seen).await;
+    assert!(!seen.contains("408"), "{seen}");
 }

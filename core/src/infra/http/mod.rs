@@ -7,6 +7,7 @@
 mod api;
 mod assets;
 mod guard;
+mod server;
 pub mod session;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -18,6 +19,7 @@ use tokio::net::TcpListener;
 
 use crate::error::{OpError, OpResult};
 use crate::{Caller, Core};
+pub use server::Limits;
 pub use session::Sessions;
 
 /// A bound dashboard: where it listens and who holds a session.
@@ -57,8 +59,8 @@ pub async fn bind(core: &Arc<Core>, port: u16) -> OpResult<(Arc<Dashboard>, TcpL
     Ok((dashboard, listener))
 }
 
-/// The routes, behind the guard.
-pub fn router(dashboard: Arc<Dashboard>) -> Router {
+/// The routes, behind the guard and the request time limit.
+pub fn router(dashboard: Arc<Dashboard>, limits: Limits) -> Router {
     Router::new()
         .route("/", get(assets::page))
         .route("/assets/{name}", get(assets::asset))
@@ -67,20 +69,29 @@ pub fn router(dashboard: Arc<Dashboard>) -> Router {
         .fallback(assets::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(crate::infra::daemon::MAX_FRAME_BYTES))
         .layer(axum::middleware::from_fn_with_state(dashboard.clone(), guard::guard))
+        .layer(axum::middleware::from_fn(move |req, next| server::request_limit(limits.request, req, next)))
         .with_state(dashboard)
 }
 
-/// Serves `listener` until `shutdown` resolves.
+/// Serves `listener` with the default [`Limits`] until `shutdown` resolves.
 pub async fn serve(
     dashboard: Arc<Dashboard>,
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> OpResult<()> {
-    tracing::info!(addr = %dashboard.addr, "dashboard listening");
-    axum::serve(listener, router(dashboard))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| OpError::internal(format!("dashboard server failed: {e}")))
+    serve_with(dashboard, listener, Limits::default(), shutdown).await
+}
+
+/// Serves `listener` within `limits` until `shutdown` resolves.
+pub async fn serve_with(
+    dashboard: Arc<Dashboard>,
+    listener: TcpListener,
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> OpResult<()> {
+    tracing::info!(addr = %dashboard.addr, ?limits, "dashboard listening");
+    server::serve(router(dashboard, limits), listener, limits, shutdown).await;
+    Ok(())
 }
 
 /// The caller every dashboard request runs as.
