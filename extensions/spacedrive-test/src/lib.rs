@@ -16,8 +16,7 @@
 //! assert_eq!(host.search("greeting ada").unwrap()["total"], 1);
 //! ```
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::Arc;
 
 use sd_core::{Caller, Core};
@@ -88,8 +87,10 @@ impl Host {
     /// installs its module. It builds into `target/spacedrive-test` of the
     /// crate: a test already holds the crate's own target folder.
     pub fn install_crate(&self, dir: impl AsRef<Path>) -> OpResult<Value> {
-        let wasm = build_crate(dir.as_ref())?;
-        self.install(wasm)
+        let dir = dir.as_ref();
+        let options =
+            spacedrive_build::Options { target_dir: Some(dir.join("target").join("spacedrive-test")), capture: true };
+        self.install(spacedrive_build::build(dir, &options)?)
     }
 
     /// Dispatches `extension`'s job `job` with `input` in the test library
@@ -111,40 +112,4 @@ impl Host {
     pub fn entries(&self, namespace: &str) -> OpResult<Value> {
         self.call("query:vdfs.list_entries.v1", json!({ "limit": 10000, "with_metadata": namespace }))
     }
-}
-
-/// Builds the crate at `dir` for `wasm32-unknown-unknown` in release and
-/// returns its module's path, from cargo's own report of what it built.
-fn build_crate(dir: &Path) -> OpResult<PathBuf> {
-    let target = dir.join("target").join("spacedrive-test");
-    let out = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["build", "--release", "--target", "wasm32-unknown-unknown", "--message-format=json"])
-        .arg("--manifest-path")
-        .arg(dir.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target)
-        .output()
-        .map_err(|e| OpError::unavailable(format!("cannot run cargo: {e}")))?;
-    if !out.status.success() {
-        let messages = String::from_utf8_lossy(&out.stdout);
-        // The compiler's messages, as cargo would have printed them.
-        let rendered: Vec<String> = messages
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter_map(|m| m["message"]["rendered"].as_str().map(str::to_owned))
-            .collect();
-        return Err(OpError::invalid(format!(
-            "building {} for wasm32 failed (is the target installed? `rustup target add wasm32-unknown-unknown`):\n{}{}",
-            dir.display(),
-            rendered.join(""),
-            String::from_utf8_lossy(&out.stderr)
-        )));
-    }
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact")
-        .flat_map(|m| m["filenames"].as_array().cloned().unwrap_or_default())
-        .filter_map(|f| f.as_str().map(PathBuf::from))
-        .rfind(|f| f.extension().is_some_and(|e| e == "wasm"))
-        .ok_or_else(|| OpError::not_found(format!("cargo built no .wasm for {}; is it a cdylib?", dir.display())))
 }
