@@ -74,6 +74,19 @@ impl Env {
         Reply::parse(&raw)
     }
 
+    /// Opens the event stream of `library` and reads up to its first job list.
+    async fn events(&self, session: &str, library: &str) -> (TcpStream, String) {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
+        let req = format!(
+            "GET /api/events?library_id={library} HTTP/1.1\r\nHost: {}\r\nCookie: {session}\r\nAccept: text/event-stream\r\n\r\n",
+            self.host()
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut seen = String::new();
+        read_until("event: jobs", &mut s, &mut seen).await;
+        (s, seen)
+    }
+
     /// A POST to /api/call from the page: session, Host and Origin right.
     async fn api(&self, cookie: &str, body: Value) -> Reply {
         let (host, origin) = (self.host(), self.origin());
@@ -228,14 +241,7 @@ async fn the_page_calls_the_registry_as_ui_and_follows_jobs() {
     assert!(r.header("content-type").unwrap().starts_with("application/json"));
 
     // The event stream reports the job list, and again when it changes.
-    let mut s = TcpStream::connect(("127.0.0.1", env.port)).await.unwrap();
-    let req = format!(
-        "GET /api/events?library_id={lib} HTTP/1.1\r\nHost: {}\r\nCookie: {session}\r\nAccept: text/event-stream\r\n\r\n",
-        env.host()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut seen = String::new();
-    read_until("event: jobs", &mut s, &mut seen).await;
+    let (mut s, mut seen) = env.events(&session, &lib.to_string()).await;
     assert!(seen.starts_with("HTTP/1.1 200"), "{seen}");
     assert!(seen.to_ascii_lowercase().contains("content-type: text/event-stream"), "{seen}");
     let tree = tempfile::tempdir().unwrap();
@@ -338,14 +344,7 @@ async fn slow_and_excess_connections_are_answered_and_closed() {
     assert!(r.json()["error"]["message"].as_str().unwrap().contains("did not finish within 1 s"), "{}", r.text);
 
     // The event stream lasts as long as the page: past the request limit.
-    let mut s = TcpStream::connect(("127.0.0.1", env.port)).await.unwrap();
-    let req = format!(
-        "GET /api/events?library_id={lib} HTTP/1.1\r\nHost: {}\r\nCookie: {session}\r\nAccept: text/event-stream\r\n\r\n",
-        env.host()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut seen = String::new();
-    read_until("event: jobs", &mut s, &mut seen).await;
+    let (mut s, mut seen) = env.events(&session, &lib.to_string()).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let tree = tempfile::tempdir().unwrap();
     std::fs::write(tree.path().join("a.txt"), "hello").unwrap();

@@ -549,7 +549,7 @@ async fn every_operation_schema_matches_its_handler() {
     let locs = call(&core, "query:locations.list.v1", Some(lib), json!({})).await.unwrap();
     let dispatch = json!({ "job": "index_location", "input": { "location": locs[0]["id"] } });
     check(&ops["action:jobs.dispatch.input.v1"]["input_schema"], &dispatch, "jobs.dispatch input");
-    let job = call(&core, "action:jobs.dispatch.input.v1", Some(lib), dispatch).await.unwrap();
+    let job = call(&core, "action:jobs.dispatch.input.v1", Some(lib), dispatch.clone()).await.unwrap();
     check(&ops["action:jobs.dispatch.input.v1"]["output_schema"], &job, "jobs.dispatch output");
     covered.insert("action:jobs.dispatch.input.v1".to_string());
     let job_ref = json!({ "id": job["id"] });
@@ -562,6 +562,14 @@ async fn every_operation_schema_matches_its_handler() {
         }
         covered.insert(method.to_string());
     }
+    // `jobs.run` follows a job this process runs to its end.
+    let again = call(&core, "action:jobs.dispatch.input.v1", Some(lib), dispatch).await.unwrap();
+    let run_ref = json!({ "id": again["id"] });
+    check(&ops["action:jobs.run.input.v1"]["input_schema"], &run_ref, "jobs.run input");
+    let ran = call(&core, "action:jobs.run.input.v1", Some(lib), run_ref).await.unwrap();
+    assert_eq!(ran["state"], "completed", "{ran}");
+    check(&ops["action:jobs.run.input.v1"]["output_schema"], &ran, "jobs.run output");
+    covered.insert("action:jobs.run.input.v1".to_string());
     for method in ["query:jobs.watch.v1", "query:jobs.info.v1"] {
         check(&ops[method]["input_schema"], &job_ref, &format!("{method} input"));
         let out = call(&core, method, Some(lib), job_ref.clone()).await.unwrap();

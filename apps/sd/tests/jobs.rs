@@ -172,7 +172,12 @@ fn a_job_whose_command_exits_is_queued_not_running_and_sd_job_run_finishes_it() 
     assert!(info["message"].as_str().unwrap().contains("sd daemon"), "{info}");
     assert_eq!(sd_json(dir, &["job", "list", "--state", "queued"])[0]["id"], id.as_str());
 
-    let done = sd_json(dir, &["job", "run", &id]);
+    // A job nothing runs pauses as it is; resumed without a daemon, the
+    // command follows it to the end.
+    assert_eq!(sd_json(dir, &["job", "pause", &id])["state"], "paused");
+    let out = sd(dir, &["job", "run", &id]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sd job resume"), "{out:?}");
+    let done = sd_json(dir, &["job", "resume", &id]);
     assert_eq!(done["state"], "completed", "{done}");
     assert_eq!(done["output"]["current"], 1500);
     let resumed = done["resumed_from"]["current"].as_u64().unwrap();

@@ -5,6 +5,7 @@ use sd_core::OpResult;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::backend::Backend;
 use crate::ctx::Ctx;
 use crate::output;
 
@@ -22,7 +23,8 @@ pub enum JobCmd {
     Watch { id: Uuid },
     /// Ask a job to pause at its next check.
     Pause { id: Uuid },
-    /// Continue a paused job from its last checkpoint.
+    /// Continue a paused job from its last checkpoint (without a daemon,
+    /// following it to its end).
     Resume { id: Uuid },
     /// Cancel a job.
     Cancel { id: Uuid },
@@ -72,6 +74,13 @@ pub async fn run(ctx: &mut Ctx, cmd: JobCmd) -> OpResult<()> {
             } else {
                 output::job(&v);
             }
+        }
+        // Without a daemon the job runs in this process: follow it, or it
+        // would stop again as soon as the command exits.
+        JobCmd::Resume { id } if matches!(ctx.backend, Backend::Local(_)) => {
+            ctx.call("action:jobs.resume.input.v1", Some(lib), json!({ "id": id })).await?;
+            let v = ctx.call_with_progress("query:jobs.watch.v1", Some(lib), json!({ "id": id })).await?;
+            ctx.print(&v, output::job);
         }
         JobCmd::Pause { id } | JobCmd::Resume { id } | JobCmd::Cancel { id } => {
             let method = match cmd {

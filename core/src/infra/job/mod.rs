@@ -236,15 +236,24 @@ impl JobManager {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         for (id, _, library) in &taken {
-            let id = *id;
-            if self.control(id).is_some() {
-                let message = unowned_message(id);
-                if let Err(e) = library.write(move |tx| store::release(tx, id, &message)).await {
-                    tracing::warn!(job = %id, error = %e, "could not record a job as queued before exiting");
-                }
+            if self.control(*id).is_some()
+                && let Err(e) = self.release(library, *id).await
+            {
+                tracing::warn!(job = %id, error = %e, "could not record a job as queued before exiting");
             }
         }
         taken.into_iter().map(|t| t.0).collect()
+    }
+
+    /// Whether a job stopped because its process is giving it up.
+    fn released(&self, control: &JobControl) -> bool {
+        control.interrupt() == Interrupt::Pause && self.releasing.load(Ordering::SeqCst)
+    }
+
+    /// Records a job as queued with no owner.
+    async fn release(&self, library: &Arc<Library>, id: Uuid) -> OpResult<()> {
+        let message = unowned_message(id);
+        library.write(move |tx| store::release(tx, id, &message)).await
     }
 
     fn spawn(&self, library: Arc<Library>, id: Uuid, kind: &str, owner: &str) {
@@ -351,9 +360,8 @@ impl JobManager {
         }
         let _global = self.global.clone().acquire_owned().await.map_err(|_| OpError::unavailable("shutting down"))?;
         // Asked to stop while it waited for a slot.
-        if control.interrupt() == Interrupt::Pause && self.releasing.load(Ordering::SeqCst) {
-            let message = unowned_message(id);
-            return library.write(move |tx| store::release(tx, id, &message)).await;
+        if self.released(control) {
+            return self.release(library, id).await;
         }
         match control.interrupt() {
             Interrupt::Pause => return library.write(move |tx| store::set_state(tx, id, JobState::Paused)).await,
@@ -376,12 +384,8 @@ impl JobManager {
         };
         let _ = handle.flush().await;
         let violation = handle.take_violation();
-        if matches!(result, Ok(Outcome::Interrupted))
-            && control.interrupt() == Interrupt::Pause
-            && self.releasing.load(Ordering::SeqCst)
-        {
-            let message = unowned_message(id);
-            return library.write(move |tx| store::release(tx, id, &message)).await;
+        if matches!(result, Ok(Outcome::Interrupted)) && self.released(control) {
+            return self.release(library, id).await;
         }
         let (state, output, error) = match (result, violation) {
             (_, Some(v)) => (JobState::Failed, None, Some(v)),
@@ -449,6 +453,15 @@ impl JobManager {
         let info = self.info(library, id).await?;
         match (info.state, self.control(id)) {
             (JobState::Queued | JobState::Running, Some(c)) => c.request(Interrupt::Pause),
+            // No process runs it: paused at its last checkpoint as it is.
+            (JobState::Queued, None) if !self.owned(&info) => {
+                library.write(move |tx| store::set_state(tx, id, JobState::Paused)).await?
+            }
+            (state, None) if !state.is_final() && state != JobState::Paused => {
+                return Err(OpError::conflict(format!(
+                    "job {id} runs in another process; pause it through that process (or start `sd daemon`, which all commands then use)"
+                )));
+            }
             (state, _) => {
                 return Err(OpError::conflict(format!(
                     "job {id} is {}; only queued or running jobs can pause",
