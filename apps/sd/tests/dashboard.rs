@@ -199,6 +199,25 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
     let title = client.execute("return document.title", vec![]).await.unwrap();
     assert_eq!(title, "Spacedrive", "a handler in an entry name ran");
     screenshot(&client, "2-search-hostile-name").await;
+    // By meaning: the receipt is found; for an unrelated query the page
+    // says nothing is close, with how near the nearest came.
+    client.find(Locator::Css("#search-semantic")).await.unwrap().click().await.unwrap();
+    let hit = first_hit(&client, "a cafe purchase").await;
+    assert!(hit.as_str().unwrap().starts_with("receipt-") || hit == "coffee notes.txt", "{hit}");
+    let total = client.find(Locator::Css("#search-total")).await.unwrap().text().await.unwrap();
+    assert!(total.contains("similarity 0.25 or more"), "{total}");
+    let q = client.find(Locator::Css("#search-query")).await.unwrap();
+    q.clear().await.unwrap();
+    q.send_keys("wedding speech draft").await.unwrap();
+    client.find(Locator::Css("#search-form button")).await.unwrap().click().await.unwrap();
+    let said = until(
+        &client,
+        "nothing close",
+        "document.querySelector('#search-total')?.textContent.includes('nothing close in meaning') && document.querySelector('#search-total').textContent",
+    )
+    .await;
+    assert!(said.as_str().unwrap().starts_with("0 matches"), "{said}");
+    assert!(client.find_all(Locator::Css("#search-results .hit")).await.unwrap().is_empty());
 
     // Extensions: what they may do, in words; installing one from a path
     // through the same consent screen as the CLI.

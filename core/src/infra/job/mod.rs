@@ -193,16 +193,23 @@ impl JobManager {
         id: Uuid,
         progress: Option<&ProgressSink>,
     ) -> OpResult<JobInfo> {
-        let info = self.info(library, id).await?;
-        match info.state {
+        match self.info(library, id).await?.state {
             JobState::Paused => {
                 return Err(OpError::conflict(format!("job {id} is paused; continue it with `sd job resume {id}`")));
             }
             s if s.is_final() => return Err(OpError::conflict(format!("job {id} already ended ({})", s.as_str()))),
             _ => {}
         }
-        self.adopt(library, &info).await?;
-        self.wait(library, id, progress).await
+        // A job another process runs is followed; should that process give
+        // it up before it ends, it is taken on here.
+        loop {
+            let info = self.info(library, id).await?;
+            self.adopt(library, &info).await?;
+            match self.wait(library, id, progress).await {
+                Err(e) if e.code == ErrorCode::Unavailable && !self.owned(&self.info(library, id).await?) => continue,
+                done => return done,
+            }
+        }
     }
 
     /// Takes on a queued job that no live process owns, in the background;
