@@ -175,10 +175,7 @@ impl JobManager {
         for library in core.libraries().list().await {
             let lib = library.id();
             for job in library.read(move |c| store::unfinished(c, lib)).await? {
-                if !self.owned(&job) {
-                    self.adopt(&library, &job).await?;
-                    n += 1;
-                }
+                n += usize::from(self.adopt(&library, &job).await?);
             }
         }
         Ok(n)
@@ -193,7 +190,8 @@ impl JobManager {
         id: Uuid,
         progress: Option<&ProgressSink>,
     ) -> OpResult<JobInfo> {
-        match self.info(library, id).await?.state {
+        let mut info = self.info(library, id).await?;
+        match info.state {
             JobState::Paused => {
                 return Err(OpError::conflict(format!("job {id} is paused; continue it with `sd job resume {id}`")));
             }
@@ -203,25 +201,29 @@ impl JobManager {
         // A job another process runs is followed; should that process give
         // it up before it ends, it is taken on here.
         loop {
-            let info = self.info(library, id).await?;
             self.adopt(library, &info).await?;
             match self.wait(library, id, progress).await {
-                Err(e) if e.code == ErrorCode::Unavailable && !self.owned(&self.info(library, id).await?) => continue,
+                Err(e) if e.code == ErrorCode::Unavailable => {
+                    info = self.info(library, id).await?;
+                    if self.owned(&info) {
+                        return Err(e);
+                    }
+                }
                 done => return done,
             }
         }
     }
 
     /// Takes on a queued job that no live process owns, in the background;
-    /// a job some process owns is left to it.
-    pub async fn adopt(&self, library: &Arc<Library>, info: &JobInfo) -> OpResult<()> {
+    /// a job some process owns is left to it. Returns whether it took it.
+    pub async fn adopt(&self, library: &Arc<Library>, info: &JobInfo) -> OpResult<bool> {
         if info.state.is_final() || info.state == JobState::Paused || self.owned(info) {
-            return Ok(());
+            return Ok(false);
         }
         let (me, id) = (self.runner.id()?, info.id);
         library.write(move |tx| store::claim(tx, id, &me)).await?;
         self.spawn(library.clone(), id, &info.kind, &info.owner);
-        Ok(())
+        Ok(true)
     }
 
     /// Gives up this process's jobs before it exits: each is asked to stop

@@ -106,7 +106,8 @@ async fn owned(ctx: &OpContext, id: Uuid) -> OpResult<Arc<Library>> {
     Ok(library)
 }
 
-/// Operations that steer or read one job.
+/// Operations that steer or read one job; those marked `progress` follow it,
+/// streaming its progress to the caller.
 macro_rules! job_control_op {
     ($ty:ident, $method:literal, $desc:literal, $effect:ident, $call:ident) => {
         crate::operation!($ty, $method, $desc, Scope::Library, Audience::Any, Effect::$effect,
@@ -115,12 +116,35 @@ macro_rules! job_control_op {
             ctx.core.jobs().$call(&library, input.id).await
         });
     };
+    ($ty:ident, $method:literal, $desc:literal, $effect:ident, $call:ident, progress) => {
+        crate::operation!($ty, $method, $desc, Scope::Library, Audience::Any, Effect::$effect,
+            JobRef => JobInfo, |ctx, input| {
+            let library = owned(&ctx, input.id).await?;
+            ctx.core.jobs().$call(&library, input.id, ctx.progress.as_ref()).await
+        });
+    };
 }
 
 job_control_op!(Pause, "action:jobs.pause.input.v1", "Ask a job to pause at its next check", Write, pause);
 job_control_op!(Resume, "action:jobs.resume.input.v1", "Continue a paused job from its last checkpoint", Write, resume);
 job_control_op!(Cancel, "action:jobs.cancel.input.v1", "Cancel a job", Destructive, cancel);
 job_control_op!(Info, "query:jobs.info.v1", "One job, with its input and last checkpoint", Read, info);
+job_control_op!(
+    Watch,
+    "query:jobs.watch.v1",
+    "Follow a job's progress live until it completes, fails, pauses or is cancelled",
+    Read,
+    wait,
+    progress
+);
+job_control_op!(
+    Run,
+    "action:jobs.run.input.v1",
+    "Run a queued job that no process runs (its process exited) in this process, following it to its end",
+    Write,
+    run_here,
+    progress
+);
 
 /// Input of `query:jobs.list.v1`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -160,42 +184,3 @@ impl Operation for List {
     }
 }
 register_operation!(List);
-
-/// Follows a job until it stops, streaming progress; returns its record.
-pub struct Watch;
-
-impl Operation for Watch {
-    const METHOD: &'static str = "query:jobs.watch.v1";
-    const DESCRIPTION: &'static str = "Follow a job's progress live until it completes, fails, pauses or is cancelled";
-    const SCOPE: Scope = Scope::Library;
-    const AUDIENCE: Audience = Audience::Any;
-    const EFFECT: Effect = Effect::Read;
-    type Input = JobRef;
-    type Output = JobInfo;
-
-    async fn execute(ctx: OpContext, input: JobRef) -> OpResult<JobInfo> {
-        let library = owned(&ctx, input.id).await?;
-        ctx.core.jobs().wait(&library, input.id, ctx.progress.as_ref()).await
-    }
-}
-register_operation!(Watch);
-
-/// Runs a queued job that no process runs, here, and follows it.
-pub struct Run;
-
-impl Operation for Run {
-    const METHOD: &'static str = "action:jobs.run.input.v1";
-    const DESCRIPTION: &'static str =
-        "Run a queued job that no process runs (its process exited) in this process, following it to its end";
-    const SCOPE: Scope = Scope::Library;
-    const AUDIENCE: Audience = Audience::Any;
-    const EFFECT: Effect = Effect::Write;
-    type Input = JobRef;
-    type Output = JobInfo;
-
-    async fn execute(ctx: OpContext, input: JobRef) -> OpResult<JobInfo> {
-        let library = owned(&ctx, input.id).await?;
-        ctx.core.jobs().run_here(&library, input.id, ctx.progress.as_ref()).await
-    }
-}
-register_operation!(Run);
