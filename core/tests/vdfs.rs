@@ -562,6 +562,14 @@ async fn every_operation_schema_matches_its_handler() {
         }
         covered.insert(method.to_string());
     }
+    // `jobs.watch` follows the first job to its end (a cancel only asks), so
+    // the second scan of the location does not find it still running.
+    for method in ["query:jobs.watch.v1", "query:jobs.info.v1"] {
+        check(&ops[method]["input_schema"], &job_ref, &format!("{method} input"));
+        let out = call(&core, method, Some(lib), job_ref.clone()).await.unwrap();
+        check(&ops[method]["output_schema"], &out, &format!("{method} output"));
+        covered.insert(method.to_string());
+    }
     // `jobs.run` follows a job this process runs to its end.
     let again = call(&core, "action:jobs.dispatch.input.v1", Some(lib), dispatch).await.unwrap();
     let run_ref = json!({ "id": again["id"] });
@@ -570,12 +578,6 @@ async fn every_operation_schema_matches_its_handler() {
     assert_eq!(ran["state"], "completed", "{ran}");
     check(&ops["action:jobs.run.input.v1"]["output_schema"], &ran, "jobs.run output");
     covered.insert("action:jobs.run.input.v1".to_string());
-    for method in ["query:jobs.watch.v1", "query:jobs.info.v1"] {
-        check(&ops[method]["input_schema"], &job_ref, &format!("{method} input"));
-        let out = call(&core, method, Some(lib), job_ref.clone()).await.unwrap();
-        check(&ops[method]["output_schema"], &out, &format!("{method} output"));
-        covered.insert(method.to_string());
-    }
     // A stream: it ends when its listener goes away.
     let (sink, rx) = sd_core::ProgressSink::channel();
     let follow = {
