@@ -709,7 +709,9 @@ async fn the_test_extension_calls_each_ai_operation_from_webassembly() {
     let wasm = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../extensions/target/wasm32-unknown-unknown/release/test_extension.wasm");
     assert!(wasm.is_file(), "build the extensions first: (cd extensions && cargo build --release)");
-    call(&core, "action:extensions.install.input.v1", None, json!({ "path": wasm })).await.unwrap();
+    call(&core, "action:extensions.install.input.v1", None, json!({ "path": wasm, "allow_unsigned": true }))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("cab.png"), png(&render(&rows(&RECEIPTS[4]), &print(0)))).unwrap();
     call(&core, "action:locations.add.input.v1", Some(lib), json!({ "path": dir.path() })).await.unwrap();

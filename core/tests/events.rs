@@ -64,7 +64,14 @@ async fn indexing_delivers_entry_created_to_the_test_extension_in_order() {
     let core = Core::open(data.path()).unwrap();
     core.extensions().start_event_delivery();
     let lib = new_library(&core, "l").await;
-    call(&core, "action:extensions.install.input.v1", None, json!({ "path": test_extension() })).await.unwrap();
+    call(
+        &core,
+        "action:extensions.install.input.v1",
+        None,
+        json!({ "path": test_extension(), "allow_unsigned": true }),
+    )
+    .await
+    .unwrap();
     let tree = tempfile::tempdir().unwrap();
     for i in 0..5 {
         std::fs::write(tree.path().join(format!("f{i}.txt")), format!("file {i}")).unwrap();

@@ -43,7 +43,14 @@ impl Env {
     }
 
     async fn install(&self) {
-        call(&self.core, "action:extensions.install.input.v1", None, json!({ "path": finance_wasm() })).await.unwrap();
+        call(
+            &self.core,
+            "action:extensions.install.input.v1",
+            None,
+            json!({ "path": finance_wasm(), "allow_unsigned": true }),
+        )
+        .await
+        .unwrap();
     }
 
     async fn call(&self, method: &str, payload: Value) -> OpResult<Value> {

@@ -97,7 +97,9 @@ impl Env {
         let wasm = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../extensions/target/wasm32-unknown-unknown/release/test_extension.wasm");
         assert!(wasm.is_file(), "build the extensions first: (cd extensions && cargo build --release)");
-        call(&self.core, "action:extensions.install.input.v1", None, json!({ "path": wasm })).await.unwrap();
+        call(&self.core, "action:extensions.install.input.v1", None, json!({ "path": wasm, "allow_unsigned": true }))
+            .await
+            .unwrap();
     }
 
     async fn dispatch(&self, ext: &str, job: &str, input: Value) -> Uuid {

@@ -14,4 +14,5 @@ mod file_grants;
 mod finance;
 mod jobs;
 mod library;
+mod packages;
 mod vdfs;

@@ -22,6 +22,9 @@ pub enum Reply {
     With(u16, Vec<(String, String)>, Vec<u8>),
     /// Accept the request and never answer.
     Silence,
+    /// Status 200 declaring `declared` bytes, then only `body`, then close:
+    /// a download cut short.
+    Cut { declared: usize, body: Vec<u8> },
 }
 
 impl Reply {
@@ -75,6 +78,12 @@ pub async fn serve(handler: impl Fn(Req) -> Reply + Send + Sync + 'static) -> St
                 };
                 match handler(req) {
                     Reply::Silence => tokio::time::sleep(std::time::Duration::from_secs(60)).await,
+                    Reply::Cut { declared, body } => {
+                        let head =
+                            format!("HTTP/1.1 200 OK\r\nContent-Length: {declared}\r\nConnection: close\r\n\r\n");
+                        let _ = sock.write_all(head.as_bytes()).await;
+                        let _ = sock.write_all(&body).await;
+                    }
                     Reply::With(status, headers, body) => {
                         let mut head =
                             format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());

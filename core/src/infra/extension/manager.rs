@@ -18,30 +18,19 @@ use super::instance::Instance;
 use super::manifest::{Manifest, Permissions, ProvidedJob, ProvidedOperation};
 use super::permissions::{Guard, Stats, StatsSnapshot, TickClock};
 use super::runtime::Runtime;
+use super::source::{Fetched, InstallSource, MANIFEST_FILE, MAX_MODULE_BYTES, Origin, read_bounded};
 use crate::Core;
 use crate::error::{OpError, OpResult};
+use crate::infra::package::{Publisher, compare_versions};
 use crate::infra::wire::{Answer, Form, Payload};
 use crate::vdfs::format_ns;
 
-/// Largest module accepted, in bytes.
-pub const MAX_MODULE_BYTES: usize = 64 * 1024 * 1024;
-const MANIFEST_FILE: &str = "manifest.json";
-const MODULE_FILE: &str = "module.wasm";
 /// The module's BLAKE3 hash, written at install.
 const HASH_FILE: &str = "module.blake3";
-
-/// Where an installation comes from.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct InstallSource {
-    /// A folder with `manifest.json` (whose `wasm` names the module), or a
-    /// `.wasm` file with an embedded manifest or a `manifest.json` beside it.
-    pub path: String,
-    /// The module file, overriding the manifest's `wasm` (used for cargo
-    /// extensions, whose module lies in cargo's target folder).
-    #[serde(default)]
-    pub wasm: Option<String>,
-}
+const MODULE_FILE: &str = "module.wasm";
+/// The publisher an installation is pinned to, written at its first signed
+/// install (see `vet`).
+const PUBLISHER_FILE: &str = "publisher.json";
 
 /// Load state of an installed extension.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -91,6 +80,9 @@ pub struct ExtensionInfo {
     pub last_reload: Option<String>,
     /// Counters since the host started.
     pub stats: StatsSnapshot,
+    /// The publisher it is pinned to (from its first signed install); `None`
+    /// if it was installed unsigned.
+    pub publisher: Option<Publisher>,
 }
 
 /// An extension read from an install source, with its consent screen.
@@ -100,6 +92,28 @@ pub struct Inspection {
     pub manifest: Manifest,
     /// What installing it would grant.
     pub consent: super::consent::Consent,
+    /// Who signed it; `None` for an unsigned module or a local build.
+    pub publisher: Option<Publisher>,
+    /// Where it comes from.
+    pub origin: Origin,
+    /// BLAKE3 of the module; give it to the install as `expect_blake3`.
+    pub module_blake3: String,
+}
+
+/// An installed extension with a newer version in a registered index.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Outdated {
+    /// Extension id.
+    pub id: String,
+    /// Version installed.
+    pub installed: String,
+    /// The newest version offered.
+    pub available: crate::infra::package::Available,
+    /// The publisher the installation is pinned to, if any.
+    pub pinned: Option<Publisher>,
+    /// Whether the index names another publisher than the pinned one: the
+    /// update would be refused.
+    pub other_publisher: bool,
 }
 
 /// A loaded extension.
@@ -139,71 +153,6 @@ pub struct ExtensionManager {
     reloads: std::sync::Mutex<HashMap<String, String>>,
     /// Whether loaded extensions get their events (see `events.rs`).
     pub(super) delivering: std::sync::atomic::AtomicBool,
-}
-
-fn read_bounded(path: &Path, max: usize, what: &str) -> OpResult<Vec<u8>> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| OpError::not_found(format!("cannot read {what} {}: {e}", path.display())))?;
-    if meta.len() > max as u64 {
-        return Err(OpError::exhausted(format!(
-            "{what} {} is {} bytes, over the {max}-byte limit",
-            path.display(),
-            meta.len()
-        )));
-    }
-    std::fs::read(path).map_err(|e| OpError::not_found(format!("cannot read {what} {}: {e}", path.display())))
-}
-
-/// Reads the manifest and module an install source names.
-fn read_source(src: &InstallSource) -> OpResult<(Manifest, Vec<u8>, PathBuf)> {
-    let path = PathBuf::from(&src.path);
-    let (dir, wasm_path) = if path.is_dir() {
-        (Some(path.clone()), None)
-    } else if path.is_file() {
-        (None, Some(path.clone()))
-    } else {
-        return Err(OpError::not_found(format!("{} is neither a folder nor a file", path.display())));
-    };
-    // A folder's or a module's `manifest.json`, when there is one; a
-    // module built with the SDK may carry its manifest in its code instead.
-    let beside = match &dir {
-        Some(d) => d.join(MANIFEST_FILE),
-        None => path.with_file_name(MANIFEST_FILE),
-    };
-    let folder_manifest = match beside.is_file() {
-        true => Some(
-            Manifest::parse(&read_bounded(&beside, super::manifest::MAX_MANIFEST_BYTES, "manifest")?)
-                .map_err(|e| e.context(beside.display()))?,
-        ),
-        false => None,
-    };
-    let wasm_path = match (&src.wasm, wasm_path, &dir, &folder_manifest) {
-        (Some(w), _, _, _) => PathBuf::from(w),
-        (None, Some(p), _, _) => p,
-        (None, None, Some(d), Some(m)) => match &m.wasm {
-            Some(w) => d.join(w),
-            None => {
-                return Err(OpError::invalid(format!(
-                    "{} names no module: set its `wasm` field, or install the .wasm file",
-                    d.join(MANIFEST_FILE).display()
-                )));
-            }
-        },
-        _ => {
-            return Err(OpError::invalid(format!(
-                "nothing to install at {}: give a .wasm file, or a folder whose manifest.json names its module",
-                path.display()
-            )));
-        }
-    };
-    let wasm = read_bounded(&wasm_path, MAX_MODULE_BYTES, "module")?;
-    let manifest = Manifest::of_module(&wasm, folder_manifest)?.ok_or_else(|| {
-        OpError::invalid(format!(
-            "{} has no manifest: none embedded (the SDK's #[extension] embeds one) and no manifest.json beside it",
-            wasm_path.display()
-        ))
-    })?;
-    Ok((manifest, wasm, wasm_path))
 }
 
 impl ExtensionManager {
@@ -255,12 +204,103 @@ impl ExtensionManager {
         stats.entry(id.to_string()).or_default().clone()
     }
 
-    /// Reads and validates an install source without installing it: what
-    /// `sd ext install` shows before asking for consent.
-    pub fn inspect(&self, src: &InstallSource) -> OpResult<Manifest> {
-        let (manifest, wasm, _) = read_source(src)?;
+    /// Reads, verifies and checks an install source without installing it,
+    /// refusing what `install` would refuse.
+    async fn inspect(&self, src: &InstallSource) -> OpResult<Fetched> {
+        let fetched = src.fetch(&self.data_dir()).await?;
+        self.vet(&fetched, src)?;
+        self.compile(&fetched.manifest, &fetched.wasm)?;
+        Ok(fetched)
+    }
+
+    /// Packs the extension `src` names (a folder, crate build or module on
+    /// this machine), checked as install would, signed with `key`.
+    pub async fn pack(&self, src: &InstallSource, key: &ed25519_dalek::SigningKey) -> OpResult<(Manifest, Vec<u8>)> {
+        if src.path.is_none() {
+            return Err(OpError::invalid("pack takes a folder, crate or module on this machine (`path`)"));
+        }
+        let fetched = src.fetch(&self.data_dir()).await?;
+        let wasm = fetched.manifest.embed_in(&fetched.wasm)?;
+        let manifest = Manifest::of_module(&wasm, None)?
+            .ok_or_else(|| OpError::internal("the module lost its manifest while being packed"))?;
         self.compile(&manifest, &wasm)?;
-        Ok(manifest)
+        Ok((manifest, crate::infra::package::format::pack(&wasm, key)))
+    }
+
+    /// Installed extensions that a registered index offers in a newer
+    /// version.
+    pub async fn outdated(&self) -> OpResult<Vec<Outdated>> {
+        let indexes = crate::infra::package::Indexes::new(&self.data_dir());
+        let mut out = Vec::new();
+        for id in self.installed_ids() {
+            let Ok(installed) = self.installed_manifest(&id) else { continue };
+            let available = match indexes.resolve(&id, None).await {
+                Ok(a) => a,
+                Err(e) if e.code == crate::error::ErrorCode::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            if compare_versions(&available.version, &installed.version) != Some(std::cmp::Ordering::Greater) {
+                continue;
+            }
+            let pinned = self.pinned(&id);
+            let other_publisher = pinned.as_ref().is_some_and(|p| p.key != available.publisher.key);
+            out.push(Outdated { id, installed: installed.version, available, pinned, other_publisher });
+        }
+        Ok(out)
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        match self.core.upgrade() {
+            Some(core) => core.data_dir().to_path_buf(),
+            None => self.dir.parent().map(Path::to_path_buf).unwrap_or_else(|| self.dir.clone()),
+        }
+    }
+
+    /// The publisher installed extension `id` is pinned to.
+    fn pinned(&self, id: &str) -> Option<Publisher> {
+        let path = self.installed_dir(id).ok()?.join(PUBLISHER_FILE);
+        let bytes = read_bounded(&path, 4096, "publisher").ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// What no installation may do, whatever the person agrees to: an
+    /// unsigned module from elsewhere (unless allowed), a publisher other
+    /// than the one pinned, a downgrade (unless allowed).
+    fn vet(&self, fetched: &Fetched, src: &InstallSource) -> OpResult<()> {
+        let id = &fetched.manifest.id;
+        if fetched.publisher.is_none() && !fetched.origin.is_local() && !src.allow_unsigned {
+            return Err(OpError::denied(format!(
+                "`{id}` is unsigned: nothing says who made it or that it arrived unchanged. \
+                 Install it only if you trust where it came from, with --allow-unsigned (`allow_unsigned`)"
+            )));
+        }
+        if !self.is_installed(id) {
+            return Ok(());
+        }
+        if let Some(pin) = self.pinned(id) {
+            let now = match &fetched.publisher {
+                Some(p) if p.key == pin.key => None,
+                Some(p) => Some(format!("signed by publisher {}", p.fingerprint)),
+                None => Some("unsigned".to_string()),
+            };
+            if let Some(now) = now {
+                return Err(OpError::denied(format!(
+                    "`{id}` is pinned to publisher {}, who signed the installed version; this one is {now}. \
+                     It was not installed. If you trust the new publisher, remove `{id}` first (`sd ext remove {id}`)",
+                    pin.fingerprint
+                )));
+            }
+        }
+        if let Ok(installed) = self.installed_manifest(id)
+            && compare_versions(&fetched.manifest.version, &installed.version) == Some(std::cmp::Ordering::Less)
+            && !src.allow_downgrade
+        {
+            return Err(OpError::conflict(format!(
+                "`{id}` {} is installed and {} is older; run again with --allow-downgrade (`allow_downgrade`) to install it",
+                installed.version, fetched.manifest.version
+            )));
+        }
+        Ok(())
     }
 
     fn compile(&self, manifest: &Manifest, wasm: &[u8]) -> OpResult<Module> {
@@ -348,11 +388,29 @@ impl ExtensionManager {
     /// Installs (or upgrades) an extension and loads it. An extension whose
     /// `plugin_init` fails is not installed.
     pub async fn install(&self, src: &InstallSource, watch: bool) -> OpResult<ExtensionInfo> {
-        let (manifest, wasm, wasm_path) = read_source(src)?;
+        let fetched = src.fetch(&self.data_dir()).await?;
+        let Fetched { manifest, wasm, wasm_path, publisher, .. } = &fetched;
         let id = manifest.id.clone();
+        if let Some(expected) = &src.expect_blake3
+            && blake3::hash(wasm).to_hex().as_str() != expected.to_ascii_lowercase()
+        {
+            return Err(OpError::conflict(format!(
+                "`{id}` changed since it was reviewed (its module's BLAKE3 is not {expected}); nothing was installed. Review it again"
+            )));
+        }
+        let watched = match (watch, wasm_path) {
+            (false, _) => None,
+            (true, Some(p)) => Some(p.clone()),
+            (true, None) => return Err(OpError::invalid("only a module or folder on disk can be watched")),
+        };
         {
             let lock = self.id_lock(&id);
             let _life = lock.lock().await;
+            // Under the lock: two installs of one id are vetted in turn.
+            self.vet(&fetched, src)?;
+            // The pin of a first signed install; an upgrade keeps the one
+            // `vet` compared it with.
+            let pin = self.pinned(&id).or_else(|| publisher.clone());
             // A first install holds no grant, whatever an earlier
             // installation of the same id held (its removal may have been
             // cut short): a person grants folders to what they installed.
@@ -364,16 +422,19 @@ impl ExtensionManager {
             // Before it loads: its delivery loop starts from here, not from
             // the start of history.
             self.start_cursors(&id).await;
-            let loaded = self.start(manifest.clone(), &wasm).await?;
+            let loaded = self.start(manifest.clone(), wasm).await?;
             let dest = self.installed_dir(&id)?;
             let tmp = self.dir.join(format!(".install-{id}-{}", Uuid::new_v4()));
             let write = || -> std::io::Result<()> {
                 std::fs::create_dir_all(&tmp)?;
                 let mut stored = manifest.clone();
                 stored.wasm = Some(MODULE_FILE.to_string());
-                std::fs::write(tmp.join(MODULE_FILE), &wasm)?;
+                std::fs::write(tmp.join(MODULE_FILE), wasm)?;
                 // Hashed once here, not on every `info`.
-                std::fs::write(tmp.join(HASH_FILE), blake3::hash(&wasm).to_hex().as_bytes())?;
+                std::fs::write(tmp.join(HASH_FILE), blake3::hash(wasm).to_hex().as_bytes())?;
+                if let Some(pin) = &pin {
+                    std::fs::write(tmp.join(PUBLISHER_FILE), serde_json::to_vec_pretty(pin).unwrap_or_default())?;
+                }
                 std::fs::write(tmp.join(MANIFEST_FILE), serde_json::to_vec_pretty(&stored).unwrap_or_default())?;
                 if !dest.exists() {
                     return std::fs::rename(&tmp, &dest);
@@ -415,8 +476,8 @@ impl ExtensionManager {
                 core.jobs().set_owner_limit(&id, manifest.permissions.rate_limits.concurrent_jobs as usize);
             }
         }
-        if watch {
-            self.watch(&id, src.clone(), wasm_path)?;
+        if let Some(path) = watched {
+            self.watch(&id, src.clone(), path)?;
         }
         self.info(&id).await
     }
@@ -450,10 +511,11 @@ impl ExtensionManager {
     /// What `sd ext install` shows before asking for consent: the manifest
     /// read from `src` (checked as install would), and what it asks for.
     pub async fn inspect_for_consent(&self, src: &InstallSource) -> OpResult<Inspection> {
-        let manifest = self.inspect(src)?;
+        let Fetched { manifest, publisher, origin, wasm, .. } = self.inspect(src).await?;
         let installed = self.installed_manifest(&manifest.id).ok();
         let consent = self.consent(&manifest, installed.as_ref()).await;
-        Ok(Inspection { manifest, consent })
+        let module_blake3 = blake3::hash(&wasm).to_hex().to_string();
+        Ok(Inspection { manifest, consent, publisher, origin, module_blake3 })
     }
 
     /// The consent screen for `manifest`, as an upgrade of `installed`.
@@ -758,6 +820,7 @@ impl ExtensionManager {
             watching,
             last_reload: self.reloads.lock().unwrap_or_else(|p| p.into_inner()).get(id).cloned(),
             stats: self.stats_for(id).snapshot(),
+            publisher: self.pinned(id),
         })
     }
 
@@ -775,11 +838,11 @@ impl ExtensionManager {
     /// Reinstalls from `src` if it still loads; keeps the running version and
     /// records why otherwise.
     async fn hot_reload(&self, id: &str, src: &InstallSource) {
-        let outcome = match read_source(src) {
-            Ok((manifest, _, _)) if manifest.id != id => {
+        let outcome = match src.fetch(&self.data_dir()).await {
+            Ok(Fetched { manifest, .. }) if manifest.id != id => {
                 Err(OpError::invalid(format!("the rebuilt module is extension `{}`, not `{id}`", manifest.id)))
             }
-            Ok((manifest, _, _)) if self.asks_for_more(&manifest) => Err(OpError::denied(format!(
+            Ok(Fetched { manifest, .. }) if self.asks_for_more(&manifest) => Err(OpError::denied(format!(
                 "the rebuilt `{id}` asks for permissions the installed one was not granted; run `sd ext install` to review and agree to them"
             ))),
             Ok(_) => self.install(src, false).await.map(|_| ()),

@@ -334,6 +334,25 @@ impl Manifest {
         Ok(Some(manifest))
     }
 
+    /// `wasm` carrying this manifest: unchanged when it is already the one
+    /// the module carries, else with a `spacedrive:manifest` section appended
+    /// (the last such section is the one read). A package signs the module,
+    /// so a manifest from a `manifest.json` beside it must move inside.
+    pub fn embed_in(&self, wasm: &[u8]) -> OpResult<Vec<u8>> {
+        use wasm_encoder::Encode;
+        let mut manifest = self.clone();
+        manifest.wasm = None;
+        let mut out = wasm.to_vec();
+        if Manifest::of_module(wasm, None)?.as_ref() == Some(&manifest) {
+            return Ok(out);
+        }
+        let data =
+            serde_json::to_vec(&manifest).map_err(|e| OpError::internal(format!("cannot encode manifest: {e}")))?;
+        out.push(wasm_encoder::SectionId::Custom as u8);
+        wasm_encoder::CustomSection { name: MANIFEST_SECTION.into(), data: data.into() }.encode(&mut out);
+        Ok(out)
+    }
+
     /// Checks this manifest against what the module's macros say it
     /// defines: every operation and job function must be declared, under the
     /// export the macro generated. Modules without macro descriptions

@@ -16,14 +16,16 @@ mod manager;
 pub mod manifest;
 pub mod permissions;
 pub mod runtime;
+mod source;
 pub mod view;
 
 pub use consent::Consent;
 pub use host::{check_extension_call, current_call_may_use, current_network_grant};
 pub use instance::Instance;
-pub use manager::{ExtensionInfo, ExtensionManager, ExtensionState, Inspection, InstallSource};
+pub use manager::{ExtensionInfo, ExtensionManager, ExtensionState, Inspection, Outdated};
 pub use manifest::Manifest;
 pub use permissions::NetworkGrant;
+pub use source::{InstallSource, MAX_MODULE_BYTES, MAX_PACKAGE_BYTES, Origin};
 
 /// Largest job checkpoint, in bytes.
 pub const MAX_CHECKPOINT_BYTES: u32 = 16 * 1024 * 1024;

@@ -31,7 +31,7 @@ fn owner_for(caller: &Caller, asked: Option<String>) -> OpResult<String> {
 }
 
 /// Runs blocking vault work off the async threads.
-async fn vault<T: Send + 'static>(
+pub(crate) async fn vault<T: Send + 'static>(
     ctx: &OpContext,
     f: impl FnOnce(&crate::services::vault::Vault) -> OpResult<T> + Send + 'static,
 ) -> OpResult<T> {

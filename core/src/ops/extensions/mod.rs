@@ -1,6 +1,8 @@
 //! `extensions.inspect`, `extensions.install`, `extensions.list`,
 //! `extensions.info`, `extensions.load`, `extensions.unload`, `extensions.reload`,
-//! `extensions.remove`.
+//! `extensions.remove`; distribution (keys, packing, indexes) in `packages`.
+
+mod packages;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -106,6 +106,9 @@ fn auth_header(secret: &Secret, header: Option<&str>) -> OpResult<(String, Strin
             let basic = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
             return Ok(("Authorization".to_string(), format!("Basic {basic}")));
         }
+        Secret::SigningKey { .. } => {
+            return Err(OpError::invalid("a signing key signs packages and is never sent over HTTP"));
+        }
     };
     Ok(match header {
         Some(h) => (h.to_string(), token),

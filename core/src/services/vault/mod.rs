@@ -43,6 +43,8 @@ pub enum Kind {
     Password,
     /// OAuth 2 tokens, refreshed with the refresh-token grant.
     Oauth2,
+    /// An Ed25519 key that signs extension packages.
+    SigningKey,
 }
 
 impl Kind {
@@ -52,6 +54,7 @@ impl Kind {
             Kind::ApiKey => "api_key",
             Kind::Password => "password",
             Kind::Oauth2 => "oauth2",
+            Kind::SigningKey => "signing_key",
         }
     }
 
@@ -60,6 +63,7 @@ impl Kind {
             "api_key" => Ok(Kind::ApiKey),
             "password" => Ok(Kind::Password),
             "oauth2" => Ok(Kind::Oauth2),
+            "signing_key" => Ok(Kind::SigningKey),
             other => Err(OpError::internal(format!("vault record of unknown kind `{other}`"))),
         }
     }
@@ -107,6 +111,11 @@ pub enum Secret {
     },
     /// OAuth 2 tokens.
     Oauth2(OAuth2),
+    /// An Ed25519 signing key (`sd ext key new`).
+    SigningKey {
+        /// The 32-byte secret seed, in hex.
+        seed: String,
+    },
 }
 
 impl std::fmt::Debug for Secret {
@@ -122,6 +131,7 @@ impl Secret {
             Secret::ApiKey { .. } => Kind::ApiKey,
             Secret::Password { .. } => Kind::Password,
             Secret::Oauth2(_) => Kind::Oauth2,
+            Secret::SigningKey { .. } => Kind::SigningKey,
         }
     }
 
@@ -154,6 +164,12 @@ impl Secret {
                     .map_err(|e| OpError::invalid(format!("token_url is not a URL: {e}")))?;
                 if !matches!(url.scheme(), "https" | "http") {
                     return Err(OpError::invalid("token_url must be an https (or http) URL"));
+                }
+                Ok(())
+            }
+            Secret::SigningKey { seed } => {
+                if seed.len() != 64 || !seed.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(OpError::invalid("seed must be 64 hex digits (32 bytes)"));
                 }
                 Ok(())
             }

@@ -3,6 +3,7 @@
 mod dev;
 mod grants;
 mod new;
+mod packages;
 mod show;
 mod source;
 
@@ -21,10 +22,48 @@ use crate::output;
 
 #[derive(Subcommand)]
 pub enum ExtCmd {
-    /// Install (or upgrade) an extension: its folder, a cargo extension's folder, or a `.wasm`.
+    /// Install (or upgrade) an extension: a package (`.sdpkg`) or its https URL, an ID or
+    /// ID@VERSION from a registered index, a folder or cargo crate, or a `.wasm`.
     Install {
-        path: PathBuf,
+        target: String,
         /// Grant the permissions it asks for.
+        #[arg(long)]
+        yes: bool,
+        /// Install a module nobody signed (a `.wasm` file or URL).
+        #[arg(long)]
+        allow_unsigned: bool,
+        /// Install a version older than the one installed.
+        #[arg(long)]
+        allow_downgrade: bool,
+    },
+    /// Signing keys for packages: `new NAME`, `list`.
+    Key {
+        #[command(subcommand)]
+        cmd: packages::KeyCmd,
+    },
+    /// Build (a crate) or take (a folder or `.wasm`), check as install would, and write one signed package.
+    Pack {
+        dir: PathBuf,
+        /// The signing key's name (`sd ext key new NAME`).
+        #[arg(long)]
+        sign: String,
+        /// The package file, or a folder for ID-VERSION.sdpkg (default: the current folder).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Extension indexes: `add URL`, `list`, `remove URL`.
+    Index {
+        #[command(subcommand)]
+        cmd: packages::IndexCmd,
+    },
+    /// Search the registered indexes.
+    Search { word: Option<String> },
+    /// List installed extensions a registered index has a newer version of.
+    Outdated,
+    /// Update one extension, or all, from the registered indexes.
+    Update {
+        id: Option<String>,
+        /// Grant what a new version asks for beyond the installed one.
         #[arg(long)]
         yes: bool,
     },
@@ -164,21 +203,19 @@ pub async fn run(ctx: &mut Ctx, cmd: ExtCmd) -> OpResult<()> {
                 show::print_consent(i);
             });
         }
-        ExtCmd::Install { path, yes } => {
-            let src = source::resolve(&path)?;
-            let inspection = ctx.call("query:extensions.inspect.v1", None, src.payload()).await?;
-            if !yes && show::needs_consent(&inspection) {
-                if !ctx.json {
-                    show::print_consent(&inspection);
-                }
-                return Err(OpError::invalid("run again with --yes to grant these permissions and install"));
-            }
-            let mut info = ctx.call("action:extensions.install.input.v1", None, src.payload()).await?;
-            where_loaded(&mut info, &ctx.backend);
-            ctx.print(&info, |i| {
-                println!("Installed {} {}", i["id"].as_str().unwrap_or(""), i["version"].as_str().unwrap_or(""))
-            });
+        ExtCmd::Install { target, yes, allow_unsigned, allow_downgrade } => {
+            let mut payload = packages::install_payload(&target)?;
+            payload["allow_unsigned"] = json!(allow_unsigned);
+            payload["allow_downgrade"] = json!(allow_downgrade);
+            let info = packages::install_with_consent(ctx, payload, yes).await?;
+            ctx.print(&info, packages::print_installed);
         }
+        ExtCmd::Key { cmd } => packages::key(ctx, cmd).await?,
+        ExtCmd::Pack { dir, sign, output } => packages::pack(ctx, &dir, &sign, output).await?,
+        ExtCmd::Index { cmd } => packages::index(ctx, cmd).await?,
+        ExtCmd::Search { word } => packages::search(ctx, word).await?,
+        ExtCmd::Outdated => packages::outdated(ctx).await?,
+        ExtCmd::Update { id, yes } => packages::update(ctx, id, yes).await?,
         ExtCmd::List => {
             let mut v = ctx.call("query:extensions.list.v1", None, Value::Null).await?;
             v.as_array_mut().into_iter().flatten().for_each(|e| where_loaded(e, &ctx.backend));

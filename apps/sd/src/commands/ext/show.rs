@@ -64,6 +64,7 @@ pub fn print_consent(inspection: &Value) {
     if !s(&m["description"]).is_empty() {
         println!("  {}", s(&m["description"]));
     }
+    print_publisher(inspection);
     if let Some(up) = c["upgrade"].as_object() {
         if up.get("asks_for_more").and_then(Value::as_bool).unwrap_or(true) {
             println!("Upgrade from {}: beyond what was granted before, it now asks to:", s(&up["from_version"]));
@@ -131,6 +132,21 @@ pub fn print_consent(inspection: &Value) {
     }
 }
 
+/// Who signed what is being installed, and where it comes from.
+fn print_publisher(inspection: &Value) {
+    let origin = &inspection["origin"];
+    let from = match s(&origin["kind"]) {
+        "url" => format!("downloaded from {}", s(&origin["url"])),
+        "index" => format!("from index {} ({})", s(&origin["index"]), s(&origin["url"])),
+        _ => s(&origin["path"]).to_string(),
+    };
+    match (inspection["publisher"]["fingerprint"].as_str(), s(&origin["kind"])) {
+        (Some(fp), _) => println!("Publisher: key {fp} (signature verified); {from}"),
+        (None, "local") => println!("Publisher: unsigned, built or placed on this machine ({from})"),
+        (None, _) => println!("Publisher: UNSIGNED: nothing says who made it or that it is unchanged ({from})"),
+    }
+}
+
 /// Whether installing needs the person's consent: a first install, or an
 /// upgrade asking for more than was granted.
 pub fn needs_consent(inspection: &Value) -> bool {
@@ -141,7 +157,7 @@ pub fn needs_consent(inspection: &Value) -> bool {
 pub fn print_list(v: &Value) {
     let list = v.as_array().map(Vec::as_slice).unwrap_or_default();
     if list.is_empty() {
-        println!("No extensions. Install one with `sd ext install PATH`.");
+        println!("No extensions. Install one with `sd ext install PATH|URL|ID`.");
         return;
     }
     for e in list {
@@ -162,6 +178,10 @@ pub fn print_info(e: &Value) {
         (None, None) => s(&e["state"]).to_string(),
     };
     println!("state      {state}");
+    match e["publisher"]["fingerprint"].as_str() {
+        Some(fp) => println!("publisher  {fp} (pinned: upgrades must be signed by this key)"),
+        None => println!("publisher  none (installed unsigned)"),
+    }
     println!("module     {} bytes, blake3 {}", e["module_size"], s(&e["module_hash"]));
     if let Some(w) = e["watching"].as_str() {
         println!("watching   {w}");

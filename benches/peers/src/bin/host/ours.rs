@@ -150,7 +150,7 @@ impl Bench {
         assert!(built.is_file(), "build the extensions first: (cd extensions && cargo build --release)");
         let sdk_wasm = sdk_extension(src.path(), "test-extension", &built);
         for path in [wat_extension(src.path()), sdk_wasm.clone()] {
-            exec(rt, &core, "action:extensions.install.input.v1", None, json!({ "path": path }));
+            exec(rt, &core, "action:extensions.install.input.v1", None, json!({ "path": path, "allow_unsigned": true }));
         }
         // A second build of test-extension, under an id of the same length
         // (the answer names the caller), to compare two guest builds in one
@@ -158,7 +158,7 @@ impl Bench {
         let alt = std::env::var_os("SD_BENCH_ALT_WASM");
         if let Some(wasm) = &alt {
             let path = sdk_extension(src.path(), ALT_ID, Path::new(wasm));
-            exec(rt, &core, "action:extensions.install.input.v1", None, json!({ "path": path }));
+            exec(rt, &core, "action:extensions.install.input.v1", None, json!({ "path": path, "allow_unsigned": true }));
         }
         Bench { core, data, _src: src, sdk_wasm, alt: alt.is_some() }
     }
