@@ -108,7 +108,10 @@ fn the_wasm_file_alone_is_enough() {
     std::fs::copy(&built, &wasm).unwrap();
     let size = std::fs::metadata(&wasm).unwrap().len();
     assert!(size < 512 * 1024, "release module is {size} bytes");
-    let info = sd_json(dir, &["ext", "install", wasm.to_str().unwrap(), "--yes"]);
+    // Nothing says who made a bare module: it needs --allow-unsigned.
+    let out = sd(dir, &["ext", "install", wasm.to_str().unwrap(), "--yes"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-unsigned"), "{out:?}");
+    let info = sd_json(dir, &["ext", "install", wasm.to_str().unwrap(), "--yes", "--allow-unsigned"]);
     assert_eq!(info["id"], "test-extension");
     assert_eq!(info["operations"][0]["method"], "query:test-extension.hello.v1");
     assert_eq!(greeting_entries(dir)["total"], 1);

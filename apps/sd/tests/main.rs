@@ -12,5 +12,6 @@ mod dashboard;
 mod extensions;
 mod finance;
 mod jobs;
+mod packages;
 mod release;
 mod unprivileged;

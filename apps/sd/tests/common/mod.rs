@@ -133,3 +133,31 @@ pub fn resumed_job_completes(data_dir: &Path, name: &str, within: Duration) -> V
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Serves the files of `root` over HTTP on 127.0.0.1 from a thread, as a
+/// static host of packages and indexes would; returns `http://127.0.0.1:PORT`.
+/// Files are read at each request, so a test may change them in between.
+pub fn serve_dir(root: &Path) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let root = root.to_path_buf();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&head);
+            let path = head.split(' ').nth(1).unwrap_or("/").trim_start_matches('/').to_string();
+            let (status, body) = match std::fs::read(root.join(&path)) {
+                Ok(b) if !path.contains("..") => ("200 OK", b),
+                _ => ("404 Not Found", b"no such file".to_vec()),
+            };
+            let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let _ = stream.write_all(&body);
+        }
+    });
+    base
+}
