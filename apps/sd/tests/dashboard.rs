@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use crate::common::{Daemon, sd, sd_json};
+use crate::common::{Daemon, pack_test_extension_as, sd, sd_json, serve_dir, write_index};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -252,15 +252,21 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
     assert_eq!(again[0]["path"], granted.as_str(), "{again}");
     client.execute("document.querySelector('[data-grants=finance]').scrollIntoView()", vec![]).await.unwrap();
     screenshot(&client, "3-extension-grants").await;
+    // A signed package of test-extension, installed from the page; the
+    // consent names its publisher.
+    let site = tempfile::tempdir().unwrap();
+    let key = sd_json(dir, &["ext", "key", "new", "publisher"]);
+    let v1 = pack_test_extension_as(dir, "publisher", site.path(), "1.0.0", &[]);
     let path = client.find(Locator::Css("#install-path")).await.unwrap();
-    let module = root.join("target/wasm32-unknown-unknown/release/test_extension.wasm");
-    path.send_keys(module.to_str().unwrap()).await.unwrap();
-    client.find(Locator::Css("#install-path + button")).await.unwrap().click().await.unwrap();
+    path.send_keys(v1["output"].as_str().unwrap()).await.unwrap();
+    client.find(Locator::Css("#install-path ~ button")).await.unwrap().click().await.unwrap();
     let review =
         until(&client, "the consent screen", "document.querySelector('#install-review h3')?.textContent").await;
     assert!(review.as_str().unwrap().contains("test-extension"), "{review}");
     let asks = client.find(Locator::Css("#install-review")).await.unwrap().text().await.unwrap();
     assert!(asks.contains("May call test.*"), "{asks}");
+    let fingerprint = key["publisher"]["fingerprint"].as_str().unwrap();
+    assert!(asks.contains(&format!("Publisher: key {fingerprint} (signature verified)")), "{asks}");
     client.execute("document.querySelector('#install-review').scrollIntoView()", vec![]).await.unwrap();
     screenshot(&client, "3-extension-consent").await;
     client.find(Locator::Css("#install-confirm")).await.unwrap().click().await.unwrap();
@@ -271,6 +277,34 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
     )
     .await;
     screenshot(&client, "4-extensions").await;
+
+    // An index offers 2.0.0, which asks for `http.` too: listed under
+    // Updates, reviewed with the same consent, then installed.
+    let v2 = pack_test_extension_as(dir, "publisher", site.path(), "2.0.0", &["http."]);
+    write_index(&site.path().join("index.json"), &key["publisher"]["key"], &[&v1, &v2]);
+    let base = serve_dir(site.path());
+    sd_json(dir, &["ext", "index", "add", &format!("{base}/index.json")]);
+    client.refresh().await.unwrap();
+    let offered =
+        until(&client, "the update", "document.querySelector('#updates [data-update=test-extension]')?.textContent")
+            .await;
+    assert!(offered.as_str().unwrap().contains("1.0.0 → 2.0.0"), "{offered}");
+    client.find(Locator::Css("#updates [data-update=test-extension] button")).await.unwrap().click().await.unwrap();
+    let asks =
+        until(&client, "the update's consent", "document.querySelector('#update-review .card')?.innerText").await;
+    let asks = asks.as_str().unwrap();
+    assert!(asks.contains("Upgrade from 1.0.0: asks for more (http.)"), "{asks}");
+    assert!(asks.contains(fingerprint), "{asks}");
+    client.execute("document.querySelector('#update-review').scrollIntoView()", vec![]).await.unwrap();
+    screenshot(&client, "4-extension-update").await;
+    client.find(Locator::Css("#update-review #install-confirm")).await.unwrap().click().await.unwrap();
+    until(
+        &client,
+        "the updated extension",
+        "document.querySelector('[data-extension=test-extension] h3')?.textContent.includes('2.0.0')",
+    )
+    .await;
+    assert_eq!(sd_json(dir, &["ext", "info", "test-extension"])["version"], "2.0.0");
 
     // A job's bar, live; paused and resumed from the page.
     let job = sd_json(

@@ -8,7 +8,7 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use common::{sd, sd_json, serve_dir};
+use common::{pack_test_extension_as, sd, sd_json, serve_dir, write_index};
 use serde_json::{Value, json};
 
 fn test_extension_dir() -> PathBuf {
@@ -107,31 +107,11 @@ fn an_index_lists_updates_and_an_update_asking_for_more_needs_yes() {
     sd_json(dir, &["library", "create", "main"]);
     let key = sd_json(dir, &["ext", "key", "new", "publisher"]);
 
-    // Version 1 as built; version 2 the same module with a manifest beside
-    // it that asks for `http.` too (packing embeds it).
+    // Version 1 as built; 9.0.0 the same module asking for `http.` too.
     let v1 = pack(dir, &test_extension_dir(), "publisher", site.path());
-    let inspect = json!({ "path": v1["output"] }).to_string();
-    let mut manifest = sd_json(dir, &["call", "query:extensions.inspect.v1", &inspect])["manifest"].clone();
-    let v2_dir = site.path().join("v2-src");
-    std::fs::create_dir_all(&v2_dir).unwrap();
-    let built = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../extensions/target/wasm32-unknown-unknown/release/test_extension.wasm");
-    std::fs::copy(&built, v2_dir.join("module.wasm")).unwrap();
-    manifest["version"] = json!("9.0.0");
-    manifest["wasm"] = json!("module.wasm");
-    manifest["permissions"]["methods"].as_array_mut().unwrap().push(json!("http."));
-    std::fs::write(v2_dir.join("manifest.json"), manifest.to_string()).unwrap();
-    let v2 = pack(dir, &v2_dir, "publisher", site.path());
-    let entry = |p: &Value| {
-        let file = Path::new(p["output"].as_str().unwrap()).file_name().unwrap().to_str().unwrap().to_string();
-        json!({ "version": p["version"], "url": file, "blake3": p["blake3"], "size": p["size"] })
-    };
-    let write_index = |versions: Vec<Value>| {
-        let index = json!({ "format": 1, "extensions": [{ "id": "test-extension", "name": "Test Extension",
-            "description": "Exercises the extension host", "publisher": key["publisher"]["key"], "versions": versions }] });
-        std::fs::write(site.path().join("index.json"), index.to_string()).unwrap();
-    };
-    write_index(vec![entry(&v1)]);
+    let v2 = pack_test_extension_as(dir, "publisher", site.path(), "9.0.0", &["http."]);
+    let index = site.path().join("index.json");
+    write_index(&index, &key["publisher"]["key"], &[&v1]);
     let index_url = format!("{base}/index.json");
     sd_json(dir, &["ext", "index", "add", &index_url]);
     let found = sd_json(dir, &["ext", "search", "host"]);
@@ -145,7 +125,7 @@ fn an_index_lists_updates_and_an_update_asking_for_more_needs_yes() {
     assert_eq!(sd_json(dir, &["ext", "outdated"]), json!([]));
 
     // 9.0.0 asks for more: listed, and updated only with --yes.
-    write_index(vec![entry(&v1), entry(&v2)]);
+    write_index(&index, &key["publisher"]["key"], &[&v1, &v2]);
     let outdated = sd(dir, &["ext", "outdated"]);
     let listed = String::from_utf8_lossy(&outdated.stdout).to_string();
     assert!(listed.contains("test-extension") && listed.contains("-> 9.0.0"), "{listed}");

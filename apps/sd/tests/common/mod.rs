@@ -161,3 +161,41 @@ pub fn serve_dir(root: &Path) -> String {
     });
     base
 }
+
+/// Packs, signed with `key` into folder `out`, test-extension's built module
+/// as version `version` asking also for the methods under `also` (a
+/// `manifest.json` beside it, which packing embeds). Returns what `sd ext
+/// pack` said.
+pub fn pack_test_extension_as(data_dir: &Path, key: &str, out: &Path, version: &str, also: &[&str]) -> Value {
+    let built = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../extensions/target/wasm32-unknown-unknown/release/test_extension.wasm");
+    let inspect = serde_json::json!({ "path": built, "allow_unsigned": true }).to_string();
+    // Read in a data dir of its own: where test-extension is installed
+    // (pinned to a publisher), inspecting a bare module of it is refused.
+    let scratch = tempfile::tempdir().unwrap();
+    let mut manifest = sd_json(scratch.path(), &["call", "query:extensions.inspect.v1", &inspect])["manifest"].clone();
+    let src = out.join(format!("test-extension-{version}-src"));
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::copy(&built, src.join("module.wasm")).unwrap();
+    manifest["version"] = serde_json::json!(version);
+    manifest["wasm"] = serde_json::json!("module.wasm");
+    manifest["permissions"]["methods"].as_array_mut().unwrap().extend(also.iter().map(|m| serde_json::json!(m)));
+    std::fs::write(src.join("manifest.json"), manifest.to_string()).unwrap();
+    sd_json(data_dir, &["ext", "pack", src.to_str().unwrap(), "--sign", key, "-o", out.to_str().unwrap()])
+}
+
+/// An index (format 1) listing test-extension at each of `packed` (what
+/// `sd ext pack` said, the packages beside the index), signed by `key`
+/// (its public key, hex).
+pub fn write_index(path: &Path, key: &Value, packed: &[&Value]) {
+    let versions: Vec<Value> = packed
+        .iter()
+        .map(|p| {
+            let file = Path::new(p["output"].as_str().unwrap()).file_name().unwrap().to_str().unwrap().to_string();
+            serde_json::json!({ "version": p["version"], "url": file, "blake3": p["blake3"], "size": p["size"] })
+        })
+        .collect();
+    let index = serde_json::json!({ "format": 1, "extensions": [{ "id": "test-extension", "name": "Test Extension",
+        "description": "Exercises the extension host", "publisher": key, "versions": versions }] });
+    std::fs::write(path, index.to_string()).unwrap();
+}

@@ -376,34 +376,86 @@ function grantsBlock(ext) {
     } }, input, el("button", { type: "submit", text: "Grant folder" })));
 }
 
+// What the install box names: an http(s) URL of a package, a path on this
+// machine, or an extension ID (ID@VERSION) from a registered index.
+function installSource(text, allowUnsigned) {
+  const t = text.trim();
+  const source = /^https?:\/\//.test(t) ? { url: t } : t.startsWith("/") ? { path: t } : { name: t };
+  if (allowUnsigned) source.allow_unsigned = true;
+  return source;
+}
+
+function publisherLine(publisher, origin) {
+  const from = origin ? (origin.kind === "index" ? "from " + origin.index : (origin.url || origin.path)) : "";
+  if (publisher) return el("p", { class: "publisher", text: "Publisher: key " + publisher.fingerprint + " (signature verified)" + (from ? "; " + from : "") });
+  if (origin && origin.kind === "local") return el("p", { class: "publisher muted", text: "Unsigned: built or placed on this machine (" + from + ")" });
+  return el("p", { class: "publisher error", text: "Unsigned: nothing says who made it or that it is unchanged" + (from ? " (" + from + ")" : "") });
+}
+
+// Shows what installing `source` grants, with its publisher, and installs
+// exactly the module shown when the person agrees.
+async function review(into, source, verb) {
+  clear(into);
+  try {
+    const found = await call("query:extensions.inspect.v1", source, false);
+    const m = found.manifest;
+    into.append(el("div", { class: "card", data: { review: m.id } },
+      el("h3", { text: m.name + " " + m.version + " (" + m.id + ") asks for:" }),
+      el("p", { text: m.description }),
+      publisherLine(found.publisher, found.origin),
+      permissionsInWords({ consent: found.consent, permissions: m.permissions }),
+      el("button", {
+        id: "install-confirm", text: "Allow and " + verb, onclick: async () => {
+          try {
+            await call("action:extensions.install.input.v1", { ...source, expect_blake3: found.module_blake3 }, false);
+            toast(verb + "ed " + m.id + " " + m.version);
+            await refreshExtensions();
+            route();
+          } catch (e) { failed(e); }
+        },
+      }), " ",
+      el("button", { class: "plain", text: "Cancel", onclick: () => clear(into) })));
+  } catch (e) {
+    into.append(errorBox(e));
+  }
+}
+
+// Installed extensions a registered index has newer versions of; none when
+// no index is registered.
+async function updatesBlock() {
+  const box = el("div", { class: "card", id: "updates" }, el("h3", { text: "Updates" }));
+  let outdated;
+  try {
+    outdated = await call("query:extensions.outdated.v1", null, false);
+  } catch (e) {
+    if (e.code === "not_found") {
+      box.append(el("p", { class: "muted", text: "No extension index registered: add one with `sd ext index add URL`." }));
+    } else {
+      box.append(errorBox(e));
+    }
+    return box;
+  }
+  if (!outdated.length) box.append(el("p", { class: "muted", text: "Every extension is up to date." }));
+  const into = el("div", { id: "update-review" });
+  for (const o of outdated) {
+    const target = o.id + "@" + o.available.version;
+    box.append(el("div", { class: "bar", data: { update: o.id } },
+      el("span", { text: o.id + " " + o.installed + " → " + o.available.version +
+        (o.other_publisher ? " (signed by another publisher than the installed one: it would be refused)" : "") }), " ",
+      el("button", { text: "Review update", onclick: () => review(into, { name: target }, "update") })));
+  }
+  box.append(into);
+  return box;
+}
+
 async function extensionsPage(main) {
   await refreshExtensions();
-  const path = el("input", { id: "install-path", placeholder: "/path/to/extension folder or module.wasm", size: 50 });
-  const review = el("div", { id: "install-review" });
-  const inspect = async (event) => {
+  const target = el("input", { id: "install-path", placeholder: "package URL, /path/to/package.sdpkg or folder, or an ID from an index", size: 50 });
+  const unsigned = el("input", { type: "checkbox", id: "allow-unsigned" });
+  const into = el("div", { id: "install-review" });
+  const inspect = (event) => {
     event.preventDefault();
-    clear(review);
-    try {
-      const found = await call("query:extensions.inspect.v1", { path: path.value }, false);
-      const m = found.manifest;
-      review.append(el("div", { class: "card" },
-        el("h3", { text: m.name + " " + m.version + " (" + m.id + ") asks for:" }),
-        el("p", { text: m.description }),
-        permissionsInWords({ consent: found.consent, permissions: m.permissions }),
-        el("button", {
-          id: "install-confirm", text: "Allow and install", onclick: async () => {
-            try {
-              await call("action:extensions.install.input.v1", { path: path.value }, false);
-              toast("installed " + m.id);
-              await refreshExtensions();
-              route();
-            } catch (e) { failed(e); }
-          },
-        }), " ",
-        el("button", { class: "plain", text: "Cancel", onclick: () => clear(review) })));
-    } catch (e) {
-      review.append(errorBox(e));
-    }
+    review(into, installSource(target.value, unsigned.checked), "install");
   };
   main.append(el("h2", { text: "Extensions" }));
   if (!state.extensions.length) main.append(el("p", { class: "muted", text: "No extension installed." }));
@@ -413,6 +465,7 @@ async function extensionsPage(main) {
       el("h3", {}, ext.name + " " + ext.version + " ", el("span", { class: "pill " + ext.state, text: ext.state })),
       el("p", { text: ext.description }),
       ext.detail ? el("p", { class: "error", text: String(ext.detail) }) : null,
+      el("p", { class: "muted publisher", text: ext.publisher ? "Publisher: key " + ext.publisher.fingerprint + " (updates must be signed by it)" : "Installed unsigned" }),
       el("b", { text: "Allowed to" }),
       permissionsInWords(ext),
       grantsBlock(ext),
@@ -426,10 +479,13 @@ async function extensionsPage(main) {
       " ",
       el("button", { class: "danger", text: "Remove", onclick: () => extensionAction("action:extensions.remove.input.v1", ext.id, "Remove " + ext.name + "? Its operations and jobs stop; its data stays in the library.") })));
   }
+  main.append(await updatesBlock());
   main.append(el("div", { class: "card" },
-    el("h3", { text: "Install from a path" }),
-    el("form", { class: "bar", onsubmit: inspect }, path, el("button", { type: "submit", text: "Review permissions" })),
-    review));
+    el("h3", { text: "Install" }),
+    el("form", { class: "bar", onsubmit: inspect }, target,
+      el("label", {}, unsigned, " allow unsigned"),
+      el("button", { type: "submit", text: "Review permissions" })),
+    into));
 }
 
 // ---- Jobs ---------------------------------------------------------------
