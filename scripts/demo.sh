@@ -2,8 +2,9 @@
 # The main job, end to end, on an embedded default (SQLite in a data dir
 # under target/, nothing to set up): create a library, index a sample
 # folder, tag an entry, search, then install sandboxed WebAssembly
-# extensions that work in the library through the same operations: the test
-# extension, and Finance reading the sample's receipts into expenses.
+# extensions, packed and signed, that work in the library through the same
+# operations: the test extension, and Finance reading the sample's receipts
+# into expenses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -49,11 +50,18 @@ run entry show "$ENTRY"
 rm "$SAMPLE/notes/log-1.txt"
 printf 'changed\n' > "$SAMPLE/notes/garden-plans.md"
 run location rescan "$SAMPLE"
-run ext install extensions/test-extension --yes
+# Extensions ship as signed packages: a demo key signs both, and each is
+# installed from its package file (the publisher's key is pinned).
+PACKAGES="$PWD/target/demo/packages"
+mkdir -p "$PACKAGES"
+run ext key new demo
+run ext pack extensions/test-extension --sign demo -o "$PACKAGES"
+run ext pack extensions/finance --sign demo -o "$PACKAGES"
+run ext install "$(ls "$PACKAGES"/test-extension-*.sdpkg)" --yes
 run search --where "test-extension.greeting=hello from wasm"
 run call query:test-extension.hello.v1 '{"name":"demo"}'
 run ext run test-extension counter '{"current":0,"target":5000,"checkpoint_every":500}'
-run ext install extensions/finance --yes
+run ext install "$(ls "$PACKAGES"/finance-*.sdpkg)" --yes
 # Finance reads only folders a person grants it.
 run ext grant finance --path "$SAMPLE/receipts"
 run ext run finance import "{\"path\": \"$SAMPLE/receipts\"}"
