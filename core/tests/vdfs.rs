@@ -484,6 +484,11 @@ async fn every_operation_schema_matches_its_handler() {
         .await
     );
     let oauth = json!({ "kind": "oauth2", "access_token": "a1", "refresh_token": "r1", "token_url": token_url, "client_id": "c" });
+    let index_url = format!(
+        "http://{}/index.json",
+        common::http::serve(|_| common::http::Reply::json(200, json!({ "format": 1, "extensions": [] }))).await
+    );
+    let packages = tempfile::tempdir().unwrap();
     let cases: Vec<(&str, Option<uuid::Uuid>, serde_json::Value)> = vec![
         ("query:test.ping.v1", None, json!({ "message": "hi", "count": 3 })),
         ("query:core.status.v1", None, json!({})),
@@ -509,6 +514,18 @@ async fn every_operation_schema_matches_its_handler() {
         ("query:jobs.list.v1", Some(lib), json!({})),
         ("query:extensions.inspect.v1", None, json!({ "path": ext_dir })),
         ("action:extensions.install.input.v1", None, json!({ "path": ext_dir })),
+        ("action:extensions.keys.create.input.v1", None, json!({ "name": "schema-key" })),
+        ("query:extensions.keys.list.v1", None, json!({})),
+        (
+            "action:extensions.pack.input.v1",
+            None,
+            json!({ "path": ext_dir, "key": "schema-key", "output": packages.path() }),
+        ),
+        ("action:extensions.indexes.add.input.v1", None, json!({ "url": index_url })),
+        ("query:extensions.indexes.list.v1", None, json!({})),
+        ("query:extensions.search.v1", None, json!({ "word": "x" })),
+        ("query:extensions.outdated.v1", None, json!({})),
+        ("action:extensions.indexes.remove.input.v1", None, json!({ "url": index_url })),
         ("query:extensions.list.v1", None, json!({})),
         ("query:extensions.info.v1", None, json!({ "id": "schema" })),
         ("action:grants.add.input.v1", None, json!({ "extension": "schema", "path": tree.path() })),
