@@ -63,10 +63,14 @@ pub async fn download(url: &str, max: usize, what: &str) -> OpResult<Vec<u8>> {
         max_response_bytes: max,
     };
     let response = client.send(request).await.map_err(|e| match e.code {
-        ErrorCode::PermissionDenied if e.message.starts_with("redirect to") => OpError::denied(format!(
-            "the {what} at {url} redirects to another host, port or scheme, which is refused: {}",
-            e.message.split(':').next().unwrap_or_default()
-        )),
+        // The client says "redirect to <url> refused: <why>".
+        ErrorCode::PermissionDenied if e.message.starts_with("redirect to ") => {
+            let to = e.message["redirect to ".len()..].split(" refused:").next().unwrap_or_default();
+            OpError::denied(format!(
+                "the {what} at {url} redirects to {to}, another host, port or scheme, which is refused; \
+                 ask its publisher for the final URL"
+            ))
+        }
         ErrorCode::ResourceExhausted => {
             OpError::exhausted(format!("the {what} at {url} is larger than the {max}-byte cap; it was not fetched"))
         }

@@ -209,17 +209,28 @@ impl Indexes {
         self.save(urls)
     }
 
-    /// Every registered index, fetched now, in the order added.
+    /// Every registered index, fetched now, in the order added. One that
+    /// cannot be fetched is skipped (and logged) while another answers.
     async fn fetch_all(&self) -> OpResult<Vec<(String, Index)>> {
         let urls = self.urls()?;
         if urls.is_empty() {
             return Err(OpError::not_found("no extension index is registered; add one with `sd ext index add URL`"));
         }
         let mut out = Vec::with_capacity(urls.len());
+        let mut first_error = None;
         for url in urls {
-            out.push((url.clone(), fetch_index(&url).await?));
+            match fetch_index(&url).await {
+                Ok(index) => out.push((url, index)),
+                Err(e) => {
+                    tracing::warn!(index = %url, error = %e, "extension index skipped");
+                    first_error.get_or_insert(e);
+                }
+            }
         }
-        Ok(out)
+        match (out.is_empty(), first_error) {
+            (true, Some(e)) => Err(e),
+            _ => Ok(out),
+        }
     }
 
     /// The newest version of each extension whose id, name or description

@@ -143,7 +143,7 @@ fn print_publisher(inspection: &Value) {
     match (inspection["publisher"]["fingerprint"].as_str(), s(&origin["kind"])) {
         (Some(fp), _) => println!("Publisher: key {fp} (signature verified); {from}"),
         (None, "local") => println!("Publisher: unsigned, built or placed on this machine ({from})"),
-        (None, _) => println!("Publisher: UNSIGNED: nothing says who made it or that it is unchanged ({from})"),
+        (None, _) => println!("Publisher: unsigned: nothing says who made it or that it is unchanged ({from})"),
     }
 }
 
