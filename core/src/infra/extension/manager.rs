@@ -230,11 +230,11 @@ impl ExtensionManager {
     /// Installed extensions that a registered index offers in a newer
     /// version.
     pub async fn outdated(&self) -> OpResult<Vec<Outdated>> {
-        let indexes = crate::infra::package::Indexes::new(&self.data_dir());
+        let catalog = crate::infra::package::Indexes::new(&self.data_dir()).fetch().await?;
         let mut out = Vec::new();
         for id in self.installed_ids() {
             let Ok(installed) = self.installed_manifest(&id) else { continue };
-            let available = match indexes.resolve(&id, None).await {
+            let available = match catalog.resolve(&id, None) {
                 Ok(a) => a,
                 Err(e) if e.code == crate::error::ErrorCode::NotFound => continue,
                 Err(e) => return Err(e),
@@ -242,7 +242,7 @@ impl ExtensionManager {
             if compare_versions(&available.version, &installed.version) != Some(std::cmp::Ordering::Greater) {
                 continue;
             }
-            let pinned = self.pinned(&id);
+            let pinned = self.pinned(&id)?;
             let other_publisher = pinned.as_ref().is_some_and(|p| p.key != available.publisher.key);
             out.push(Outdated { id, installed: installed.version, available, pinned, other_publisher });
         }
@@ -256,11 +256,21 @@ impl ExtensionManager {
         }
     }
 
-    /// The publisher installed extension `id` is pinned to.
-    fn pinned(&self, id: &str) -> Option<Publisher> {
-        let path = self.installed_dir(id).ok()?.join(PUBLISHER_FILE);
-        let bytes = read_bounded(&path, 4096, "publisher").ok()?;
-        serde_json::from_slice(&bytes).ok()
+    /// The publisher installed extension `id` is pinned to. A pin that
+    /// cannot be read is an error, never "no pin".
+    fn pinned(&self, id: &str) -> OpResult<Option<Publisher>> {
+        let path = self.installed_dir(id)?.join(PUBLISHER_FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let unreadable = |why: String| {
+            OpError::internal(format!(
+                "the publisher pin of `{id}` ({}) is unreadable ({why}); remove and reinstall `{id}`",
+                path.display()
+            ))
+        };
+        let bytes = read_bounded(&path, 4096, "publisher pin").map_err(|e| unreadable(e.message))?;
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| unreadable(e.to_string()))
     }
 
     /// What no installation may do, whatever the person agrees to: an
@@ -277,7 +287,7 @@ impl ExtensionManager {
         if !self.is_installed(id) {
             return Ok(());
         }
-        if let Some(pin) = self.pinned(id) {
+        if let Some(pin) = self.pinned(id)? {
             let now = match &fetched.publisher {
                 Some(p) if p.key == pin.key => None,
                 Some(p) => Some(format!("signed by publisher {}", p.fingerprint)),
@@ -410,7 +420,7 @@ impl ExtensionManager {
             self.vet(&fetched, src)?;
             // The pin of a first signed install; an upgrade keeps the one
             // `vet` compared it with.
-            let pin = self.pinned(&id).or_else(|| publisher.clone());
+            let pin = self.pinned(&id)?.or_else(|| publisher.clone());
             // A first install holds no grant, whatever an earlier
             // installation of the same id held (its removal may have been
             // cut short): a person grants folders to what they installed.
@@ -820,7 +830,7 @@ impl ExtensionManager {
             watching,
             last_reload: self.reloads.lock().unwrap_or_else(|p| p.into_inner()).get(id).cloned(),
             stats: self.stats_for(id).snapshot(),
-            publisher: self.pinned(id),
+            publisher: self.pinned(id)?,
         })
     }
 

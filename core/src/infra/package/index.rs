@@ -211,41 +211,58 @@ impl Indexes {
 
     /// Every registered index, fetched now, in the order added. One that
     /// cannot be fetched is skipped (and logged) while another answers.
-    async fn fetch_all(&self) -> OpResult<Vec<(String, Index)>> {
+    pub async fn fetch(&self) -> OpResult<Catalog> {
         let urls = self.urls()?;
         if urls.is_empty() {
             return Err(OpError::not_found("no extension index is registered; add one with `sd ext index add URL`"));
         }
-        let mut out = Vec::with_capacity(urls.len());
+        let mut indexes = Vec::with_capacity(urls.len());
         let mut first_error = None;
         for url in urls {
             match fetch_index(&url).await {
-                Ok(index) => out.push((url, index)),
+                Ok(index) => indexes.push((url, index)),
                 Err(e) => {
                     tracing::warn!(index = %url, error = %e, "extension index skipped");
                     first_error.get_or_insert(e);
                 }
             }
         }
-        match (out.is_empty(), first_error) {
+        match (indexes.is_empty(), first_error) {
             (true, Some(e)) => Err(e),
-            _ => Ok(out),
+            _ => Ok(Catalog { indexes }),
         }
     }
 
+    /// [`Catalog::search`] over the indexes fetched now.
+    pub async fn search(&self, word: &str) -> OpResult<Vec<Available>> {
+        self.fetch().await?.search(word)
+    }
+
+    /// [`Catalog::resolve`] over the indexes fetched now.
+    pub async fn resolve(&self, id: &str, version: Option<&str>) -> OpResult<Available> {
+        self.fetch().await?.resolve(id, version)
+    }
+}
+
+/// The registered indexes as fetched at one moment.
+pub struct Catalog {
+    indexes: Vec<(String, Index)>,
+}
+
+impl Catalog {
     /// The newest version of each extension whose id, name or description
     /// holds `word` (every extension for an empty word).
-    pub async fn search(&self, word: &str) -> OpResult<Vec<Available>> {
+    pub fn search(&self, word: &str) -> OpResult<Vec<Available>> {
         let word = word.to_lowercase();
         let mut out: Vec<Available> = Vec::new();
-        for (url, index) in self.fetch_all().await? {
+        for (url, index) in &self.indexes {
             for e in &index.extensions {
                 let hay = format!("{} {} {}", e.id, e.name, e.description).to_lowercase();
                 if !hay.contains(&word) || out.iter().any(|a| a.id == e.id) {
                     continue;
                 }
                 if let Some(v) = newest_first(e).first() {
-                    out.push(available(&url, e, v)?);
+                    out.push(available(url, e, v)?);
                 }
             }
         }
@@ -254,8 +271,8 @@ impl Indexes {
 
     /// Extension `id` at `version` (the newest when `None`), from the first
     /// registered index that lists it.
-    pub async fn resolve(&self, id: &str, version: Option<&str>) -> OpResult<Available> {
-        for (url, index) in self.fetch_all().await? {
+    pub fn resolve(&self, id: &str, version: Option<&str>) -> OpResult<Available> {
+        for (url, index) in &self.indexes {
             let Some(entry) = index.extensions.iter().find(|e| e.id == id) else { continue };
             let versions = newest_first(entry);
             let chosen = match version {
@@ -263,7 +280,7 @@ impl Indexes {
                 Some(v) => versions.iter().copied().find(|x| x.version == v),
             };
             return match chosen {
-                Some(v) => available(&url, entry, v),
+                Some(v) => available(url, entry, v),
                 None => Err(OpError::not_found(format!(
                     "{url} lists `{id}` at {}, not at {}",
                     versions.iter().map(|v| v.version.as_str()).collect::<Vec<_>>().join(", "),

@@ -8,5 +8,5 @@ pub mod index;
 pub mod keys;
 
 pub use format::{Contents, Publisher};
-pub use index::{Available, Indexes, compare_versions};
+pub use index::{Available, Catalog, Indexes, compare_versions};
 pub use keys::KeyInfo;
