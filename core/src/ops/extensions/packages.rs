@@ -94,6 +94,11 @@ impl Operation for Pack {
         if !output.is_absolute() {
             return Err(OpError::invalid(format!("output `{}` must be an absolute path", input.output)));
         }
+        // `dist/` names a folder, made if missing.
+        if input.output.ends_with('/') {
+            std::fs::create_dir_all(&output)
+                .map_err(|e| OpError::invalid(format!("cannot make folder {}: {e}", output.display())))?;
+        }
         let name = input.key.clone();
         let key = vault(&ctx, move |v| keys::signer(v, &name)).await?;
         let src = InstallSource { wasm: input.wasm, ..InstallSource::path(input.path) };

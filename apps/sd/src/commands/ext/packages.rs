@@ -108,6 +108,10 @@ pub async fn key(ctx: &mut Ctx, cmd: KeyCmd) -> OpResult<()> {
 pub async fn pack(ctx: &mut Ctx, dir: &Path, sign: &str, output: Option<PathBuf>) -> OpResult<()> {
     let src = source::resolve(dir)?;
     let output = match output {
+        // A trailing `/` says "a folder", made if missing.
+        Some(o) if o.as_os_str().as_encoded_bytes().ends_with(b"/") => {
+            format!("{}/", super::grants::absolute(&o)?.trim_end_matches('/'))
+        }
         Some(o) => super::grants::absolute(&o)?,
         None => super::grants::absolute(Path::new("."))?,
     };
