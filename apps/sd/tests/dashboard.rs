@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use crate::common::{Daemon, pack_test_extension_as, sd, sd_json, serve_dir, write_index};
+use crate::common::{Daemon, pack_test_extension_as, sd, sd_json, serve_dir};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -281,7 +281,8 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
     // An index offers 2.0.0, which asks for `http.` too: listed under
     // Updates, reviewed with the same consent, then installed.
     let v2 = pack_test_extension_as(dir, "publisher", site.path(), "2.0.0", &["http."]);
-    write_index(&site.path().join("index.json"), &key["publisher"]["key"], &[&v1, &v2]);
+    assert_eq!(v2["version"], "2.0.0");
+    sd_json(dir, &["ext", "index", "build", site.path().to_str().unwrap()]);
     let base = serve_dir(site.path());
     sd_json(dir, &["ext", "index", "add", &format!("{base}/index.json")]);
     client.refresh().await.unwrap();

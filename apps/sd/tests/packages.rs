@@ -8,7 +8,7 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use common::{pack_test_extension_as, sd, sd_json, serve_dir, write_index};
+use common::{pack_test_extension_as, sd, sd_json, serve_dir};
 use serde_json::{Value, json};
 
 fn test_extension_dir() -> PathBuf {
@@ -109,9 +109,12 @@ fn an_index_lists_updates_and_an_update_asking_for_more_needs_yes() {
 
     // Version 1 as built; 9.0.0 the same module asking for `http.` too.
     let v1 = pack(dir, &test_extension_dir(), "publisher", site.path());
-    let v2 = pack_test_extension_as(dir, "publisher", site.path(), "9.0.0", &["http."]);
-    let index = site.path().join("index.json");
-    write_index(&index, &key["publisher"]["key"], &[&v1]);
+    let later = tempfile::tempdir().unwrap();
+    let v2 = pack_test_extension_as(dir, "publisher", later.path(), "9.0.0", &["http."]);
+    // The publisher writes the index from the packages in the folder.
+    let built = sd_json(dir, &["ext", "index", "build", site.path().to_str().unwrap()]);
+    assert_eq!(built["extensions"][0]["publisher"], key["publisher"]["key"], "{built}");
+    assert_eq!(built["extensions"][0]["versions"][0]["blake3"], v1["blake3"], "{built}");
     let index_url = format!("{base}/index.json");
     sd_json(dir, &["ext", "index", "add", &index_url]);
     let found = sd_json(dir, &["ext", "search", "host"]);
@@ -125,7 +128,10 @@ fn an_index_lists_updates_and_an_update_asking_for_more_needs_yes() {
     assert_eq!(sd_json(dir, &["ext", "outdated"]), json!([]));
 
     // 9.0.0 asks for more: listed, and updated only with --yes.
-    write_index(&index, &key["publisher"]["key"], &[&v1, &v2]);
+    let v2_file = Path::new(v2["output"].as_str().unwrap());
+    std::fs::copy(v2_file, site.path().join(v2_file.file_name().unwrap())).unwrap();
+    let built = sd_json(dir, &["ext", "index", "build", site.path().to_str().unwrap()]);
+    assert_eq!(built["extensions"][0]["versions"].as_array().unwrap().len(), 2, "{built}");
     let outdated = sd(dir, &["ext", "outdated"]);
     let listed = String::from_utf8_lossy(&outdated.stdout).to_string();
     assert!(listed.contains("test-extension") && listed.contains("-> 9.0.0"), "{listed}");

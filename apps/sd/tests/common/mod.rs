@@ -183,19 +183,3 @@ pub fn pack_test_extension_as(data_dir: &Path, key: &str, out: &Path, version: &
     std::fs::write(src.join("manifest.json"), manifest.to_string()).unwrap();
     sd_json(data_dir, &["ext", "pack", src.to_str().unwrap(), "--sign", key, "-o", out.to_str().unwrap()])
 }
-
-/// An index (format 1) listing test-extension at each of `packed` (what
-/// `sd ext pack` said, the packages beside the index), signed by `key`
-/// (its public key, hex).
-pub fn write_index(path: &Path, key: &Value, packed: &[&Value]) {
-    let versions: Vec<Value> = packed
-        .iter()
-        .map(|p| {
-            let file = Path::new(p["output"].as_str().unwrap()).file_name().unwrap().to_str().unwrap().to_string();
-            serde_json::json!({ "version": p["version"], "url": file, "blake3": p["blake3"], "size": p["size"] })
-        })
-        .collect();
-    let index = serde_json::json!({ "format": 1, "extensions": [{ "id": "test-extension", "name": "Test Extension",
-        "description": "Exercises the extension host", "publisher": key, "versions": versions }] });
-    std::fs::write(path, index.to_string()).unwrap();
-}
