@@ -51,7 +51,7 @@ pub enum ExtCmd {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
-    /// Extension indexes: `add URL`, `list`, `remove URL`.
+    /// Extension indexes: `add URL`, `list`, `remove URL`, and `build DIR` for publishers.
     Index {
         #[command(subcommand)]
         cmd: packages::IndexCmd,
