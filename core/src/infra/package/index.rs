@@ -111,6 +111,9 @@ impl Index {
             let at = |what: String| OpError::invalid(format!("the index at {url}, extension `{}`: {what}", e.id));
             crate::infra::extension::Manifest::check_id(&e.id).map_err(|err| at(err.message))?;
             Publisher::parse(&e.publisher).map_err(|err| at(err.message))?;
+            if e.versions.is_empty() {
+                return Err(at("lists no version".to_string()));
+            }
             for v in &e.versions {
                 if v.blake3.len() != 64 || !v.blake3.bytes().all(|b| b.is_ascii_hexdigit()) {
                     return Err(at(format!("version {}: `blake3` must be 64 hex digits", v.version)));
