@@ -636,7 +636,11 @@ async fn semantic_search_finds_meaning_without_shared_words() {
 async fn semantic_search_over_log_lines_finds_nothing_for_an_unrelated_query() {
     let (core, _data) = core();
     let lib = new_library(&core, "l").await;
-    let tree = tempfile::tempdir().unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    // A folder of its own: the folder is an entry too, and a random name
+    // such as `.tmpBp7ZvJ` once came 0.26 close to "birthday party".
+    let tree = temp.path().join("logs");
+    std::fs::create_dir(&tree).unwrap();
     for i in 0..200 {
         let line = format!(
             "2026-11-{:02} 12:{:02}:01 INFO worker {i}: request served in {}ms status=200\n",
@@ -644,9 +648,9 @@ async fn semantic_search_over_log_lines_finds_nothing_for_an_unrelated_query() {
             i % 60,
             i * 7 % 300
         );
-        std::fs::write(tree.path().join(format!("app-{i}.log")), line).unwrap();
+        std::fs::write(tree.join(format!("app-{i}.log")), line).unwrap();
     }
-    call(&core, "action:locations.add.input.v1", Some(lib), json!({ "path": tree.path() })).await.unwrap();
+    call(&core, "action:locations.add.input.v1", Some(lib), json!({ "path": tree })).await.unwrap();
     let search = |query: &str, extra: Value| {
         let core = core.clone();
         let mut payload = json!({ "query": query, "limit": 10000 });

@@ -56,14 +56,18 @@ fn sd_search_semantic_ranks_by_meaning() {
 fn sd_search_semantic_returns_nothing_below_its_floor_and_leaves_no_job_running() {
     let data = tempfile::tempdir().unwrap();
     let dir = data.path();
-    let tree = tempfile::tempdir().unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    // A folder of its own: the folder is an entry too, and a random temp
+    // name can come close to a query by chance.
+    let tree = temp.path().join("notes");
+    std::fs::create_dir(&tree).unwrap();
     // More entries than a search embeds within its own time budget.
     for i in 0..600 {
-        std::fs::write(tree.path().join(format!("log-{i}.txt")), format!("log line {i}\n")).unwrap();
+        std::fs::write(tree.join(format!("log-{i}.txt")), format!("log line {i}\n")).unwrap();
     }
-    std::fs::write(tree.path().join("coffee-receipt.txt"), "Blue Bottle Coffee\nLatte 5.50\nTotal 5.50\n").unwrap();
+    std::fs::write(tree.join("coffee-receipt.txt"), "Blue Bottle Coffee\nLatte 5.50\nTotal 5.50\n").unwrap();
     sd_json(dir, &["library", "create", "main"]);
-    sd_json(dir, &["location", "add", tree.path().to_str().unwrap()]);
+    sd_json(dir, &["location", "add", tree.to_str().unwrap()]);
     let v = sd_json(dir, &["search", "--semantic", "a cafe purchase"]);
     assert_eq!(v["pending"], 0, "the command embedded everything before ranking: {v}");
     assert_eq!(v["results"][0]["entry"]["name"], "coffee-receipt.txt", "{v}");
