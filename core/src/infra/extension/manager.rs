@@ -401,8 +401,10 @@ impl ExtensionManager {
         let fetched = src.fetch(&self.data_dir()).await?;
         let Fetched { manifest, wasm, wasm_path, publisher, .. } = &fetched;
         let id = manifest.id.clone();
+        // Hashed once: checked against the review, then stored.
+        let module_hash = blake3::hash(wasm).to_hex();
         if let Some(expected) = &src.expect_blake3
-            && blake3::hash(wasm).to_hex().as_str() != expected.to_ascii_lowercase()
+            && module_hash.as_str() != expected.to_ascii_lowercase()
         {
             return Err(OpError::conflict(format!(
                 "`{id}` changed since it was reviewed (its module's BLAKE3 is not {expected}); nothing was installed. Review it again"
@@ -441,7 +443,7 @@ impl ExtensionManager {
                 stored.wasm = Some(MODULE_FILE.to_string());
                 std::fs::write(tmp.join(MODULE_FILE), wasm)?;
                 // Hashed once here, not on every `info`.
-                std::fs::write(tmp.join(HASH_FILE), blake3::hash(wasm).to_hex().as_bytes())?;
+                std::fs::write(tmp.join(HASH_FILE), module_hash.as_bytes())?;
                 if let Some(pin) = &pin {
                     std::fs::write(tmp.join(PUBLISHER_FILE), serde_json::to_vec_pretty(pin).unwrap_or_default())?;
                 }

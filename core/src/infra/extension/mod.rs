@@ -25,6 +25,7 @@ pub use instance::Instance;
 pub use manager::{ExtensionInfo, ExtensionManager, ExtensionState, Inspection, Outdated};
 pub use manifest::Manifest;
 pub use permissions::NetworkGrant;
+pub(crate) use source::read_package;
 pub use source::{InstallSource, MAX_MODULE_BYTES, MAX_PACKAGE_BYTES, Origin};
 
 /// Largest job checkpoint, in bytes.

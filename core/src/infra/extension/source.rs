@@ -219,6 +219,15 @@ impl InstallSource {
     }
 }
 
+/// Reads a package file as install reads one (size bounded, signature
+/// verified, manifest embedded): its bytes, its manifest and its publisher.
+pub(crate) fn read_package(path: &Path) -> OpResult<(Vec<u8>, Manifest, Option<Publisher>)> {
+    let bytes = read_bounded(path, MAX_PACKAGE_BYTES, "extension file")?;
+    let shown = path.display().to_string();
+    let Fetched { manifest, publisher, .. } = unpack(&bytes, Origin::File { path: shown.clone() }, &shown, None)?;
+    Ok((bytes, manifest, publisher))
+}
+
 fn read_manifest(path: &Path) -> OpResult<Manifest> {
     Manifest::parse(&read_bounded(path, MAX_MANIFEST_BYTES, "manifest")?).map_err(|e| e.context(path.display()))
 }

@@ -125,6 +125,60 @@ impl Index {
     }
 }
 
+/// Writes `dir/index.json` listing every package (`.sdpkg`) in `dir` by
+/// file name, each read as install reads it (signature, embedded manifest):
+/// a publisher serves the folder as it is. Returns the file and the index.
+pub fn build_in(dir: &Path) -> OpResult<(PathBuf, Index)> {
+    let listing = std::fs::read_dir(dir).map_err(|e| OpError::not_found(format!("{}: {e}", dir.display())))?;
+    let mut files: Vec<PathBuf> = listing
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == super::format::EXTENSION))
+        .collect();
+    files.sort();
+    let mut extensions: Vec<IndexEntry> = Vec::new();
+    for file in &files {
+        let shown = file.display();
+        let (bytes, manifest, publisher) = crate::infra::extension::read_package(file)?;
+        let Some(publisher) = publisher else {
+            return Err(OpError::invalid(format!("{shown} is a bare module, not a signed package")));
+        };
+        let version = IndexVersion {
+            version: manifest.version.clone(),
+            url: file.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string(),
+            blake3: blake3::hash(&bytes).to_hex().to_string(),
+            size: Some(bytes.len() as u64),
+        };
+        match extensions.iter_mut().find(|e| e.id == manifest.id) {
+            Some(e) if e.publisher != publisher.key => {
+                return Err(OpError::invalid(format!(
+                    "{shown} is `{}` signed by {}, but another package of it is signed by another key; one index lists one publisher per extension",
+                    manifest.id, publisher.fingerprint
+                )));
+            }
+            Some(e) => e.versions.push(version),
+            None => extensions.push(IndexEntry {
+                id: manifest.id,
+                name: manifest.name,
+                description: manifest.description,
+                publisher: publisher.key,
+                versions: vec![version],
+            }),
+        }
+    }
+    if extensions.is_empty() {
+        return Err(OpError::not_found(format!(
+            "no package (.sdpkg) in {}; make one with `sd ext pack`",
+            dir.display()
+        )));
+    }
+    let index = Index { format: 1, extensions };
+    let path = dir.join("index.json");
+    let text = serde_json::to_vec_pretty(&index).map_err(|e| OpError::internal(e.to_string()))?;
+    std::fs::write(&path, text).map_err(|e| OpError::internal(format!("cannot write {}: {e}", path.display())))?;
+    Ok((path, index))
+}
+
 /// `url` resolved against the index's URL.
 fn join(index_url: &str, url: &str) -> OpResult<String> {
     let base = url::Url::parse(index_url).map_err(|e| OpError::invalid(format!("`{index_url}`: {e}")))?;

@@ -7,9 +7,7 @@ use clap::Subcommand;
 use sd_core::{OpError, OpResult};
 use serde_json::{Value, json};
 
-use sd_core::infra::extension::{MAX_PACKAGE_BYTES, Manifest};
-use sd_core::infra::package::format;
-use sd_core::infra::package::index::{Index, IndexEntry, IndexVersion};
+use sd_core::infra::extension::Manifest;
 
 use super::{show, source};
 use crate::ctx::Ctx;
@@ -45,7 +43,7 @@ pub fn install_payload(target: &str) -> OpResult<Value> {
         return Ok(source::resolve(path)?.payload());
     }
     let id = target.split('@').next().unwrap_or_default();
-    if !target.contains('/') && sd_core::infra::extension::Manifest::check_id(id).is_ok() {
+    if !target.contains('/') && Manifest::check_id(id).is_ok() {
         return Ok(json!({ "name": target }));
     }
     Err(OpError::not_found(format!(
@@ -157,8 +155,9 @@ pub async fn index(ctx: &mut Ctx, cmd: IndexCmd) -> OpResult<()> {
             let v = ctx.call("action:extensions.indexes.remove.input.v1", None, json!({ "url": url })).await?;
             ctx.print(&v, |_| println!("Removed index {url}"));
         }
+        // An author's tool over local files, so it runs here, not in the daemon.
         IndexCmd::Build { dir } => {
-            let (path, index) = build_index(&dir)?;
+            let (path, index) = sd_core::infra::package::index::build_in(&dir)?;
             let v = serde_json::to_value(&index).map_err(|e| OpError::internal(e.to_string()))?;
             ctx.print(&v, |_| {
                 let versions: usize = index.extensions.iter().map(|e| e.versions.len()).sum();
@@ -171,64 +170,6 @@ pub async fn index(ctx: &mut Ctx, cmd: IndexCmd) -> OpResult<()> {
         }
     }
     Ok(())
-}
-
-/// Writes `dir/index.json` from the packages in `dir`, each checked as
-/// install would read it (signature, embedded manifest). An author's tool:
-/// it reads local files only, so it runs here rather than in the daemon.
-fn build_index(dir: &Path) -> OpResult<(PathBuf, Index)> {
-    let listing = std::fs::read_dir(dir).map_err(|e| OpError::not_found(format!("{}: {e}", dir.display())))?;
-    let mut files: Vec<PathBuf> =
-        listing.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == format::EXTENSION)).collect();
-    files.sort();
-    let mut extensions: Vec<IndexEntry> = Vec::new();
-    for file in &files {
-        let shown = file.display();
-        let size = std::fs::metadata(file).map_err(|e| OpError::not_found(format!("{shown}: {e}")))?.len();
-        if size > MAX_PACKAGE_BYTES as u64 {
-            return Err(OpError::exhausted(format!("{shown} is over the {MAX_PACKAGE_BYTES}-byte limit")));
-        }
-        let bytes = std::fs::read(file).map_err(|e| OpError::not_found(format!("{shown}: {e}")))?;
-        let opened = format::open(&bytes).map_err(|e| e.context(&shown))?;
-        let Some(publisher) = opened.publisher().cloned() else {
-            return Err(OpError::invalid(format!("{shown} is a bare module, not a signed package")));
-        };
-        let manifest = Manifest::of_module(opened.module(), None)?
-            .ok_or_else(|| OpError::invalid(format!("{shown} carries no manifest")))?;
-        let version = IndexVersion {
-            version: manifest.version.clone(),
-            url: file.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string(),
-            blake3: blake3::hash(&bytes).to_hex().to_string(),
-            size: Some(size),
-        };
-        match extensions.iter_mut().find(|e| e.id == manifest.id) {
-            Some(e) if e.publisher != publisher.key => {
-                return Err(OpError::invalid(format!(
-                    "{shown} is `{}` signed by {}, but another package of it is signed by another key; one index lists one publisher per extension",
-                    manifest.id, publisher.fingerprint
-                )));
-            }
-            Some(e) => e.versions.push(version),
-            None => extensions.push(IndexEntry {
-                id: manifest.id,
-                name: manifest.name,
-                description: manifest.description,
-                publisher: publisher.key,
-                versions: vec![version],
-            }),
-        }
-    }
-    if extensions.is_empty() {
-        return Err(OpError::not_found(format!(
-            "no package (.sdpkg) in {}; make one with `sd ext pack`",
-            dir.display()
-        )));
-    }
-    let index = Index { format: 1, extensions };
-    let path = dir.join("index.json");
-    let text = serde_json::to_vec_pretty(&index).map_err(|e| OpError::internal(e.to_string()))?;
-    std::fs::write(&path, text).map_err(|e| OpError::internal(format!("cannot write {}: {e}", path.display())))?;
-    Ok((path, index))
 }
 
 pub async fn search(ctx: &mut Ctx, word: Option<String>) -> OpResult<()> {
