@@ -215,8 +215,9 @@ fn describe(o: &Value) -> String {
 }
 
 pub async fn outdated(ctx: &mut Ctx) -> OpResult<()> {
-    let list = outdated_list(ctx).await?;
-    ctx.print(&Value::Array(list.clone()), |_| {
+    let list = Value::Array(outdated_list(ctx).await?);
+    ctx.print(&list, |v| {
+        let list = v.as_array().map(Vec::as_slice).unwrap_or_default();
         if list.is_empty() {
             println!("Every installed extension is up to date with the registered indexes.");
         }
@@ -234,7 +235,9 @@ pub async fn update(ctx: &mut Ctx, id: Option<String>, yes: bool) -> OpResult<()
     }
     if list.is_empty() {
         let what = id.map_or("Every installed extension is".to_string(), |i| format!("{i} is"));
-        ctx.print(&json!([]), |_| println!("{what} up to date with the registered indexes."));
+        ctx.print(&json!({ "updated": [], "failed": [] }), |_| {
+            println!("{what} up to date with the registered indexes.")
+        });
         return Ok(());
     }
     let (mut done, mut failed) = (Vec::new(), Vec::new());
