@@ -574,8 +574,9 @@ async fn a_language_models_second_opinion_is_kept_only_where_the_text_bears_it_o
         json!({ "ai": { "openai": { "base_url": format!("http://{addr}/v1"), "model": "m", "timeout_ms": 5000 } } });
     std::fs::write(env._data.path().join("config.json"), config.to_string()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    // No label says which amount was paid: extraction alone drops it.
-    let receipt = "Harbour Hardware\nHafenstraße 3, 20457 Hamburg\nQuittung 05.03.2024 10:12\nBolts M6 x20 12,90\nWood glue 10,50\n23,40 EUR\nVielen Dank\n";
+    // No label says which amount was paid, and too few lines end in a
+    // price to guess from the layout: extraction alone drops it.
+    let receipt = "Harbour Hardware\nHafenstraße 3, 20457 Hamburg\nQuittung 05.03.2024 10:12\nBolts M6 x20 12,90; wood glue 10,50\n23,40 EUR\nVielen Dank\n";
     std::fs::write(dir.path().join("hardware.txt"), receipt).unwrap();
     std::fs::write(dir.path().join("notes.txt"), "Garden club\nFees discussed: 12.00 and 15.00\nQuittung next time\n")
         .unwrap();

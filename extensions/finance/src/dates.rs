@@ -199,13 +199,15 @@ fn month_named(word: &str) -> Option<u32> {
 
 const MONTH_WORD: &str = r"\p{L}{3,12}\.?";
 
+// A date may run into the next word where OCR lost a space
+// (`27/03/2018Time`), hence a letter after it as well as a word boundary.
 static ISO: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::unwrap_used)] // constant pattern
-    Regex::new(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b").unwrap()
+    Regex::new(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:\b|[A-Za-z])").unwrap()
 });
 static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::unwrap_used)] // constant pattern
-    Regex::new(r"\b(\d{1,2}) ?([-/.]) ?(\d{1,2}) ?([-/.,]) ?(\d{4}|\d{2})\b").unwrap()
+    Regex::new(r"\b(\d{1,2}) ?([-/.]) ?(\d{1,2}) ?([-/.,]) ?(\d{4}|\d{2})(?:\b|[A-Za-z])").unwrap()
 });
 static DAY_MONTH: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::unwrap_used)] // constant pattern

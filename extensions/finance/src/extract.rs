@@ -91,8 +91,10 @@ fn resolve_currency(m: &Money, country: Option<&(Country, String)>) -> Option<Fi
 fn document_currency(lines: &[&str], country: Option<&(Country, String)>) -> Option<Field<String>> {
     let mut counts: Vec<(String, usize, Money)> = Vec::new();
     for line in lines {
+        // Prices only: a code before a whole number is as often part of an
+        // item's name or model number (`SHOES KWD 805`).
         for m in money::amounts(line) {
-            if m.currency.is_some() {
+            if m.currency.is_some() && m.has_decimals {
                 let resolved = resolve_currency(&m, country).map(|f| f.value).unwrap_or_default();
                 match counts.iter_mut().find(|(c, _, _)| *c == resolved) {
                     Some(e) => e.1 += 1,
@@ -110,8 +112,18 @@ fn document_currency(lines: &[&str], country: Option<&(Country, String)>) -> Opt
         });
     }
     // Codes without a number next to them: `Total (EUR)`, `Währung: EUR`.
+    // Elsewhere, three capitals are as often part of an item's name, so
+    // only the country's own code is taken there.
     for line in lines {
-        if let Some(code) = line.split(|c: char| !c.is_ascii_alphabetic()).find_map(money::standalone_code) {
+        let labelled = {
+            let w = words(line);
+            line.contains('(') || CURRENCY_LABELS.iter().any(|l| w.iter().any(|x| x == l))
+        };
+        if let Some(code) = line
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .filter_map(money::standalone_code)
+            .find(|code| labelled || country.is_some_and(|(c, _)| c.currency == *code))
+        {
             return Some(field(code.to_string(), 0.7, format!("the code {code} in {line:?}")));
         }
     }
@@ -126,6 +138,12 @@ fn document_currency(lines: &[&str], country: Option<&(Country, String)>) -> Opt
     }
     None
 }
+
+/// Words of a line that names the currency of a document's amounts.
+const CURRENCY_LABELS: &[&str] = &[
+    "total", "amount", "amt", "currency", "sum", "price", "waehrung", "wahrung", "betrag", "summe", "preis", "montant",
+    "devise", "prix", "bedrag", "totaal", "valuta", "waluta", "kwota", "importe", "moneda", "totale",
+];
 
 /// How to read numeric dates: the country's way, else by the currency.
 fn date_order(country: Option<&(Country, String)>, currency: Option<&str>) -> Order {
@@ -209,8 +227,22 @@ fn digits_fixed(line: &str) -> String {
         #[allow(clippy::unwrap_used)] // constant pattern
         Regex::new(r"\b[\dOoIl|]{1,4}[-/.][\dOoIl|]{1,2}[-/.][\dOoIl|]{2,4}\b").unwrap()
     });
+    // `Datum 11,04,20`: on a line labelled as a date, commas for dots.
+    static COMMAS: LazyLock<Regex> = LazyLock::new(|| {
+        #[allow(clippy::unwrap_used)] // constant pattern
+        Regex::new(r"\b(\d{1,2}),(\d{1,2}),(\d{2}|\d{4})\b").unwrap()
+    });
+    let labelled = || {
+        let w = words(line);
+        DATE_LABELS.iter().any(|l| w.iter().any(|x| x == l))
+    };
+    let line = if COMMAS.is_match(line) && labelled() {
+        COMMAS.replace_all(line, "$1.$2.$3")
+    } else {
+        std::borrow::Cow::Borrowed(line)
+    };
     DATEISH
-        .replace_all(line, |c: &regex::Captures<'_>| {
+        .replace_all(&line, |c: &regex::Captures<'_>| {
             c[0].chars()
                 .map(|ch| match ch {
                     'O' | 'o' => '0',
@@ -281,13 +313,17 @@ pub fn extract(doc: &Doc<'_>) -> Extracted {
     let lines: Vec<&str> = doc.text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     let domain = doc.from_address.rsplit_once('@').map_or("", |(_, d)| d);
     let country = locale::infer(doc.text, domain);
-    let total_found = totals::find(&lines);
+    // An email names its total in words; a scan or file whose labels OCR
+    // lost still has its amounts.
+    let total_found =
+        totals::find(&lines).or_else(|| doc.from_address.is_empty().then(|| totals::largest(&lines)).flatten());
     let (total, mut currency) = match &total_found {
         Some((m, i, rank)) => {
             let conf = match rank {
                 101.. => 0.95,
                 100 => 0.85,
-                _ => 0.75,
+                60.. => 0.75,
+                _ => 0.5,
             };
             (
                 Some(field(money::cents(m.value), conf, format!("line {}: {:?}", i + 1, lines[*i]))),
@@ -341,6 +377,7 @@ const PAYMENT_WORDS: &[&str] = &[
     "kvitto",
     "bon",
     "summe",
+    "lastschrift",
     "gesamt",
     "mwst",
     "ust",
@@ -452,7 +489,10 @@ pub fn verdict(doc: &Doc<'_>, extracted: &Extracted) -> Verdict {
             return Verdict { receipt: false, reason: format!("looks like {what}") };
         }
     }
-    if payment == 0 && total.confidence < 0.9 {
+    // A scan's labels are matched with OCR's errors forgiven (`Sumnie` for
+    // `Summe`), its payment words are not: a labelled total says enough.
+    let labelled_scan = doc.from_address.is_empty() && total.confidence >= 0.85;
+    if payment == 0 && total.confidence < 0.9 && !labelled_scan {
         return Verdict { receipt: false, reason: "an amount, but nothing says it was paid".into() };
     }
     Verdict { receipt: true, reason: format!("amount paid {:.2} with {payment} payment words", total.value) }
@@ -554,6 +594,33 @@ mod styles {
         assert_eq!(read(nl, "", ""), ("CloudServers".into(), "2020-02-12".into(), 60.5, "EUR".into()));
         let pl = "Faktura VAT nr 12/2021\nSprzedawca:\nSerwis Komputerowy Sp. z o.o.\nul. Długa 5, 00-001 Warszawa\nNIP 123-456-78-90\nNabywca:\nJan Kowalski\nData wystawienia: 15.06.2021\nRazem do zapłaty: 1 230,00 zł\n";
         assert_eq!(read(pl, "", ""), ("Serwis Komputerowy".into(), "2021-06-15".into(), 1230.0, "PLN".into()));
+    }
+
+    #[test]
+    fn names_numbers_and_tags_in_a_letterhead() {
+        // A name that starts with a number, a country tag before the legal
+        // form, a code in an item's name, a date run into the next word.
+        let t = "7 HARI MINIMART S/B (519537-X)\nLOT 28, JALAN ANGSA, 41150 KLANG, SELANGOR\nINVOICE NO : 18138/103\nDate:27/04/2018Time:10:59\nSAFETY SHOES KWD 805 1 193.00\nTotal Sales (incl GST) 193.00\nCASH 200.00\nCHANGE 7.00\n";
+        assert_eq!(read(t, "", ""), ("7 Hari Minimart".into(), "2018-04-27".into(), 193.0, "MYR".into()));
+        let t = "HOMEFIX RETAIL (M) SDN BHD\n(CO. REG : 860671-D)\nLOT 18, JALAN KPB 6, 43300 SERI KEMBANGAN, SELANGOR\n(PUTRA NILAI BRANCH)\n-TAX INVOICE-\nPAINT BRUSH 2\" 1 X 3.30 3.30\nSub Total 3.30\nAMOUNT DUE 3.30\nPAID 10.00\nCHANGE DUE 6.70\n12-01-19 19:58\n";
+        assert_eq!(read(t, "", ""), ("Homefix Retail".into(), "2019-01-12".into(), 3.3, "MYR".into()));
+        let t = "MEGAMART CO. (M) BHD\n(126926-H)\nCHERAS, 55100 KUALA LUMPUR\nBUAH 4.98SR\nTotal After Adj Incl GST 5.00\nCASH 10.00\nChange Amt 5.00\n04/04/2018 13:05\n";
+        assert_eq!(read(t, "", ""), ("Megamart".into(), "2018-04-04".into(), 5.0, "MYR".into()));
+        // A German till that writes its date with commas.
+        let t = "Backhaus Sonne\nKirchweg 3, 33098 Paderborn\nBrot 3,20\nSUMME 3,20\nBar 5,00\nRückgeld 1,80\nDatum 11,04,20 09:51 Uhr\n";
+        assert_eq!(read(t, "", ""), ("Backhaus Sonne".into(), "2020-04-11".into(), 3.2, "EUR".into()));
+    }
+
+    #[test]
+    fn sellers_named_on_their_label_line_and_legal_forms_alone() {
+        let t = "Tax Invoice\nSold By: Zenith Retail Private Limited   Invoice Number # FAAB3C19\nGSTIN: 06AAECZ1234F1ZQ   Invoice Date: 14-03-2019\nBilling Address\nRahul Sharma\nWireless Mouse 1 699.00\nGrand Total ₹ 699.00\n";
+        assert_eq!(read(t, "", ""), ("Zenith Retail".into(), "2019-03-14".into(), 699.0, "INR".into()));
+        let t = "Lumen Telecom   Facture\n8 rue Neuve   Date : 03/05/2018\nAbonnement   29,99 €\nTotal de la facture TTC   34,99 €\nSAS au capital de 3 000 000 € - RCS Paris 421 938 861\n";
+        assert_eq!(read(t, "", ""), ("Lumen Telecom".into(), "2018-05-03".into(), 34.99, "EUR".into()));
+        // No letterhead and no sender: the domain its addresses name.
+        let t =
+            "Receipt #2291-4410\nAmount paid: $14.99\nDate paid: Jan 5, 2020\nQuestions? support@streamly.example\n";
+        assert_eq!(read(t, "", ""), ("Streamly".into(), "2020-01-05".into(), 14.99, "USD".into()));
     }
 
     #[test]

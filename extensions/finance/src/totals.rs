@@ -160,6 +160,7 @@ const CARD_WORDS: &[&str] = &[
     "girocard",
     "ec cash",
     "elec cash",
+    "lastschrift",
     "karte",
     "contactless",
     "paid by",
@@ -274,6 +275,10 @@ pub fn find(lines: &[&str]) -> Option<(Money, usize, u8)> {
         let w = words(line);
         if let Some(rank) = label_rank(line) {
             if let Some(m) = labelled_amount(lines, i).filter(|m| m.value > 0.0) {
+                // `PAID 50.00` above `CHANGE 34.70` is the cash handed over.
+                if cash.is_none() && w.iter().any(|x| x == "paid") {
+                    cash = Some((m.clone(), i));
+                }
                 labelled.push(Candidate { money: m, line: i, rank, votes: 0 });
             }
             continue;
@@ -303,6 +308,12 @@ pub fn find(lines: &[&str]) -> Option<(Money, usize, u8)> {
         && c.value > ch
     {
         paid.push(c.value - ch);
+    }
+    // A paid line that change was given from is not the total.
+    if let (Some((c, at)), Some(ch)) = (&cash, change)
+        && ch > 0.0
+    {
+        labelled.retain(|l| l.line != *at || !same(l.money.value, c.value));
     }
     // Each candidate gains a vote from every other line of the same value.
     let values: Vec<f64> = labelled.iter().map(|c| c.money.value).collect();
@@ -355,6 +366,33 @@ pub fn find(lines: &[&str]) -> Option<(Money, usize, u8)> {
     Some(with_tip(lines, best))
 }
 
+/// The largest price with cents at the end of a line: the last guess for a
+/// scan or file whose total label OCR lost entirely (rank 40), when it is
+/// laid out as a receipt, with at least three lines ending in a price (a
+/// note that mentions two amounts is not). Cash handed over is larger, but
+/// a document with a cash line has its total from cash less change or cash.
+pub fn largest(lines: &[&str]) -> Option<(Money, usize, u8)> {
+    let priced: Vec<(Money, usize)> = lines
+        .iter()
+        .enumerate()
+        // A date's digits (`05.03.2024`) are no price.
+        .filter(|(_, l)| crate::dates::dates_in(l, crate::dates::Order::DayFirst, None).is_empty())
+        .filter_map(|(i, l)| {
+            let m = price(l).filter(|m| m.has_decimals && m.value > 0.0)?;
+            // Only a currency code or marker may follow the price.
+            let tail = l.trim_end().rsplit(|c: char| c.is_ascii_digit()).next().unwrap_or("");
+            (tail.trim().chars().count() <= 3).then_some((m, i))
+        })
+        .collect();
+    if priced.len() < 3 {
+        return None;
+    }
+    priced
+        .into_iter()
+        .max_by(|a, b| a.0.value.partial_cmp(&b.0.value).unwrap_or(std::cmp::Ordering::Equal))
+        .map(|(m, i)| (m, i, 40))
+}
+
 /// When a tip follows the total, the labelled amount that adds it.
 fn with_tip(lines: &[&str], best: (Money, usize, u8)) -> (Money, usize, u8) {
     let tip: f64 =
@@ -399,6 +437,23 @@ mod tests {
         assert_eq!(total("Milch 1,19\nMastercard EUR 6,20"), Some(6.2));
         assert_eq!(total("Milch 1,19\nKartenzahlung\nEUR 17,06\nKarte 0"), Some(17.06));
         assert_eq!(total("Regal 59,96\nelec.-cash 59,96"), Some(59.96));
+    }
+
+    #[test]
+    fn the_largest_price_only_where_lines_end_in_prices() {
+        let largest = |t: &str| largest(&t.lines().collect::<Vec<_>>()).map(|(m, _, _)| m.value);
+        assert_eq!(largest("Bolts 12,90\nGlue 10,50\n23,40 EUR\nDanke"), Some(23.4));
+        assert_eq!(largest("Fees discussed: 12.00 and 15.00\nNext time"), None);
+        assert_eq!(largest("Quittung 05.03.2024 10:12\nBolts 12,90; glue 10,50\n23,40 EUR"), None);
+        assert_eq!(largest("A 1.00\nB 2.00 was the price we agreed on"), None);
+    }
+
+    #[test]
+    fn paid_less_change() {
+        let t = "Sub Total 15.30\nRounding 0.00\nAMOUNT DUE 15.30\nPAID 50.00\nCHANGE DUE 34.70";
+        assert_eq!(total(t), Some(15.3));
+        assert_eq!(total("Item 15.30\nPAID 50.00\nCHANGE 34.70"), Some(15.3));
+        assert_eq!(total("Amount paid $14.99\nVisa 4242"), Some(14.99));
     }
 
     #[test]

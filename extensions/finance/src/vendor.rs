@@ -235,6 +235,11 @@ pub fn clean(raw: &str) -> String {
         Regex::new(r"(?i)[\s,]+(?:sp\.?\s*z\s*o\.?\s*o\.?|sdn\.?\s*bhd\.?|private\s+limited|s\.?\s*de\s+r\.?\s*l\.?)$")
             .unwrap()
     });
+    // "MEGAMART CO. (M) BHD": a one-letter country tag before the legal form.
+    static COUNTRY_TAG: LazyLock<Regex> = LazyLock::new(|| {
+        #[allow(clippy::unwrap_used)] // constant pattern
+        Regex::new(r"\s*\([A-Z]\)$").unwrap()
+    });
     // "(861253-M)", "(Co. Reg. 12345-A)": registration numbers.
     static REG_NO: LazyLock<Regex> = LazyLock::new(|| {
         #[allow(clippy::unwrap_used)] // constant pattern
@@ -246,6 +251,7 @@ pub fn clean(raw: &str) -> String {
         let before = s.clone();
         s = STORE_NO.replace(&s, "").trim().trim_end_matches([',', '.', ':']).trim().to_string();
         s = LEGAL_TAIL.replace(&s, "").to_string();
+        s = COUNTRY_TAG.replace(&s, "").to_string();
         for form in LEGAL {
             if let Some(stem) = strip_suffix_ascii_ci(&s, form)
                 && (stem.ends_with(' ') || stem.ends_with(','))
@@ -424,8 +430,10 @@ const NOT_NAME_WORDS: &[&str] = &[
 const STREET_ENDINGS: &[&str] =
     &["str", "straße", "strasse", "weg", "platz", "gasse", "laan", "straat", "gata", "vej", "allee"];
 
-/// Whether a line could be a merchant's name at the top of a receipt.
-fn header_line(line: &str) -> bool {
+/// Whether a line could be a merchant's name at the top of a receipt. A
+/// line starting with a number is an address, unless it carries a legal
+/// form (`7 HARI MINIMART S/B`).
+fn header_line(line: &str, legal: bool) -> bool {
     let letters = line.chars().filter(|c| c.is_alphabetic()).count();
     let digits = line.chars().filter(char::is_ascii_digit).count();
     let lower = line.to_lowercase();
@@ -434,7 +442,7 @@ fn header_line(line: &str) -> bool {
     letters >= 2
         && digits * 2 <= letters
         && line.chars().count() <= 40
-        && !line.trim_start().starts_with(|c: char| c.is_ascii_digit())
+        && (legal || !line.trim_start().starts_with(|c: char| c.is_ascii_digit()))
         && !is_generic(line)
         && !crate::money::amounts(line).iter().any(crate::money::is_price)
         && crate::dates::dates_in(line, crate::dates::Order::MonthFirst, None).is_empty()
@@ -595,7 +603,9 @@ const SELLER: &[&str] = &[
 /// Whether most of a line's words look like words, not OCR noise from a
 /// logo or a barcode (`LoDk`, `Fad Hunde nell`, `Poi)`).
 fn wordlike(line: &str) -> bool {
-    let tokens: Vec<&str> = line.split_whitespace().collect();
+    // Numbers are neither words nor noise (`7 HARI MINIMART`).
+    let tokens: Vec<&str> =
+        line.split_whitespace().filter(|t| !t.chars().all(|c| c.is_ascii_digit() || "-.,".contains(c))).collect();
     let good = tokens
         .iter()
         .filter(|t| {
@@ -611,7 +621,13 @@ fn wordlike(line: &str) -> bool {
                     .all(|p| p.chars().count() >= 3 && p.chars().skip(1).all(char::is_lowercase));
             let junk = t.chars().filter(|c| !c.is_alphanumeric() && !"&'.,-/()".contains(*c)).count();
             let acronym = (2..=4).contains(&letters.len()) && letters.iter().all(|c| c.is_uppercase());
-            (letters.len() >= 2 && (vowel || acronym) && case_ok && junk == 0) || matches!(**t, "&" | "-")
+            // A country or branch tag inside a legal name: `(M)`, `(KL)`.
+            let tag = t.starts_with('(')
+                && t.ends_with(')')
+                && (1..=4).contains(&letters.len())
+                && letters.iter().all(|c| c.is_uppercase())
+                && letters.len() + 2 == t.chars().count();
+            (letters.len() >= 2 && (vowel || acronym) && case_ok && junk == 0) || tag || matches!(**t, "&" | "-")
         })
         .count();
     !tokens.is_empty() && good * 10 >= tokens.len() * 7
@@ -643,6 +659,12 @@ fn letterhead<'a>(lines: &[&'a str]) -> Option<(usize, &'a str)> {
         // html2text marks headings and links (`# Name`, `[Name]`, `**Name**`).
         let cells = line.split("   ").map(|c| c.trim().trim_matches(|c: char| "#*>[]|_".contains(c) || c == ' '));
         for (col, cell) in cells.filter(|c| !c.is_empty()).enumerate() {
+            // `Sold By: Acme Retail Pvt Ltd`: the seller on its label's line.
+            let after_label = cell.split_once(':').filter(|(label, rest)| {
+                let w = crate::labels::words(label);
+                !rest.trim().is_empty() && w.len() <= 3 && SELLER.iter().any(|p| crate::labels::has_phrase(&w, p))
+            });
+            let cell = after_label.map_or(cell, |(_, rest)| rest.trim());
             let w = crate::labels::words(cell);
             if w.len() <= 3 && SELLER.iter().any(|p| crate::labels::has_phrase(&w, p)) {
                 seller_at = Some(i + 1);
@@ -656,7 +678,7 @@ fn letterhead<'a>(lines: &[&'a str]) -> Option<(usize, &'a str)> {
                 continue;
             }
             let legal = LEGAL_FORM.is_match(cell);
-            let seller = seller_at == Some(i);
+            let seller = seller_at == Some(i) || after_label.is_some();
             // Past the head, only a name with a legal form (an invoice's
             // footer).
             if (i >= 10 || first_price.is_some()) && !legal && !seller {
@@ -665,7 +687,9 @@ fn letterhead<'a>(lines: &[&'a str]) -> Option<(usize, &'a str)> {
             let form = LEGAL_FORM.find(cell);
             let name = form.map_or(cell, |m| cell[..m.end()].trim());
             let stem = form.map_or(cell, |m| cell[..m.start()].trim());
-            if !header_line(name)
+            // A legal form alone (`SAS au capital de ...`) names no one.
+            if form.is_some() && stem.chars().filter(|c| c.is_alphabetic()).count() < 2
+                || !header_line(name, legal)
                 || !wordlike(if stem.is_empty() { name } else { stem })
                 || w.iter().any(|x| NOT_LETTERHEAD.iter().any(|n| crate::labels::near(x, n)))
             {
@@ -769,15 +793,42 @@ pub fn find(lines: &[&str], doc: &Doc<'_>) -> Option<Field<String>> {
         .max_by(|(ia, a), (ib, b)| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal).then(ib.cmp(ia)));
     match (best, domain) {
         (Some((_, (name, conf, source))), _) => Some(Field { value: name, confidence: conf.min(0.99), source }),
-        (None, Some(d)) => {
-            let mut name = d.clone();
-            if let Some(first) = name.get_mut(..1) {
-                first.make_ascii_uppercase();
-            }
-            Some(Field { value: name, confidence: 0.4, source: "the sender's domain".into() })
-        }
-        (None, None) => None,
+        (None, Some(d)) => Some(Field { value: title(&d), confidence: 0.4, source: "the sender's domain".into() }),
+        (None, None) => text_domain(doc.text).map(|d| Field {
+            value: title(&d),
+            confidence: 0.35,
+            source: "an address or link in the text".into(),
+        }),
     }
+}
+
+/// `name` with its first letter up: a domain's name as a vendor.
+fn title(name: &str) -> String {
+    let mut name = name.to_string();
+    if let Some(first) = name.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    name
+}
+
+/// The name of the domain the text's email addresses and links name most
+/// (`support@streamly.example`, `www.streamly.example`), for a document
+/// with no sender and no name at its head.
+fn text_domain(text: &str) -> Option<String> {
+    static HOST: LazyLock<Regex> = LazyLock::new(|| {
+        #[allow(clippy::unwrap_used)] // constant pattern
+        Regex::new(r"(?i)(?:@|\bwww\.|https?://)((?:[a-z0-9-]+\.)+[a-z]{2,})").unwrap()
+    });
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for c in HOST.captures_iter(text).take(200) {
+        let Some(name) = c.get(1).and_then(|d| domain_name(&d.as_str().to_lowercase())) else { continue };
+        match counts.iter_mut().find(|(n, _)| *n == name) {
+            Some(e) => e.1 += 1,
+            None => counts.push((name, 1)),
+        }
+    }
+    // The first named wins a tie: a letterhead's address comes first.
+    counts.into_iter().rev().max_by_key(|(_, n)| *n).map(|(name, _)| name)
 }
 
 #[cfg(test)]

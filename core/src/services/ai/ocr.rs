@@ -260,15 +260,28 @@ async fn read_image(data: Vec<u8>, lang: &str, page: u32) -> OpResult<Vec<OcrLin
     .await
     .map_err(|e| OpError::internal(format!("preparing the image for OCR failed: {e}")))?;
     let input = prepared.as_deref().unwrap_or(&data);
+    let started = std::time::Instant::now();
     let mut lines = image_lines(input, lang, page).await?;
+    tracing::debug!(
+        cropped = done.cropped,
+        scale = done.scale,
+        line_height = ?done.line_height,
+        quality = reading_quality(&lines),
+        badly = read_badly(&lines),
+        ms = started.elapsed().as_millis() as u64,
+        "OCR read a page"
+    );
     // Little read well: perhaps the page is turned (a phone photo, a scan
     // fed sideways). Tesseract's orientation detection costs a fraction of
     // a reading, and only images read badly pay it.
     if read_badly(&lines)
         && let Some(turned) = upright(input, lang, page).await
-        && reading_quality(&turned) > reading_quality(&lines)
     {
-        lines = turned;
+        let better = reading_quality(&turned) > reading_quality(&lines);
+        tracing::debug!(quality = reading_quality(&turned), better, "OCR read the page turned upright");
+        if better {
+            lines = turned;
+        }
     }
     if prepared.is_some() {
         let (ox, oy) = done.offset;
@@ -307,6 +320,7 @@ async fn upright(data: &[u8], lang: &str, page: u32) -> Option<Vec<OcrLine>> {
     let field = |name: &str| osd.lines().find_map(|l| l.strip_prefix(name)).map(str::trim);
     let degrees: u32 = field("Rotate:")?.parse().ok()?;
     let confidence: f32 = field("Orientation confidence:")?.parse().ok()?;
+    tracing::debug!(degrees, confidence, "OCR orientation check");
     if degrees == 0 || confidence < MIN_ORIENTATION_CONFIDENCE {
         return None;
     }
