@@ -606,6 +606,12 @@ mod styles {
         assert_eq!(read(t, "", ""), ("Homefix Retail".into(), "2019-01-12".into(), 3.3, "MYR".into()));
         let t = "MEGAMART CO. (M) BHD\n(126926-H)\nCHERAS, 55100 KUALA LUMPUR\nBUAH 4.98SR\nTotal After Adj Incl GST 5.00\nCASH 10.00\nChange Amt 5.00\n04/04/2018 13:05\n";
         assert_eq!(read(t, "", ""), ("Megamart".into(), "2018-04-04".into(), 5.0, "MYR".into()));
+        // A name over two lines: the legal form on the second, or words of
+        // a trade alone on the first.
+        let t = "SUNRISE BREAD\n(KL) SDN BHD (139386 X)\nLOT 3, JALAN PELABUR 23/1, 40300 SHAH ALAM\nDate : 10/07/2017\nBREAD 2 8.52\nTotal Payable: 8.52\n";
+        assert_eq!(read(t, "", "").0, "Sunrise Bread (KL)");
+        let t = "SYARIKAT PERNIAGAAN\nHUP SENG\n(81109-A)\nNO 290, JALAN AIR PANAS, 53200 KUALA LUMPUR\nDATE: 29/12/2017\nDRILL BIT 1 22.26\nTOTAL 22.26\n";
+        assert_eq!(read(t, "", "").0, "Syarikat Perniagaan Hup Seng");
         // A German till that writes its date with commas.
         let t = "Backhaus Sonne\nKirchweg 3, 33098 Paderborn\nBrot 3,20\nSUMME 3,20\nBar 5,00\nRückgeld 1,80\nDatum 11,04,20 09:51 Uhr\n";
         assert_eq!(read(t, "", ""), ("Backhaus Sonne".into(), "2020-04-11".into(), 3.2, "EUR".into()));

@@ -636,8 +636,8 @@ fn wordlike(line: &str) -> bool {
 /// The business's name at the head of a receipt or invoice: among the first
 /// lines that can be a name, one with a legal form or a trade word, else the
 /// first; skipping a bill-to block and lines that are OCR noise.
-fn letterhead<'a>(lines: &[&'a str]) -> Option<(usize, &'a str)> {
-    let mut best: Option<(i32, usize, &str)> = None;
+fn letterhead(lines: &[&str]) -> Option<(usize, String)> {
+    let mut best: Option<(i32, usize, String)> = None;
     // Lines of a bill-to block still to skip, and from which column (a PDF
     // line keeps its columns three spaces apart: the issuer on the left,
     // the customer on the right).
@@ -687,10 +687,18 @@ fn letterhead<'a>(lines: &[&'a str]) -> Option<(usize, &'a str)> {
             let form = LEGAL_FORM.find(cell);
             let name = form.map_or(cell, |m| cell[..m.end()].trim());
             let stem = form.map_or(cell, |m| cell[..m.start()].trim());
-            // A legal form alone (`SAS au capital de ...`) names no one.
-            if form.is_some() && stem.chars().filter(|c| c.is_alphabetic()).count() < 2
-                || !header_line(name, legal)
-                || !wordlike(if stem.is_empty() { name } else { stem })
+            let head = i < 10 && first_price.is_none_or(|p| i < p);
+            // A legal form with no name before it (`(KL) SDN BHD`) ends a
+            // name begun on the line above; further down (`SAS au capital
+            // de ...`) it names no one.
+            let form_only = form.is_some() && !has_name_word(stem);
+            let name = match (form_only, i.checked_sub(1).map(|p| lines[p].trim())) {
+                (false, _) => name.to_string(),
+                (true, Some(above)) if head && name_line(above) => format!("{above} {name}"),
+                (true, _) => continue,
+            };
+            if !header_line(&name, legal)
+                || !wordlike(if stem.is_empty() || form_only { &name } else { stem })
                 || w.iter().any(|x| NOT_LETTERHEAD.iter().any(|n| crate::labels::near(x, n)))
             {
                 continue;
@@ -699,7 +707,6 @@ fn letterhead<'a>(lines: &[&'a str]) -> Option<(usize, &'a str)> {
             // A name at the head ranks by its place; one with a legal form
             // further down (an invoice's or a chain's footer) ranks above a
             // head line without one, below a head line with one.
-            let head = i < 10 && first_price.is_none_or(|p| i < p);
             let place = if head { (i as i32) / 4 } else { 1 };
             let score = 5 * i32::from(seller) + 3 * i32::from(legal) + i32::from(trade) - place - col as i32;
             if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
@@ -707,7 +714,54 @@ fn letterhead<'a>(lines: &[&'a str]) -> Option<(usize, &'a str)> {
             }
         }
     }
-    best.map(|(_, i, line)| (i, line))
+    let (_, i, mut name) = best?;
+    // `SYARIKAT PERNIAGAAN` over `HUP SENG`: words of a trade alone begin a
+    // name the next line ends.
+    let w = crate::labels::words(&name);
+    if !w.is_empty()
+        && w.iter().all(|x| TRADE_WORDS.contains(&x.as_str()) || NAME_OPENERS.contains(&x.as_str()))
+        && let Some(below) = lines.get(i + 1).map(|l| l.trim())
+        && name_line(below)
+        && !LEGAL_FORM.is_match(below)
+    {
+        name = format!("{name} {below}");
+    }
+    Some((i, name))
+}
+
+/// Words that open a business's name without naming it (Malay "company",
+/// "business", "centre").
+const NAME_OPENERS: &[&str] = &["syarikat", "perniagaan", "pusat", "kilang", "toko", "warung", "gedung"];
+
+/// Whether `text` holds a word of three letters or more outside brackets:
+/// `(KL)` and `(M)` are tags, not names.
+fn has_name_word(text: &str) -> bool {
+    let mut depth = 0u32;
+    let mut run = 0;
+    for c in text.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            c if c.is_alphabetic() && depth == 0 => {
+                run += 1;
+                if run >= 3 {
+                    return true;
+                }
+                continue;
+            }
+            _ => {}
+        }
+        run = 0;
+    }
+    false
+}
+
+/// Whether a line next to a chosen name can be the rest of it.
+fn name_line(line: &str) -> bool {
+    let w = crate::labels::words(line);
+    header_line(line, false)
+        && wordlike(line)
+        && !w.iter().any(|x| NOT_LETTERHEAD.iter().any(|n| crate::labels::near(x, n)))
 }
 
 /// The words of `name` that spell the sender's domain, when only some of
@@ -762,7 +816,7 @@ pub fn find(lines: &[&str], doc: &Doc<'_>) -> Option<Field<String>> {
             }
         }
     }
-    if let Some((i, line)) = letterhead(lines) {
+    if let Some((i, line)) = letterhead(lines).as_ref().map(|(i, l)| (*i, l.as_str())) {
         // html2text writes a link or image as `[text]`.
         let name = clean(line.trim_matches(|c| c == '[' || c == ']'));
         if !is_generic(&name) {
