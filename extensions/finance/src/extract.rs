@@ -623,6 +623,12 @@ mod styles {
         assert_eq!(read(t, "", ""), ("Zenith Retail".into(), "2019-03-14".into(), 699.0, "INR".into()));
         let t = "Lumen Telecom   Facture\n8 rue Neuve   Date : 03/05/2018\nAbonnement   29,99 €\nTotal de la facture TTC   34,99 €\nSAS au capital de 3 000 000 € - RCS Paris 421 938 861\n";
         assert_eq!(read(t, "", ""), ("Lumen Telecom".into(), "2018-05-03".into(), 34.99, "EUR".into()));
+        // A seller's label below a bill-to block ends it; one beside it
+        // keeps its own column.
+        let t = "Invoice\nDate: 02 March 2019\nBill To: John Smith\nFrom: Pixel Hosting LLC\nDescription Amount\nHosting 10.00\nTotal USD 10.80\nBalance Due USD 0.00\n";
+        assert_eq!(read(t, "", ""), ("Pixel Hosting".into(), "2019-03-02".into(), 10.8, "USD".into()));
+        let t = "Invoice No. 2291   Date 12/03/2019\nBilled to:   Pay to:\nJane Roe   Cloudnine Hosting Ltd\n5 Elm Road   1 High Street\nLeeds LS1 4AP   London EC1A 1BB\nItem   Qty   Price   Total\nVPS 1 £20.00 £20.00\nVAT 20% £4.00\nTotal £24.00\n";
+        assert_eq!(read(t, "", ""), ("Cloudnine Hosting".into(), "2019-03-12".into(), 24.0, "GBP".into()));
         // No letterhead and no sender: the domain its addresses name.
         let t =
             "Receipt #2291-4410\nAmount paid: $14.99\nDate paid: Jan 5, 2020\nQuestions? support@streamly.example\n";

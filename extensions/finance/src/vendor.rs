@@ -499,6 +499,11 @@ const TRADE_WORDS: &[&str] = &[
 
 /// Words of an address, a till or a heading: not the business's name.
 const NOT_LETTERHEAD: &[&str] = &[
+    "item",
+    "items",
+    "qty",
+    "quantity",
+    "description",
     "lot",
     "jalan",
     "jln",
@@ -588,6 +593,9 @@ const BILL_TO: &[&str] = &[
 /// Labels after which the next line names the seller.
 const SELLER: &[&str] = &[
     "seller",
+    "pay to",
+    "payee",
+    "remit to",
     "sprzedawca",
     "supplier",
     "vendor",
@@ -638,10 +646,11 @@ fn wordlike(line: &str) -> bool {
 /// first; skipping a bill-to block and lines that are OCR noise.
 fn letterhead(lines: &[&str]) -> Option<(usize, String)> {
     let mut best: Option<(i32, usize, String)> = None;
-    // Lines of a bill-to block still to skip, and from which column (a PDF
+    // A bill-to block to skip: the line it ends before, its columns (a PDF
     // line keeps its columns three spaces apart: the issuer on the left,
-    // the customer on the right).
-    let mut skip: Option<(usize, usize)> = None;
+    // the customer on the right, or the other way round when a `Pay to:`
+    // stands beside it), and the line it was found on.
+    let mut skip: Option<(usize, usize, usize, usize)> = None;
     let mut seller_at = None;
     let mut first_price = None;
     for (i, line) in lines.iter().enumerate().take(40) {
@@ -651,7 +660,7 @@ fn letterhead(lines: &[&str]) -> Option<(usize, String)> {
             first_price = Some(i);
         }
         // A bill-to block is a name and an address; a date ends it.
-        if skip.is_some_and(|(until, _)| i >= until)
+        if skip.is_some_and(|(until, ..)| i >= until)
             || !crate::dates::dates_in(line, crate::dates::Order::DayFirst, None).is_empty()
         {
             skip = None;
@@ -666,15 +675,27 @@ fn letterhead(lines: &[&str]) -> Option<(usize, String)> {
             });
             let cell = after_label.map_or(cell, |(_, rest)| rest.trim());
             let w = crate::labels::words(cell);
-            if w.len() <= 3 && SELLER.iter().any(|p| crate::labels::has_phrase(&w, p)) {
+            let seller_label = w.len() <= 3 && SELLER.iter().any(|p| crate::labels::has_phrase(&w, p));
+            // The seller's label ends a bill-to block above it, or bounds
+            // one beside it.
+            if (seller_label || after_label.is_some())
+                && let Some((_, from, to, found)) = &mut skip
+            {
+                if *found < i {
+                    skip = None;
+                } else if col > *from {
+                    *to = (*to).min(col);
+                }
+            }
+            if seller_label {
                 seller_at = Some(i + 1);
                 continue;
             }
             if BILL_TO.iter().any(|p| crate::labels::has_phrase(&w, p)) {
-                skip = Some((i + 4, col));
+                skip = Some((i + 4, col, usize::MAX, i));
                 continue;
             }
-            if skip.is_some_and(|(_, from)| col >= from) {
+            if skip.is_some_and(|(_, from, to, _)| col >= from && col < to) {
                 continue;
             }
             let legal = LEGAL_FORM.is_match(cell);
