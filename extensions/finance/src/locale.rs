@@ -81,8 +81,9 @@ const SIGNALS: &[Signal] = &[
         "MY",
         2,
         "a Malaysian state or city",
-        r"\b(?:selangor|kuala lumpur|johor|pulau pinang|penang|perak|kedah|melaka|negeri sembilan|pahang|terengganu|kelantan|sabah|sarawak|putrajaya|petaling jaya|shah alam|klang|puchong|cheras|subang jaya|ipoh|seremban|kajang|kota kinabalu|kuching)\b",
+        r"\b(?:selangor|kuala lumpur|johor|pulau pinang|penang|perak|kedah|melaka|negeri sembilan|pahang|terengganu|kelantan|sabah|sarawak|putrajaya|petaling jaya|shah alam|klang|puchong|cheras|subang jaya|ipoh|seremban|kajang|kota kinabalu|kuching|johor bahru|seri kembangan|bangi|rawang|semenyih|ampang|kepong|setapak|gombak|kelana jaya|damansara|cyberjaya|nilai|skudai|pasir gudang|kulai|kluang|muar|batu pahat|butterworth|alor setar|sungai petani|taiping|kuantan|kota bharu|sandakan|tawau|bintulu|wilayah persekutuan)\b",
     ),
+    sig("MY", 1, "a Malaysian address word", r"\b(?:bandar|seksyen|kawasan perindustrian|jalan\s+\w+\s+\d+/\d+)\b"),
     sig("MY", 1, "a Malaysian street word", r"\b(?:jalan|jln|taman|tmn|lorong|persiaran|kampung)\b"),
     sig("MY", 2, "a Malaysian tax id", r"\bgst\s*(?:id|reg)|\bsst\s*(?:id|reg|no)"),
     sig("MY", 3, "a Malaysian phone number", r"\+\s?60[\s-]?\d"),
@@ -223,6 +224,17 @@ pub fn infer(text: &str, domain: &str) -> Option<(Country, String)> {
     if let Some((_, c)) = TLDS.iter().find(|(t, _)| domain.ends_with(t)) {
         add(c, 3, "the sender's domain");
     }
+    // Web and email addresses printed on the document (`www.shop.com.my`).
+    static HOST: LazyLock<Regex> = LazyLock::new(|| {
+        #[allow(clippy::unwrap_used)] // constant pattern
+        Regex::new(r"(?i)(?:@|\bwww\.|https?://)((?:[a-z0-9-]+\.)+[a-z]{2,})\b").unwrap()
+    });
+    for host in HOST.captures_iter(text).take(50).filter_map(|c| c.get(1)) {
+        let host = host.as_str().to_ascii_lowercase();
+        if let Some((_, c)) = TLDS.iter().find(|(t, _)| host.ends_with(t)) {
+            add(c, 2, "a web or email address");
+        }
+    }
     // Highest score; among equals, the one listed first.
     let rank = |c: &str| COUNTRIES.iter().position(|(k, _, _)| *k == c).unwrap_or(usize::MAX);
     let (code, score, why) = scores.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(rank(b.0).cmp(&rank(a.0))))?;
@@ -276,6 +288,8 @@ mod tests {
     #[test]
     fn countries_from_what_documents_print() {
         assert_eq!(code("KEDAI ABC SDN BHD (12345-X)\nNO 3, JALAN MERU, 41050 KLANG, SELANGOR", ""), "MY");
+        assert_eq!(code("KEDAI ABC\n12, Jalan SS 2/24, 47300 Kelana Jaya", ""), "MY");
+        assert_eq!(code("Corner Cafe\nwww.cornercafe.com.my\nTotal 12.00", ""), "MY");
         assert_eq!(code("Acme Web Services Pvt. Ltd.\nGSTIN 29ABCDE1234F1Z5\nBengaluru", ""), "IN");
         assert_eq!(code("Hosting GmbH\nUSt-IdNr. DE123456789", ""), "DE");
         assert_eq!(code("Shop B.V.\nKvK 12345678\nBTW NL123456789B01", ""), "NL");
