@@ -304,8 +304,39 @@ fn find_date(lines: &[&str], doc: &Doc<'_>, order: Order) -> Option<Field<String
         }
         (_, Some(d)) => Some(field(d.iso(), 0.7, "the email's Date header")),
         (Some((_, i, date, line)), None) => Some(field(date.iso(), 0.5, format!("line {}: {line:?}", i + 1))),
-        (None, None) => None,
+        (None, None) => misread_date(lines, order, doc).map(|(i, date, line)| {
+            field(date.iso(), 0.4, format!("line {}: {line:?}, one digit read as OCR misreads it", i + 1))
+        }),
     }
+}
+
+/// Digits whose strokes thermal print loses, as OCR then reads them, and
+/// the digit meant: `98.10.16` for `08.10.16`, `18.05.29` for `18.05.20`.
+const DIGIT_MISREADS: &[(char, char)] = &[('9', '0'), ('8', '0'), ('3', '8'), ('6', '8'), ('5', '6')];
+
+/// A date written in digits that holds no valid, plausible date as read,
+/// but does with one digit read as its usual misreading: the last resort
+/// before the file's own date, which is surely wrong for an old receipt.
+fn misread_date(lines: &[&str], order: Order, doc: &Doc<'_>) -> Option<(usize, Date, String)> {
+    static SHAPE: LazyLock<Regex> = LazyLock::new(|| {
+        #[allow(clippy::unwrap_used)] // constant pattern
+        Regex::new(r"\b\d{1,2}[./-] ?\d{1,2}[./-] ?(?:\d{4}|\d{2})\b").unwrap()
+    });
+    for (i, line) in lines.iter().enumerate() {
+        let fixed = digits_fixed(line);
+        for m in SHAPE.find_iter(&fixed) {
+            let s = m.as_str();
+            for (at, c) in s.char_indices() {
+                for (_, meant) in DIGIT_MISREADS.iter().filter(|(read, _)| *read == c) {
+                    let candidate = format!("{}{meant}{}", &s[..at], &s[at + c.len_utf8()..]);
+                    if let Some(date) = plausible_dates(&candidate, order, doc).into_iter().next() {
+                        return Some((i, date, line.trim().to_string()));
+                    }
+                }
+            }
+        }
+    }
+    None
 }
 
 /// Extracts the four fields.
@@ -612,6 +643,9 @@ mod styles {
         assert_eq!(read(t, "", "").0, "Sunrise Bread (KL)");
         let t = "SYARIKAT PERNIAGAAN\nHUP SENG\n(81109-A)\nNO 290, JALAN AIR PANAS, 53200 KUALA LUMPUR\nDATE: 29/12/2017\nDRILL BIT 1 22.26\nTOTAL 22.26\n";
         assert_eq!(read(t, "", "").0, "Syarikat Perniagaan Hup Seng");
+        // A date with a digit thermal print lost strokes of.
+        let t = "Backhaus Sonne\nKirchweg 3, 33098 Paderborn\nBrot 3,20\nSUMME 3,20\nDatum 98.10.16 14:16 Uhr\n";
+        assert_eq!(read(t, "", "").1, "2016-10-08");
         // A German till that writes its date with commas.
         let t = "Backhaus Sonne\nKirchweg 3, 33098 Paderborn\nBrot 3,20\nSUMME 3,20\nBar 5,00\nRückgeld 1,80\nDatum 11,04,20 09:51 Uhr\n";
         assert_eq!(read(t, "", ""), ("Backhaus Sonne".into(), "2020-04-11".into(), 3.2, "EUR".into()));
