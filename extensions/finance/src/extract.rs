@@ -505,6 +505,11 @@ pub fn verdict(doc: &Doc<'_>, extracted: &Extracted) -> Verdict {
         "reçu",
         "recibo",
         "factura",
+        "factuur",
+        "faktura",
+        "fattura",
+        "kvitto",
+        "rachunek",
     ]
     .iter()
     .any(|w| contains_word(&hay, w));

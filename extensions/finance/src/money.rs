@@ -159,8 +159,18 @@ pub fn amounts(line: &str) -> Vec<Money> {
             .filter(|m| code_ok(m) && !WORDLIKE_CODES.contains(&m.as_str()));
         let post = caps.name("post").map(|m| m.as_str().trim().to_string()).filter(|m| code_ok(m));
         let marker = pre.or(post);
-        let Some((value, has_decimals)) = parse_number(num.as_str()) else { continue };
-        let digits: String = num.as_str().chars().filter(|c| !c.is_whitespace()).collect();
+        // `1 100.00` with no marker: a quantity and a price. Spaces group
+        // thousands where the decimal mark is a comma (`1 230,00 zł`).
+        let raw = num.as_str();
+        let spaced = raw.contains([' ', '\u{a0}', '\u{202f}']);
+        let decimal_point = raw.rfind([',', '.']).is_some_and(|i| raw[i..].starts_with('.') && raw.len() - i <= 3);
+        let raw = if spaced && decimal_point && caps.name("pre").is_none() {
+            raw.rsplit([' ', '\u{a0}', '\u{202f}']).next().unwrap_or(raw)
+        } else {
+            raw
+        };
+        let Some((value, has_decimals)) = parse_number(raw) else { continue };
+        let digits: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
         let decimal_comma = has_decimals && digits.rfind([',', '.']).is_some_and(|i| digits[i..].starts_with(','));
         let value = if caps.name("neg").is_some() { -value } else { value };
         let currency = marker.as_deref().and_then(currency_of_marker);
@@ -203,6 +213,11 @@ mod tests {
         assert_eq!(one("CHF 1'234.50"), (1234.5, Some("CHF")));
         // OCR puts spaces around separators.
         assert_eq!(one("SUMME €42 ,40"), (42.4, Some("EUR")));
+        // A quantity before a price is not a thousands group, unless the
+        // decimal mark is a comma or a marker comes first.
+        assert_eq!(one("Service 1 100.00"), (100.0, None));
+        assert_eq!(one("Razem 1 230,00 zł"), (1230.0, Some("PLN")));
+        assert_eq!(one("Total € 1 230.00"), (1230.0, Some("EUR")));
     }
 
     #[test]

@@ -54,6 +54,12 @@ const PAID_LABELS: &[&str] = &[
     "net total",
     "total rounded",
     "rounded total",
+    "net payable",
+    "zahlbetrag",
+    "bruttobetrag",
+    "gesamtsumme",
+    "totaalbedrag",
+    "wartosc brutto",
 ];
 /// Labels of a total that may not be the last word (a tip may follow).
 const TOTAL_LABELS: &[&str] =
@@ -446,6 +452,13 @@ mod tests {
         assert_eq!(largest("Fees discussed: 12.00 and 15.00\nNext time"), None);
         assert_eq!(largest("Quittung 05.03.2024 10:12\nBolts 12,90; glue 10,50\n23,40 EUR"), None);
         assert_eq!(largest("A 1.00\nB 2.00 was the price we agreed on"), None);
+    }
+
+    #[test]
+    fn invoice_labels() {
+        for label in ["Net Payable", "Zahlbetrag", "Bruttobetrag", "Gesamtsumme", "Totaalbedrag", "Wartość brutto"] {
+            assert_eq!(total(&format!("Service 1 100.00\nVAT 23.45\n{label} 123.45")), Some(123.45), "{label}");
+        }
     }
 
     #[test]
