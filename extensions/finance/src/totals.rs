@@ -266,6 +266,7 @@ pub fn find(lines: &[&str]) -> Option<(Money, usize, u8)> {
     let mut cards: Vec<(Money, usize)> = Vec::new();
     let mut cash: Option<(Money, usize)> = None;
     let mut change: Option<f64> = None;
+    let mut change_at: Option<usize> = None;
     let mut rounding: Vec<f64> = Vec::new();
     // Card lines whose amount OCR put on the next line, counted after the
     // others.
@@ -301,6 +302,7 @@ pub fn find(lines: &[&str]) -> Option<(Money, usize, u8)> {
             rounding.push(m.value);
         } else if any_word(&w, CHANGE_WORDS) {
             change = Some(m.value.abs());
+            change_at = Some(i);
         } else if any_word(&w, CASH_WORDS) {
             cash = Some((m, i));
         } else if any_word(&w, CARD_WORDS) && m.value > 0.0 {
@@ -309,12 +311,14 @@ pub fn find(lines: &[&str]) -> Option<(Money, usize, u8)> {
     }
     cards.extend(cards_next_line);
     // What the payment lines say was paid.
-    let mut paid: Vec<f64> = cards.iter().map(|(m, _)| m.value).collect();
-    if let (Some((c, _)), Some(ch)) = (&cash, change)
+    // What the payment lines say was paid, and the line each was read from.
+    let mut paid_at: Vec<(f64, usize)> = cards.iter().map(|(m, i)| (m.value, *i)).collect();
+    if let (Some((c, i)), Some(ch)) = (&cash, change)
         && c.value > ch
     {
-        paid.push(c.value - ch);
+        paid_at.push((money::cents(c.value - ch), *i));
     }
+    let paid: Vec<f64> = paid_at.iter().map(|(v, _)| *v).collect();
     // A paid line that change was given from is not the total.
     if let (Some((c, at)), Some(ch)) = (&cash, change)
         && ch > 0.0
@@ -347,6 +351,22 @@ pub fn find(lines: &[&str]) -> Option<(Money, usize, u8)> {
         };
         score(a).cmp(&score(b)).then(a.money.value.partial_cmp(&b.money.value).unwrap_or(std::cmp::Ordering::Equal))
     });
+    // A labelled total nothing else agrees with, against a payment that an
+    // amount printed elsewhere bears out (`Total 165,00` misread; cash
+    // 200,00 less change 45,00 is the item's 155,00): the payment.
+    if let Some(c) = best.as_ref().filter(|c| c.votes == 0)
+        && let Some((v, j)) = paid_at.iter().find_map(|&(v, from)| {
+            let printed = lines.iter().enumerate().find(|&(j, l)| {
+                j != from
+                    && j != c.line
+                    && Some(j) != change_at
+                    && money::amounts(l).iter().any(|m| money::is_price(m) && same(m.value.abs(), v))
+            });
+            printed.filter(|_| !same(v, c.money.value)).map(|(j, _)| (v, j))
+        })
+    {
+        return Some((Money { value: v, has_decimals: true, ..c.money.clone() }, j, 90));
+    }
     let best = match best {
         Some(c) => (c.money, c.line, c.rank),
         None => {
@@ -452,6 +472,17 @@ mod tests {
         assert_eq!(largest("Fees discussed: 12.00 and 15.00\nNext time"), None);
         assert_eq!(largest("Quittung 05.03.2024 10:12\nBolts 12,90; glue 10,50\n23,40 EUR"), None);
         assert_eq!(largest("A 1.00\nB 2.00 was the price we agreed on"), None);
+    }
+
+    #[test]
+    fn a_payment_borne_out_beats_a_total_nothing_agrees_with() {
+        let t = "FITBIT 155,00\nTotal EUR 165,00\nBar EUR 200,00\nRückgeld EUR -45,00";
+        assert_eq!(total(t), Some(155.0));
+        // A total with support stays, even beside an odd payment line.
+        let t = "Item 12,00\nTotal 12,00\nKarte 12,00";
+        assert_eq!(total(t), Some(12.0));
+        let t = "Coffee 4.50\nTotal 4.50\nCash 10.00\nChange 5.50";
+        assert_eq!(total(t), Some(4.5));
     }
 
     #[test]
