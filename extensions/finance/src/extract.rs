@@ -8,7 +8,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::dates::{self, Date, Order};
-use crate::labels::{has_phrase, words};
+use crate::labels::{has_phrase, has_word, words};
 use crate::locale::{self, Country};
 use crate::money::{self, Money};
 use crate::{totals, vendor};
@@ -117,7 +117,7 @@ fn document_currency(lines: &[&str], country: Option<&(Country, String)>) -> Opt
     for line in lines {
         let labelled = {
             let w = words(line);
-            line.contains('(') || CURRENCY_LABELS.iter().any(|l| w.iter().any(|x| x == l))
+            line.contains('(') || has_word(&w, CURRENCY_LABELS)
         };
         if let Some(code) = line
             .split(|c: char| !c.is_ascii_alphabetic())
@@ -232,11 +232,7 @@ fn digits_fixed(line: &str) -> String {
         #[allow(clippy::unwrap_used)] // constant pattern
         Regex::new(r"\b(\d{1,2}),(\d{1,2}),(\d{2}|\d{4})\b").unwrap()
     });
-    let labelled = || {
-        let w = words(line);
-        DATE_LABELS.iter().any(|l| w.iter().any(|x| x == l))
-    };
-    let line = if COMMAS.is_match(line) && labelled() {
+    let line = if COMMAS.is_match(line) && has_word(&words(line), DATE_LABELS) {
         COMMAS.replace_all(line, "$1.$2.$3")
     } else {
         std::borrow::Cow::Borrowed(line)
@@ -283,8 +279,8 @@ fn find_date(lines: &[&str], doc: &Doc<'_>, order: Order) -> Option<Field<String
     for (i, line) in lines.iter().enumerate() {
         let Some(date) = plausible_dates(line, order, doc).into_iter().next() else { continue };
         let w = words(line);
-        let labelled = DATE_LABELS.iter().any(|l| w.iter().any(|x| x == l));
-        let other = NOT_PURCHASE_DATE.iter().any(|l| w.iter().any(|x| x == l))
+        let labelled = has_word(&w, DATE_LABELS);
+        let other = has_word(&w, NOT_PURCHASE_DATE)
             && !has_phrase(&w, "order date")
             && !has_phrase(&w, "invoice date")
             && !has_phrase(&w, "date of issue");

@@ -188,6 +188,12 @@ pub fn find_phrase(words: &[String], phrase: &str) -> Option<(usize, usize)> {
     None
 }
 
+/// Whether one of `words` is spelled exactly as one of `list` (no OCR
+/// tolerance: for words that decide little alone).
+pub fn has_word(words: &[String], list: &[&str]) -> bool {
+    words.iter().any(|w| list.contains(&w.as_str()))
+}
+
 /// Whether `phrase` stands in `words`.
 pub fn has_phrase(words: &[String], phrase: &str) -> bool {
     find_phrase(words, phrase).is_some()

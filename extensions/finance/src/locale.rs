@@ -225,12 +225,7 @@ pub fn infer(text: &str, domain: &str) -> Option<(Country, String)> {
         add(c, 3, "the sender's domain");
     }
     // Web and email addresses printed on the document (`www.shop.com.my`).
-    static HOST: LazyLock<Regex> = LazyLock::new(|| {
-        #[allow(clippy::unwrap_used)] // constant pattern
-        Regex::new(r"(?i)(?:@|\bwww\.|https?://)((?:[a-z0-9-]+\.)+[a-z]{2,})\b").unwrap()
-    });
-    for host in HOST.captures_iter(text).take(50).filter_map(|c| c.get(1)) {
-        let host = host.as_str().to_ascii_lowercase();
+    for host in hosts(text).take(50) {
         if let Some((_, c)) = TLDS.iter().find(|(t, _)| host.ends_with(t)) {
             add(c, 2, "a web or email address");
         }
@@ -243,6 +238,17 @@ pub fn infer(text: &str, domain: &str) -> Option<(Country, String)> {
     }
     let (code, currency, order) = COUNTRIES.iter().find(|(k, _, _)| *k == code).copied()?;
     Some((Country { code, currency, order }, why.join(", ")))
+}
+
+/// The host names of the email addresses and links a text prints
+/// (`support@shop.com.my`, `www.shop.de`, `https://shop.nl/`), lowercased,
+/// in the order they stand.
+pub(crate) fn hosts(text: &str) -> impl Iterator<Item = String> + '_ {
+    static HOST: LazyLock<Regex> = LazyLock::new(|| {
+        #[allow(clippy::unwrap_used)] // constant pattern
+        Regex::new(r"(?i)(?:@|\bwww\.|https?://)((?:[a-z0-9-]+\.)+[a-z]{2,})\b").unwrap()
+    });
+    HOST.captures_iter(text).filter_map(|c| c.get(1)).map(|h| h.as_str().to_ascii_lowercase())
 }
 
 /// What a bare `$` is in this country.

@@ -219,7 +219,7 @@ pub fn label_rank(line: &str) -> Option<u8> {
 
 fn is_tip_line(line: &str) -> bool {
     let w = words(line);
-    ["tip", "gratuity", "pourboire", "trinkgeld", "propina", "mancia", "fooi"].iter().any(|t| w.iter().any(|x| x == t))
+    crate::labels::has_word(&w, &["tip", "gratuity", "pourboire", "trinkgeld", "propina", "mancia", "fooi"])
         && !INCLUSIVE.iter().any(|p| has_phrase(&w, p))
 }
 
@@ -310,7 +310,6 @@ pub fn find(lines: &[&str]) -> Option<(Money, usize, u8)> {
         }
     }
     cards.extend(cards_next_line);
-    // What the payment lines say was paid.
     // What the payment lines say was paid, and the line each was read from.
     let mut paid_at: Vec<(f64, usize)> = cards.iter().map(|(m, i)| (m.value, *i)).collect();
     if let (Some((c, i)), Some(ch)) = (&cash, change)
@@ -318,7 +317,6 @@ pub fn find(lines: &[&str]) -> Option<(Money, usize, u8)> {
     {
         paid_at.push((money::cents(c.value - ch), *i));
     }
-    let paid: Vec<f64> = paid_at.iter().map(|(v, _)| *v).collect();
     // A paid line that change was given from is not the total.
     if let (Some((c, at)), Some(ch)) = (&cash, change)
         && ch > 0.0
@@ -330,7 +328,7 @@ pub fn find(lines: &[&str]) -> Option<(Money, usize, u8)> {
     for c in labelled.iter_mut() {
         let v = c.money.value;
         c.votes = values.iter().filter(|x| same(**x, v)).count() as u32 - 1
-            + paid.iter().filter(|x| same(**x, v)).count() as u32;
+            + paid_at.iter().filter(|(x, _)| same(*x, v)).count() as u32;
     }
     // A rounding line: of two totals it separates, the later one is paid.
     for r in &rounding {

@@ -720,11 +720,11 @@ fn letterhead(lines: &[&str]) -> Option<(usize, String)> {
             };
             if !header_line(&name, legal)
                 || !wordlike(if stem.is_empty() || form_only { &name } else { stem })
-                || w.iter().any(|x| NOT_LETTERHEAD.iter().any(|n| crate::labels::near(x, n)))
+                || not_letterhead(&w)
             {
                 continue;
             }
-            let trade = w.iter().any(|x| TRADE_WORDS.contains(&x.as_str()));
+            let trade = crate::labels::has_word(&w, TRADE_WORDS);
             // A name at the head ranks by its place; one with a legal form
             // further down (an invoice's or a chain's footer) ranks above a
             // head line without one, below a head line with one.
@@ -777,12 +777,15 @@ fn has_name_word(text: &str) -> bool {
     false
 }
 
+/// Whether a line's words name an address, a till or a heading (OCR's
+/// misspellings forgiven).
+fn not_letterhead(words: &[String]) -> bool {
+    words.iter().any(|x| NOT_LETTERHEAD.iter().any(|n| crate::labels::near(x, n)))
+}
+
 /// Whether a line next to a chosen name can be the rest of it.
 fn name_line(line: &str) -> bool {
-    let w = crate::labels::words(line);
-    header_line(line, false)
-        && wordlike(line)
-        && !w.iter().any(|x| NOT_LETTERHEAD.iter().any(|n| crate::labels::near(x, n)))
+    header_line(line, false) && wordlike(line) && !not_letterhead(&crate::labels::words(line))
 }
 
 /// The words of `name` that spell the sender's domain, when only some of
@@ -890,13 +893,9 @@ fn title(name: &str) -> String {
 /// (`support@streamly.example`, `www.streamly.example`), for a document
 /// with no sender and no name at its head.
 fn text_domain(text: &str) -> Option<String> {
-    static HOST: LazyLock<Regex> = LazyLock::new(|| {
-        #[allow(clippy::unwrap_used)] // constant pattern
-        Regex::new(r"(?i)(?:@|\bwww\.|https?://)((?:[a-z0-9-]+\.)+[a-z]{2,})").unwrap()
-    });
     let mut counts: Vec<(String, usize)> = Vec::new();
-    for c in HOST.captures_iter(text).take(200) {
-        let Some(name) = c.get(1).and_then(|d| domain_name(&d.as_str().to_lowercase())) else { continue };
+    for host in crate::locale::hosts(text).take(200) {
+        let Some(name) = domain_name(&host) else { continue };
         match counts.iter_mut().find(|(n, _)| *n == name) {
             Some(e) => e.1 += 1,
             None => counts.push((name, 1)),

@@ -277,8 +277,9 @@ async fn read_image(data: Vec<u8>, lang: &str, page: u32) -> OpResult<Vec<OcrLin
     if read_badly(&lines)
         && let Some(turned) = upright(input, lang, page).await
     {
-        let better = reading_quality(&turned) > reading_quality(&lines);
-        tracing::debug!(quality = reading_quality(&turned), better, "OCR read the page turned upright");
+        let quality = reading_quality(&turned);
+        let better = quality > reading_quality(&lines);
+        tracing::debug!(quality, better, "OCR read the page turned upright");
         if better {
             lines = turned;
         }

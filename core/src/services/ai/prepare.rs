@@ -181,7 +181,8 @@ fn percentile(img: &GrayImage, q: f64) -> u8 {
 fn ink_outside(img: &GrayImage, b: (u32, u32, u32, u32)) -> bool {
     let (bx, by, bw, bh) = b;
     let (w, h) = img.dimensions();
-    let tile = (w.min(h) / 24).clamp(32, 128);
+    const MAX_TILE: u32 = 128;
+    let tile = (w.min(h) / 24).clamp(32, MAX_TILE);
     let mut printed = 0;
     for ty in (0..h).step_by(tile as usize) {
         for tx in (0..w.saturating_sub(2)).step_by(tile as usize) {
@@ -193,7 +194,7 @@ fn ink_outside(img: &GrayImage, b: (u32, u32, u32, u32)) -> bool {
             // Edges per sampled column: letters spread across the tile; a
             // border or the paper's edge stays in a column or two, which
             // are left out.
-            let mut columns = [0u32; 43];
+            let mut columns = [0u32; MAX_TILE.div_ceil(3) as usize];
             let (mut seen, mut edges) = (0u32, 0u32);
             for y in (ty..ty1).step_by(3) {
                 for (i, x) in (tx..tx1).step_by(3).enumerate() {
@@ -201,12 +202,12 @@ fn ink_outside(img: &GrayImage, b: (u32, u32, u32, u32)) -> bool {
                     let (a, c) = (img.get_pixel(x, y).0[0], img.get_pixel(x + 2, y).0[0]);
                     if a.abs_diff(c) > 60 {
                         edges += 1;
-                        columns[i.min(42)] += 1;
+                        columns[i.min(columns.len() - 1)] += 1;
                     }
                 }
             }
             columns.sort_unstable();
-            let off_edge = edges - columns[41] - columns[42];
+            let off_edge = edges - columns[columns.len() - 2..].iter().sum::<u32>();
             printed += u32::from(seen >= 16 && off_edge * 10 > seen);
         }
     }
