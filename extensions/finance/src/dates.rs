@@ -212,7 +212,7 @@ static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
 static DAY_MONTH: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::unwrap_used)] // constant pattern
     Regex::new(&format!(
-        r"\b(\d{{1,2}})(?:st|nd|rd|th|er|º)?\.?(?:\s+de)?[\s\-/]+({MONTH_WORD})(?:\s+de)?[\s\-/,]+(\d{{4}}|\d{{2}})\b"
+        r"\b(\d{{1,2}})(?:st|nd|rd|th|er|º)?\.?(?:\s+de)?[\s\-/]*({MONTH_WORD})(?:\s+de)?[\s\-/,]*(\d{{4}}|\d{{2}})\b"
     ))
     .unwrap()
 });
@@ -331,6 +331,9 @@ mod tests {
         assert_eq!(first("14-Mar-26", eu), "2026-03-14");
         assert_eq!(first("le 3 janv. 2026", eu), "2026-01-03");
         assert_eq!(first("15 czerwca 2021", eu), "2021-06-15");
+        // Tills that print the month's name between the numbers, no spaces.
+        assert_eq!(first("Date 12JAN2018 10:22", eu), "2018-01-12");
+        assert_eq!(first("05MAR18", eu), "2018-03-05");
         assert_eq!(first("3 października 2021", eu), "2021-10-03");
         assert_eq!(first("05 MAR 2018", eu), "2018-03-05");
         assert_eq!(first("27-03-18 10:15", eu), "2018-03-27");

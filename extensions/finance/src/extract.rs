@@ -678,6 +678,27 @@ mod styles {
         assert_eq!(read(de, "", ""), ("Nordlicht Webhosting".into(), "2019-01-14".into(), 71.4, "EUR".into()));
     }
 
+    #[test]
+    fn issuers_named_in_fields_footers_and_remittance_lines() {
+        // The customer's column beside the invoice's dates; the issuer only
+        // on the remittance line.
+        let t = "INVOICE\nBill To   Invoice # 2019-00417\nNorthwind Traders LLC   Invoice Date 04/15/2019\n42 Harbor Blvd   Due Date 05/15/2019\nCloud Compute   $184.20\nTotal Due   $212.30\nPlease remit payment to:\nStratus Cloud Hosting, Inc.\n";
+        assert_eq!(read(t, "", "").0, "Stratus Cloud Hosting");
+        // A field that names the seller, not a name of its own.
+        let t = "Hotel Invoice\nInvoice No: INV/2019/0087   Date: 09/07/2019\nProperty: Lotus Comfort Inn\nGSTIN: 08AAFCL4567M1Z3\nRoom Tariff 3,000.00\nGrand Total 3,360.00\n";
+        assert_eq!(read(t, "", "").0, "Lotus Comfort Inn");
+        // `Aan:` opens the customer's block; the issuer is in the footer,
+        // its registry numbers after its legal form; a table's heading is
+        // no name.
+        let t = "Factuur\nDatum: 1 oktober 2019\nAan:\nBakkerij de Molen\nDorpsstraat 4\nOmschrijving   Bedrag\nSSL-certificaat   € 29,00\nTotaal incl. btw   € 45,92\nDomeinwinkel Holland B.V. | KvK 12345678 | Btw NL123456789B01\n";
+        assert_eq!(read(t, "", "").0, "Domeinwinkel Holland");
+        let t = "FACTURE N° FA-2018-0412\nDate de facturation : 3 mai 2018\nDésignation   Qté   PU HT   Total HT\nNom de domaine .fr   1   7,99   7,99\nNet à payer   81,44 €\nHébergeNet SAS - 10 rue de la Paix 75002 Paris - SIRET 812 345 678 00019\n";
+        assert_eq!(read(t, "", "").0, "HébergeNet");
+        // An initialism is a name before its legal form.
+        let t = "MR. D.I.Y. (M) SDN BHD\n(860671-D)\nLOT 1851-A, JALAN KPB 6\nHAND GLOVES 1 X 8.96 8.96\nTotal Amt Rounded 8.95\n31-01-18 16:22\n";
+        assert_eq!(read(t, "", "").0, "MR. D.I.Y");
+    }
+
     fn is_receipt(text: &str, subject: &str) -> bool {
         let doc = Doc { text, subject, from_address: "news@shop.example", ..Default::default() };
         verdict(&doc, &extract(&doc)).receipt

@@ -92,7 +92,7 @@ static MONEY: LazyLock<Regex> = LazyLock::new(|| {
         (?P<pre>US\$|CA\$|C\$|AU\$|A\$|NZ\$|HK\$|S\$|R\$|MX\$|\bRM|\bRs\.?|\bRp\.?|[$£€¥₹₩₱฿₫₺₪₴₦₽]|\b[A-Z]{3}\b)?
         \s?
         (?P<neg>-)?
-        (?P<num>\d{1,3}(?:[,.'\x{a0}\x{202f}\ ]\d{3})+(?:\ ?[.,]\ ?\d{2}\b|[.,]\d)?|\d+(?:\ ?[.,]\ ?\d{2}\b|[.,]\d)?)
+        (?P<num>\d{1,2}(?:,\d{2})+,\d{3}(?:\.\d{2}\b)?|\d{1,3}(?:[,.'\x{a0}\x{202f}\ ]\d{3})+(?:\ ?[.,]\ ?\d{2}\b|[.,]\d)?|\d+(?:\ ?[.,]\ ?\d{2}\b|[.,]\d)?)
         (?P<post>\s?(?:[$£€¥₹₩₱฿₫₺₪₴₦₽]|zł|Kč|kr\b|Ft\b|lei\b|Fr\.|\bRM\b|\b[A-Z]{3}\b))?
         ",
     )
@@ -149,6 +149,14 @@ pub fn amounts(line: &str) -> Vec<Money> {
             continue;
         }
         if after.is_some_and(|c| c == '/' || c == ':' || c == '%' || c.is_alphabetic() && caps.name("post").is_none()) {
+            continue;
+        }
+        // A number that goes on past a dot (`20.03.2018`, `1.2.3`) is a date
+        // or a version. A comma may part two amounts in an export.
+        let digit_at = |s: Option<char>| s.is_some_and(|c| c.is_ascii_digit());
+        let mut rest = line[num.end()..].chars();
+        let mut ahead = line[..num.start()].chars().rev();
+        if rest.next() == Some('.') && digit_at(rest.next()) || ahead.next() == Some('.') && digit_at(ahead.next()) {
             continue;
         }
         let is_code = |m: &str| m.len() == 3 && m.bytes().all(|b| b.is_ascii_uppercase());
@@ -218,6 +226,9 @@ mod tests {
         assert_eq!(one("Service 1 100.00"), (100.0, None));
         assert_eq!(one("Razem 1 230,00 zł"), (1230.0, Some("PLN")));
         assert_eq!(one("Total € 1 230.00"), (1230.0, Some("EUR")));
+        // Lakhs and crores, as India groups them.
+        assert_eq!(one("Grand Total ₹ 1,25,000.00"), (125000.0, Some("INR")));
+        assert_eq!(one("Total 12,34,567.50"), (1234567.5, None));
     }
 
     #[test]
@@ -225,5 +236,8 @@ mod tests {
         assert!(amounts("12:30").iter().all(|m| !is_price(m)));
         assert!(amounts("03/14/2026").iter().all(|m| !is_price(m)));
         assert!(amounts("Order #12345").is_empty());
+        // A date with dots is no price, in a sentence or on its own.
+        assert!(amounts("Der Betrag wird am 20.03.2018 abgebucht.").iter().all(|m| !is_price(m)));
+        assert!(amounts("Version 1.20.3").iter().all(|m| !is_price(m)));
     }
 }

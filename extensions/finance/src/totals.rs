@@ -37,6 +37,8 @@ const PAID_LABELS: &[&str] = &[
     "gesamtbetrag",
     "rechnungsbetrag",
     "zu zahlen",
+    "zu zahlender betrag",
+    "zahlungsbetrag",
     "endbetrag",
     "endsumme",
     "totale",
@@ -55,6 +57,7 @@ const PAID_LABELS: &[&str] = &[
     "total rounded",
     "rounded total",
     "net payable",
+    "net amount payable",
     "zahlbetrag",
     "bruttobetrag",
     "gesamtsumme",
@@ -290,13 +293,17 @@ pub fn find(lines: &[&str]) -> Option<(Money, usize, u8)> {
             }
             continue;
         }
-        let Some(m) = last_price(amounts) else {
-            if any_word(&w, CARD_WORDS)
-                && let Some(m) = labelled_amount(lines, i).filter(|m| m.value > 0.0)
-            {
-                cards_next_line.push((m, i + 1));
+        // A payment line's amount, on it or (OCR having split the columns)
+        // alone on the next line.
+        let (m, next_line) = match last_price(amounts) {
+            Some(m) => (m, false),
+            None => {
+                let payment = [CARD_WORDS, CASH_WORDS, CHANGE_WORDS, ROUNDING_WORDS].iter().any(|l| any_word(&w, l));
+                match labelled_amount(lines, i) {
+                    Some(m) if payment => (m, true),
+                    _ => continue,
+                }
             }
-            continue;
         };
         if any_word(&w, ROUNDING_WORDS) {
             rounding.push(m.value);
@@ -306,7 +313,11 @@ pub fn find(lines: &[&str]) -> Option<(Money, usize, u8)> {
         } else if any_word(&w, CASH_WORDS) {
             cash = Some((m, i));
         } else if any_word(&w, CARD_WORDS) && m.value > 0.0 {
-            cards.push((m, i));
+            if next_line {
+                cards_next_line.push((m, i + 1));
+            } else {
+                cards.push((m, i));
+            }
         }
     }
     cards.extend(cards_next_line);
@@ -485,9 +496,30 @@ mod tests {
 
     #[test]
     fn invoice_labels() {
-        for label in ["Net Payable", "Zahlbetrag", "Bruttobetrag", "Gesamtsumme", "Totaalbedrag", "Wartość brutto"] {
+        for label in [
+            "Net Payable",
+            "Net Amount Payable",
+            "Zahlbetrag",
+            "Zu zahlender Betrag",
+            "Bruttobetrag",
+            "Gesamtsumme",
+            "Totaalbedrag",
+            "Wartość brutto",
+        ] {
             assert_eq!(total(&format!("Service 1 100.00\nVAT 23.45\n{label} 123.45")), Some(123.45), "{label}");
         }
+    }
+
+    #[test]
+    fn payment_amounts_on_the_line_below_their_labels() {
+        let t = "Total\n11.55\nNett Total\n11.55\nPaid Amount\n50.00\nChange\n38.45";
+        assert_eq!(total(t), Some(11.55));
+    }
+
+    #[test]
+    fn a_date_in_a_sentence_about_the_amount_is_no_total() {
+        let t = "Summe netto 12,61 EUR\nZu zahlender Betrag 15,01 EUR\nDer Betrag wird am 20.03.2018 abgebucht.";
+        assert_eq!(total(t), Some(15.01));
     }
 
     #[test]

@@ -504,6 +504,19 @@ const NOT_LETTERHEAD: &[&str] = &[
     "qty",
     "quantity",
     "description",
+    "designation",
+    "omschrijving",
+    "beschreibung",
+    "bezeichnung",
+    "artikel",
+    "nazwa",
+    "aantal",
+    "menge",
+    "ilosc",
+    "qte",
+    "libelle",
+    "product",
+    "products",
     "lot",
     "jalan",
     "jln",
@@ -590,8 +603,28 @@ const BILL_TO: &[&str] = &[
     "adresse de facturation",
 ];
 
+/// Words that label the customer only as a cell's first word before a
+/// colon (`Aan:`, `To:`); elsewhere they are words of a sentence or a name.
+const BILL_TO_SHORT: &[&str] = &["to", "aan", "an", "dla", "a", "à"];
+
+/// Labels of a field that names the seller (`Property: Lotus Inn`): only
+/// before a colon, since they are also words of names (`Hotel Sunview`).
+const SELLER_FIELDS: &[&str] = &[
+    "property",
+    "hotel",
+    "hotel name",
+    "merchant",
+    "merchant name",
+    "company name",
+    "business name",
+    "store name",
+    "outlet",
+];
+
 /// Labels after which the next line names the seller.
 const SELLER: &[&str] = &[
+    "remit payment to",
+    "payable to",
     "seller",
     "pay to",
     "payee",
@@ -659,23 +692,33 @@ fn letterhead(lines: &[&str]) -> Option<(usize, String)> {
         if first_price.is_none() && crate::money::amounts(line).iter().any(crate::money::is_price) {
             first_price = Some(i);
         }
-        // A bill-to block is a name and an address; a date ends it.
-        if skip.is_some_and(|(until, ..)| i >= until)
-            || !crate::dates::dates_in(line, crate::dates::Order::DayFirst, None).is_empty()
-        {
+        // html2text marks headings and links (`# Name`, `[Name]`, `**Name**`).
+        let cells: Vec<&str> = line
+            .split("   ")
+            .map(|c| c.trim().trim_matches(|c: char| "#*>[]|_".contains(c) || c == ' '))
+            .filter(|c| !c.is_empty())
+            .collect();
+        // A bill-to block is a name and an address; a date in its column
+        // ends it (one beside it, `Invoice Date ...`, does not).
+        let dated = |c: &&str| !crate::dates::dates_in(c, crate::dates::Order::DayFirst, None).is_empty();
+        if skip.is_some_and(|(until, from, to, _)| {
+            i >= until || cells.iter().enumerate().any(|(col, c)| col >= from && col < to && dated(c))
+        }) {
             skip = None;
         }
-        // html2text marks headings and links (`# Name`, `[Name]`, `**Name**`).
-        let cells = line.split("   ").map(|c| c.trim().trim_matches(|c: char| "#*>[]|_".contains(c) || c == ' '));
-        for (col, cell) in cells.filter(|c| !c.is_empty()).enumerate() {
+        for (col, &cell) in cells.iter().enumerate() {
             // `Sold By: Acme Retail Pvt Ltd`: the seller on its label's line.
-            let after_label = cell.split_once(':').filter(|(label, rest)| {
-                let w = crate::labels::words(label);
-                !rest.trim().is_empty() && w.len() <= 3 && SELLER.iter().any(|p| crate::labels::has_phrase(&w, p))
-            });
+            let seller_words = |w: &[String]| {
+                w.len() <= 3 && SELLER.iter().any(|p| crate::labels::has_phrase(w, p))
+                    || SELLER_FIELDS.contains(&w.join(" ").as_str())
+            };
+            let after_label = cell
+                .split_once(':')
+                .filter(|(label, rest)| !rest.trim().is_empty() && seller_words(&crate::labels::words(label)));
             let cell = after_label.map_or(cell, |(_, rest)| rest.trim());
             let w = crate::labels::words(cell);
-            let seller_label = w.len() <= 3 && SELLER.iter().any(|p| crate::labels::has_phrase(&w, p));
+            let seller_label = w.len() <= 3 && SELLER.iter().any(|p| crate::labels::has_phrase(&w, p))
+                || cell.ends_with(':') && SELLER_FIELDS.contains(&w.join(" ").as_str());
             // The seller's label ends a bill-to block above it, or bounds
             // one beside it.
             if (seller_label || after_label.is_some())
@@ -691,8 +734,21 @@ fn letterhead(lines: &[&str]) -> Option<(usize, String)> {
                 seller_at = Some(i + 1);
                 continue;
             }
-            if BILL_TO.iter().any(|p| crate::labels::has_phrase(&w, p)) {
-                skip = Some((i + 4, col, usize::MAX, i));
+            if BILL_TO.iter().any(|p| crate::labels::has_phrase(&w, p))
+                || cell
+                    .split_once(':')
+                    .is_some_and(|(label, _)| BILL_TO_SHORT.contains(&label.trim().to_lowercase().as_str()))
+            {
+                // A label with cells beside it (`Bill To   Invoice # 17`)
+                // heads its own column, unless the name stands next to it
+                // (`Rechnung an   Beispiel AG`).
+                let beside = cells.get(col + 1).is_some_and(|next| cell.ends_with(':') || name_line(next));
+                let to = match (beside, col + 1 < cells.len()) {
+                    (true, _) => col + 2,
+                    (false, true) => col + 1,
+                    (false, false) => usize::MAX,
+                };
+                skip = Some((i + 4, col, to, i));
                 continue;
             }
             if skip.is_some_and(|(_, from, to, _)| col >= from && col < to) {
@@ -718,9 +774,12 @@ fn letterhead(lines: &[&str]) -> Option<(usize, String)> {
                 (true, Some(above)) if head && name_line(above) => format!("{above} {name}"),
                 (true, _) => continue,
             };
+            // Words after a legal form (`SAS - 10 rue ... - SIRET ...`) are
+            // the address or registry that follows the name.
+            let name_words = if form.is_some() { crate::labels::words(&name) } else { w.clone() };
             if !header_line(&name, legal)
                 || !wordlike(if stem.is_empty() || form_only { &name } else { stem })
-                || not_letterhead(&w)
+                || not_letterhead(&name_words)
             {
                 continue;
             }
@@ -755,7 +814,7 @@ fn letterhead(lines: &[&str]) -> Option<(usize, String)> {
 const NAME_OPENERS: &[&str] = &["syarikat", "perniagaan", "pusat", "kilang", "toko", "warung", "gedung"];
 
 /// Whether `text` holds a word of three letters or more outside brackets:
-/// `(KL)` and `(M)` are tags, not names.
+/// `(KL)` and `(M)` are tags, not names; `D.I.Y.` is a word.
 fn has_name_word(text: &str) -> bool {
     let mut depth = 0u32;
     let mut run = 0;
@@ -770,6 +829,7 @@ fn has_name_word(text: &str) -> bool {
                 }
                 continue;
             }
+            '.' if run > 0 => continue,
             _ => {}
         }
         run = 0;
