@@ -104,7 +104,12 @@ fn document_currency(lines: &[&str], country: Option<&(Country, String)>) -> Opt
         }
     }
     counts.sort_by_key(|c| std::cmp::Reverse(c.1));
-    if let Some((_, _, m)) = counts.first() {
+    // One amount in another currency than the country's, beside a total
+    // with no marker, is more likely OCR's `$` for a `5` or `S`.
+    let lone_foreign = |(code, n, _): &&(String, usize, Money)| {
+        *n == 1 && counts.len() == 1 && country.is_some_and(|(c, _)| c.currency != code)
+    };
+    if let Some((_, _, m)) = counts.first().filter(|c| !lone_foreign(c)) {
         return resolve_currency(m, country).map(|mut f| {
             f.confidence *= 0.9;
             f.source = format!("most amounts in the document: {}", f.source);
@@ -306,24 +311,23 @@ fn find_date(lines: &[&str], doc: &Doc<'_>, order: Order) -> Option<Field<String
     }
 }
 
-/// Digits whose strokes thermal print loses, as OCR then reads them, and
-/// the digit meant: `98.10.16` for `08.10.16`, `18.05.29` for `18.05.20`.
-const DIGIT_MISREADS: &[(char, char)] = &[('9', '0'), ('8', '0'), ('3', '8'), ('6', '8'), ('5', '6')];
-
 /// A date written in digits that holds no valid, plausible date as read,
 /// but does with one digit read as its usual misreading: the last resort
 /// before the file's own date, which is surely wrong for an old receipt.
 fn misread_date(lines: &[&str], order: Order, doc: &Doc<'_>) -> Option<(usize, Date, String)> {
     static SHAPE: LazyLock<Regex> = LazyLock::new(|| {
         #[allow(clippy::unwrap_used)] // constant pattern
-        Regex::new(r"\b\d{1,2}[./-] ?\d{1,2}[./-] ?(?:\d{4}|\d{2})\b").unwrap()
+        Regex::new(
+            r"\b\d{1,2}[./-] ?\d{1,2}[./-] ?(?:\d{4}|\d{2})\b|\b\d{4}[./-]\d{1,2}[./-]\d{1,2}\b|\b\d{1,2}[\s/-]*\p{L}{3,9}\.?[\s/,-]*(?:\d{4}|\d{2})\b|\b\p{L}{3,9}\.?\s+\d{1,2},?\s+\d{4}\b",
+        )
+        .unwrap()
     });
     for (i, line) in lines.iter().enumerate() {
         let fixed = digits_fixed(line);
         for m in SHAPE.find_iter(&fixed) {
             let s = m.as_str();
             for (at, c) in s.char_indices() {
-                for (_, meant) in DIGIT_MISREADS.iter().filter(|(read, _)| *read == c) {
+                for (_, meant) in crate::labels::DIGIT_MISREADS.iter().filter(|(read, _)| *read == c) {
                     let candidate = format!("{}{meant}{}", &s[..at], &s[at + c.len_utf8()..]);
                     if let Some(date) = plausible_dates(&candidate, order, doc).into_iter().next() {
                         return Some((i, date, line.trim().to_string()));
@@ -629,6 +633,12 @@ mod styles {
     }
 
     #[test]
+    fn a_lone_dollar_in_a_malaysian_scan_is_a_misread() {
+        let t = "UNIHOME DIY CENTRE SDN BHD\nLot PT 2345, Jalan Kebun Nenas, 41100 Klang, Selangor\nDate : 2018-03-09\nPAINT BRUSH 1 5.90 5.90\nTotal\n11.55\nPaid Amount\n$0.00\n";
+        assert_eq!(read(t, "", "").3, "MYR");
+    }
+
+    #[test]
     fn names_numbers_and_tags_in_a_letterhead() {
         // A name that starts with a number, a country tag before the legal
         // form, a code in an item's name, a date run into the next word.
@@ -647,6 +657,11 @@ mod styles {
         // A date with a digit thermal print lost strokes of.
         let t = "Backhaus Sonne\nKirchweg 3, 33098 Paderborn\nBrot 3,20\nSUMME 3,20\nDatum 98.10.16 14:16 Uhr\n";
         assert_eq!(read(t, "", "").1, "2016-10-08");
+        // A zero read as a six, in a year or a day before a month's name.
+        let t = "SRI PINANG BAKERY\nNo 7 Lebuh Chulia 10200 Pulau Pinang\nDate: Jan 12, 2618 3:41 PM\nTOTAL 6.20\n";
+        assert_eq!(read(t, "", "").1, "2018-01-12");
+        let t = "KEDAI MAKAN SELERA\nJLN MERANTI 2, 40400 SHAH ALAM\n62-JAN-2018 13:05\nTOTAL RM21.20\n";
+        assert_eq!(read(t, "", "").1, "2018-01-02");
         // A German till that writes its date with commas.
         let t = "Backhaus Sonne\nKirchweg 3, 33098 Paderborn\nBrot 3,20\nSUMME 3,20\nBar 5,00\nRückgeld 1,80\nDatum 11,04,20 09:51 Uhr\n";
         assert_eq!(read(t, "", ""), ("Backhaus Sonne".into(), "2020-04-11".into(), 3.2, "EUR".into()));

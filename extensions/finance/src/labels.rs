@@ -85,6 +85,12 @@ pub fn words(line: &str) -> Vec<String> {
     out
 }
 
+/// Digits whose strokes thermal print loses, as OCR then reads them, and
+/// the digit meant: `98.10.16` for `08.10.16`, `18.05.29` for `18.05.20`,
+/// `2618` for `2018`, `34.56` for `34.50`.
+pub(crate) const DIGIT_MISREADS: &[(char, char)] =
+    &[('9', '0'), ('8', '0'), ('6', '0'), ('3', '8'), ('6', '8'), ('5', '6')];
+
 /// Receipt words close to each other in spelling; each matches only itself.
 const VOCABULARY: &[&str] = &[
     "total", "totale", "totalt", "totaal", "totals", "subtotal", "summe", "summa", "sum", "betrag", "netto", "nett",

@@ -36,6 +36,8 @@ const MARKERS: &[(&str, &str)] = &[
     ("R$", "BRL"),
     ("MX$", "MXN"),
     ("RM", "MYR"),
+    // OCR's reading of `RM` on thermal print.
+    ("RN", "MYR"),
     ("Rs.", "INR"),
     ("Rs", "INR"),
     ("Rp.", "IDR"),
@@ -89,7 +91,7 @@ static MONEY: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::unwrap_used)] // a constant pattern, checked by the tests
     Regex::new(
         r"(?x)
-        (?P<pre>US\$|CA\$|C\$|AU\$|A\$|NZ\$|HK\$|S\$|R\$|MX\$|\bRM|\bRs\.?|\bRp\.?|[$£€¥₹₩₱฿₫₺₪₴₦₽]|\b[A-Z]{3}\b)?
+        (?P<pre>US\$|CA\$|C\$|AU\$|A\$|NZ\$|HK\$|S\$|R\$|MX\$|\bRM|\bRN|\bRs\.?|\bRp\.?|[$£€¥₹₩₱฿₫₺₪₴₦₽]|\b[A-Z]{3}\b)?
         \s?
         (?P<neg>-)?
         (?P<num>\d{1,2}(?:,\d{2})+,\d{3}(?:\.\d{2}\b)?|\d{1,3}(?:[,.'\x{a0}\x{202f}\ ]\d{3})+(?:\ ?[.,]\ ?\d{2}\b|[.,]\d)?|\d+(?:\ ?[.,]\ ?\d{2}\b|[.,]\d)?)
@@ -226,6 +228,7 @@ mod tests {
         assert_eq!(one("Service 1 100.00"), (100.0, None));
         assert_eq!(one("Razem 1 230,00 zł"), (1230.0, Some("PLN")));
         assert_eq!(one("Total € 1 230.00"), (1230.0, Some("EUR")));
+        assert_eq!(one("TOTAL RN21.20"), (21.2, Some("MYR")));
         // Lakhs and crores, as India groups them.
         assert_eq!(one("Grand Total ₹ 1,25,000.00"), (125000.0, Some("INR")));
         assert_eq!(one("Total 12,34,567.50"), (1234567.5, None));

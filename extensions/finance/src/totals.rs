@@ -360,6 +360,17 @@ pub fn find(lines: &[&str]) -> Option<(Money, usize, u8)> {
         };
         score(a).cmp(&score(b)).then(a.money.value.partial_cmp(&b.money.value).unwrap_or(std::cmp::Ordering::Equal))
     });
+    // A labelled total nothing else agrees with, one digit off (as thermal
+    // print is misread) from what the items add up to: `TOTAL 34.56` over
+    // items of 15.00 and 19.50. Not where a printed amount (a tax, a fee)
+    // makes up the difference.
+    if let Some(c) = best.as_ref().filter(|c| c.votes == 0)
+        && let Some(sum) = items_sum(lines)
+        && misread_of(c.money.value, sum)
+        && !lines.iter().flat_map(|l| money::amounts(l)).any(|m| same(sum + m.value, c.money.value))
+    {
+        return Some((Money { value: sum, has_decimals: true, ..c.money.clone() }, c.line, c.rank));
+    }
     // A labelled total nothing else agrees with, against a payment that an
     // amount printed elsewhere bears out (`Total 165,00` misread; cash
     // 200,00 less change 45,00 is the item's 155,00): the payment.
@@ -399,6 +410,40 @@ pub fn find(lines: &[&str]) -> Option<(Money, usize, u8)> {
         }
     };
     Some(with_tip(lines, best))
+}
+
+/// The sum of a receipt's items: the lines above its first total or
+/// subtotal that end in a price with cents (a tax code such as `SR` may
+/// follow), when there are two or more.
+fn items_sum(lines: &[&str]) -> Option<f64> {
+    let mut sum = 0.0;
+    let mut items = 0;
+    for line in lines {
+        let w = words(line);
+        if label_rank(line).is_some() || any_word(&w, &["subtotal", "sub total", "zwischensumme", "sous total"]) {
+            break;
+        }
+        if !crate::dates::dates_in(line, crate::dates::Order::DayFirst, None).is_empty() {
+            continue;
+        }
+        let tail = line.trim_end().rsplit(|c: char| c.is_ascii_digit()).next().unwrap_or("");
+        if let Some(m) = price(line).filter(|m| m.has_decimals && m.value > 0.0 && tail.trim().chars().count() <= 3) {
+            sum += m.value;
+            items += 1;
+        }
+    }
+    (items >= 2).then(|| money::cents(sum))
+}
+
+/// Whether `read` is `meant` with one digit misread as thermal print's
+/// digits are (`34.56` for `34.50`).
+fn misread_of(read: f64, meant: f64) -> bool {
+    let (read, meant) = (format!("{read:.2}"), format!("{meant:.2}"));
+    if read.len() != meant.len() {
+        return false;
+    }
+    let diffs: Vec<(char, char)> = read.chars().zip(meant.chars()).filter(|(a, b)| a != b).collect();
+    matches!(diffs.as_slice(), [pair] if crate::labels::DIGIT_MISREADS.contains(pair))
 }
 
 /// The largest price with cents at the end of a line: the last guess for a
@@ -508,6 +553,19 @@ mod tests {
         ] {
             assert_eq!(total(&format!("Service 1 100.00\nVAT 23.45\n{label} 123.45")), Some(123.45), "{label}");
         }
+    }
+
+    #[test]
+    fn a_total_one_misread_digit_from_its_items() {
+        let t = "10 PALLET NAILS 1.50 15.00\n1 CEMENT 50KG 19.50 19.50\nTOTAL : 34.56\nGST (0%) : 0.00";
+        assert_eq!(total(t), Some(34.5));
+        let t = "O.C. WHITE 2.13 4 8.52\nWHOLEMEAL 2.78 2 5.56\nTotal Payable: 14.68";
+        assert_eq!(total(t), Some(14.08));
+        // A difference a printed amount explains is no misreading.
+        let t = "Soup 6.00\nBread 4.02\nSubtotal 10.02\nTax 0.60\nTotal 10.62";
+        assert_eq!(total(t), Some(10.62));
+        // Nor one that is not a misreading OCR makes.
+        assert_eq!(total("Soup 6.00\nBread 4.00\nTotal 10.20"), Some(10.2));
     }
 
     #[test]

@@ -217,8 +217,14 @@ fn strip_suffix_ascii_ci<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
 /// A name with legal forms, store numbers and branch suffixes removed, in a
 /// person's casing.
 pub fn clean(raw: &str) -> String {
-    let mut s =
-        raw.trim().trim_matches(|c: char| c == '"' || c == '\'' || c == '*' || c == '=' || c == '-').trim().to_string();
+    // Quotes, stars, rules and OCR's specks around a name (`‘AH HUAT`,
+    // `BOOKS:`) are not part of it.
+    let mut s = raw
+        .trim()
+        .trim_start_matches(|c: char| !c.is_alphanumeric() && c != '(')
+        .trim_end_matches(|c: char| !c.is_alphanumeric() && !")'.".contains(c))
+        .trim()
+        .to_string();
     // "Trader Joe's #552", "Shell Station 0423", "Store No. 12".
     static STORE_NO: LazyLock<Regex> = LazyLock::new(|| {
         #[allow(clippy::unwrap_used)] // constant pattern
@@ -232,7 +238,7 @@ pub fn clean(raw: &str) -> String {
     // Legal forms of several words.
     static LEGAL_TAIL: LazyLock<Regex> = LazyLock::new(|| {
         #[allow(clippy::unwrap_used)] // constant pattern
-        Regex::new(r"(?i)[\s,]+(?:sp\.?\s*z\s*o\.?\s*o\.?|sdn\.?\s*bhd\.?|private\s+limited|s\.?\s*de\s+r\.?\s*l\.?)$")
+        Regex::new(r"(?i)[\s,]+(?:sp\.?\s*z\s*o\.?\s*o\.?|s[do0]n\.?\s*b[h][do0]\.?|[s$5]/[b8]|private\s+limited|s\.?\s*de\s+r\.?\s*l\.?)$")
             .unwrap()
     });
     // "MEGAMART CO. (M) BHD": a one-letter country tag before the legal form.
@@ -439,8 +445,14 @@ fn header_line(line: &str, legal: bool) -> bool {
     let lower = line.to_lowercase();
     let words: Vec<&str> =
         lower.split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '&').filter(|w| !w.is_empty()).collect();
+    // `No. 12, Jalan ...`, `No 7 Lebuh ...`: a house number opens an address.
+    static HOUSE_NO: LazyLock<Regex> = LazyLock::new(|| {
+        #[allow(clippy::unwrap_used)] // constant pattern
+        Regex::new(r"(?i)^\s*no\s?[.:]?\s?\d").unwrap()
+    });
     letters >= 2
         && digits * 2 <= letters
+        && !HOUSE_NO.is_match(line)
         && line.chars().count() <= 40
         && (legal || !line.trim_start().starts_with(|c: char| c.is_ascii_digit()))
         && !is_generic(line)
@@ -452,11 +464,12 @@ fn header_line(line: &str, legal: bool) -> bool {
         && !["www.", "http", "store #", "e-mail", "@"].iter().any(|w| lower.contains(w))
 }
 
-/// Legal forms that mark a line as a business's name.
+/// Legal forms that mark a line as a business's name; Malaysia's as OCR
+/// also reads them (`SON BHD`, `$/B`).
 static LEGAL_FORM: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::unwrap_used)] // constant pattern
     Regex::new(
-        r"(?i)\b(?:sdn\.?\s*bhd|s/b|bhd|berhad|ltd|limited|gmbh|b\.\s?v|bv|inc|llc|l\.l\.c|pte|pvt|plc|sarl|s\.a\.s|sas|sp\.?\s?z\s?o\.?\s?o|s\.a|ag|e\.k|corp|corporation|oy|ab|a/s|aps|s\.r\.l|srl|s\.l|n\.v|pty)\b\.?",
+        r"(?i)(?:^|\s)[$5]/[b8]\b|\b(?:s[do0]n\.?\s*b[h][do0]|s/b|bhd|berhad|ltd|limited|gmbh|b\.\s?v|bv|inc|llc|l\.l\.c|pte|pvt|plc|sarl|s\.a\.s|sas|sp\.?\s?z\s?o\.?\s?o|s\.a|ag|e\.k|corp|corporation|oy|ab|a/s|aps|s\.r\.l|srl|s\.l|n\.v|pty)\b\.?",
     )
     .unwrap()
 });
@@ -523,6 +536,8 @@ const NOT_LETTERHEAD: &[&str] = &[
     "taman",
     "tmn",
     "lorong",
+    "lebuh",
+    "seksyen",
     "floor",
     "level",
     "tingkat",
@@ -977,6 +992,9 @@ mod tests {
         assert_eq!(clean("IKEA"), "IKEA");
         assert_eq!(clean("Amazon.com"), "Amazon");
         assert_eq!(clean("Blue Bottle Coffee - Hayes Valley"), "Blue Bottle Coffee");
+        assert_eq!(clean("‘SRI PINANG BAKERY:"), "Sri Pinang Bakery");
+        assert_eq!(clean("BKL SAFETY SUPPLY SON BHD"), "Bkl Safety Supply");
+        assert_eq!(clean("7 HARI MINIMART $/B"), "7 Hari Minimart");
         assert_eq!(sender_name("Uber Receipts").as_deref(), Some("Uber"));
         assert_eq!(sender_name("no-reply"), None);
         // Lowercasing changes byte lengths here; nothing may slice wrongly.
