@@ -652,6 +652,8 @@ mod styles {
         // a trade alone on the first.
         let t = "SUNRISE BREAD\n(KL) SDN BHD (139386 X)\nLOT 3, JALAN PELABUR 23/1, 40300 SHAH ALAM\nDate : 10/07/2017\nBREAD 2 8.52\nTotal Payable: 8.52\n";
         assert_eq!(read(t, "", "").0, "Sunrise Bread (KL)");
+        let t = "TAN CHAY YEE\nBOOKS & STATIONERY\n(002345678-P)\n27, JALAN BANDAR 2, 86000 KLUANG, JOHOR\nDate: 17-09-2018\nPENCIL 2B 12 0.50 6.00\nTOTAL AMOUNT 15.20\n";
+        assert_eq!(read(t, "", "").0, "Tan Chay Yee Books & Stationery");
         let t = "SYARIKAT PERNIAGAAN\nHUP SENG\n(81109-A)\nNO 290, JALAN AIR PANAS, 53200 KUALA LUMPUR\nDATE: 29/12/2017\nDRILL BIT 1 22.26\nTOTAL 22.26\n";
         assert_eq!(read(t, "", "").0, "Syarikat Perniagaan Hup Seng");
         // A date with a digit thermal print lost strokes of.
@@ -709,6 +711,10 @@ mod styles {
         assert_eq!(read(t, "", "").0, "Domeinwinkel Holland");
         let t = "FACTURE N° FA-2018-0412\nDate de facturation : 3 mai 2018\nDésignation   Qté   PU HT   Total HT\nNom de domaine .fr   1   7,99   7,99\nNet à payer   81,44 €\nHébergeNet SAS - 10 rue de la Paix 75002 Paris - SIRET 812 345 678 00019\n";
         assert_eq!(read(t, "", "").0, "HébergeNet");
+        // A brand in capitals and small letters beside the heading; the
+        // table's column headings are no names.
+        let t = "FACTURE   NuageFR SARL\n22 boulevard Haussmann\nDate : 12/07/2019   SIRET 834 567 123 00012\nClient\nAtelier Moreau\n5 rue Victor Hugo\nDésignation   Qté   Prix unitaire HT   Montant HT\nStockage cloud   1   9,90 €   9,90 €\nTotal TTC   16,68 €\n";
+        assert_eq!(read(t, "", "").0, "NuageFR");
         // An initialism is a name before its legal form.
         let t = "MR. D.I.Y. (M) SDN BHD\n(860671-D)\nLOT 1851-A, JALAN KPB 6\nHAND GLOVES 1 X 8.96 8.96\nTotal Amt Rounded 8.95\n31-01-18 16:22\n";
         assert_eq!(read(t, "", "").0, "MR. D.I.Y");

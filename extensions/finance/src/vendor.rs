@@ -217,6 +217,19 @@ fn strip_suffix_ascii_ci<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
 /// A name with legal forms, store numbers and branch suffixes removed, in a
 /// person's casing.
 pub fn clean(raw: &str) -> String {
+    // `MURN!`: OCR's `!` or `|` for an `I` in a word of capitals.
+    let raw: String = raw
+        .split(' ')
+        .map(|w| {
+            let letters: Vec<char> = w.chars().filter(|c| c.is_alphabetic()).collect();
+            if letters.len() >= 3 && letters.iter().all(|c| c.is_uppercase()) {
+                w.replace(['!', '|'], "I")
+            } else {
+                w.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
     // Quotes, stars, rules and OCR's specks around a name (`‘AH HUAT`,
     // `BOOKS:`) are not part of it.
     let mut s = raw
@@ -497,6 +510,9 @@ const TRADE_WORDS: &[&str] = &[
     "hotel",
     "shop",
     "stationery",
+    "book",
+    "books",
+    "bookstore",
     "services",
     "service",
     "electrical",
@@ -518,6 +534,10 @@ const NOT_LETTERHEAD: &[&str] = &[
     "quantity",
     "description",
     "designation",
+    "montant",
+    "prix",
+    "einzelpreis",
+    "wartosc",
     "omschrijving",
     "beschreibung",
     "bezeichnung",
@@ -671,11 +691,22 @@ fn wordlike(line: &str) -> bool {
             // unless it joins capitalised words (`PayPal`, not `LoDk`).
             let flips = letters.windows(2).any(|w| w[0].is_lowercase() && w[1].is_uppercase());
             let joined: String = letters.iter().collect();
+            // A brand may end in capitals or start with one small letter
+            // (`NuageFR`, `iCloud`, `eBay`).
+            let parts = crate::labels::split_camel(&joined);
             let case_ok = !flips
-                || crate::labels::split_camel(&joined)
-                    .iter()
-                    .all(|p| p.chars().count() >= 3 && p.chars().skip(1).all(char::is_lowercase));
-            let junk = t.chars().filter(|c| !c.is_alphanumeric() && !"&'.,-/()".contains(*c)).count();
+                || parts.iter().enumerate().all(|(i, p)| {
+                    let n = p.chars().count();
+                    n >= 3 && p.chars().skip(1).all(char::is_lowercase)
+                        || i + 1 == parts.len() && (2..=3).contains(&n) && p.chars().all(char::is_uppercase)
+                        || i == 0 && n == 1 && p.chars().all(char::is_lowercase)
+                });
+            // `MURN!`: OCR's `!` or `|` for an `I` in a word of capitals.
+            let caps = letters.len() >= 3 && letters.iter().all(|c| c.is_uppercase());
+            let junk = t
+                .chars()
+                .filter(|c| !(c.is_alphanumeric() || "&'.,-/()".contains(*c) || caps && "!|".contains(*c)))
+                .count();
             let acronym = (2..=4).contains(&letters.len()) && letters.iter().all(|c| c.is_uppercase());
             // A country or branch tag inside a legal name: `(M)`, `(KL)`.
             let tag = t.starts_with('(')
@@ -810,14 +841,28 @@ fn letterhead(lines: &[&str]) -> Option<(usize, String)> {
         }
     }
     let (_, i, mut name) = best?;
-    // `SYARIKAT PERNIAGAAN` over `HUP SENG`: words of a trade alone begin a
-    // name the next line ends.
+    // Words of a trade alone are half a name. `SYARIKAT PERNIAGAAN` over
+    // `HUP SENG`: an opening the next line ends; `TAN CHAY YEE` over
+    // `BOOKS & STATIONERY`: the owner's name, then the trade.
     let w = crate::labels::words(&name);
-    if !w.is_empty()
-        && w.iter().all(|x| TRADE_WORDS.contains(&x.as_str()) || NAME_OPENERS.contains(&x.as_str()))
+    let trade_only = !w.is_empty()
+        && w.iter().all(|x| {
+            TRADE_WORDS.contains(&x.as_str())
+                || NAME_OPENERS.contains(&x.as_str())
+                || ["&", "and", "dan"].contains(&x.as_str())
+        });
+    let opens = w.iter().any(|x| NAME_OPENERS.contains(&x.as_str()));
+    let plain = |l: &str| name_line(l) && !LEGAL_FORM.is_match(l);
+    if trade_only
+        && !opens
+        && let Some(above) = i.checked_sub(1).map(|p| lines[p].trim())
+        && plain(above)
+    {
+        return Some((i - 1, format!("{above} {name}")));
+    }
+    if trade_only
         && let Some(below) = lines.get(i + 1).map(|l| l.trim())
-        && name_line(below)
-        && !LEGAL_FORM.is_match(below)
+        && plain(below)
     {
         name = format!("{name} {below}");
     }
@@ -995,6 +1040,7 @@ mod tests {
         assert_eq!(clean("‘SRI PINANG BAKERY:"), "Sri Pinang Bakery");
         assert_eq!(clean("BKL SAFETY SUPPLY SON BHD"), "Bkl Safety Supply");
         assert_eq!(clean("7 HARI MINIMART $/B"), "7 Hari Minimart");
+        assert_eq!(clean("PERNIAGAAN CAHAYA MURN!"), "Perniagaan Cahaya Murni");
         assert_eq!(sender_name("Uber Receipts").as_deref(), Some("Uber"));
         assert_eq!(sender_name("no-reply"), None);
         // Lowercasing changes byte lengths here; nothing may slice wrongly.
