@@ -715,6 +715,13 @@ mod styles {
         // table's column headings are no names.
         let t = "FACTURE   NuageFR SARL\n22 boulevard Haussmann\nDate : 12/07/2019   SIRET 834 567 123 00012\nClient\nAtelier Moreau\n5 rue Victor Hugo\nDésignation   Qté   Prix unitaire HT   Montant HT\nStockage cloud   1   9,90 €   9,90 €\nTotal TTC   16,68 €\n";
         assert_eq!(read(t, "", "").0, "NuageFR");
+        // The issuer named in a sentence of the footer; a column heading
+        // is no name.
+        let t = "Booking Invoice\nInvoice No: HB/19/000781   Guest Name: Sunita Rao\nInvoice Date: 14 Jun 2019\nDescription   Amount (INR)\nRoom charges (2 nights)   4,200.00\nTotal Amount Payable   4,284.00\n   This invoice is issued by Sea Breeze Hospitality Pvt Ltd, GSTIN 30AAKCS1234F1Z2, on behalf of the hotel.\n";
+        assert_eq!(read(t, "", "").0, "Sea Breeze Hospitality");
+        // The seller's label beside the buyer's; a partnership's legal form.
+        let t = "FAKTURA NR 15/12/2019\nData wystawienia: 16.12.2019\nNabywca   Sprzedawca\nKancelaria Adwokacka Nowicki   ITsystem Wiśniewski i Wspólnicy Sp. k.\nul. Lipowa 12   ul. Żelazna 40\nWdrożenie   2   615,00   1 230,00\n   Do zapłaty   2 460,00 zł\n";
+        assert_eq!(read(t, "", "").0, "ITsystem Wiśniewski i Wspólnicy");
         // An initialism is a name before its legal form.
         let t = "MR. D.I.Y. (M) SDN BHD\n(860671-D)\nLOT 1851-A, JALAN KPB 6\nHAND GLOVES 1 X 8.96 8.96\nTotal Amt Rounded 8.95\n31-01-18 16:22\n";
         assert_eq!(read(t, "", "").0, "MR. D.I.Y");

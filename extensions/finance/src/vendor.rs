@@ -251,7 +251,7 @@ pub fn clean(raw: &str) -> String {
     // Legal forms of several words.
     static LEGAL_TAIL: LazyLock<Regex> = LazyLock::new(|| {
         #[allow(clippy::unwrap_used)] // constant pattern
-        Regex::new(r"(?i)[\s,]+(?:sp\.?\s*z\s*o\.?\s*o\.?|s[do0]n\.?\s*b[h][do0]\.?|[s$5]/[b8]|private\s+limited|s\.?\s*de\s+r\.?\s*l\.?)$")
+        Regex::new(r"(?i)[\s,]+(?:sp\.?\s*z\s*o\.?\s*o\.?|sp\.\s*[kj]\.?|s[do0]n\.?\s*b[h][do0]\.?|[s$5]/[b8]|private\s+limited|s\.?\s*de\s+r\.?\s*l\.?)$")
             .unwrap()
     });
     // "MEGAMART CO. (M) BHD": a one-letter country tag before the legal form.
@@ -482,7 +482,7 @@ fn header_line(line: &str, legal: bool) -> bool {
 static LEGAL_FORM: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::unwrap_used)] // constant pattern
     Regex::new(
-        r"(?i)(?:^|\s)[$5]/[b8]\b|\b(?:s[do0]n\.?\s*b[h][do0]|s/b|bhd|berhad|ltd|limited|gmbh|b\.\s?v|bv|inc|llc|l\.l\.c|pte|pvt|plc|sarl|s\.a\.s|sas|sp\.?\s?z\s?o\.?\s?o|s\.a|ag|e\.k|corp|corporation|oy|ab|a/s|aps|s\.r\.l|srl|s\.l|n\.v|pty)\b\.?",
+        r"(?i)(?:^|\s)[$5]/[b8]\b|\b(?:s[do0]n\.?\s*b[h][do0]|s/b|bhd|berhad|ltd|limited|gmbh|b\.\s?v|bv|inc|llc|l\.l\.c|pte|pvt|plc|sarl|s\.a\.s|sas|sp\.?\s?z\s?o\.?\s?o|sp\.\s?[kj]|s\.c|s\.a|ag|e\.k|corp|corporation|oy|ab|a/s|aps|s\.r\.l|srl|s\.l|n\.v|pty)\b\.?",
     )
     .unwrap()
 });
@@ -656,6 +656,12 @@ const SELLER_FIELDS: &[&str] = &[
     "outlet",
 ];
 
+/// Words in a sentence before the name of whoever issued the document.
+static ISSUED_BY: LazyLock<Regex> = LazyLock::new(|| {
+    #[allow(clippy::unwrap_used)] // constant pattern
+    Regex::new(r"(?i)\b(?:issued|sold|operated|provided|billed|supplied|invoiced)\s+by\s+|\bausgestellt\s+von\s+|\bémise?\s+par\s+|\bwystawion[ay]\s+przez\s+").unwrap()
+});
+
 /// Labels after which the next line names the seller.
 const SELLER: &[&str] = &[
     "remit payment to",
@@ -679,9 +685,13 @@ const SELLER: &[&str] = &[
 /// Whether most of a line's words look like words, not OCR noise from a
 /// logo or a barcode (`LoDk`, `Fad Hunde nell`, `Poi)`).
 fn wordlike(line: &str) -> bool {
-    // Numbers are neither words nor noise (`7 HARI MINIMART`).
-    let tokens: Vec<&str> =
-        line.split_whitespace().filter(|t| !t.chars().all(|c| c.is_ascii_digit() || "-.,".contains(c))).collect();
+    // Numbers are neither words nor noise (`7 HARI MINIMART`), nor is a
+    // one-letter `and` (`Wiśniewski i Wspólnicy`, `Hijos y Cía`).
+    let tokens: Vec<&str> = line
+        .split_whitespace()
+        .filter(|t| !t.chars().all(|c| c.is_ascii_digit() || "-.,".contains(c)))
+        .filter(|t| !["i", "y", "e", "u"].contains(t))
+        .collect();
     let good = tokens
         .iter()
         .filter(|t| {
@@ -808,8 +818,12 @@ fn letterhead(lines: &[&str]) -> Option<(usize, String)> {
                 continue;
             }
             let form = LEGAL_FORM.find(cell);
-            let name = form.map_or(cell, |m| cell[..m.end()].trim());
-            let stem = form.map_or(cell, |m| cell[..m.start()].trim());
+            // `This invoice is issued by Sea Breeze Pvt Ltd ...`: the name
+            // starts after the words that say who issued it.
+            let by = form.and_then(|m| ISSUED_BY.find_iter(&cell[..m.start()]).last()).map_or(0, |b| b.end());
+            let seller = seller || by > 0;
+            let name = form.map_or(cell, |m| cell[by..m.end()].trim());
+            let stem = form.map_or(cell, |m| cell[by..m.start()].trim());
             let head = i < 10 && first_price.is_none_or(|p| i < p);
             // A legal form with no name before it (`(KL) SDN BHD`) ends a
             // name begun on the line above; further down (`SAS au capital
@@ -897,10 +911,14 @@ fn has_name_word(text: &str) -> bool {
     false
 }
 
+/// Column headings that are also close in spelling to words of names
+/// (`amount`, `mount`; `price`, `prince`): matched only as written.
+const HEADINGS: &[&str] = &["amount", "price", "rate", "particulars", "charges"];
+
 /// Whether a line's words name an address, a till or a heading (OCR's
 /// misspellings forgiven).
 fn not_letterhead(words: &[String]) -> bool {
-    words.iter().any(|x| NOT_LETTERHEAD.iter().any(|n| crate::labels::near(x, n)))
+    words.iter().any(|x| NOT_LETTERHEAD.iter().any(|n| crate::labels::near(x, n)) || HEADINGS.contains(&x.as_str()))
 }
 
 /// Whether a line next to a chosen name can be the rest of it.
