@@ -20,7 +20,7 @@ use crate::error::{OpError, OpResult};
 const OCR_CONCURRENCY: usize = 2;
 /// Bumped when OCR output changes shape or quality, so old cache entries are
 /// not served.
-const OCR_CACHE_VERSION: u32 = 4;
+const OCR_CACHE_VERSION: u32 = 5;
 
 /// The AI services of one core.
 pub struct Ai {

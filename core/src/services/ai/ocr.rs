@@ -264,6 +264,7 @@ async fn read_image(data: Vec<u8>, lang: &str, page: u32) -> OpResult<Vec<OcrLin
     let mut lines = image_lines(input, lang, page).await?;
     tracing::debug!(
         cropped = done.cropped,
+        flattened = done.flattened,
         scale = done.scale,
         line_height = ?done.line_height,
         quality = reading_quality(&lines),
