@@ -426,13 +426,20 @@ fn items_sum(lines: &[&str]) -> Option<f64> {
         if !crate::dates::dates_in(line, crate::dates::Order::DayFirst, None).is_empty() {
             continue;
         }
-        let tail = line.trim_end().rsplit(|c: char| c.is_ascii_digit()).next().unwrap_or("");
-        if let Some(m) = price(line).filter(|m| m.has_decimals && m.value > 0.0 && tail.trim().chars().count() <= 3) {
+        if let Some(m) = ending_price(line) {
             sum += m.value;
             items += 1;
         }
     }
     (items >= 2).then(|| money::cents(sum))
+}
+
+/// The price with cents a line ends in: only a currency code, a marker or
+/// a tax code (`SR`) may follow it.
+fn ending_price(line: &str) -> Option<Money> {
+    let m = price(line).filter(|m| m.has_decimals && m.value > 0.0)?;
+    let tail = line.trim_end().rsplit(|c: char| c.is_ascii_digit()).next().unwrap_or("");
+    (tail.trim().chars().count() <= 3).then_some(m)
 }
 
 /// Whether `read` is `meant` with one digit misread as thermal print's
@@ -457,12 +464,7 @@ pub fn largest(lines: &[&str]) -> Option<(Money, usize, u8)> {
         .enumerate()
         // A date's digits (`05.03.2024`) are no price.
         .filter(|(_, l)| crate::dates::dates_in(l, crate::dates::Order::DayFirst, None).is_empty())
-        .filter_map(|(i, l)| {
-            let m = price(l).filter(|m| m.has_decimals && m.value > 0.0)?;
-            // Only a currency code or marker may follow the price.
-            let tail = l.trim_end().rsplit(|c: char| c.is_ascii_digit()).next().unwrap_or("");
-            (tail.trim().chars().count() <= 3).then_some((m, i))
-        })
+        .filter_map(|(i, l)| ending_price(l).map(|m| (m, i)))
         .collect();
     if priced.len() < 3 {
         return None;
