@@ -18,7 +18,8 @@ fn main() {
     if text.trim_start().starts_with('<') {
         text = finance::mime::html_to_text(text.as_bytes());
     }
-    let doc = Doc { text: &text, ..Default::default() };
+    // Text piped in here is usually Tesseract's.
+    let doc = Doc { text: &text, ocr: true, ..Default::default() };
     let e = extract::extract(&doc);
     let v = extract::verdict(&doc, &e);
     match serde_json::to_string_pretty(&serde_json::json!({ "fields": e, "verdict": v })) {

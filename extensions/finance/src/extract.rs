@@ -29,6 +29,9 @@ pub struct Doc<'a> {
     /// The latest the purchase can be: when the email was sent or the file
     /// last written. Later "dates" are misreadings or due dates.
     pub latest: Option<Date>,
+    /// Whether the text was read by OCR, whose digits may be misread; a
+    /// text file's, an email's or a PDF text layer's are as written.
+    pub ocr: bool,
 }
 
 /// One extracted field.
@@ -305,7 +308,7 @@ fn find_date(lines: &[&str], doc: &Doc<'_>, order: Order) -> Option<Field<String
         }
         (_, Some(d)) => Some(field(d.iso(), 0.7, "the email's Date header")),
         (Some((_, i, date, line)), None) => Some(field(date.iso(), 0.5, format!("line {}: {line:?}", i + 1))),
-        (None, None) => misread_date(lines, order, doc).map(|(i, date, line)| {
+        (None, None) => misread_date(lines, order, doc).filter(|_| doc.ocr).map(|(i, date, line)| {
             field(date.iso(), 0.4, format!("line {}: {line:?}, one digit read as OCR misreads it", i + 1))
         }),
     }
@@ -346,8 +349,8 @@ pub fn extract(doc: &Doc<'_>) -> Extracted {
     let country = locale::infer(doc.text, domain);
     // An email names its total in words; a scan or file whose labels OCR
     // lost still has its amounts.
-    let total_found =
-        totals::find(&lines).or_else(|| doc.from_address.is_empty().then(|| totals::largest(&lines)).flatten());
+    let total_found = totals::find(&lines, doc.ocr)
+        .or_else(|| doc.from_address.is_empty().then(|| totals::largest(&lines)).flatten());
     let (total, mut currency) = match &total_found {
         Some((m, i, rank)) => {
             let conf = match rank {
@@ -588,7 +591,9 @@ mod styles {
     fn read(text: &str, from: &str, subject: &str) -> (String, String, f64, String) {
         let (name, addr) =
             from.split_once('<').map_or(("", from), |(n, a)| (n.trim().trim_matches('"'), a.trim_end_matches('>')));
-        let doc = Doc { text, from_name: name, from_address: addr, subject, email_date: None, latest: None };
+        // Documents with no sender are read as scans are.
+        let ocr = from.is_empty();
+        let doc = Doc { text, from_name: name, from_address: addr, subject, email_date: None, latest: None, ocr };
         let e = extract(&doc);
         assert!(verdict(&doc, &e).receipt, "{text}");
         (
@@ -636,6 +641,18 @@ mod styles {
     fn a_lone_dollar_in_a_malaysian_scan_is_a_misread() {
         let t = "UNIHOME DIY CENTRE SDN BHD\nLot PT 2345, Jalan Kebun Nenas, 41100 Klang, Selangor\nDate : 2018-03-09\nPAINT BRUSH 1 5.90 5.90\nTotal\n11.55\nPaid Amount\n$0.00\n";
         assert_eq!(read(t, "", "").3, "MYR");
+    }
+
+    #[test]
+    fn only_ocr_misreads_digits() {
+        let latest = Some(Date { year: 2026, month: 12, day: 7 });
+        let text = "Harbor Coffee\nDate: 2026-12-15\nTotal $10.00\n";
+        // A text file's later date is not read as another: no date.
+        let typed = Doc { text, latest, ocr: false, ..Default::default() };
+        assert!(extract(&typed).date.is_none());
+        // A scan's is read with one digit taken for its misreading.
+        let scanned = Doc { text, latest, ocr: true, ..Default::default() };
+        assert_eq!(extract(&scanned).date.map(|f| f.value).as_deref(), Some("2020-12-15"));
     }
 
     #[test]
@@ -808,6 +825,7 @@ mod garbage {
                     subject: &msg.subject,
                     email_date: msg.date,
                     latest: msg.date,
+                    ocr: false,
                 };
                 let e = super::extract(&doc);
                 let _ = super::verdict(&doc, &e);
@@ -819,6 +837,7 @@ mod garbage {
                 subject: &text,
                 email_date: None,
                 latest: None,
+                ocr: true,
             };
             let e = super::extract(&doc);
             let _ = super::verdict(&doc, &e);

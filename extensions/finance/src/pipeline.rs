@@ -83,7 +83,7 @@ fn file_day(entry: &Entry) -> Option<Date> {
     entry.modified_at.as_deref().and_then(Date::parse_iso)
 }
 
-fn doc_of<'a>(text: &'a str, msg: Option<&'a Message>, latest: Option<Date>) -> Doc<'a> {
+fn doc_of<'a>(text: &'a str, msg: Option<&'a Message>, latest: Option<Date>, ocr: bool) -> Doc<'a> {
     match msg {
         Some(m) => Doc {
             text,
@@ -92,20 +92,28 @@ fn doc_of<'a>(text: &'a str, msg: Option<&'a Message>, latest: Option<Date>) -> 
             subject: &m.subject,
             email_date: m.date,
             latest: m.date.or(latest),
+            ocr,
         },
-        None => Doc { text, latest, ..Default::default() },
+        None => Doc { text, latest, ocr, ..Default::default() },
     }
 }
 
+/// Whether an OCR reading's digits came from OCR rather than a PDF's text
+/// layer.
+fn read_by_ocr(engine: &str) -> bool {
+    engine != "pdf-text-layer"
+}
+
 /// Reads a text and decides whether it is a receipt. `latest` is the day
-/// the file was last written, when it is a file.
+/// the file was last written, when it is a file; `ocr`, whether OCR read it.
 fn read_text(
     text: &str,
     msg: Option<&Message>,
     latest: Option<Date>,
     origin: &str,
+    ocr: bool,
 ) -> Option<(Extracted, Verdict, String)> {
-    let doc = doc_of(text, msg, latest);
+    let doc = doc_of(text, msg, latest, ocr);
     let extracted = extract::extract(&doc);
     let verdict = extract::verdict(&doc, &extracted);
     Some((extracted, verdict, origin.to_string()))
@@ -115,17 +123,17 @@ fn read_text(
 /// receipt by itself.
 fn read_message(client: &Client, msg: &Message, warnings: &mut Vec<String>) -> Reading {
     let mut text = format!("Subject: {}\nFrom: {} <{}>\n\n{}", msg.subject, msg.from_name, msg.from_address, msg.text);
-    let body = read_text(&text, Some(msg), None, "the email body");
+    let body = read_text(&text, Some(msg), None, "the email body", false);
     if body.as_ref().is_some_and(|(_, v, _)| v.receipt) {
         return Reading { fields: body, text };
     }
     let mut best = body;
     for att in &msg.attachments {
-        let att_text = if att.content_type == "text/html" || att.filename.to_lowercase().ends_with(".html") {
-            mime::html_to_text(&att.data)
+        let (att_text, att_ocr) = if att.content_type == "text/html" || att.filename.to_lowercase().ends_with(".html") {
+            (mime::html_to_text(&att.data), false)
         } else {
             match client.ocr(OcrSource::Bytes(&att.data), &[]) {
-                Ok(r) => r.text,
+                Ok(r) => (r.text, read_by_ocr(&r.engine)),
                 Err(e) => {
                     warnings.push(format!("attachment {} could not be read: {}", att.filename, e.message));
                     continue;
@@ -136,7 +144,7 @@ fn read_message(client: &Client, msg: &Message, warnings: &mut Vec<String>) -> R
         // The attachment carries the receipt; the message adds the sender,
         // subject and date.
         let combined = format!("Subject: {}\n{att_text}", msg.subject);
-        let reading = read_text(&combined, Some(msg), None, &format!("attachment {}", att.filename));
+        let reading = read_text(&combined, Some(msg), None, &format!("attachment {}", att.filename), att_ocr);
         if reading.as_ref().is_some_and(|(_, v, _)| v.receipt) {
             return Reading { fields: reading, text };
         }
@@ -171,7 +179,7 @@ fn finish(
             Target::File(e) => file_day(e),
             Target::Virtual { .. } => None,
         };
-        let doc = doc_of(&reading.text, message, file_day);
+        let doc = doc_of(&reading.text, message, file_day, false);
         match opinion::apply(client, &reading.text, doc.latest, &mut extracted) {
             Ok(replaced) if !replaced.is_empty() => verdict = extract::verdict(&doc, &extracted),
             Ok(_) => {}
@@ -369,19 +377,20 @@ pub fn import_file(
         }
         "ocr" => {
             let ocr = client.ocr_reading_ahead(entry.id, &[], ahead)?;
-            let fields = read_text(&ocr.text, None, latest, &format!("{} of the file", ocr.engine));
+            let fields =
+                read_text(&ocr.text, None, latest, &format!("{} of the file", ocr.engine), read_by_ocr(&ocr.engine));
             (Reading { fields, text: ocr.text }, content_key.clone().unwrap_or_default(), None)
         }
         "html" => {
             let raw = client.read_file(entry.id, MAX_MESSAGE_BYTES)?;
             let text = mime::html_to_text(&raw);
-            let fields = read_text(&text, None, latest, "the HTML file");
+            let fields = read_text(&text, None, latest, "the HTML file", false);
             (Reading { fields, text }, content_key.clone().unwrap_or_else(|| hash_key(&raw)), None)
         }
         _ => {
             let raw = client.read_file(entry.id, MAX_MESSAGE_BYTES)?;
             let text = decode_text(&raw);
-            let fields = read_text(&text, None, latest, "the text file");
+            let fields = read_text(&text, None, latest, "the text file", false);
             (Reading { fields, text }, content_key.clone().unwrap_or_else(|| hash_key(&raw)), None)
         }
     };

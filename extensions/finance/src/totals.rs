@@ -264,7 +264,7 @@ fn same(a: f64, b: f64) -> bool {
 /// The amount paid, the line it was read from, and how strongly it was
 /// labelled (over 100: a paid label; 100: a total; below: read from a
 /// payment line or from cash less change).
-pub fn find(lines: &[&str]) -> Option<(Money, usize, u8)> {
+pub fn find(lines: &[&str], ocr: bool) -> Option<(Money, usize, u8)> {
     let mut labelled: Vec<Candidate> = Vec::new();
     let mut cards: Vec<(Money, usize)> = Vec::new();
     let mut cash: Option<(Money, usize)> = None;
@@ -364,7 +364,7 @@ pub fn find(lines: &[&str]) -> Option<(Money, usize, u8)> {
     // print is misread) from what the items add up to: `TOTAL 34.56` over
     // items of 15.00 and 19.50. Not where a printed amount (a tax, a fee)
     // makes up the difference.
-    if let Some(c) = best.as_ref().filter(|c| c.votes == 0)
+    if let Some(c) = best.as_ref().filter(|c| ocr && c.votes == 0)
         && let Some(sum) = items_sum(lines)
         && misread_of(c.money.value, sum)
         && !lines.iter().flat_map(|l| money::amounts(l)).any(|m| same(sum + m.value, c.money.value))
@@ -500,7 +500,7 @@ mod tests {
 
     fn total(text: &str) -> Option<f64> {
         let lines: Vec<&str> = text.lines().collect();
-        find(&lines).map(|(m, _, _)| m.value)
+        find(&lines, true).map(|(m, _, _)| m.value)
     }
 
     #[test]

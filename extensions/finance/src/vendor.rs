@@ -1093,6 +1093,7 @@ mod tests {
             subject: "Your receipt from Trader Joe's",
             email_date: None,
             latest: None,
+            ocr: false,
         };
         let lines: Vec<&str> = doc.text.lines().collect();
         assert_eq!(find(&lines, &doc).map(|f| f.value).as_deref(), Some("Trader Joe's"));
