@@ -308,7 +308,8 @@ fn find_date(lines: &[&str], doc: &Doc<'_>, order: Order) -> Option<Field<String
         }
         (_, Some(d)) => Some(field(d.iso(), 0.7, "the email's Date header")),
         (Some((_, i, date, line)), None) => Some(field(date.iso(), 0.5, format!("line {}: {line:?}", i + 1))),
-        (None, None) => misread_date(lines, order, doc).filter(|_| doc.ocr).map(|(i, date, line)| {
+        // Only OCR misreads digits; a typed date is as written.
+        (None, None) => doc.ocr.then(|| misread_date(lines, order, doc)).flatten().map(|(i, date, line)| {
             field(date.iso(), 0.4, format!("line {}: {line:?}, one digit read as OCR misreads it", i + 1))
         }),
     }

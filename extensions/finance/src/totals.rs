@@ -64,6 +64,8 @@ const PAID_LABELS: &[&str] = &[
     "totaalbedrag",
     "wartosc brutto",
 ];
+/// Labels of a subtotal: never the amount paid, and where items end.
+const SUBTOTAL_LABELS: &[&str] = &["subtotal", "zwischensumme", "sous total", "sub total"];
 /// Labels of a total that may not be the last word (a tip may follow).
 const TOTAL_LABELS: &[&str] =
     &["total", "gesamt", "summe", "betrag", "totaal", "montant", "importe", "sum", "amount", "balance", "payment"];
@@ -203,7 +205,7 @@ pub fn label_rank(line: &str) -> Option<u8> {
         return None;
     }
     let inclusive = INCLUSIVE.iter().any(|p| has_phrase(&w, p));
-    if ["subtotal", "zwischensumme", "sous total", "sub total"].iter().any(|p| has_phrase(&w, p)) {
+    if any_word(&w, SUBTOTAL_LABELS) {
         return None;
     }
     for (i, label) in PAID_LABELS.iter().enumerate() {
@@ -420,7 +422,7 @@ fn items_sum(lines: &[&str]) -> Option<f64> {
     let mut items = 0;
     for line in lines {
         let w = words(line);
-        if label_rank(line).is_some() || any_word(&w, &["subtotal", "sub total", "zwischensumme", "sous total"]) {
+        if label_rank(line).is_some() || any_word(&w, SUBTOTAL_LABELS) {
             break;
         }
         if !crate::dates::dates_in(line, crate::dates::Order::DayFirst, None).is_empty() {

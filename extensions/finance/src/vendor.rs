@@ -682,6 +682,16 @@ const SELLER: &[&str] = &[
     "sold by",
 ];
 
+/// Whether a cell's words are a label after which the seller is named.
+fn is_seller_label(w: &[String]) -> bool {
+    w.len() <= 3 && SELLER.iter().any(|p| crate::labels::has_phrase(w, p))
+}
+
+/// Whether a cell's words are a field label that names the seller.
+fn is_seller_field(w: &[String]) -> bool {
+    SELLER_FIELDS.contains(&w.join(" ").as_str())
+}
+
 /// Whether most of a line's words look like words, not OCR noise from a
 /// logo or a barcode (`LoDk`, `Fad Hunde nell`, `Poi)`).
 fn wordlike(line: &str) -> bool {
@@ -764,17 +774,13 @@ fn letterhead(lines: &[&str]) -> Option<(usize, String)> {
         }
         for (col, &cell) in cells.iter().enumerate() {
             // `Sold By: Acme Retail Pvt Ltd`: the seller on its label's line.
-            let seller_words = |w: &[String]| {
-                w.len() <= 3 && SELLER.iter().any(|p| crate::labels::has_phrase(w, p))
-                    || SELLER_FIELDS.contains(&w.join(" ").as_str())
-            };
-            let after_label = cell
-                .split_once(':')
-                .filter(|(label, rest)| !rest.trim().is_empty() && seller_words(&crate::labels::words(label)));
+            let after_label = cell.split_once(':').filter(|(label, rest)| {
+                let w = crate::labels::words(label);
+                !rest.trim().is_empty() && (is_seller_label(&w) || is_seller_field(&w))
+            });
             let cell = after_label.map_or(cell, |(_, rest)| rest.trim());
             let w = crate::labels::words(cell);
-            let seller_label = w.len() <= 3 && SELLER.iter().any(|p| crate::labels::has_phrase(&w, p))
-                || cell.ends_with(':') && SELLER_FIELDS.contains(&w.join(" ").as_str());
+            let seller_label = is_seller_label(&w) || cell.ends_with(':') && is_seller_field(&w);
             // The seller's label ends a bill-to block above it, or bounds
             // one beside it.
             if (seller_label || after_label.is_some())
