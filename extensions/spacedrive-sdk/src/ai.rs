@@ -193,7 +193,8 @@ impl Client {
 
     /// Entries of this client's library ranked by meaning
     /// (`query:search.semantic.v1`).
-    /// Only entries at least 0.25 similar come back; see
+    /// Only entries at least 0.25 similar come back, or more where the
+    /// query comes close to meaningless names; see
     /// [`semantic_search_above`](Self::semantic_search_above).
     pub fn semantic_search(&self, query: &str, limit: u32) -> Result<SemanticResults> {
         self.call("query:search.semantic.v1", &json!({ "query": query, "limit": limit }))

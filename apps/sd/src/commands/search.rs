@@ -25,7 +25,7 @@ pub struct SearchArgs {
     #[arg(long)]
     pub semantic: bool,
     /// With --semantic: the least similarity (cosine, -1 to 1) of a match
-    /// (default 0.25).
+    /// (default 0.25, or the query's noise level when higher).
     #[arg(long, requires = "semantic", allow_hyphen_values = true)]
     pub min_score: Option<f64>,
 }

@@ -12,7 +12,11 @@
 //! a document about the same thing score 0.29 to 0.7 (the low end for a scan
 //! whose text sits among its file name and metadata), while twenty
 //! unrelated queries over 340 log lines of five formats never passed 0.21:
-//! without a floor every entry is a "match", down to noise.
+//! without a floor every entry is a "match", down to noise. Meaningless
+//! names (a temporary folder's `.tmpBp7ZvJ`) come nearer some queries than
+//! that, so the floor rises to the query's own noise level where it is
+//! higher ([`crate::services::ai::noise`]). A caller's `min_score` replaces
+//! both.
 
 use std::sync::Arc;
 
@@ -61,8 +65,9 @@ pub struct SemanticInput {
     /// Most results, 1 to 10000 (default 50).
     #[serde(default = "default_limit")]
     pub limit: u32,
-    /// Least cosine similarity of a match, -1 to 1 (default 0.25): entries
-    /// below it are neither returned nor counted.
+    /// Least cosine similarity of a match, -1 to 1: entries below it are
+    /// neither returned nor counted. By default 0.25, or higher for a query
+    /// that meaningless names come close to (see `min_score` in the output).
     #[serde(default)]
     pub min_score: Option<f64>,
 }
@@ -76,7 +81,8 @@ pub struct SemanticOutput {
     pub total: u64,
     /// Entries compared (those with a vector, after filters).
     pub compared: u64,
-    /// The floor applied.
+    /// The floor applied: the caller's, else 0.25 or the query's noise level
+    /// when that is higher.
     pub min_score: f64,
     /// The best similarity of any entry compared, match or not (absent
     /// when none was compared): how close the nearest miss came.
@@ -166,13 +172,19 @@ impl Operation for SemanticSearch {
         if input.query.len() > MAX_QUERY_BYTES {
             return Err(OpError::invalid(format!("query is over {MAX_QUERY_BYTES} bytes")));
         }
-        let min_score = input.min_score.unwrap_or(DEFAULT_MIN_SCORE);
-        if !(-1.0..=1.0).contains(&min_score) {
-            return Err(OpError::invalid(format!("min_score {min_score} is not a similarity; give -1 to 1")));
+        if let Some(floor) = input.min_score
+            && !(-1.0..=1.0).contains(&floor)
+        {
+            return Err(OpError::invalid(format!("min_score {floor} is not a similarity; give -1 to 1")));
         }
         let library = ctx.library()?.clone();
         let core = &ctx.core;
-        let query = core.ai().embedder.embed(vec![input.query.clone()]).await?.pop().unwrap_or_default();
+        let embedder = &core.ai().embedder;
+        let query = embedder.embed(vec![input.query.clone()]).await?.pop().unwrap_or_default();
+        let min_score = match input.min_score {
+            Some(floor) => floor,
+            None => DEFAULT_MIN_SCORE.max(f64::from(embedder.noise_floor(&query).await?)),
+        };
         let started = std::time::Instant::now();
         let mut pending = library.read(semantic::pending_count).await?;
         while pending > 0 && started.elapsed() < INLINE_BUDGET && embed_some(core, &library, BATCH).await? > 0 {

@@ -13,6 +13,7 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
+use super::noise::{NoiseSample, samples};
 use crate::error::{OpError, OpResult};
 
 /// Name of the model, as reported by `ai.embed`.
@@ -122,12 +123,13 @@ fn prefix(s: &str, max: usize) -> &str {
 pub struct SharedEmbedder {
     data_dir: PathBuf,
     loaded: Mutex<Option<Arc<Embedder>>>,
+    noise: tokio::sync::OnceCell<NoiseSample>,
 }
 
 impl SharedEmbedder {
     /// A model looked up from `data_dir` (see [`model_dirs`]).
     pub fn new(data_dir: &Path) -> Self {
-        Self { data_dir: data_dir.to_path_buf(), loaded: Mutex::new(None) }
+        Self { data_dir: data_dir.to_path_buf(), loaded: Mutex::new(None), noise: tokio::sync::OnceCell::new() }
     }
 
     /// The loaded model, loading it if needed. Blocking: call from a
@@ -160,6 +162,17 @@ impl SharedEmbedder {
         })
         .await
         .map_err(|e| OpError::internal(format!("embedding task failed: {e}")))?
+    }
+
+    /// The similarity under which `query` (one of this model's vectors)
+    /// finds only noise; see [`super::noise`]. The sample is embedded on
+    /// first use.
+    pub async fn noise_floor(self: &Arc<Self>, query: &[f32]) -> OpResult<f32> {
+        let sample = self
+            .noise
+            .get_or_try_init(|| async { Ok::<_, OpError>(NoiseSample::new(self.embed(samples()).await?)) })
+            .await?;
+        Ok(sample.floor(query))
     }
 }
 

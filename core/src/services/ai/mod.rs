@@ -5,6 +5,7 @@
 pub mod classify;
 pub mod config;
 pub mod embed;
+pub mod noise;
 pub mod ocr;
 pub mod openai;
 pub mod prepare;
