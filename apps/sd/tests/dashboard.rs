@@ -19,10 +19,13 @@ use crate::common::{Daemon, pack_test_extension_as, sd, sd_json, serve_dir};
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-/// chromedriver on a free port, killed on drop.
+/// chromedriver on a free port, killed on drop. Chromium keeps its profile
+/// under the driver's own temp folder, removed after it: a killed browser
+/// leaves its `org.chromium.Chromium.*` folders behind otherwise.
 struct Driver {
     child: Child,
     port: u16,
+    _tmp: tempfile::TempDir,
 }
 
 impl Driver {
@@ -34,8 +37,10 @@ impl Driver {
             );
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let tmp = tempfile::tempdir().unwrap();
         let child = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
+            .env("TMPDIR", tmp.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -45,7 +50,7 @@ impl Driver {
             assert!(Instant::now() < deadline, "chromedriver did not listen");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Driver { child, port }
+        Driver { child, port, _tmp: tmp }
     }
 }
 
