@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,9 +20,10 @@ use crate::common::{Daemon, pack_test_extension_as, sd, sd_json, serve_dir};
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-/// chromedriver on a free port, killed on drop. Chromium keeps its profile
-/// under the driver's own temp folder, removed after it: a killed browser
-/// leaves its `org.chromium.Chromium.*` folders behind otherwise.
+/// chromedriver on a free port, in a process group of its own that is
+/// killed on drop, browsers included: a test that panics before closing its
+/// session would leave Chromium running otherwise. Chromium keeps its
+/// profile under the driver's own temp folder, removed after it.
 struct Driver {
     child: Child,
     port: u16,
@@ -41,6 +43,7 @@ impl Driver {
         let child = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .env("TMPDIR", tmp.path())
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -56,6 +59,10 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // The group's id is the driver's pid (`process_group(0)`).
+        if let Some(group) = rustix::process::Pid::from_raw(self.child.id() as i32) {
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
