@@ -179,6 +179,8 @@ fn finish(
             Target::File(e) => file_day(e),
             Target::Virtual { .. } => None,
         };
+        // Extraction is done: the verdict and the opinion read neither the
+        // digits again nor `ocr`.
         let doc = doc_of(&reading.text, message, file_day, false);
         match opinion::apply(client, &reading.text, doc.latest, &mut extracted) {
             Ok(replaced) if !replaced.is_empty() => verdict = extract::verdict(&doc, &extracted),
