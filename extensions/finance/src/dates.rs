@@ -226,6 +226,41 @@ fn full_year(y: &str) -> Option<i32> {
     Some(if y.len() == 2 { 2000 + n } else { n })
 }
 
+/// How a document writes its numeric dates, where it says so itself: a
+/// date with a slash or a dash that reads only one way (`11/17/2017` is
+/// month first, `27/03/2018` day first), with no date that reads only the
+/// other way. Dotted dates are day first wherever they are written, and
+/// say nothing about the others.
+pub fn written_order<'a>(lines: impl IntoIterator<Item = &'a str>) -> Option<Order> {
+    let (mut month_first, mut day_first) = (0, 0);
+    for line in lines {
+        for c in NUMERIC.captures_iter(line) {
+            let sep = c.get(2).map_or("", |g| g.as_str());
+            if sep == "." || c.get(4).is_none_or(|g| g.as_str() != sep) {
+                continue;
+            }
+            let n = |i: usize| c.get(i).and_then(|g| g.as_str().parse::<u32>().ok());
+            let (Some(a), Some(b), Some(y)) = (n(1), n(3), c.get(5).and_then(|g| full_year(g.as_str()))) else {
+                continue;
+            };
+            // A year outside any purchase is a code or a misreading.
+            if !(1990..=2100).contains(&y) {
+                continue;
+            }
+            match (Date::new(y, a, b).is_some(), Date::new(y, b, a).is_some()) {
+                (true, false) => month_first += 1,
+                (false, true) => day_first += 1,
+                _ => {}
+            }
+        }
+    }
+    match (month_first, day_first) {
+        (1.., 0) => Some(Order::MonthFirst),
+        (0, 1..) => Some(Order::DayFirst),
+        _ => None,
+    }
+}
+
 /// Every date written in `line`, left to right, each with its byte offset.
 /// A numeric date that reads both ways comes in the reading `order` picks;
 /// `near`, when given, picks the reading closest to it instead.

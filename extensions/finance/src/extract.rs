@@ -217,6 +217,12 @@ const DATE_LABELS: &[&str] = &[
     "transaction",
     "order",
     "invoice",
+    "rechnung",
+    "facture",
+    "factuur",
+    "faktura",
+    "fattura",
+    "factura",
     "tarikh",
     "rechnungsdatum",
     "belegdatum",
@@ -287,11 +293,18 @@ fn find_date(lines: &[&str], doc: &Doc<'_>, order: Order) -> Option<Field<String
     for (i, line) in lines.iter().enumerate() {
         let Some(date) = plausible_dates(line, order, doc).into_iter().next() else { continue };
         let w = words(line);
-        let labelled = has_word(&w, DATE_LABELS);
-        let other = has_word(&w, NOT_PURCHASE_DATE)
-            && !has_phrase(&w, "order date")
-            && !has_phrase(&w, "invoice date")
-            && !has_phrase(&w, "date of issue");
+        // A browser prints the page's address and the day it was printed
+        // in its header or footer: that date is the printing, and the
+        // address's words (`AppData`) label nothing.
+        let printed = line.contains("://");
+        // German names an invoice by its kind (`Handelsrechnung`,
+        // `Mietrechnung Nr. 93 vom 01.10.2018`).
+        let labelled = !printed && (has_word(&w, DATE_LABELS) || w.iter().any(|x| x.ends_with("rechnung")));
+        let other = printed
+            || has_word(&w, NOT_PURCHASE_DATE)
+                && !has_phrase(&w, "order date")
+                && !has_phrase(&w, "invoice date")
+                && !has_phrase(&w, "date of issue");
         let score = match (labelled, other) {
             (true, false) => 3,
             (false, false) => 2,
@@ -370,7 +383,8 @@ pub fn extract(doc: &Doc<'_>) -> Extracted {
     if currency.is_none() {
         currency = document_currency(&lines, country.as_ref());
     }
-    let order = date_order(country.as_ref(), currency.as_ref().map(|c| c.value.as_str()));
+    let order = dates::written_order(lines.iter().copied())
+        .unwrap_or_else(|| date_order(country.as_ref(), currency.as_ref().map(|c| c.value.as_str())));
     let date = find_date(&lines, doc, order);
     let vendor = vendor::find(&lines, doc);
     Extracted { vendor, date, total, currency }
@@ -743,6 +757,24 @@ mod styles {
         // An initialism is a name before its legal form.
         let t = "MR. D.I.Y. (M) SDN BHD\n(860671-D)\nLOT 1851-A, JALAN KPB 6\nHAND GLOVES 1 X 8.96 8.96\nTotal Amt Rounded 8.95\n31-01-18 16:22\n";
         assert_eq!(read(t, "", "").0, "MR. D.I.Y");
+    }
+
+    #[test]
+    fn invoices_printed_by_accounting_software() {
+        // Numbers between the seller's label and its name; the buyer and
+        // the seller's tax representative are other parties; the totals of
+        // surcharges and the net total are not the invoice's total, nor is
+        // what is left after a deposit; a browser's footer dates the
+        // printing.
+        let t = "Handelsrechnung Nr. 8812 vom 14.02.2021\nVerkäufer:\nNummer : 70011\nGlobale Nummer: 4012345000009 (GTIN)\nNordwerk Supplies Ltd.\n12 Quay Street\nKäufer:\nNummer : 90233\nBäckerei Sommer GmbH\nSteuerbevollmächtigter des Verkäufers:\nTax Partners Berlin\nPositionssumme 410,00\nGesamtbetrag der Zuschläge 12,00\nGesamtbetrag der Abschläge -8,00\nRechnungssumme ohne USt. 414,00\nSteuerbetrag in EUR 78,66\nBruttosumme 492,66\nErhaltene Anzahlungen -100,00\nZahlbetrag 392,66\nfile:///C:/Users/Lena/AppData/Local/Temp/invoice.html 03.03.2021\n";
+        assert_eq!(read(t, "", ""), ("Nordwerk Supplies".into(), "2021-02-14".into(), 492.66, "EUR".into()));
+        // A DIN 5008 return-address line over the customer's address.
+        let t = "Kobold Online GmbH • Am Markt 3 • 10115 Berlin\nMusterfirma Inh. Erika Muster\nFrau Erika Muster\nRechnungsdatum: 02.05.2022\nServer M 1 29,41 €\nNetto 29,41 €\nUSt. (19 %) 5,59 €\nBrutto 35,00 €\n";
+        assert_eq!(read(t, "", "").0, "Kobold Online");
+        // A French seller writing US dates: a payment on 11/17 says how
+        // the invoice's own 11/03 reads.
+        let t = "Le Petit Verger SARL - 3 rue des Lilas - 13001 Marseille - France\nInvoice FA-2019-0031\nInvoice Date 11/03/2019\nApple juice 12 x 3.10 37.20\nTotal 37.20 €\nSEPA transfer 11/17/2019 10.00 €\nResidual 27.20 €\n";
+        assert_eq!(read(t, "", "").1, "2019-11-03");
     }
 
     fn is_receipt(text: &str, subject: &str) -> bool {

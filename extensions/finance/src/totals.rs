@@ -36,6 +36,7 @@ const PAID_LABELS: &[&str] = &[
     "a payer",
     "gesamtbetrag",
     "rechnungsbetrag",
+    "bruttosumme",
     "zu zahlen",
     "zu zahlender betrag",
     "zahlungsbetrag",
@@ -132,6 +133,17 @@ const NOT_TOTAL: &[&str] = &[
     "delivery",
     "saving",
     "disc",
+    // Totals of one kind of line (`Gesamtbetrag der Zuschläge`, `Total
+    // remises`) and net totals (`Rechnungssumme ohne USt.`, `Total HT`).
+    "zuschlag",
+    "abschlag",
+    "surcharge",
+    "allowance",
+    "rabatt",
+    "remise",
+    "ohne",
+    "hors",
+    "ht",
 ];
 /// Phrases that turn a tax or tip line back into the amount paid.
 const INCLUSIVE: &[&str] = &[

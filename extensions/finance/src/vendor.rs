@@ -472,7 +472,9 @@ fn header_line(line: &str, legal: bool) -> bool {
         && !crate::money::amounts(line).iter().any(crate::money::is_price)
         && crate::dates::dates_in(line, crate::dates::Order::MonthFirst, None).is_empty()
         && !words.iter().any(|w| {
-            NOT_NAME_WORDS.contains(w) || STREET_ENDINGS.iter().any(|e| w.len() > e.len() + 2 && w.ends_with(e))
+            // `Order online` is no name; `Hetzner Online GmbH` is one.
+            NOT_NAME_WORDS.contains(w) && !(legal && *w == "online")
+                || STREET_ENDINGS.iter().any(|e| w.len() > e.len() + 2 && w.ends_with(e))
         })
         && !["www.", "http", "store #", "e-mail", "@"].iter().any(|w| lower.contains(w))
 }
@@ -636,6 +638,15 @@ const BILL_TO: &[&str] = &[
     "factuuradres",
     "facture a",
     "adresse de facturation",
+    "adresse de livraison",
+    "delivery address",
+    "kaufer",
+    "leistungsempfanger",
+    "warenempfanger",
+    "acheteur",
+    "destinataire",
+    "koper",
+    "odbiorca",
 ];
 
 /// Words that label the customer only as a cell's first word before a
@@ -682,9 +693,39 @@ const SELLER: &[&str] = &[
     "sold by",
 ];
 
-/// Whether a cell's words are a label after which the seller is named.
-fn is_seller_label(w: &[String]) -> bool {
-    w.len() <= 3 && SELLER.iter().any(|p| crate::labels::has_phrase(w, p))
+/// Words that make the label after them someone else's: the seller's tax
+/// representative (`Steuerbevollmächtigter des Verkäufers`), bank or agent.
+const OF: &[&str] = &["des", "der", "of", "du", "de", "van", "del", "dello", "della"];
+
+/// Whether a cell's words are a label after which the seller is named:
+/// before a colon, or alone in their cell (`Seller   Buyer`); a name
+/// (`Global Supplies Ltd.`) is no label.
+fn is_seller_label(w: &[String], colon: bool) -> bool {
+    w.len() <= 3
+        && SELLER.iter().any(|p| {
+            crate::labels::find_phrase(w, p)
+                .is_some_and(|(at, len)| (colon || len == w.len()) && (at == 0 || !OF.contains(&w[at - 1].as_str())))
+        })
+}
+
+/// Whether a line gives only a number and what it is (`Nummer : 549910`,
+/// `Globale Nummer: 4000001123452 (GTIN)`, `GLN 4333741000005`).
+fn id_line(line: &str) -> bool {
+    let (label, value) = match line.split_once(':') {
+        Some(parts) => parts,
+        // A code before the number (`GLN`, `DUNS`) is its label.
+        None => line
+            .split_once(' ')
+            .filter(|(code, _)| (2..=5).contains(&code.len()) && code.chars().all(|c| c.is_ascii_uppercase()))
+            .unwrap_or(("", line)),
+    };
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    let letters = value.chars().filter(|c| c.is_alphabetic()).count();
+    !label.is_empty()
+        && label.split_whitespace().count() <= 3
+        && digits >= 4
+        && letters <= 6
+        && !LEGAL_FORM.is_match(line)
 }
 
 /// Whether a cell's words are a field label that names the seller.
@@ -758,6 +799,12 @@ fn letterhead(lines: &[&str]) -> Option<(usize, String)> {
         if first_price.is_none() && crate::money::amounts(line).iter().any(crate::money::is_price) {
             first_price = Some(i);
         }
+        // A seller's numbers may come between its label and its name
+        // (`Verkäufer:` / `Nummer : 549910` / `Lieferant GmbH`).
+        if seller_at == Some(i) && id_line(line) {
+            seller_at = Some(i + 1);
+            continue;
+        }
         // html2text marks headings and links (`# Name`, `[Name]`, `**Name**`).
         let cells: Vec<&str> = line
             .split("   ")
@@ -776,11 +823,11 @@ fn letterhead(lines: &[&str]) -> Option<(usize, String)> {
             // `Sold By: Acme Retail Pvt Ltd`: the seller on its label's line.
             let after_label = cell.split_once(':').filter(|(label, rest)| {
                 let w = crate::labels::words(label);
-                !rest.trim().is_empty() && (is_seller_label(&w) || is_seller_field(&w))
+                !rest.trim().is_empty() && (is_seller_label(&w, true) || is_seller_field(&w))
             });
             let cell = after_label.map_or(cell, |(_, rest)| rest.trim());
             let w = crate::labels::words(cell);
-            let seller_label = is_seller_label(&w) || cell.ends_with(':') && is_seller_field(&w);
+            let seller_label = is_seller_label(&w, cell.ends_with(':')) || cell.ends_with(':') && is_seller_field(&w);
             // The seller's label ends a bill-to block above it, or bounds
             // one beside it.
             if (seller_label || after_label.is_some())
