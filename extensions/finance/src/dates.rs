@@ -207,7 +207,7 @@ static ISO: LazyLock<Regex> = LazyLock::new(|| {
 });
 static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::unwrap_used)] // constant pattern
-    Regex::new(r"\b(\d{1,2}) ?([-/.]) ?(\d{1,2}) ?([-/.,]) ?(\d{4}|\d{2})(?:\b|[A-Za-z])").unwrap()
+    Regex::new(r"\b(\d{1,2}) ?([-/.,]) ?(\d{1,2}) ?([-/.,]) ?(\d{4}|\d{2})(?:\b|[A-Za-z])").unwrap()
 });
 static DAY_MONTH: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::unwrap_used)] // constant pattern
@@ -236,7 +236,7 @@ pub fn written_order<'a>(lines: impl IntoIterator<Item = &'a str>) -> Option<Ord
     for line in lines {
         for c in NUMERIC.captures_iter(line) {
             let sep = c.get(2).map_or("", |g| g.as_str());
-            if sep == "." || c.get(4).is_none_or(|g| g.as_str() != sep) {
+            if sep == "." || sep == "," || c.get(4).is_none_or(|g| g.as_str() != sep) {
                 continue;
             }
             let n = |i: usize| c.get(i).and_then(|g| g.as_str().parse::<u32>().ok());
@@ -297,9 +297,17 @@ pub fn dates_in(line: &str, order: Order, near: Option<Date>) -> Vec<(usize, Dat
     }
     for c in NUMERIC.captures_iter(line) {
         let m = c.get(0).map_or((0, 0), |m| (m.start(), m.end()));
-        // Both separators alike; OCR reads the second dot as a comma.
+        // Both separators alike; OCR reads one dot as a comma (the first
+        // only before a year of four digits: `19, 05 .2020`).
         let (sep1, sep2) = (c.get(2).map_or("", |g| g.as_str()), c.get(4).map_or("", |g| g.as_str()));
-        if !free(&taken, m.0, m.1) || !(sep1 == sep2 || sep1 == "." && sep2 == ",") {
+        let long_year = c.get(5).is_some_and(|g| g.as_str().len() == 4);
+        if !free(&taken, m.0, m.1)
+            || !(sep1 == sep2 && sep1 != "," || sep1 == "." && sep2 == "," || sep1 == "," && sep2 == "." && long_year)
+        {
+            continue;
+        }
+        // `19.05, 16:04`: a day and month, then the time, not a year.
+        if !long_year && line[m.1..].trim_start().starts_with(':') {
             continue;
         }
         let (Some(a), Some(b), Some(y)) = (
@@ -375,7 +383,20 @@ mod tests {
         // As OCR spaces and misreads separators.
         assert_eq!(first("Datum: 04.04. 2020", eu), "2020-04-04");
         assert_eq!(first("Datum: 19.05, 2020", eu), "2020-05-19");
+        assert_eq!(first("129362 19, 05 .2020 16: 04", eu), "2020-05-19");
+        // A day and month before the time have no year.
+        assert_eq!(first("AS-Zeit 19.05, 16:04 Uhr", eu), "");
+        assert_eq!(first("Summe 12,50 EUR", eu), "");
         assert_eq!(email_date("Tue, 3 Mar 2026 10:00:00 +0000").map(|d| d.iso()).unwrap_or_default(), "2026-03-03");
+    }
+
+    #[test]
+    fn a_date_that_reads_one_way_tells_the_order() {
+        assert_eq!(written_order(["Invoice Date 11/03/2019", "Paid 11/17/2019"]), Some(Order::MonthFirst));
+        assert_eq!(written_order(["27/03/2018 10:15"]), Some(Order::DayFirst));
+        // Dotted dates are day first anywhere; both ways at once say nothing.
+        assert_eq!(written_order(["14.03.2026"]), None);
+        assert_eq!(written_order(["11/17/2019", "27/03/2018"]), None);
     }
 
     #[test]

@@ -242,11 +242,11 @@ pub fn infer(text: &str, domain: &str) -> Option<(Country, String)> {
 
 /// The host names of the email addresses and links a text prints
 /// (`support@shop.com.my`, `www.shop.de`, `https://shop.nl/`), lowercased,
-/// in the order they stand.
+/// in the order they stand. OCR often spaces the dot after `www`.
 pub(crate) fn hosts(text: &str) -> impl Iterator<Item = String> + '_ {
     static HOST: LazyLock<Regex> = LazyLock::new(|| {
         #[allow(clippy::unwrap_used)] // constant pattern
-        Regex::new(r"(?i)(?:@|\bwww\.|https?://)((?:[a-z0-9-]+\.)+[a-z]{2,})\b").unwrap()
+        Regex::new(r"(?i)(?:@|\bwww\. ?|https?://)((?:[a-z0-9-]+\.)+[a-z]{2,})\b").unwrap()
     });
     HOST.captures_iter(text).filter_map(|c| c.get(1)).map(|h| h.as_str().to_ascii_lowercase())
 }

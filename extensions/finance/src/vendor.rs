@@ -484,7 +484,7 @@ fn header_line(line: &str, legal: bool) -> bool {
 static LEGAL_FORM: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::unwrap_used)] // constant pattern
     Regex::new(
-        r"(?i)(?:^|\s)[$5]/[b8]\b|\b(?:s[do0]n\.?\s*b[h][do0]|s/b|bhd|berhad|ltd|limited|gmbh|b\.\s?v|bv|inc|llc|l\.l\.c|pte|pvt|plc|sarl|s\.a\.s|sas|sp\.?\s?z\s?o\.?\s?o|sp\.\s?[kj]|s\.c|s\.a|ag|e\.k|corp|corporation|oy|ab|a/s|aps|s\.r\.l|srl|s\.l|n\.v|pty)\b\.?",
+        r"(?i)(?:^|\s)[$5]/[b8]\b|\b(?:s[do0]n\.?\s*b[h][do0]|s/b|bhd|berhad|ltd|limited|gmbh|mbh|b\.\s?v|bv|inc|llc|l\.l\.c|pte|pvt|plc|sarl|s\.a\.s|sas|sp\.?\s?z\s?o\.?\s?o|sp\.\s?[kj]|s\.c|s\.a|ag|e\.k|corp|corporation|oy|ab|a/s|aps|s\.r\.l|srl|s\.l|n\.v|pty)\b\.?",
     )
     .unwrap()
 });
@@ -793,7 +793,33 @@ fn letterhead(lines: &[&str]) -> Option<(usize, String)> {
     let mut skip: Option<(usize, usize, usize, usize)> = None;
     let mut seller_at = None;
     let mut first_price = None;
-    for (i, line) in lines.iter().enumerate().take(40) {
+    // The names of the web and email domains the document prints: a line
+    // above the prices whose name a domain bears out (`Marktkauf Lehr`
+    // beside `www.marktkauf-lehr.de`) is the business, over OCR's reading
+    // of a logo at the top.
+    let domains: Vec<String> =
+        crate::locale::hosts(&lines.join("\n")).take(50).filter_map(|h| domain_name(&h)).map(|d| squash(&d)).collect();
+    let borne_out = |name: &str| {
+        let first = crate::labels::words(name).into_iter().find(|w| w.chars().count() >= 4);
+        first.is_some_and(|w| domains.iter().any(|d| d.starts_with(&w)))
+    };
+    // Past the head, only a name with a legal form (a chain's footer names
+    // its company) or one a domain bears out counts; the cap bounds the
+    // work on a long document.
+    for (i, &line) in lines.iter().enumerate().take(200) {
+        // `R@SSMANN`: OCR's `@` for a round `O` in a name of capitals (an
+        // address has small letters).
+        static AT_IN_CAPS: LazyLock<Regex> = LazyLock::new(|| {
+            #[allow(clippy::unwrap_used)] // constant pattern
+            Regex::new(r"(\p{Lu})@(\p{Lu})").unwrap()
+        });
+        let fixed;
+        let line = if line.contains('@') && !line.chars().any(char::is_lowercase) {
+            fixed = AT_IN_CAPS.replace_all(line, "${1}O${2}");
+            &*fixed
+        } else {
+            line
+        };
         // The name stands above the first price; past it, the lines are
         // items, totals and payment.
         if first_price.is_none() && crate::money::amounts(line).iter().any(crate::money::is_price) {
@@ -865,9 +891,13 @@ fn letterhead(lines: &[&str]) -> Option<(usize, String)> {
             }
             let legal = LEGAL_FORM.is_match(cell);
             let seller = seller_at == Some(i) || after_label.is_some();
+            // Above the first price only: a payment terminal's slip below
+            // names its provider and its website.
+            let borne = !domains.is_empty() && first_price.is_none() && borne_out(cell);
             // Past the head, only a name with a legal form (an invoice's
-            // footer).
-            if (i >= 10 || first_price.is_some()) && !legal && !seller {
+            // footer, not its bank) or one a domain bears out.
+            let head = i < 10 && first_price.is_none_or(|p| i < p);
+            if !head && !seller && !borne && (!legal || w.iter().any(|x| x.contains("bank") || x == "sparkasse")) {
                 continue;
             }
             let form = LEGAL_FORM.find(cell);
@@ -877,7 +907,6 @@ fn letterhead(lines: &[&str]) -> Option<(usize, String)> {
             let seller = seller || by > 0;
             let name = form.map_or(cell, |m| cell[by..m.end()].trim());
             let stem = form.map_or(cell, |m| cell[by..m.start()].trim());
-            let head = i < 10 && first_price.is_none_or(|p| i < p);
             // A legal form with no name before it (`(KL) SDN BHD`) ends a
             // name begun on the line above; further down (`SAS au capital
             // de ...`) it names no one.
@@ -901,7 +930,9 @@ fn letterhead(lines: &[&str]) -> Option<(usize, String)> {
             // further down (an invoice's or a chain's footer) ranks above a
             // head line without one, below a head line with one.
             let place = if head { (i as i32) / 4 } else { 1 };
-            let score = 5 * i32::from(seller) + 3 * i32::from(legal) + i32::from(trade) - place - col as i32;
+            let score = 5 * i32::from(seller) + 3 * i32::from(legal) + 3 * i32::from(borne) + i32::from(trade)
+                - place
+                - col as i32;
             if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
                 best = Some((score, i, name));
             }
