@@ -777,6 +777,23 @@ mod styles {
         assert_eq!(read(t, "", "").1, "2019-11-03");
     }
 
+    #[test]
+    fn chains_whose_logo_ocr_cannot_read() {
+        // The logo read as noise; the branch's name above the prices, borne
+        // out by its web address, and not the card terminal's provider.
+        let t = "Wwatl oens olve\nFrisch Einkaufen Genuss Erleben\nKornhaus Wendt\nLindenallee 4\n33100 Paderborn\nwww. kornhaus-wendt.de\nBrot 2,49 A\nMilch 1,19 A\nSumme 3,68\nGirocard 3,68\nDatenverarbeitung durch\nPayfix Services www.payfix.de\n12.05.2020 10:14\n";
+        assert_eq!(read(t, "", "").0, "Kornhaus Wendt");
+        // The company named only in the footer of a long receipt.
+        let items: String = (1..=45).map(|n| format!("Artikel {n} 1,{n:02} A\n")).collect();
+        let t = format!(
+            "Pohlweg 110\n33100 Paderborn\n{items}Summe 48,15\nBar 50,00\nRückgeld 1,85\nVielen Dank!\nNordkauf GmbH & Co. KG, Bielefeld\n19.05.2020 16:13\n"
+        );
+        assert_eq!(read(&t, "", "").0, "Nordkauf");
+        // OCR's `@` for a round `O` in a name of capitals.
+        let t = "R@SSBERG\nMein Drogeriemarkt\nSeife 1,85 B\nSumme EUR 1,85\n20.05.2020 14:47\n";
+        assert_eq!(read(t, "", "").0, "Rossberg");
+    }
+
     fn is_receipt(text: &str, subject: &str) -> bool {
         let doc = Doc { text, subject, from_address: "news@shop.example", ..Default::default() };
         verdict(&doc, &extract(&doc)).receipt
