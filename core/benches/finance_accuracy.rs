@@ -1,8 +1,10 @@
-//! Finance on real receipts: imports the scans in `benches/data/receipts-de`
-//! (see its README for source, licence and split) and prints, per field,
-//! how many it got right, then each receipt it got wrong.
+//! Finance on real documents: imports the receipt scans in
+//! `benches/data/receipts-de` and the invoice PDFs in
+//! `benches/data/invoices-de-fr` (see each README for source, licence and
+//! split) and prints, per field, how many it got right, then each document
+//! it got wrong.
 //!
-//! Then the speed of reading the same scans: `query:ai.ocr.v1` on each scan
+//! Then the speed of reading the scans: `query:ai.ocr.v1` on each scan
 //! beside the `tesseract` command with the same settings, one at a time on
 //! a fresh cache, and the import beside `tesseract` over the scans with
 //! `xargs -P2`.
