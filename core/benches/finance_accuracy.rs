@@ -50,7 +50,10 @@ fn corpora() -> Vec<PathBuf> {
 }
 
 fn corpus(dir: &Path, split: &str) -> Vec<Truth> {
-    let text = std::fs::read_to_string(dir.join("truth.tsv")).unwrap();
+    // Cargo runs a bench in its package's folder (`core/`): a relative
+    // `SD_BENCH_DATA` is read from there.
+    let path = dir.join("truth.tsv");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     text.lines()
         .skip(1)
         .map(|l| l.split('\t').collect::<Vec<_>>())
