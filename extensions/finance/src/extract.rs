@@ -789,6 +789,11 @@ mod styles {
             "Pohlweg 110\n33100 Paderborn\n{items}Summe 48,15\nBar 50,00\nRückgeld 1,85\nVielen Dank!\nNordkauf GmbH & Co. KG, Bielefeld\n19.05.2020 16:13\n"
         );
         assert_eq!(read(&t, "", "").0, "Nordkauf");
+        // A long receipt's footer naming the till's maker is no seller.
+        let t = format!(
+            "JOE'S PIZZA\n7 Carmine St\n{items}Total 48.15\nThank you!\nPowered by Tillsoft, Inc.\n11/02/2025 8:42 PM\n"
+        );
+        assert_eq!(read(&t, "", "").0, "Joe's Pizza");
         // OCR's `@` for a round `O` in a name of capitals.
         let t = "R@SSBERG\nMein Drogeriemarkt\nSeife 1,85 B\nSumme EUR 1,85\n20.05.2020 14:47\n";
         assert_eq!(read(t, "", "").0, "Rossberg");

@@ -693,6 +693,12 @@ const SELLER: &[&str] = &[
     "sold by",
 ];
 
+/// Words of a footer line that names whoever made the till, its software
+/// or its card terminal (`Powered by Toast, Inc.`, `Ingenico Payment
+/// Services GmbH`), or the seller's bank, not the seller.
+const NOT_SELLER: &[&str] =
+    &["powered", "software", "terminal", "payment", "payments", "processing", "processor", "sparkasse", "acquirer"];
+
 /// Words that make the label after them someone else's: the seller's tax
 /// representative (`Steuerbevollmächtigter des Verkäufers`), bank or agent.
 const OF: &[&str] = &["des", "der", "of", "du", "de", "van", "del", "dello", "della"];
@@ -897,7 +903,11 @@ fn letterhead(lines: &[&str]) -> Option<(usize, String)> {
             // Past the head, only a name with a legal form (an invoice's
             // footer, not its bank) or one a domain bears out.
             let head = i < 10 && first_price.is_none_or(|p| i < p);
-            if !head && !seller && !borne && (!legal || w.iter().any(|x| x.contains("bank") || x == "sparkasse")) {
+            if !head
+                && !seller
+                && !borne
+                && (!legal || w.iter().any(|x| x.contains("bank")) || crate::labels::has_word(&w, NOT_SELLER))
+            {
                 continue;
             }
             let form = LEGAL_FORM.find(cell);
