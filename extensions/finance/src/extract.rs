@@ -768,6 +768,9 @@ mod styles {
         // printing.
         let t = "Handelsrechnung Nr. 8812 vom 14.02.2021\nVerkäufer:\nNummer : 70011\nGlobale Nummer: 4012345000009 (GTIN)\nNordwerk Supplies Ltd.\n12 Quay Street\nKäufer:\nNummer : 90233\nBäckerei Sommer GmbH\nSteuerbevollmächtigter des Verkäufers:\nTax Partners Berlin\nPositionssumme 410,00\nGesamtbetrag der Zuschläge 12,00\nGesamtbetrag der Abschläge -8,00\nRechnungssumme ohne USt. 414,00\nSteuerbetrag in EUR 78,66\nBruttosumme 492,66\nErhaltene Anzahlungen -100,00\nZahlbetrag 392,66\nfile:///C:/Users/Lena/AppData/Local/Temp/invoice.html 03.03.2021\n";
         assert_eq!(read(t, "", ""), ("Nordwerk Supplies".into(), "2021-02-14".into(), 492.66, "EUR".into()));
+        // A label that gives the seller's own details names it.
+        let t = "Le Comptoir Bleu\nFACTURE N° 2020-118\nDate : 04/09/2020\nCoordonnées du vendeur :\nAtelier Brun\n8 rue Neuve, 69003 Lyon\nTotal TTC 240,00 €\n";
+        assert_eq!(read(t, "", "").0, "Atelier Brun");
         // A DIN 5008 return-address line over the customer's address.
         let t = "Kobold Online GmbH • Am Markt 3 • 10115 Berlin\nMusterfirma Inh. Erika Muster\nFrau Erika Muster\nRechnungsdatum: 02.05.2022\nServer M 1 29,41 €\nNetto 29,41 €\nUSt. (19 %) 5,59 €\nBrutto 35,00 €\n";
         assert_eq!(read(t, "", "").0, "Kobold Online");

@@ -96,7 +96,7 @@ const VOCABULARY: &[&str] = &[
     "total", "totale", "totalt", "totaal", "totals", "subtotal", "summe", "summa", "sum", "betrag", "netto", "nett",
     "brutto", "amount", "amounts", "paid", "payment", "round", "rounded", "rounding", "change", "charge", "charged",
     "cash", "card", "date", "data", "datum", "dated", "item", "items", "gesamt", "saved", "saving", "savings",
-    "balance", "tendered", "payable", "invoice", "invoices",
+    "balance", "tendered", "payable", "invoice", "invoices", "kaufen",
 ];
 
 /// Characters OCR confuses with each other; swapping two of one group

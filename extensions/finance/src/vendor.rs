@@ -703,14 +703,33 @@ const NOT_SELLER: &[&str] =
 /// representative (`Steuerbevollmächtigter des Verkäufers`), bank or agent.
 const OF: &[&str] = &["des", "der", "of", "du", "de", "van", "del", "dello", "della"];
 
+/// What of the seller a label before `OF` can give and still name it
+/// (`Coordonnées du vendeur`, `Name of supplier`).
+const SELLERS_OWN: &[&str] = &[
+    "name",
+    "details",
+    "address",
+    "nom",
+    "coordonnees",
+    "adresse",
+    "angaben",
+    "anschrift",
+    "daten",
+    "naam",
+    "gegevens",
+];
+
 /// Whether a cell's words are a label after which the seller is named:
 /// before a colon, or alone in their cell (`Seller   Buyer`); a name
 /// (`Global Supplies Ltd.`) is no label.
 fn is_seller_label(w: &[String], colon: bool) -> bool {
     w.len() <= 3
         && SELLER.iter().any(|p| {
-            crate::labels::find_phrase(w, p)
-                .is_some_and(|(at, len)| (colon || len == w.len()) && (at == 0 || !OF.contains(&w[at - 1].as_str())))
+            crate::labels::find_phrase(w, p).is_some_and(|(at, len)| {
+                let of = at >= 1 && OF.contains(&w[at - 1].as_str());
+                let own = at >= 2 && SELLERS_OWN.contains(&w[at - 2].as_str());
+                (colon || len == w.len()) && (!of || own)
+            })
         })
 }
 
