@@ -230,6 +230,23 @@ const DATE_LABELS: &[&str] = &[
     "issue",
 ];
 
+/// Labels of the date an invoice was issued, which an order's date beside
+/// it does not outrank.
+const ISSUE_DATE_LABELS: &[&str] = &[
+    "invoice date",
+    "date of issue",
+    "issue date",
+    "rechnungsdatum",
+    "belegdatum",
+    "factuurdatum",
+    "date de facture",
+    "date de facturation",
+    "data wystawienia",
+    "fecha de factura",
+    "data fattura",
+    "tarikh invois",
+];
+
 /// The earliest purchase date believed: older "dates" are misreadings or
 /// something else (a founding year, a birth date).
 const EARLIEST: Date = Date { year: 1990, month: 1, day: 1 };
@@ -305,7 +322,11 @@ fn find_date(lines: &[&str], doc: &Doc<'_>, order: Order) -> Option<Field<String
                 && !has_phrase(&w, "order date")
                 && !has_phrase(&w, "invoice date")
                 && !has_phrase(&w, "date of issue");
+        // Where an invoice gives its own date beside the order's, its own
+        // dates the document.
+        let issued = labelled && ISSUE_DATE_LABELS.iter().any(|p| has_phrase(&w, p));
         let score = match (labelled, other) {
+            (true, false) if issued => 4,
             (true, false) => 3,
             (false, false) => 2,
             (true, true) => 1,
@@ -317,7 +338,7 @@ fn find_date(lines: &[&str], doc: &Doc<'_>, order: Order) -> Option<Field<String
     }
     match (best, doc.email_date) {
         (Some((score, i, date, line)), _) if score >= 2 => {
-            Some(field(date.iso(), if score == 3 { 0.9 } else { 0.8 }, format!("line {}: {line:?}", i + 1)))
+            Some(field(date.iso(), if score >= 3 { 0.9 } else { 0.8 }, format!("line {}: {line:?}", i + 1)))
         }
         (_, Some(d)) => Some(field(d.iso(), 0.7, "the email's Date header")),
         (Some((_, i, date, line)), None) => Some(field(date.iso(), 0.5, format!("line {}: {line:?}", i + 1))),
@@ -768,6 +789,9 @@ mod styles {
         // printing.
         let t = "Handelsrechnung Nr. 8812 vom 14.02.2021\nVerkäufer:\nNummer : 70011\nGlobale Nummer: 4012345000009 (GTIN)\nNordwerk Supplies Ltd.\n12 Quay Street\nKäufer:\nNummer : 90233\nBäckerei Sommer GmbH\nSteuerbevollmächtigter des Verkäufers:\nTax Partners Berlin\nPositionssumme 410,00\nGesamtbetrag der Zuschläge 12,00\nGesamtbetrag der Abschläge -8,00\nRechnungssumme ohne USt. 414,00\nSteuerbetrag in EUR 78,66\nBruttosumme 492,66\nErhaltene Anzahlungen -100,00\nZahlbetrag 392,66\nfile:///C:/Users/Lena/AppData/Local/Temp/invoice.html 03.03.2021\n";
         assert_eq!(read(t, "", ""), ("Nordwerk Supplies".into(), "2021-02-14".into(), 492.66, "EUR".into()));
+        // The invoice's own date, not the order's above it.
+        let t = "Tax Invoice\nSold By: Sunrise Gadgets Retail Private Limited,   Invoice Number # KA-1234567\nGSTIN - 29AABCS1234A1Z5   Order Date: 14-08-2019\nInvoice Date: 15-08-2019\nBilling Address   Shipping Address\nWireless Mouse   1   899.00   -100.00   799.00\nGrand Total   ₹ 799.00\n";
+        assert_eq!(read(t, "", "").1, "2019-08-15");
         // A label that gives the seller's own details names it.
         let t = "Le Comptoir Bleu\nFACTURE N° 2020-118\nDate : 04/09/2020\nCoordonnées du vendeur :\nAtelier Brun\n8 rue Neuve, 69003 Lyon\nTotal TTC 240,00 €\n";
         assert_eq!(read(t, "", "").0, "Atelier Brun");
