@@ -226,6 +226,37 @@ fn full_year(y: &str) -> Option<i32> {
     Some(if y.len() == 2 { 2000 + n } else { n })
 }
 
+/// A numeric date as written: its two separators and its numbers, the
+/// first two in the order they stand.
+struct Numeric<'a> {
+    sep1: &'a str,
+    sep2: &'a str,
+    a: u32,
+    b: u32,
+    year: i32,
+    long_year: bool,
+}
+
+impl<'a> Numeric<'a> {
+    /// The parts of a match of `NUMERIC`.
+    fn parse(c: &regex::Captures<'a>) -> Option<Self> {
+        let text = |i: usize| c.get(i).map_or("", |g| g.as_str());
+        Some(Numeric {
+            sep1: text(2),
+            sep2: text(4),
+            a: text(1).parse().ok()?,
+            b: text(3).parse().ok()?,
+            year: full_year(text(5))?,
+            long_year: text(5).len() == 4,
+        })
+    }
+
+    /// The date read month first, and read day first.
+    fn readings(&self) -> (Option<Date>, Option<Date>) {
+        (Date::new(self.year, self.a, self.b), Date::new(self.year, self.b, self.a))
+    }
+}
+
 /// How a document writes its numeric dates, where it says so itself: a
 /// date with a slash or a dash that reads only one way (`11/17/2017` is
 /// month first, `27/03/2018` day first), with no date that reads only the
@@ -234,22 +265,14 @@ fn full_year(y: &str) -> Option<i32> {
 pub fn written_order<'a>(lines: impl IntoIterator<Item = &'a str>) -> Option<Order> {
     let (mut month_first, mut day_first) = (0, 0);
     for line in lines {
-        for c in NUMERIC.captures_iter(line) {
-            let sep = c.get(2).map_or("", |g| g.as_str());
-            if sep == "." || sep == "," || c.get(4).is_none_or(|g| g.as_str() != sep) {
-                continue;
-            }
-            let n = |i: usize| c.get(i).and_then(|g| g.as_str().parse::<u32>().ok());
-            let (Some(a), Some(b), Some(y)) = (n(1), n(3), c.get(5).and_then(|g| full_year(g.as_str()))) else {
-                continue;
-            };
+        for n in NUMERIC.captures_iter(line).filter_map(|c| Numeric::parse(&c)) {
             // A year outside any purchase is a code or a misreading.
-            if !(1990..=2100).contains(&y) {
+            if n.sep1 == "." || n.sep1 == "," || n.sep2 != n.sep1 || !(1990..=2100).contains(&n.year) {
                 continue;
             }
-            match (Date::new(y, a, b).is_some(), Date::new(y, b, a).is_some()) {
-                (true, false) => month_first += 1,
-                (false, true) => day_first += 1,
+            match n.readings() {
+                (Some(_), None) => month_first += 1,
+                (None, Some(_)) => day_first += 1,
                 _ => {}
             }
         }
@@ -297,30 +320,21 @@ pub fn dates_in(line: &str, order: Order, near: Option<Date>) -> Vec<(usize, Dat
     }
     for c in NUMERIC.captures_iter(line) {
         let m = c.get(0).map_or((0, 0), |m| (m.start(), m.end()));
+        let Some(n) = Numeric::parse(&c) else { continue };
         // Both separators alike; OCR reads one dot as a comma (the first
         // only before a year of four digits: `19, 05 .2020`).
-        let (sep1, sep2) = (c.get(2).map_or("", |g| g.as_str()), c.get(4).map_or("", |g| g.as_str()));
-        let long_year = c.get(5).is_some_and(|g| g.as_str().len() == 4);
+        let (sep1, sep2) = (n.sep1, n.sep2);
         if !free(&taken, m.0, m.1)
-            || !(sep1 == sep2 && sep1 != "," || sep1 == "." && sep2 == "," || sep1 == "," && sep2 == "." && long_year)
+            || !(sep1 == sep2 && sep1 != "," || sep1 == "." && sep2 == "," || sep1 == "," && sep2 == "." && n.long_year)
         {
             continue;
         }
         // `19.05, 16:04`: a day and month, then the time, not a year.
-        if !long_year && line[m.1..].trim_start().starts_with(':') {
+        if !n.long_year && line[m.1..].trim_start().starts_with(':') {
             continue;
         }
-        let (Some(a), Some(b), Some(y)) = (
-            c.get(1).and_then(|g| g.as_str().parse::<u32>().ok()),
-            c.get(3).and_then(|g| g.as_str().parse::<u32>().ok()),
-            c.get(5).and_then(|g| full_year(g.as_str())),
-        ) else {
-            continue;
-        };
-        let dotted = c.get(2).is_some_and(|g| g.as_str() == ".");
-        let month_first = Date::new(y, a, b);
-        let day_first = Date::new(y, b, a);
-        let pick = match (month_first, day_first) {
+        let dotted = sep1 == ".";
+        let pick = match n.readings() {
             (Some(mf), Some(df)) if mf != df => match near {
                 Some(n) => {
                     if (mf.days() - n.days()).abs() <= (df.days() - n.days()).abs() {

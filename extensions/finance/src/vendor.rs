@@ -809,7 +809,7 @@ fn wordlike(line: &str) -> bool {
 /// The business's name at the head of a receipt or invoice: among the first
 /// lines that can be a name, one with a legal form or a trade word, else the
 /// first; skipping a bill-to block and lines that are OCR noise.
-fn letterhead(lines: &[&str]) -> Option<(usize, String)> {
+fn letterhead(lines: &[&str], text: &str) -> Option<(usize, String)> {
     let mut best: Option<(i32, usize, String)> = None;
     // A bill-to block to skip: the line it ends before, its columns (a PDF
     // line keeps its columns three spaces apart: the issuer on the left,
@@ -822,8 +822,7 @@ fn letterhead(lines: &[&str]) -> Option<(usize, String)> {
     // above the prices whose name a domain bears out (`Marktkauf Lehr`
     // beside `www.marktkauf-lehr.de`) is the business, over OCR's reading
     // of a logo at the top.
-    let domains: Vec<String> =
-        crate::locale::hosts(&lines.join("\n")).take(50).filter_map(|h| domain_name(&h)).map(|d| squash(&d)).collect();
+    let domains: Vec<String> = domain_names(text, 50).map(|d| squash(&d)).collect();
     let borne_out = |name: &str| {
         let first = crate::labels::words(name).into_iter().find(|w| w.chars().count() >= 4);
         first.is_some_and(|w| domains.iter().any(|d| d.starts_with(&w)))
@@ -1091,7 +1090,7 @@ pub fn find(lines: &[&str], doc: &Doc<'_>) -> Option<Field<String>> {
             }
         }
     }
-    if let Some((i, line)) = letterhead(lines).as_ref().map(|(i, l)| (*i, l.as_str())) {
+    if let Some((i, line)) = letterhead(lines, doc.text).as_ref().map(|(i, l)| (*i, l.as_str())) {
         // html2text writes a link or image as `[text]`.
         let name = clean(line.trim_matches(|c| c == '[' || c == ']'));
         if !is_generic(&name) {
@@ -1140,13 +1139,18 @@ fn title(name: &str) -> String {
     name
 }
 
+/// The registrable names of the domains of the first `hosts` email
+/// addresses and links the text prints, in the order they stand.
+fn domain_names(text: &str, hosts: usize) -> impl Iterator<Item = String> + '_ {
+    crate::locale::hosts(text).take(hosts).filter_map(|h| domain_name(&h))
+}
+
 /// The name of the domain the text's email addresses and links name most
 /// (`support@streamly.example`, `www.streamly.example`), for a document
 /// with no sender and no name at its head.
 fn text_domain(text: &str) -> Option<String> {
     let mut counts: Vec<(String, usize)> = Vec::new();
-    for host in crate::locale::hosts(text).take(200) {
-        let Some(name) = domain_name(&host) else { continue };
+    for name in domain_names(text, 200) {
         match counts.iter_mut().find(|(n, _)| *n == name) {
             Some(e) => e.1 += 1,
             None => counts.push((name, 1)),
