@@ -8,7 +8,7 @@ use crate::common;
 use std::sync::Arc;
 
 use base64::Engine;
-use common::docs::{Print, Row, pdf_blank, pdf_with_image, pdf_with_text, png, render};
+use common::docs::{Print, Row, pdf_blank, pdf_with_attachment, pdf_with_image, pdf_with_text, png, render};
 use common::{call, new_library};
 use sd_core::{Core, ErrorCode, OpError};
 use serde_json::{Value, json};
@@ -241,6 +241,32 @@ async fn pdfs_use_their_text_layer_else_ocr_and_results_are_cached() {
         "{out}"
     );
     assert_eq!(out["lines"][0]["confidence"], 100.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_xml_an_e_invoice_pdf_carries_is_returned_beside_its_text_within_bounds() {
+    let (core, _data) = core();
+    let lines = vec!["Muster Werkzeuge GmbH".to_string(), "Rechnung R-1".to_string(), "Gesamt 119,00 EUR".to_string()];
+    let xml = r#"<?xml version="1.0"?><rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"><rsm:ExchangedDocument/></rsm:CrossIndustryInvoice>"#;
+    let out = ocr(&core, &pdf_with_attachment(&lines, "factur-x.xml", xml.as_bytes())).await.unwrap();
+    assert_eq!(out["engine"], "pdf-text-layer");
+    assert!(out["text"].as_str().unwrap().contains("Gesamt 119,00 EUR"), "{out}");
+    assert_eq!(out["embedded_xml"], xml);
+    // A file that is not XML is not returned; nor is anything from a PDF
+    // with no attachments.
+    let out = ocr(&core, &pdf_with_attachment(&lines, "logo.png", b"\x89PNG not xml")).await.unwrap();
+    assert!(out.get("embedded_xml").is_none(), "{out}");
+    let out = ocr(&core, &pdf_with_text(std::slice::from_ref(&lines))).await.unwrap();
+    assert!(out.get("embedded_xml").is_none(), "{out}");
+    // 16 MB that compress to 16 KB: poppler is stopped at the limit, and
+    // the page is still read.
+    let bomb = vec![b' '; 16 * 1024 * 1024];
+    let pdf = pdf_with_attachment(&lines, "zugferd-invoice.xml", &bomb);
+    drop(bomb);
+    assert!(pdf.len() < 1024 * 1024, "{}", pdf.len());
+    let out = ocr(&core, &pdf).await.unwrap();
+    assert!(out.get("embedded_xml").is_none());
+    assert!(out["text"].as_str().unwrap().contains("Muster Werkzeuge"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -379,6 +379,85 @@ async fn bad_input_becomes_warnings_and_the_rest_is_imported() {
     );
 }
 
+/// A Cross Industry Invoice (as ZUGFeRD 2 and Factur-X embed it).
+fn cii(seller: &str, date: &str, total: &str, currency: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100" xmlns:ram="urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100" xmlns:udt="urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100">
+<rsm:ExchangedDocument><ram:ID>R-7</ram:ID><ram:TypeCode>380</ram:TypeCode><ram:IssueDateTime><udt:DateTimeString format="102">{date}</udt:DateTimeString></ram:IssueDateTime></rsm:ExchangedDocument>
+<rsm:SupplyChainTradeTransaction>
+<ram:ApplicableHeaderTradeAgreement><ram:SellerTradeParty><ram:Name>{seller}</ram:Name></ram:SellerTradeParty><ram:BuyerTradeParty><ram:Name>Kunde AG</ram:Name></ram:BuyerTradeParty></ram:ApplicableHeaderTradeAgreement>
+<ram:ApplicableHeaderTradeSettlement><ram:InvoiceCurrencyCode>{currency}</ram:InvoiceCurrencyCode>
+<ram:SpecifiedTradeSettlementHeaderMonetarySummation><ram:GrandTotalAmount>{total}</ram:GrandTotalAmount><ram:DuePayableAmount>{total}</ram:DuePayableAmount></ram:SpecifiedTradeSettlementHeaderMonetarySummation>
+</ram:ApplicableHeaderTradeSettlement></rsm:SupplyChainTradeTransaction></rsm:CrossIndustryInvoice>"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e_invoices_are_read_from_their_xml_where_the_printed_page_bears_it_out() {
+    let env = Env::new().await;
+    env.install().await;
+    let dir = tempfile::tempdir().unwrap();
+    let page = |lines: &[&str]| lines.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+    // A Factur-X PDF: the page names a customer first, prints no date and
+    // no currency; its XML states them.
+    let printed = page(&["Rechnung an: Kunde AG", "Beratung 2 h           100,00", "Gesamt                 119,00"]);
+    let xml = cii("Muster Werkzeuge GmbH", "20240315", "119.00", "CHF");
+    std::fs::write(
+        dir.path().join("rechnung.pdf"),
+        docs::pdf_with_attachment(&printed, "factur-x.xml", xml.as_bytes()),
+    )
+    .unwrap();
+    // A PDF whose XML states another total than the page prints.
+    let printed = page(&["Printed Seller Ltd", "Invoice date: 2024-05-02", "Total EUR 42.00"]);
+    let xml = cii("Someone Else GmbH", "20240101", "500.00", "EUR");
+    std::fs::write(
+        dir.path().join("sample.pdf"),
+        docs::pdf_with_attachment(&printed, "zugferd-invoice.xml", xml.as_bytes()),
+    )
+    .unwrap();
+    // A UBL invoice as a file of its own, and XML that is no invoice.
+    let ubl = r#"<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2" xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2" xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"><cbc:IssueDate>2024-06-30</cbc:IssueDate><cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode><cac:AccountingSupplierParty><cac:Party><cac:PartyName><cbc:Name>Leverancier B.V.</cbc:Name></cac:PartyName></cac:Party></cac:AccountingSupplierParty><cac:LegalMonetaryTotal><cbc:TaxInclusiveAmount currencyID="EUR">121.00</cbc:TaxInclusiveAmount><cbc:PayableAmount currencyID="EUR">121.00</cbc:PayableAmount></cac:LegalMonetaryTotal></Invoice>"#;
+    std::fs::write(dir.path().join("peppol.xml"), ubl).unwrap();
+    // An XRechnung sent by email: the XML is the attachment, the body says
+    // nothing of amounts.
+    let xrechnung = cii("Stadtwerke Musterstadt GmbH", "20240704", "88.40", "EUR");
+    let mut eml = "From: Stadtwerke <rechnung@stadtwerke.example>\r\nSubject: Ihre Rechnung\r\nDate: Fri, 5 Jul 2024 08:00:00 +0200\r\nMessage-ID: <xr-1@stadtwerke.example>\r\nContent-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nAnbei Ihre Rechnung als XRechnung.\r\n\r\n--XX\r\nContent-Type: application/xml; name=\"xrechnung.xml\"\r\nContent-Disposition: attachment; filename=\"xrechnung.xml\"\r\nContent-Transfer-Encoding: base64\r\n\r\n".to_string();
+    eml.push_str(&base64::engine::general_purpose::STANDARD.encode(xrechnung));
+    eml.push_str("\r\n--XX--\r\n");
+    std::fs::write(dir.path().join("xrechnung.eml"), eml).unwrap();
+    std::fs::write(
+        dir.path().join("feed.xml"),
+        "<rss><channel><item><title>Sale: 20.00 off</title></item></channel></rss>",
+    )
+    .unwrap();
+
+    let root = dir.path().canonicalize().unwrap();
+    let info = env.run("import", json!({ "path": root })).await;
+    let warnings = info["warnings"].to_string();
+    assert!(warnings.contains("sample.pdf") && warnings.contains("500.00"), "{warnings}");
+    assert_eq!(state(&info)["stats"]["not_receipts"], 1, "{}", state(&info)["stats"]);
+    let mut got: Vec<(String, String, f64, String)> = env
+        .expenses(json!({}))
+        .await
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap().to_string();
+            (s("vendor"), s("date"), e["total"].as_f64().unwrap(), s("currency"))
+        })
+        .collect();
+    got.sort_by(|a, b| a.2.partial_cmp(&b.2).unwrap());
+    assert_eq!(
+        got,
+        vec![
+            ("Printed Seller".to_string(), "2024-05-02".to_string(), 42.0, "EUR".to_string()),
+            ("Stadtwerke Musterstadt".to_string(), "2024-07-04".to_string(), 88.4, "EUR".to_string()),
+            ("Muster Werkzeuge".to_string(), "2024-03-15".to_string(), 119.0, "CHF".to_string()),
+            ("Leverancier".to_string(), "2024-06-30".to_string(), 121.0, "EUR".to_string()),
+        ]
+    );
+}
+
 /// A Gmail API on 127.0.0.1: two pages of messages, raw on request.
 struct FakeGmail {
     addr: String,

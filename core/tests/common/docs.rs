@@ -127,11 +127,31 @@ fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
 /// A PDF whose pages carry text (a real text layer, Helvetica): each page
 /// is a list of lines.
 pub fn pdf_with_text(pages: &[Vec<String>]) -> Vec<u8> {
+    assemble(&text_objects(pages, ""))
+}
+
+/// A PDF of one page of text carrying a file, as a ZUGFeRD or Factur-X
+/// invoice carries its XML: `name` in the catalog's embedded files, its
+/// content compressed (`FlateDecode`) as writers store it.
+pub fn pdf_with_attachment(lines: &[String], name: &str, data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    // Objects 1 to 5 are the text page's; the file spec and the file follow.
+    let names = format!("/Names << /EmbeddedFiles << /Names [({name}) 6 0 R] >> >>");
+    let mut objects = text_objects(&[lines.to_vec()], &names);
+    objects.push(format!("<< /Type /Filespec /F ({name}) /UF ({name}) /EF << /F 7 0 R >> >>").into_bytes());
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(data).unwrap();
+    objects.push(stream("/Type /EmbeddedFile /Filter /FlateDecode", &z.finish().unwrap()));
+    assemble(&objects)
+}
+
+/// The objects of [`pdf_with_text`]; `catalog` adds entries to the catalog.
+fn text_objects(pages: &[Vec<String>], catalog: &str) -> Vec<Vec<u8>> {
     let n = pages.len();
     // 1 catalog, 2 pages, 3 font, then per page: page object, content stream.
     let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
     let mut objects = vec![
-        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        format!("<< /Type /Catalog /Pages 2 0 R {catalog} >>").into_bytes(),
         format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")).into_bytes(),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_vec(),
     ];
@@ -153,7 +173,7 @@ pub fn pdf_with_text(pages: &[Vec<String>]) -> Vec<u8> {
         );
         objects.push(stream("", &content));
     }
-    assemble(&objects)
+    objects
 }
 
 /// Text in WinAnsiEncoding, the encoding the text PDFs declare: Latin-1

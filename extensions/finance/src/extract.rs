@@ -50,7 +50,7 @@ fn field<T>(value: T, confidence: f32, source: impl Into<String>) -> Field<T> {
 }
 
 /// What extraction found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Extracted {
     /// The merchant, as a person writes it.
     pub vendor: Option<Field<String>>,
@@ -63,7 +63,7 @@ pub struct Extracted {
 }
 
 /// Why a text is, or is not, a receipt.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Verdict {
     /// Whether it is.
     pub receipt: bool,

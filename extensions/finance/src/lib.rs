@@ -9,6 +9,7 @@
 
 pub mod category;
 pub mod dates;
+pub mod einvoice;
 pub mod extract;
 mod gmail;
 mod import;

@@ -251,10 +251,12 @@ fn walk(
         return;
     }
     let lower = filename.to_lowercase();
+    // XML: an e-invoice (XRechnung, Peppol) sent as a file.
     let wanted = ctype == "application/pdf"
         || ctype.starts_with("image/")
         || ctype == "text/html"
-        || [".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".html", ".htm"]
+        || ctype.ends_with("/xml")
+        || [".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".html", ".htm", ".xml"]
             .iter()
             .any(|e| lower.ends_with(e));
     if !wanted {

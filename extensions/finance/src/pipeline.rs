@@ -9,6 +9,7 @@ use spacedrive_sdk::{Client, Entry, Error, NewEntry, OcrSource, Result, Uuid};
 
 use crate::category;
 use crate::dates::Date;
+use crate::einvoice;
 use crate::extract::{self, Doc, Extracted, Verdict};
 use crate::mime::{self, Message};
 use crate::opinion;
@@ -129,11 +130,16 @@ fn read_message(client: &Client, msg: &Message, warnings: &mut Vec<String>) -> R
     }
     let mut best = body;
     for att in &msg.attachments {
-        let (att_text, att_ocr) = if att.content_type == "text/html" || att.filename.to_lowercase().ends_with(".html") {
-            (mime::html_to_text(&att.data), false)
+        let lower = att.filename.to_lowercase();
+        let xml_file = lower.ends_with(".xml") || att.content_type.ends_with("/xml");
+        let (att_text, att_ocr, xml) = if att.content_type == "text/html" || lower.ends_with(".html") {
+            (mime::html_to_text(&att.data), false, None)
+        } else if xml_file {
+            let xml = decode_text(&att.data);
+            (einvoice::plain_text(&xml), false, Some(xml))
         } else {
             match client.ocr(OcrSource::Bytes(&att.data), &[]) {
-                Ok(r) => (r.text, read_by_ocr(&r.engine)),
+                Ok(r) => (r.text, read_by_ocr(&r.engine), r.embedded_xml),
                 Err(e) => {
                     warnings.push(format!("attachment {} could not be read: {}", att.filename, e.message));
                     continue;
@@ -144,7 +150,15 @@ fn read_message(client: &Client, msg: &Message, warnings: &mut Vec<String>) -> R
         // The attachment carries the receipt; the message adds the sender,
         // subject and date.
         let combined = format!("Subject: {}\n{att_text}", msg.subject);
-        let reading = read_text(&combined, Some(msg), None, &format!("attachment {}", att.filename), att_ocr);
+        let mut reading = read_text(&combined, Some(msg), None, &format!("attachment {}", att.filename), att_ocr);
+        if let Some(e) = xml.as_deref().and_then(einvoice::parse) {
+            // An XML attachment is the invoice itself, with no printed side.
+            let printed = if xml_file { "" } else { att_text.as_str() };
+            let name = format!("the e-invoice in attachment {}", att.filename);
+            let (with_xml, warning) = einvoice::reading(&e, reading, printed, &name);
+            reading = with_xml;
+            warnings.extend(warning);
+        }
         if reading.as_ref().is_some_and(|(_, v, _)| v.receipt) {
             return Reading { fields: reading, text };
         }
@@ -328,6 +342,7 @@ pub fn supported(name: &str) -> Option<&'static str> {
         "pdf" | "png" | "jpg" | "jpeg" | "tif" | "tiff" | "webp" => "ocr",
         "html" | "htm" => "html",
         "txt" => "txt",
+        "xml" => "xml",
         _ => return None,
     })
 }
@@ -379,9 +394,27 @@ pub fn import_file(
         }
         "ocr" => {
             let ocr = client.ocr_reading_ahead(entry.id, &[], ahead)?;
-            let fields =
+            let mut fields =
                 read_text(&ocr.text, None, latest, &format!("{} of the file", ocr.engine), read_by_ocr(&ocr.engine));
+            if let Some(e) = ocr.embedded_xml.as_deref().and_then(einvoice::parse) {
+                let (with_xml, warning) = einvoice::reading(&e, fields, &ocr.text, "the e-invoice inside the PDF");
+                fields = with_xml;
+                warnings.extend(warning.map(|w| format!("{path}: {w}")));
+            }
             (Reading { fields, text: ocr.text }, content_key.clone().unwrap_or_default(), None)
+        }
+        "xml" => {
+            let raw = client.read_file(entry.id, einvoice::MAX_XML_BYTES as u64)?;
+            let xml = decode_text(&raw);
+            let fields = match einvoice::parse(&xml) {
+                Some(e) => einvoice::reading(&e, None, "", "the e-invoice").0,
+                None => {
+                    let why = "XML, but no e-invoice (Cross Industry Invoice or UBL)".to_string();
+                    Some((Extracted::default(), Verdict { receipt: false, reason: why }, "the XML file".into()))
+                }
+            };
+            let text = einvoice::plain_text(&xml);
+            (Reading { fields, text }, content_key.clone().unwrap_or_else(|| hash_key(&raw)), None)
         }
         "html" => {
             let raw = client.read_file(entry.id, MAX_MESSAGE_BYTES)?;

@@ -65,6 +65,10 @@ pub struct OcrResult {
     pub engine: String,
     /// Whether the host answered from its cache.
     pub cached: bool,
+    /// The XML file a PDF carries inside it: the machine-readable half of a
+    /// ZUGFeRD or Factur-X e-invoice.
+    #[serde(default)]
+    pub embedded_xml: Option<String>,
 }
 
 /// Vectors for texts.

@@ -21,7 +21,7 @@ use crate::error::{OpError, OpResult};
 const OCR_CONCURRENCY: usize = 2;
 /// Bumped when OCR output changes shape or quality, so old cache entries are
 /// not served.
-const OCR_CACHE_VERSION: u32 = 5;
+const OCR_CACHE_VERSION: u32 = 6;
 
 /// The AI services of one core.
 pub struct Ai {

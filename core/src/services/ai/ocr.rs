@@ -12,6 +12,10 @@
 //! and, when its text is small, enlarged. A page read badly is checked with
 //! Tesseract's orientation detection and, when turned, read again upright.
 //!
+//! A PDF e-invoice (ZUGFeRD, Factur-X) carries its data as an XML file
+//! embedded in the PDF; `pdfdetach` takes it out, and it is returned beside
+//! the text for the caller to read.
+//!
 //! Receipts put amounts in a right-aligned column. Tesseract runs with page
 //! segmentation mode 4 (one column of text of variable sizes), which reads a
 //! row across the page; lines Tesseract still splits into separate blocks are
@@ -41,8 +45,16 @@ pub const MAX_OCR_PAGES: u32 = 20;
 pub const MAX_TEXT_PAGES: u32 = 2000;
 /// Deadline of one Tesseract run (one image or page).
 const PAGE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Largest XML file taken out of a PDF, in bytes: e-invoices are tens of
+/// kilobytes, and a compressed stream can unpack to far more than its PDF.
+pub const MAX_EMBEDDED_XML: usize = 4 * 1024 * 1024;
+/// Names under which the e-invoice standards embed their XML (ZUGFeRD 1 and
+/// 2, Factur-X, XRechnung), preferred over any other XML attachment.
+const E_INVOICE_NAMES: [&str; 3] = ["factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml"];
 /// Deadline of one poppler command.
 const PDF_TIMEOUT: Duration = Duration::from_secs(60);
+/// Most of a child's stderr kept for its error message.
+const MAX_STDERR: usize = 64 * 1024;
 /// Most output read from a child process.
 const MAX_CHILD_OUTPUT: usize = 64 * 1024 * 1024;
 /// A PDF page with fewer non-blank characters has no usable text layer.
@@ -96,6 +108,11 @@ pub struct OcrOutput {
     pub engine: String,
     /// Whether the result came from the cache.
     pub cached: bool,
+    /// The XML file a PDF carries inside it, when it has one: the
+    /// machine-readable half of a ZUGFeRD or Factur-X e-invoice (UTF-8, at
+    /// most [`MAX_EMBEDDED_XML`] bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedded_xml: Option<String>,
 }
 
 /// What kind of document some bytes are.
@@ -180,6 +197,18 @@ fn missing_tool(program: &str) -> OpError {
 /// standard output. A program that is missing, fails, or overruns is an
 /// error naming it; on a deadline the child is killed.
 async fn run(program: &str, args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> OpResult<Vec<u8>> {
+    run_capped(program, args, stdin, timeout, MAX_CHILD_OUTPUT).await
+}
+
+/// [`run`] with at most `max_out` bytes of output: a program that writes
+/// more is killed as soon as it passes the limit.
+async fn run_capped(
+    program: &str,
+    args: &[&str],
+    stdin: Option<&[u8]>,
+    timeout: Duration,
+    max_out: usize,
+) -> OpResult<Vec<u8>> {
     let mut child = Command::new(program)
         .args(args)
         .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
@@ -203,24 +232,43 @@ async fn run(program: &str, args: &[&str], stdin: Option<&[u8]>, timeout: Durati
                 let _ = pipe.write_all(data).await;
             }
             drop(in_pipe.take());
+            Ok::<(), std::io::Error>(())
         };
         let mut out = Vec::new();
         let mut err = Vec::new();
-        let mut out_limited = (&mut out_pipe).take(MAX_CHILD_OUTPUT as u64 + 1);
-        let mut err_limited = (&mut err_pipe).take(64 * 1024);
-        let read_out = out_limited.read_to_end(&mut out);
-        let read_err = err_limited.read_to_end(&mut err);
-        let (_, o, e) = tokio::join!(feed, read_out, read_err);
-        o.and(e).map_err(|e| OpError::internal(format!("reading `{program}` output: {e}")))?;
+        let mut out_limited = (&mut out_pipe).take(max_out as u64 + 1);
+        // Past the limit, the reading stops at once (as an error, which ends
+        // the join): the program, writing on into a full pipe, would keep
+        // its pipes open, and this wait going, until the deadline. It is
+        // killed on drop.
+        let over = || std::io::Error::other("over the output limit");
+        let read_out = async {
+            out_limited.read_to_end(&mut out).await?;
+            if out.len() > max_out { Err(over()) } else { Ok(()) }
+        };
+        // All of stderr is read, and its start kept: a program that says
+        // much must not block on a full pipe.
+        let read_err = async {
+            let mut chunk = [0u8; 8192];
+            loop {
+                match err_pipe.read(&mut chunk).await {
+                    Ok(0) => break Ok(()),
+                    Ok(n) => err.extend_from_slice(&chunk[..n.min(MAX_STDERR.saturating_sub(err.len()))]),
+                    Err(e) => break Err(e),
+                }
+            }
+        };
+        let read = tokio::try_join!(feed, read_out, read_err);
+        if out.len() > max_out {
+            return Err(OpError::exhausted(format!("`{program}` produced more than {max_out} bytes of output")));
+        }
+        read.map_err(|e| OpError::internal(format!("reading `{program}` output: {e}")))?;
         let status = child.wait().await.map_err(|e| OpError::internal(format!("waiting for `{program}`: {e}")))?;
         Ok::<_, OpError>((status, out, err))
     };
     let (status, out, err) = tokio::time::timeout(timeout, work).await.map_err(|_| {
         OpError::unavailable(format!("`{program}` did not finish within {} s and was stopped", timeout.as_secs()))
     })??;
-    if out.len() > MAX_CHILD_OUTPUT {
-        return Err(OpError::exhausted(format!("`{program}` produced more than {MAX_CHILD_OUTPUT} bytes of output")));
-    }
     if !status.success() {
         let msg = String::from_utf8_lossy(&err);
         let msg: String = msg.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(300).collect();
@@ -458,7 +506,7 @@ fn output(lines: Vec<OcrLine>, pages: u32, engine: &str) -> OcrOutput {
         text.push_str(&l.text);
         text.push('\n');
     }
-    OcrOutput { text, lines, pages, engine: engine.to_string(), cached: false }
+    OcrOutput { text, lines, pages, engine: engine.to_string(), cached: false, embedded_xml: None }
 }
 
 /// Pages and whether the PDF is encrypted, from `pdfinfo`.
@@ -503,6 +551,36 @@ fn layout_line(line: &str) -> String {
         gap = 0;
     }
     out
+}
+
+/// The XML file embedded in a PDF (see [`E_INVOICE_NAMES`]), when it has
+/// one that is UTF-8 and within [`MAX_EMBEDDED_XML`]. A PDF whose
+/// attachments cannot be listed or taken out is still read for its text.
+async fn embedded_xml(file: &str) -> Option<String> {
+    let list = run("pdfdetach", &["-list", "-enc", "UTF-8", file], None, PDF_TIMEOUT)
+        .await
+        .map_err(|e| tracing::debug!(error = %e.message, "no attachments listed"))
+        .ok()?;
+    // `N: name`, one per attachment, after a count line.
+    let list = String::from_utf8_lossy(&list);
+    let attachments: Vec<(u32, String)> = list
+        .lines()
+        .filter_map(|l| {
+            let (n, name) = l.split_once(": ")?;
+            Some((n.trim().parse().ok()?, name.trim().to_lowercase()))
+        })
+        .collect();
+    let (n, _) = attachments
+        .iter()
+        .find(|(_, name)| E_INVOICE_NAMES.contains(&name.as_str()))
+        .or_else(|| attachments.iter().find(|(_, name)| name.ends_with(".xml")))?;
+    let n = n.to_string();
+    let args = ["-save", &n, "-o", "/dev/stdout", file];
+    let xml = run_capped("pdfdetach", &args, None, PDF_TIMEOUT, MAX_EMBEDDED_XML)
+        .await
+        .map_err(|e| tracing::debug!(error = %e.message, "embedded XML not taken out"))
+        .ok()?;
+    String::from_utf8(xml).ok()
 }
 
 async fn pdf(data: &[u8], lang: &str) -> OpResult<OcrOutput> {
@@ -557,12 +635,27 @@ async fn pdf(data: &[u8], lang: &str) -> OpResult<OcrOutput> {
         (false, true) => "pdf-ocr",
         (false, false) => "pdf-text-layer+ocr",
     };
-    Ok(output(lines, pages, engine))
+    let mut out = output(lines, pages, engine);
+    out.embedded_xml = embedded_xml(&file_s).await;
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_child_that_writes_too_much_is_stopped_at_once_and_a_chatty_one_is_not_blocked() {
+        let deadline = Duration::from_secs(20);
+        // Endless output: cut at the limit, killed, and said so, well before
+        // the deadline, which would say "did not finish" instead.
+        let e = run_capped("sh", &["-c", "yes"], None, deadline, 1000).await.unwrap_err();
+        assert_eq!(e.code, crate::ErrorCode::ResourceExhausted, "{e}");
+        // Much on stderr, beyond what is kept of it: read to the end, so the
+        // child finishes and its output comes back.
+        let out = run("sh", &["-c", "yes 2>/dev/null | head -c 1000000 >&2; echo done"], None, deadline).await.unwrap();
+        assert_eq!(out, b"done\n");
+    }
 
     #[test]
     fn layout_lines_keep_columns_of_words_apart() {
