@@ -101,6 +101,18 @@ fn amount_in(node: Node<'_, '_>, name: &str, currency: Option<&str>) -> Option<(
     Some((amount(*pick)?, currency_code(pick.attribute("currencyID").map(str::to_string))))
 }
 
+/// The first of the amounts `names` stated under `totals` (the gross total,
+/// else the amount due), and the currency: the invoice's, else the amount's.
+fn total_and_currency(
+    totals: Option<Node<'_, '_>>,
+    names: [&str; 2],
+    currency: Option<String>,
+) -> (Option<f64>, Option<String>) {
+    let total = totals.and_then(|t| names.iter().find_map(|n| amount_in(t, n, currency.as_deref())));
+    let currency = currency.or_else(|| total.as_ref().and_then(|(_, c)| c.clone()));
+    (total.map(|(v, _)| v), currency)
+}
+
 /// A UN/CEFACT date: format 102 is `YYYYMMDD`; 610 (`YYYYMM`) and 616
 /// (`YYYYWW`) name no day and are not a purchase date.
 fn cii_date(node: Option<Node<'_, '_>>) -> Option<Date> {
@@ -128,19 +140,13 @@ fn cii(root: Node<'_, '_>) -> EInvoice {
     let settlement = transaction
         .and_then(|t| child(t, "ApplicableHeaderTradeSettlement"))
         .or_else(|| transaction.and_then(|t| child(t, "ApplicableSupplyChainTradeSettlement")));
-    let mut currency = currency_code(settlement.and_then(|s| text(child(s, "InvoiceCurrencyCode"))));
+    let currency = currency_code(settlement.and_then(|s| text(child(s, "InvoiceCurrencyCode"))));
     let summation = settlement.and_then(|s| {
         child(s, "SpecifiedTradeSettlementHeaderMonetarySummation")
             .or_else(|| child(s, "SpecifiedTradeSettlementMonetarySummation"))
     });
-    let total = summation.and_then(|m| {
-        amount_in(m, "GrandTotalAmount", currency.as_deref())
-            .or_else(|| amount_in(m, "DuePayableAmount", currency.as_deref()))
-    });
-    if currency.is_none() {
-        currency = total.as_ref().and_then(|(_, c)| c.clone());
-    }
-    EInvoice { syntax: "CII", seller, date, total: total.map(|(v, _)| v), currency }
+    let (total, currency) = total_and_currency(summation, ["GrandTotalAmount", "DuePayableAmount"], currency);
+    EInvoice { syntax: "CII", seller, date, total, currency }
 }
 
 /// UBL 2 `Invoice` and `CreditNote`.
@@ -150,16 +156,10 @@ fn ubl(root: Node<'_, '_>) -> EInvoice {
         text(at(p, &["PartyName", "Name"])).or_else(|| text(at(p, &["PartyLegalEntity", "RegistrationName"])))
     });
     let date = text(child(root, "IssueDate")).and_then(|d| Date::parse_iso(&d));
-    let mut currency = currency_code(text(child(root, "DocumentCurrencyCode")));
+    let currency = currency_code(text(child(root, "DocumentCurrencyCode")));
     let totals = child(root, "LegalMonetaryTotal");
-    let total = totals.and_then(|t| {
-        amount_in(t, "TaxInclusiveAmount", currency.as_deref())
-            .or_else(|| amount_in(t, "PayableAmount", currency.as_deref()))
-    });
-    if currency.is_none() {
-        currency = total.as_ref().and_then(|(_, c)| c.clone());
-    }
-    EInvoice { syntax: "UBL", seller, date, total: total.map(|(v, _)| v), currency }
+    let (total, currency) = total_and_currency(totals, ["TaxInclusiveAmount", "PayableAmount"], currency);
+    EInvoice { syntax: "UBL", seller, date, total, currency }
 }
 
 /// What reading a document gave: its fields, the verdict on them, and where
