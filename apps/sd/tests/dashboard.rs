@@ -342,7 +342,13 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
     client.goto(&format!("{origin}/#/jobs")).await.unwrap();
     let row = format!("tr[data-job='{id}']");
     until(&client, "the job running", &format!("document.querySelector(\"{row}\")?.dataset.state === 'running'")).await;
-    client.find(Locator::Css(&format!("{row} button[data-action=pause]"))).await.unwrap().click().await.unwrap();
+    // The button a person aims at stays the same element while progress
+    // redraws its row: found before the bar moves, it is still there to press.
+    let pause = client.find(Locator::Css(&format!("{row} button[data-action=pause]"))).await.unwrap();
+    let seen = until(&client, "the bar", &format!("document.querySelector(\"{row}\").dataset.progress")).await;
+    let moved = format!("document.querySelector(\"{row}\").dataset.progress !== {seen}");
+    until(&client, "the bar moving", &moved).await;
+    pause.click().await.unwrap();
     until(&client, "the job paused", &format!("document.querySelector(\"{row}\")?.dataset.state === 'paused'")).await;
     assert_eq!(sd_json(dir, &["job", "info", &id])["state"], "paused");
     let paused_at: u32 = until(&client, "the bar", &format!("document.querySelector(\"{row}\").dataset.progress"))

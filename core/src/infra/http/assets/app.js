@@ -514,12 +514,33 @@ function jobRow(job) {
     el("td", {}, buttons));
 }
 
+// Progress arrives several times a second. A row whose job is in the same
+// state keeps its element and its buttons, and only its other cells are
+// redrawn: a button under the pointer or holding keyboard focus is not
+// swapped for a copy between a press and its release.
 function drawJobs() {
   const body = document.getElementById("jobs-body");
   if (!body) return;
-  clear(body);
-  if (!state.jobs.length) body.append(el("tr", {}, el("td", { colspan: "5", class: "muted", text: "No jobs yet." })));
-  for (const job of state.jobs) body.append(jobRow(job));
+  if (!state.jobs.length) {
+    clear(body);
+    body.append(el("tr", {}, el("td", { colspan: "5", class: "muted", text: "No jobs yet." })));
+    return;
+  }
+  const shown = new Map([...body.querySelectorAll("tr[data-job]")].map((row) => [row.dataset.job, row]));
+  const rows = state.jobs.map((job) => {
+    const fresh = jobRow(job);
+    const row = shown.get(job.id);
+    if (!row || row.dataset.state !== job.state) return fresh;
+    const cells = [...fresh.cells];
+    cells.slice(0, -1).forEach((cell, i) => row.cells[i].replaceWith(cell));
+    row.className = fresh.className;
+    Object.assign(row.dataset, fresh.dataset);
+    return row;
+  });
+  rows.forEach((row, i) => {
+    if (body.children[i] !== row) body.insertBefore(row, body.children[i] || null);
+  });
+  while (body.children.length > rows.length) body.lastElementChild.remove();
 }
 
 function jobsPage(main) {
