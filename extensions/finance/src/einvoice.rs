@@ -40,11 +40,29 @@ pub struct EInvoice {
 /// parse, one with a DTD (never part of an e-invoice, and the door to
 /// entity expansion), or one over the size limits.
 pub fn parse(xml: &str) -> Option<EInvoice> {
+    invoice(&document(xml)?)
+}
+
+/// [`parse`], and the text of every element, one per line, for search (an
+/// XML file's sidecar text), from one parse; empty text for XML that does
+/// not parse.
+pub fn parse_with_text(xml: &str) -> (Option<EInvoice>, String) {
+    let Some(doc) = document(xml) else { return (None, String::new()) };
+    let text = doc.descendants().filter(|n| n.is_text()).filter_map(|n| text(Some(n))).collect::<Vec<_>>().join("\n");
+    (invoice(&doc), text)
+}
+
+/// The parsed document, within the size limits and without a DTD.
+fn document(xml: &str) -> Option<Document<'_>> {
     if xml.len() > MAX_XML_BYTES {
         return None;
     }
     let xml = xml.strip_prefix('\u{feff}').unwrap_or(xml);
-    let doc = Document::parse_with_options(xml, options()).ok()?;
+    Document::parse_with_options(xml, options()).ok()
+}
+
+/// What a parsed document states, when it is an e-invoice.
+fn invoice(doc: &Document<'_>) -> Option<EInvoice> {
     let root = doc.root_element();
     let read = match root.tag_name().name() {
         "CrossIndustryInvoice" | "CrossIndustryDocument" => cii(root),
@@ -209,13 +227,6 @@ pub fn reading(e: &EInvoice, from_text: Option<Read>, text: &str, name: &str) ->
     (Some((fields, verdict, name.to_string())), None)
 }
 
-/// The text of every element of an e-invoice, one per line, for search: an
-/// XML file's sidecar text.
-pub fn plain_text(xml: &str) -> String {
-    let Ok(doc) = Document::parse_with_options(xml, options()) else { return String::new() };
-    doc.descendants().filter(|n| n.is_text()).filter_map(|n| text(Some(n))).collect::<Vec<_>>().join("\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,7 +313,7 @@ mod tests {
             (e.seller.as_deref(), e.date, e.total, e.currency.as_deref()),
             (Some("Leverancier B.V."), Date::new(2023, 11, 2), Some(121.0), Some("EUR"))
         );
-        assert!(plain_text(xml).contains("Leverancier B.V."));
+        assert!(parse_with_text(xml).1.contains("Leverancier B.V."));
     }
 
     #[test]
@@ -313,7 +324,7 @@ mod tests {
         // Entity expansion ("billion laughs") needs a DTD, which is refused.
         let laughs = r#"<?xml version="1.0"?><!DOCTYPE Invoice [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><Invoice><IssueDate>&b;</IssueDate></Invoice>"#;
         assert_eq!(parse(laughs), None);
-        assert_eq!(plain_text(laughs), "");
+        assert_eq!(parse_with_text(laughs), (None, String::new()));
         // A date with no day is no purchase date; a total that is no number
         // leaves the amount due.
         let odd = CII.replace(r#"format="102">20240315"#, r#"format="610">202403"#).replace(">119.00<", ">NaN<");

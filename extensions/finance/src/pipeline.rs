@@ -132,14 +132,14 @@ fn read_message(client: &Client, msg: &Message, warnings: &mut Vec<String>) -> R
     for att in &msg.attachments {
         let lower = att.filename.to_lowercase();
         let xml_file = lower.ends_with(".xml") || att.content_type.ends_with("/xml");
-        let (att_text, att_ocr, xml) = if att.content_type == "text/html" || lower.ends_with(".html") {
+        let (att_text, att_ocr, invoice) = if att.content_type == "text/html" || lower.ends_with(".html") {
             (mime::html_to_text(&att.data), false, None)
         } else if xml_file {
-            let xml = decode_text(&att.data);
-            (einvoice::plain_text(&xml), false, Some(xml))
+            let (invoice, text) = einvoice::parse_with_text(&decode_text(&att.data));
+            (text, false, invoice)
         } else {
             match client.ocr(OcrSource::Bytes(&att.data), &[]) {
-                Ok(r) => (r.text, read_by_ocr(&r.engine), r.embedded_xml),
+                Ok(r) => (r.text, read_by_ocr(&r.engine), r.embedded_xml.as_deref().and_then(einvoice::parse)),
                 Err(e) => {
                     warnings.push(format!("attachment {} could not be read: {}", att.filename, e.message));
                     continue;
@@ -151,7 +151,7 @@ fn read_message(client: &Client, msg: &Message, warnings: &mut Vec<String>) -> R
         // subject and date.
         let combined = format!("Subject: {}\n{att_text}", msg.subject);
         let mut reading = read_text(&combined, Some(msg), None, &format!("attachment {}", att.filename), att_ocr);
-        if let Some(e) = xml.as_deref().and_then(einvoice::parse) {
+        if let Some(e) = invoice {
             // An XML attachment is the invoice itself, with no printed side.
             let printed = if xml_file { "" } else { att_text.as_str() };
             let name = format!("the e-invoice in attachment {}", att.filename);
@@ -406,14 +406,14 @@ pub fn import_file(
         "xml" => {
             let raw = client.read_file(entry.id, einvoice::MAX_XML_BYTES as u64)?;
             let xml = decode_text(&raw);
-            let fields = match einvoice::parse(&xml) {
+            let (invoice, text) = einvoice::parse_with_text(&xml);
+            let fields = match invoice {
                 Some(e) => einvoice::reading(&e, None, "", "the e-invoice").0,
                 None => {
                     let why = "XML, but no e-invoice (Cross Industry Invoice or UBL)".to_string();
                     Some((Extracted::default(), Verdict { receipt: false, reason: why }, "the XML file".into()))
                 }
             };
-            let text = einvoice::plain_text(&xml);
             (Reading { fields, text }, content_key.clone().unwrap_or_else(|| hash_key(&raw)), None)
         }
         "html" => {
