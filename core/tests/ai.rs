@@ -209,6 +209,29 @@ async fn a_page_turned_sideways_or_upside_down_is_read_upright() {
     }
 }
 
+/// A receipt laid crooked on the scanner, its lines sloping by several
+/// degrees: each total is still read on its label's line, and boxes are in
+/// the pixels of the image as sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_laid_crooked_is_read_line_by_line() {
+    use imageproc::geometric_transformations::{Border, Interpolation, rotate_about_center_no_crop};
+    let (core, _data) = core();
+    for (i, degrees) in [(1usize, 4.0f32), (4, -5.0)] {
+        let r = &RECEIPTS[i];
+        let level = render(&rows(r), &Print { degrees: 0.0, ..print(i) });
+        let white = Border::Constant(image::Luma([255]));
+        let turned = rotate_about_center_no_crop(&level, degrees.to_radians(), Interpolation::Bilinear, white);
+        let out = ocr(&core, &png(&turned)).await.unwrap();
+        receipt_read(r, &out).unwrap_or_else(|e| panic!("turned {degrees} degrees: {e}\n{}", out["text"]));
+        let (w, h) = turned.dimensions();
+        for l in out["lines"].as_array().unwrap() {
+            let b = &l["bbox"];
+            assert!(b["x"].as_u64().unwrap() + b["width"].as_u64().unwrap() <= u64::from(w), "{l}");
+            assert!(b["y"].as_u64().unwrap() + b["height"].as_u64().unwrap() <= u64::from(h), "{l}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pdfs_use_their_text_layer_else_ocr_and_results_are_cached() {
     let (core, _data) = core();

@@ -9,6 +9,7 @@ pub mod noise;
 pub mod ocr;
 pub mod openai;
 pub mod prepare;
+pub mod skew;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

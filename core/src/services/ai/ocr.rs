@@ -301,22 +301,26 @@ pub async fn recognize(data: &[u8], languages: &[String]) -> OpResult<OcrOutput>
 /// Prepares an image (see `prepare`) and reads it; boxes are given in the
 /// pixels of the image as it came.
 async fn read_image(data: Vec<u8>, lang: &str, page: u32) -> OpResult<Vec<OcrLine>> {
+    let started = std::time::Instant::now();
     let (prepared, data, done) = tokio::task::spawn_blocking(move || {
         let (prepared, done) = prepare::prepare(&data, MAX_PIXELS);
         (prepared, data, done)
     })
     .await
     .map_err(|e| OpError::internal(format!("preparing the image for OCR failed: {e}")))?;
+    let prepare_ms = started.elapsed().as_millis() as u64;
     let input = prepared.as_deref().unwrap_or(&data);
     let started = std::time::Instant::now();
     let mut lines = image_lines(input, lang, page).await?;
     tracing::debug!(
         cropped = done.cropped,
         flattened = done.flattened,
+        deskewed = ?done.deskew.map(|d| d.degrees),
         scale = done.scale,
         line_height = ?done.line_height,
         quality = reading_quality(&lines),
         badly = read_badly(&lines),
+        prepare_ms,
         ms = started.elapsed().as_millis() as u64,
         "OCR read a page"
     );
@@ -334,11 +338,17 @@ async fn read_image(data: Vec<u8>, lang: &str, page: u32) -> OpResult<Vec<OcrLin
         }
     }
     if prepared.is_some() {
-        let (ox, oy) = done.offset;
-        let back = |v: u32| (v as f32 / done.scale).round() as u32;
+        // Undo the steps in reverse: enlarging, turning level, cutting.
+        let (ox, oy) = (done.offset.0 as f32, done.offset.1 as f32);
         for l in &mut lines {
             if let Some(b) = &mut l.bbox {
-                *b = BBox { x: back(b.x) + ox, y: back(b.y) + oy, width: back(b.width), height: back(b.height) };
+                let mut r = [b.x, b.y, b.width, b.height].map(|v| v as f32 / done.scale);
+                if let Some(turned) = done.deskew {
+                    let (x, y, w, h) = turned.back_box((r[0], r[1], r[2], r[3]));
+                    r = [x, y, w, h];
+                }
+                let [x, y, width, height] = [r[0] + ox, r[1] + oy, r[2], r[3]].map(|v| v.round() as u32);
+                *b = BBox { x, y, width, height };
             }
         }
     }

@@ -1,6 +1,7 @@
 //! An image made ready for Tesseract: cut to the document when it was
-//! scanned or photographed on a darker background, and enlarged when its
-//! text is too small to read.
+//! scanned or photographed on a darker background, turned level when its
+//! lines slope (see `skew`), and enlarged when its text is too small to
+//! read.
 //!
 //! Tesseract reads best with text lines about 30 pixels high and nothing
 //! but the page in view: a receipt scanned on a whole flatbed page leaves
@@ -17,6 +18,8 @@
 use image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder};
 use image::imageops::{self, FilterType};
 use image::{GrayImage, ImageEncoder};
+
+use super::skew::{self, Deskew};
 
 /// Median text line height, in pixels, below which an image is enlarged.
 const SMALL_TEXT: u32 = 20;
@@ -52,6 +55,8 @@ pub struct Prepared {
     pub offset: (u32, u32),
     /// Whether the paper's brightness was evened out.
     pub flattened: bool,
+    /// How the page was turned to level its lines, if it was.
+    pub deskew: Option<Deskew>,
 }
 
 /// Returns the image to give Tesseract, as PNG, or `None` when the original
@@ -69,6 +74,11 @@ pub fn prepare(data: &[u8], max_pixels: u64) -> (Option<Vec<u8>>, Prepared) {
         done.cropped = true;
         done.offset = (x, y);
     }
+    if let Some(degrees) = ink_tone(&gray).and_then(|ink| skew::find(&gray, ink)) {
+        let (level, turned) = skew::straighten(&gray, degrees, percentile(&gray, 0.9));
+        gray = level;
+        done.deskew = Some(turned);
+    }
     done.line_height = line_height(&gray);
     done.flattened = flatten(&mut gray, done.line_height);
     let pixels = gray.width() as u64 * gray.height() as u64;
@@ -81,7 +91,7 @@ pub fn prepare(data: &[u8], max_pixels: u64) -> (Option<Vec<u8>>, Prepared) {
             done.scale = scale;
         }
     }
-    if !done.cropped && done.scale == 1.0 && !done.flattened {
+    if !done.cropped && done.scale == 1.0 && !done.flattened && done.deskew.is_none() {
         return (None, done);
     }
     let mut png = Vec::new();
@@ -311,6 +321,14 @@ fn paper_spread(small: &GrayImage, r: usize) -> u8 {
     at(0.95).saturating_sub(at(0.05))
 }
 
+/// The tone below which a pixel is print: halfway between the darkest
+/// print and the paper. `None` for a page with too little contrast to
+/// hold print.
+fn ink_tone(img: &GrayImage) -> Option<u8> {
+    let (dark, light) = (percentile(img, 0.01), percentile(img, 0.6));
+    (light.saturating_sub(dark) >= 40).then_some(dark / 2 + light / 2)
+}
+
 /// The median height of the image's text lines: runs of rows holding ink,
 /// where ink is darker than halfway between the paper and the darkest tone.
 fn line_height(img: &GrayImage) -> Option<u32> {
@@ -318,11 +336,7 @@ fn line_height(img: &GrayImage) -> Option<u32> {
     if w == 0 || h == 0 {
         return None;
     }
-    let (dark, light) = (percentile(img, 0.01), percentile(img, 0.6));
-    if light.saturating_sub(dark) < 40 {
-        return None;
-    }
-    let ink = dark / 2 + light / 2;
+    let ink = ink_tone(img)?;
     // A row holds text when over 1% of it is ink (specks and noise stay
     // under that).
     let inked: Vec<f32> =
