@@ -191,6 +191,17 @@ async fn jpeg_tiff_and_webp_images_are_read_too() {
     }
 }
 
+/// Every line's box lies within `img`: boxes are in the pixels of the
+/// image as sent, whatever was done to it before reading.
+fn boxes_within(out: &Value, img: &image::GrayImage) {
+    let (w, h) = img.dimensions();
+    for l in out["lines"].as_array().unwrap() {
+        let b = &l["bbox"];
+        assert!(b["x"].as_u64().unwrap() + b["width"].as_u64().unwrap() <= u64::from(w), "{l}");
+        assert!(b["y"].as_u64().unwrap() + b["height"].as_u64().unwrap() <= u64::from(h), "{l}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_turned_sideways_or_upside_down_is_read_upright() {
     let (core, _data) = core();
@@ -199,13 +210,7 @@ async fn a_page_turned_sideways_or_upside_down_is_read_upright() {
     for turned in [image::imageops::rotate270(&img), image::imageops::rotate180(&img)] {
         let out = ocr(&core, &png(&turned)).await.unwrap();
         receipt_read(r, &out).unwrap_or_else(|e| panic!("{e}\n{}", out["text"]));
-        // Boxes are in the pixels of the image as sent.
-        let (w, h) = turned.dimensions();
-        for l in out["lines"].as_array().unwrap() {
-            let b = &l["bbox"];
-            assert!(b["x"].as_u64().unwrap() + b["width"].as_u64().unwrap() <= u64::from(w), "{l}");
-            assert!(b["y"].as_u64().unwrap() + b["height"].as_u64().unwrap() <= u64::from(h), "{l}");
-        }
+        boxes_within(&out, &turned);
     }
 }
 
@@ -223,12 +228,7 @@ async fn a_receipt_laid_crooked_is_read_line_by_line() {
         let turned = rotate_about_center_no_crop(&level, degrees.to_radians(), Interpolation::Bilinear, white);
         let out = ocr(&core, &png(&turned)).await.unwrap();
         receipt_read(r, &out).unwrap_or_else(|e| panic!("turned {degrees} degrees: {e}\n{}", out["text"]));
-        let (w, h) = turned.dimensions();
-        for l in out["lines"].as_array().unwrap() {
-            let b = &l["bbox"];
-            assert!(b["x"].as_u64().unwrap() + b["width"].as_u64().unwrap() <= u64::from(w), "{l}");
-            assert!(b["y"].as_u64().unwrap() + b["height"].as_u64().unwrap() <= u64::from(h), "{l}");
-        }
+        boxes_within(&out, &turned);
     }
 }
 
