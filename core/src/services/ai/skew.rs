@@ -18,7 +18,7 @@ use imageproc::geometric_transformations::{Border, Interpolation, Projection, wa
 const MAX_DEGREES: f32 = 8.0;
 /// Slopes under this are left to Tesseract, which reads them as well as
 /// straight lines, and straightening would only blur the print.
-pub const MIN_DEGREES: f32 = 0.8;
+const MIN_DEGREES: f32 = 0.8;
 /// At most this many ink pixels are sampled: enough to find lines, few
 /// enough to try every angle in a few milliseconds.
 const MAX_POINTS: usize = 120_000;
@@ -57,7 +57,7 @@ impl Deskew {
 }
 
 /// The slope of the text lines in degrees (positive: falling to the
-/// right), or `None` when they are level within [`MIN_DEGREES`], or the
+/// right), or `None` when they are level within `MIN_DEGREES`, or the
 /// page holds too little print, or no angle stands out. `ink` is the tone
 /// below which a pixel is print.
 pub fn find(img: &GrayImage, ink: u8) -> Option<f32> {
@@ -95,16 +95,16 @@ pub fn find(img: &GrayImage, ink: u8) -> Option<f32> {
         }
         counts.windows(2).map(|p| (p[1] as f64 - p[0] as f64).powi(2)).sum()
     };
-    let sweep = |from: f32, to: f32, by: f32, score: &mut dyn FnMut(f32) -> f64| -> (f32, f64) {
+    let level = score(0.0);
+    let mut sweep = |from: f32, to: f32, by: f32| -> (f32, f64) {
         let n = ((to - from) / by).round() as i32;
         (0..=n)
             .map(|i| from + i as f32 * by)
             .map(|d| (d, score(d)))
             .fold((0.0, f64::MIN), |a, b| if b.1 > a.1 { b } else { a })
     };
-    let level = score(0.0);
-    let (coarse, _) = sweep(-MAX_DEGREES, MAX_DEGREES, 0.25, &mut score);
-    let (best, top) = sweep(coarse - 0.25, coarse + 0.25, 0.05, &mut score);
+    let (coarse, _) = sweep(-MAX_DEGREES, MAX_DEGREES, 0.25);
+    let (best, top) = sweep(coarse - 0.25, coarse + 0.25, 0.05);
     // The slope must stand out: text lines that are level already score
     // within a few percent of their best angle.
     (best.abs() >= MIN_DEGREES && top > level * 1.1).then_some(best)
