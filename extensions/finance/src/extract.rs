@@ -384,8 +384,10 @@ pub fn extract(doc: &Doc<'_>) -> Extracted {
     let country = locale::infer(doc.text, domain);
     // An email names its total in words; a scan or file whose labels OCR
     // lost still has its amounts.
-    let total_found = totals::find(&lines, doc.ocr)
-        .or_else(|| doc.from_address.is_empty().then(|| totals::largest(&lines)).flatten());
+    let joined = totals::rejoin_columns(&lines);
+    let joined: Vec<&str> = joined.iter().map(String::as_str).collect();
+    let total_found = totals::find(&joined, doc.ocr)
+        .or_else(|| doc.from_address.is_empty().then(|| totals::largest(&joined)).flatten());
     let (total, mut currency) = match &total_found {
         Some((m, i, rank)) => {
             let conf = match rank {
@@ -395,7 +397,7 @@ pub fn extract(doc: &Doc<'_>) -> Extracted {
                 _ => 0.5,
             };
             (
-                Some(field(money::cents(m.value), conf, format!("line {}: {:?}", i + 1, lines[*i]))),
+                Some(field(money::cents(m.value), conf, format!("line {}: {:?}", i + 1, joined[*i]))),
                 resolve_currency(m, country.as_ref()),
             )
         }
@@ -709,6 +711,19 @@ mod styles {
         assert_eq!(read(t, "", "").0, "Tan Chay Yee Books & Stationery");
         let t = "SYARIKAT PERNIAGAAN\nHUP SENG\n(81109-A)\nNO 290, JALAN AIR PANAS, 53200 KUALA LUMPUR\nDATE: 29/12/2017\nDRILL BIT 1 22.26\nTOTAL 22.26\n";
         assert_eq!(read(t, "", "").0, "Syarikat Perniagaan Hup Seng");
+        // A station's place over its company: a town one letter from a
+        // customer label (`Klang`, `klant`) opens no bill-to block.
+        let t = "PETRO STATION KM 25 JLN KLANG\nMINYAK BERSATU SDN BHD (12345-X)\nPump 05 RON95\nTotal RM 40.72\nCash RM 50.00\n";
+        assert_eq!(read(t, "", "").0, "Minyak Bersatu");
+        let t = "CITY TOOLS & MACHINERY\nSUPPLY SDN. BHD.\nCo. No. 123456-X\nDATE: 09/05/2018\nITEM A 1 5.00 5.00\nTOTAL 5.00\n";
+        assert_eq!(read(t, "", "").0, "City Tools & Machinery Supply");
+        // A branch in brackets that reads like an address is part of the name.
+        let t = "LIM KOK WEI\nKEDAI BUKU SINAR (TAMAN UNIVERSITI) SDN BHD\n(123456-X)\nNO 3, JALAN PENDIDIKAN 1, 81300 SKUDAI\nPEN 2 1.50 3.00\nTOTAL 3.00\n";
+        assert_eq!(read(t, "", "").0, "Kedai Buku Sinar (Taman Universiti)");
+        // `@` for a round `O` at a word's edge; a town's name under the
+        // street is the address.
+        let t = "S@ YEONG TRADING\nCOMPANY REG NO. 00265912-P\nNO 1 JALAN MERANTI 3\nBANDAR PUCHONG\nDate: 16/04/2018\nCEMENT 50KG 2 19.00 38.00\nTota! Paid : 38.00\n";
+        assert_eq!(read(t, "", "").0, "SO Yeong Trading");
         // A date with a digit thermal print lost strokes of.
         let t = "Backhaus Sonne\nKirchweg 3, 33098 Paderborn\nBrot 3,20\nSUMME 3,20\nDatum 98.10.16 14:16 Uhr\n";
         assert_eq!(read(t, "", "").1, "2016-10-08");

@@ -81,12 +81,18 @@ const SIGNALS: &[Signal] = &[
         "MY",
         2,
         "a Malaysian state or city",
-        r"\b(?:selangor|kuala lumpur|johor|pulau pinang|penang|perak|kedah|melaka|negeri sembilan|pahang|terengganu|kelantan|sabah|sarawak|putrajaya|petaling jaya|shah alam|klang|puchong|cheras|subang jaya|ipoh|seremban|kajang|kota kinabalu|kuching|johor bahru|seri kembangan|bangi|rawang|semenyih|ampang|kepong|setapak|gombak|kelana jaya|damansara|cyberjaya|nilai|skudai|pasir gudang|kulai|kluang|muar|batu pahat|butterworth|alor setar|sungai petani|taiping|kuantan|kota bharu|sandakan|tawau|bintulu|wilayah persekutuan)\b",
+        r"\b(?:selangor|kuala lumpur|johor|pulau pinang|penang|perak|kedah|melaka|negeri sembilan|pahang|terengganu|kelantan|sabah|sarawak|putrajaya|petaling jaya|shah alam|klang|puchong|cheras|subang jaya|ipoh|seremban|kajang|kota kinabalu|kuching|johor bahru|seri kembangan|bangi|rawang|semenyih|ampang|kepong|setapak|gombak|kelana jaya|damansara|cyberjaya|nilai|skudai|pasir gudang|kulai|kluang|muar|batu pahat|butterworth|alor setar|sungai petani|taiping|kuantan|kota bharu|sandakan|tawau|bintulu|wilayah persekutuan|n\.?\s?sembilan|port dickson|labuan|perlis|kangar|langkawi|kuala terengganu|segamat|mersing|kota tinggi|bentong|temerloh|teluk intan|sitiawan|miri|sibu|sepang|banting|port klang)\b",
     ),
     sig("MY", 1, "a Malaysian address word", r"\b(?:bandar|seksyen|kawasan perindustrian|jalan\s+\w+\s+\d+/\d+)\b"),
     sig("MY", 1, "a Malaysian street word", r"\b(?:jalan|jln|taman|tmn|lorong|persiaran|kampung)\b"),
     sig("MY", 2, "a Malaysian tax id", r"\bgst\s*(?:id|reg)|\bsst\s*(?:id|reg|no)"),
     sig("MY", 3, "a Malaysian phone number", r"\+60[\s-]?\d"),
+    // A company's or business's registration number, a check letter after
+    // a dash, in brackets: `(861253-M)`, `(JM0123456-X)`, `(002345678-P)`.
+    sig("MY", 2, "a Malaysian registration number", r"\(\s*(?:[A-Z]{2}\s?)?\d{4,12}\s?-\s?[A-Z]\s*\)"),
+    // `03-7956 1234`, `06-6471234`, `012-345 6789`: an area or mobile code
+    // of two or three digits, a dash, seven or eight digits.
+    sig("MY", 1, "a Malaysian phone number", r"\b0\d{1,2}-\s?\d{3,4}\s?\d{4}\b"),
     sig("MY", 3, "ringgit", r"(?-i)\bRM\s?\d|\bMYR\b"),
     sig("SG", 3, "Singapore named", r"\bsingapore\b"),
     sig("SG", 2, "a Singapore legal form", r"\bpte\.?\s*ltd\b"),
@@ -307,6 +313,11 @@ mod tests {
         // A phone's country code follows its `+` directly; OCR's `+` before
         // a tax id (`GST 1D. + 8608...`) names no country.
         assert_eq!(code("Plaza Alam Sentral\n40000 Shah Alam\nGST 1D. + 860890123456", ""), "MY");
+        // A registration number, a landline, a town, with no state named.
+        assert_eq!(code("Tan Seng Hardware\n(JM0123456-X)", ""), "MY");
+        assert_eq!(code("TAN SENG HARDWARE\nLot 5, 71000 Port Dickson", ""), "MY");
+        assert_eq!(code("TAN SENG HARDWARE\nKampung Baru\nTel: 06-6471234", ""), "MY");
+        assert!(infer("Tan Seng Hardware\nArt. 0123456-X", "").is_none());
         assert_eq!(code("Tel +86 10 6552 1234", ""), "CN");
     }
 }

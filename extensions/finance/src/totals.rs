@@ -262,6 +262,43 @@ fn labelled_amount(lines: &[&str], i: usize) -> Option<Money> {
     })
 }
 
+/// Whether a line is a label with no amount: words a value column could
+/// belong to (`ROUNDED TOTAL (RM):`, `CHANGE`).
+fn bare_label(line: &str) -> bool {
+    let letters = line.chars().filter(|c| c.is_alphabetic()).count();
+    letters >= 2 && line.chars().count() <= 40 && !money::amounts(line).iter().any(money::is_price)
+}
+
+/// Whether a line is one price and nothing else but its marker (`25.00`,
+/// `RM 9.00`, `12.50 SR`).
+fn bare_price(line: &str) -> bool {
+    let amounts = money::amounts(line);
+    amounts.len() == 1 && money::is_price(&amounts[0]) && line.chars().filter(|c| c.is_alphabetic()).count() <= 3
+}
+
+/// The lines with a column of labels and the column of values OCR read
+/// after it put back together: `TOTAL:` `CASH` `CHANGE` then `9.00`
+/// `10.00` `1.00` become `TOTAL: 9.00` and so on, the values' lines left
+/// empty so that indices still name the same lines. Only where the two
+/// runs are as long as each other (two or more lines): of unequal runs,
+/// which value belongs to which label is a guess.
+pub fn rejoin_columns(lines: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = lines.iter().map(|l| (*l).to_string()).collect();
+    let mut i = 0;
+    while i < lines.len() {
+        let labels = lines[i..].iter().take_while(|l| bare_label(l)).count();
+        let values = lines[i + labels..].iter().take_while(|l| bare_price(l)).count();
+        if labels >= 2 && values == labels {
+            for k in 0..labels {
+                out[i + k] = format!("{} {}", lines[i + k], lines[i + labels + k]);
+                out[i + labels + k].clear();
+            }
+        }
+        i += labels.max(1) + values;
+    }
+    out
+}
+
 /// One candidate for the amount paid.
 #[derive(Debug, Clone)]
 struct Candidate {
@@ -588,6 +625,21 @@ mod tests {
     fn payment_amounts_on_the_line_below_their_labels() {
         let t = "Total\n11.55\nNett Total\n11.55\nPaid Amount\n50.00\nChange\n38.45";
         assert_eq!(total(t), Some(11.55));
+    }
+
+    #[test]
+    fn a_column_of_labels_then_a_column_of_values() {
+        let t = "2 PC * 12.500 0.00 25.00\nTOTAL:\nROUNDING ADJUSTMENT\nROUNDED TOTAL (RM):\nCASH\nCHANGE\n25.00\n0.00\n25.00\n50.00\n25.00";
+        let lines: Vec<&str> = t.lines().collect();
+        let joined = rejoin_columns(&lines);
+        assert_eq!(joined[1], "TOTAL: 25.00");
+        assert_eq!(joined[4], "CASH 50.00");
+        assert_eq!(joined[6], "");
+        let joined: Vec<&str> = joined.iter().map(String::as_str).collect();
+        assert_eq!(find(&joined, true).map(|(m, ..)| m.value), Some(25.0));
+        // Runs of different lengths are left as read.
+        let t = "Total\nCash\nChange\n9.00\n10.00";
+        assert_eq!(rejoin_columns(&t.lines().collect::<Vec<_>>()).join("\n"), t);
     }
 
     #[test]

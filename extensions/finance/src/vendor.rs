@@ -451,7 +451,8 @@ const STREET_ENDINGS: &[&str] =
 
 /// Whether a line could be a merchant's name at the top of a receipt. A
 /// line starting with a number is an address, unless it carries a legal
-/// form (`7 HARI MINIMART S/B`).
+/// form (`7 HARI MINIMART S/B`), which also allows a longer name (a branch
+/// in brackets).
 fn header_line(line: &str, legal: bool) -> bool {
     let letters = line.chars().filter(|c| c.is_alphabetic()).count();
     let digits = line.chars().filter(char::is_ascii_digit).count();
@@ -466,7 +467,7 @@ fn header_line(line: &str, legal: bool) -> bool {
     letters >= 2
         && digits * 2 <= letters
         && !HOUSE_NO.is_match(line)
-        && line.chars().count() <= 40
+        && line.chars().count() <= if legal { 60 } else { 40 }
         && (legal || !line.trim_start().starts_with(|c: char| c.is_ascii_digit()))
         && !is_generic(line)
         && !crate::money::amounts(line).iter().any(crate::money::is_price)
@@ -505,6 +506,10 @@ const TRADE_WORDS: &[&str] = &[
     "markt",
     "supermarket",
     "hardware",
+    "supply",
+    "supplies",
+    "machinery",
+    "engineering",
     "bakery",
     "pharmacy",
     "apotheke",
@@ -553,6 +558,8 @@ const NOT_LETTERHEAD: &[&str] = &[
     "product",
     "products",
     "lot",
+    "bandar",
+    "kampung",
     "jalan",
     "jln",
     "taman",
@@ -648,6 +655,16 @@ const BILL_TO: &[&str] = &[
     "koper",
     "odbiorca",
 ];
+
+/// Whether a cell's words hold a bill-to label: as OCR writes it where it
+/// opens the cell, spelled right further in (`Details of Receiver (Billed
+/// to)`). A word of an address one letter from a label (`Jln Klang`, not
+/// `klant`) labels nothing.
+fn is_bill_to(w: &[String]) -> bool {
+    BILL_TO
+        .iter()
+        .any(|p| crate::labels::find_phrase(w, p).is_some_and(|(at, len)| at == 0 || w[at..at + len].join(" ") == *p))
+}
 
 /// Words that label the customer only as a cell's first word before a
 /// colon (`Aan:`, `To:`); elsewhere they are words of a sentence or a name.
@@ -831,15 +848,16 @@ fn letterhead(lines: &[&str], text: &str) -> Option<(usize, String)> {
     // its company) or one a domain bears out counts; the cap bounds the
     // work on a long document.
     for (i, &line) in lines.iter().enumerate().take(200) {
-        // `R@SSMANN`: OCR's `@` for a round `O` in a name of capitals (an
-        // address has small letters).
+        // `R@SSMANN`, `S@ YEONG`: OCR's `@` for a round `O` in a name of
+        // capitals (an address has small letters), at a word's edge too;
+        // `@` between spaces (`2 @ 4.50`) stays.
         static AT_IN_CAPS: LazyLock<Regex> = LazyLock::new(|| {
             #[allow(clippy::unwrap_used)] // constant pattern
-            Regex::new(r"(\p{Lu})@(\p{Lu})").unwrap()
+            Regex::new(r"(\p{Lu})@(\p{Lu}|\s|$)|(^|\s)@(\p{Lu})").unwrap()
         });
         let fixed;
         let line = if line.contains('@') && !line.chars().any(char::is_lowercase) {
-            fixed = AT_IN_CAPS.replace_all(line, "${1}O${2}");
+            fixed = AT_IN_CAPS.replace_all(line, "${1}${3}O${2}${4}");
             &*fixed
         } else {
             line
@@ -893,7 +911,7 @@ fn letterhead(lines: &[&str], text: &str) -> Option<(usize, String)> {
                 seller_at = Some(i + 1);
                 continue;
             }
-            if BILL_TO.iter().any(|p| crate::labels::has_phrase(&w, p))
+            if is_bill_to(&w)
                 || cell
                     .split_once(':')
                     .is_some_and(|(label, _)| BILL_TO_SHORT.contains(&label.trim().to_lowercase().as_str()))
@@ -946,7 +964,9 @@ fn letterhead(lines: &[&str], text: &str) -> Option<(usize, String)> {
             };
             // Words after a legal form (`SAS - 10 rue ... - SIRET ...`) are
             // the address or registry that follows the name.
-            let name_words = if form.is_some() { crate::labels::words(&name) } else { w.clone() };
+            // A branch in brackets (`ABC (TAMAN DAYA) SDN BHD`) is part of
+            // the name, however much it reads like an address.
+            let name_words = if form.is_some() { crate::labels::words(&outside_brackets(&name)) } else { w.clone() };
             if !header_line(&name, legal)
                 || !wordlike(if stem.is_empty() || form_only { &name } else { stem })
                 || not_letterhead(&name_words)
@@ -969,8 +989,10 @@ fn letterhead(lines: &[&str], text: &str) -> Option<(usize, String)> {
     let (_, i, mut name) = best?;
     // Words of a trade alone are half a name. `SYARIKAT PERNIAGAAN` over
     // `HUP SENG`: an opening the next line ends; `TAN CHAY YEE` over
-    // `BOOKS & STATIONERY`: the owner's name, then the trade.
-    let w = crate::labels::words(&name);
+    // `BOOKS & STATIONERY`: the owner's name, then the trade; `CITY TOOLS`
+    // over `SUPPLY SDN BHD`: a name that ends with its legal form.
+    let form = LEGAL_FORM.find(&name).map(|m| m.start());
+    let w = crate::labels::words(&name[..form.unwrap_or(name.len())]);
     let trade_only = !w.is_empty()
         && w.iter().all(|x| {
             TRADE_WORDS.contains(&x.as_str())
@@ -987,6 +1009,7 @@ fn letterhead(lines: &[&str], text: &str) -> Option<(usize, String)> {
         return Some((i - 1, format!("{above} {name}")));
     }
     if trade_only
+        && form.is_none()
         && let Some(below) = lines.get(i + 1).map(|l| l.trim())
         && plain(below)
     {
@@ -1021,6 +1044,21 @@ fn has_name_word(text: &str) -> bool {
         run = 0;
     }
     false
+}
+
+/// `text` without what stands in round brackets.
+fn outside_brackets(text: &str) -> String {
+    let mut depth = 0u32;
+    text.chars()
+        .filter(|&c| {
+            match c {
+                '(' => depth += 1,
+                ')' => depth = depth.saturating_sub(1),
+                _ => return depth == 0,
+            }
+            false
+        })
+        .collect()
 }
 
 /// Column headings that are also close in spelling to words of names
