@@ -717,6 +717,10 @@ mod styles {
         assert_eq!(read(t, "", "").0, "Minyak Bersatu");
         let t = "CITY TOOLS & MACHINERY\nSUPPLY SDN. BHD.\nCo. No. 123456-X\nDATE: 09/05/2018\nITEM A 1 5.00 5.00\nTOTAL 5.00\n";
         assert_eq!(read(t, "", "").0, "City Tools & Machinery Supply");
+        // `ab` ending a sentence in the footer is no Swedish legal form;
+        // `GnbH` is OCR's `GmbH`.
+        let t = "Drogerie Sonne\n27.02.2020 15:56\nSeife 1,95\nTotal 1,95\nVKST: 3322 Sonne Drogeriemarkt GnbH\nBitte geben Sie den Abschnitt bei einem Mit\narbeiter in der Filiale ab. Wir leiten ihn weiter\n";
+        assert!(read(t, "", "").0.contains("Sonne"));
         // A branch in brackets that reads like an address is part of the name.
         let t = "LIM KOK WEI\nKEDAI BUKU SINAR (TAMAN UNIVERSITI) SDN BHD\n(123456-X)\nNO 3, JALAN PENDIDIKAN 1, 81300 SKUDAI\nPEN 2 1.50 3.00\nTOTAL 3.00\n";
         assert_eq!(read(t, "", "").0, "Kedai Buku Sinar (Taman Universiti)");

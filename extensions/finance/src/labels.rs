@@ -121,7 +121,7 @@ const SPLIT_LETTERS: &[(char, char, char)] =
 /// Edit distance where swapping look-alike characters, or reading a split
 /// letter, costs half. Written here because the distance crates (`strsim`)
 /// have no per-character costs.
-fn ocr_distance(a: &str, b: &str) -> f32 {
+pub(crate) fn ocr_distance(a: &str, b: &str) -> f32 {
     let b: Vec<char> = b.chars().collect();
     let mut before: Vec<f32> = vec![f32::INFINITY; b.len() + 1];
     let mut prev: Vec<f32> = (0..=b.len()).map(|i| i as f32).collect();

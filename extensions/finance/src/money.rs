@@ -140,6 +140,14 @@ fn parse_number(raw: &str) -> Option<(f64, bool)> {
 
 /// Every amount in `line`, left to right.
 pub fn amounts(line: &str) -> Vec<Money> {
+    // A till's tax code glued to a price (`4.98SR`, `12,99A`): one capital
+    // or `SR`/`ZR`, then the word ends. A unit stays glued (`2.50KG`), so
+    // the weight is no amount.
+    static TAX_CODE: LazyLock<Regex> = LazyLock::new(|| {
+        #[allow(clippy::unwrap_used)] // constant pattern
+        Regex::new(r"(\d[.,]\d{2})(SR|ZR|[A-Z])\b").unwrap()
+    });
+    let line = &*TAX_CODE.replace_all(line, "$1 $2");
     let mut out = Vec::new();
     for caps in MONEY.captures_iter(line) {
         let Some(num) = caps.name("num") else { continue };
@@ -150,7 +158,10 @@ pub fn amounts(line: &str) -> Vec<Money> {
         {
             continue;
         }
-        if after.is_some_and(|c| c == '/' || c == ':' || c == '%' || c.is_alphabetic() && caps.name("post").is_none()) {
+        // A match the digits run on past (`2.50KG` read as `2.5`) is no number.
+        if after.is_some_and(|c| c == '/' || c == ':' || c == '%' || c.is_ascii_digit())
+            || after.is_some_and(|c| c.is_alphabetic() && caps.name("post").is_none())
+        {
             continue;
         }
         // A number that goes on past a dot (`20.03.2018`, `1.2.3`) is a date
@@ -229,6 +240,10 @@ mod tests {
         assert_eq!(one("Razem 1 230,00 zł"), (1230.0, Some("PLN")));
         assert_eq!(one("Total € 1 230.00"), (1230.0, Some("EUR")));
         assert_eq!(one("TOTAL RN21.20"), (21.2, Some("MYR")));
+        // A tax code glued to a price; a unit glued to a weight is no price.
+        assert_eq!(one("BUAH 4.98SR"), (4.98, None));
+        assert_eq!(one("Brot 12,99A"), (12.99, None));
+        assert!(amounts("PISANG 2.50KG").is_empty());
         // Lakhs and crores, as India groups them.
         assert_eq!(one("Grand Total ₹ 1,25,000.00"), (125000.0, Some("INR")));
         assert_eq!(one("Total 12,34,567.50"), (1234567.5, None));

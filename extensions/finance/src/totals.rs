@@ -4,6 +4,10 @@
 //! change), so candidates of the same value vote, and arithmetic (a rounding
 //! line, a tip) decides between near values.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use crate::labels::{has_phrase, without, words};
 use crate::money::{self, Money};
 
@@ -240,9 +244,21 @@ fn is_tip_line(line: &str) -> bool {
         && !INCLUSIVE.iter().any(|p| has_phrase(&w, p))
 }
 
-/// The last price on a line.
+/// The last price on a line; at its end, OCR may have read the decimal
+/// comma as a space (`Total EUR 155 00`, `Rückgeld EUR -45 00`).
 fn price(line: &str) -> Option<Money> {
-    last_price(money::amounts(line))
+    static SPACED_CENTS: LazyLock<Regex> = LazyLock::new(|| {
+        #[allow(clippy::unwrap_used)] // constant pattern
+        Regex::new(r"(?:^|\s)(-?\d{1,6}) (\d{2})\s*$").unwrap()
+    });
+    let found = last_price(money::amounts(line));
+    if found.as_ref().is_some_and(|m| m.has_decimals) {
+        return found;
+    }
+    let Some(c) = SPACED_CENTS.captures(line) else { return found };
+    let value: f64 = format!("{}.{}", &c[1], &c[2]).parse().ok()?;
+    let (currency, marker) = found.map_or((None, None), |m| (m.currency, m.marker));
+    Some(Money { value, currency, marker, has_decimals: true, decimal_comma: false })
 }
 
 /// The last price among a line's amounts.
@@ -250,15 +266,24 @@ fn last_price(amounts: Vec<Money>) -> Option<Money> {
     amounts.into_iter().rfind(|m| money::is_price(m) && m.value.abs() < 10_000_000.0)
 }
 
-/// The amount a labelled line gives: on the line, or alone on the next one.
+/// The amount a labelled line gives: on the line, or alone on the next one
+/// (not a payment's: `Total EUR` whose amount OCR lost, over `Bar EUR
+/// 100,00`, is no total of 100).
 fn labelled_amount(lines: &[&str], i: usize) -> Option<Money> {
     price(lines[i]).or_else(|| {
         let next = lines.get(i + 1)?;
-        if label_rank(next).is_some() || words(next).iter().any(|w| w.chars().filter(|c| c.is_alphabetic()).count() > 3)
+        let w = words(next);
+        if label_rank(next).is_some()
+            || w.iter().any(|w| w.chars().filter(|c| c.is_alphabetic()).count() > 3)
+            || [CARD_WORDS, CASH_WORDS, CHANGE_WORDS, ROUNDING_WORDS].iter().any(|l| any_word(&w, l))
         {
             return None;
         }
-        price(next)
+        let prices: Vec<Money> = money::amounts(next).into_iter().filter(money::is_price).collect();
+        match prices.as_slice() {
+            [one] => Some(one.clone()),
+            _ => None,
+        }
     })
 }
 
@@ -346,7 +371,7 @@ pub fn find(lines: &[&str], ocr: bool) -> Option<(Money, usize, u8)> {
         }
         // A payment line's amount, on it or (OCR having split the columns)
         // alone on the next line.
-        let (m, next_line) = match last_price(amounts) {
+        let (m, next_line) = match price(line) {
             Some(m) => (m, false),
             None => {
                 let payment = [CARD_WORDS, CASH_WORDS, CHANGE_WORDS, ROUNDING_WORDS].iter().any(|l| any_word(&w, l));
@@ -379,6 +404,8 @@ pub fn find(lines: &[&str], ocr: bool) -> Option<(Money, usize, u8)> {
     {
         paid_at.push((money::cents(c.value - ch), *i));
     }
+    // What the tax table's rows add up to, gross.
+    let taxed = tax_table_gross(lines);
     // A paid line that change was given from is not the total.
     if let (Some((c, at)), Some(ch)) = (&cash, change)
         && ch > 0.0
@@ -390,7 +417,8 @@ pub fn find(lines: &[&str], ocr: bool) -> Option<(Money, usize, u8)> {
     for c in labelled.iter_mut() {
         let v = c.money.value;
         c.votes = values.iter().filter(|x| same(**x, v)).count() as u32 - 1
-            + paid_at.iter().filter(|(x, _)| same(*x, v)).count() as u32;
+            + paid_at.iter().filter(|(x, _)| same(*x, v)).count() as u32
+            + u32::from(taxed.is_some_and(|(g, _)| same(g, v)));
     }
     // A rounding line: of two totals it separates, the later one is paid.
     for r in &rounding {
@@ -421,6 +449,27 @@ pub fn find(lines: &[&str], ocr: bool) -> Option<(Money, usize, u8)> {
         && !lines.iter().flat_map(|l| money::amounts(l)).any(|m| same(sum + m.value, c.money.value))
     {
         return Some((Money { value: sum, has_decimals: true, ..c.money.clone() }, c.line, c.rank));
+    }
+    // A total read as a whole number that nothing agrees with, where prices
+    // carry cents (`SUMME EUR 3690` for 36,20; `19,416` for 19,46), is a
+    // misread: of what the tax table's rows add up to and what the payment
+    // lines say (`SUMME EUR 272` over `BAR EUR 27,42`), the one its digits
+    // are closest to (a digit or two apart)
+    // reads it better.
+    if let Some(c) = best.as_ref().filter(|c| c.votes == 0 && with_cents >= 2 && !c.money.has_decimals)
+        && let Some((v, j)) = taxed
+            .into_iter()
+            .chain(paid_at.iter().copied())
+            // Cash with no change given back.
+            .chain(cash.as_ref().filter(|_| change.is_none()).map(|(m, i)| (m.value, *i)))
+            .map(|(v, j)| {
+                (crate::labels::ocr_distance(&format!("{:.0}", c.money.value), &format!("{:.0}", v * 100.0)), v, j)
+            })
+            .filter(|(d, v, _)| *d <= 2.0 && !same(*v, c.money.value))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, v, j)| (v, j))
+    {
+        return Some((Money { value: v, has_decimals: true, ..c.money.clone() }, j, 90));
     }
     // A labelled total nothing else agrees with, against a payment that an
     // amount printed elsewhere bears out (`Total 165,00` misread; cash
@@ -461,6 +510,38 @@ pub fn find(lines: &[&str], ocr: bool) -> Option<(Money, usize, u8)> {
         }
     };
     Some(with_tip(lines, best))
+}
+
+/// The gross total of a receipt's tax table, and the line it ends on: rows
+/// with a rate (`B 7% 27,45 1,92 29,37`) whose last three amounts add up
+/// (net and tax make gross, in either order), taken together when they
+/// follow one another. A last row that is the sum of those above it is the
+/// table's own total line.
+fn tax_table_gross(lines: &[&str]) -> Option<(f64, usize)> {
+    let mut rows: Vec<(f64, usize)> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if !line.contains('%') {
+            continue;
+        }
+        let a: Vec<f64> = money::amounts(line).iter().filter(|m| m.has_decimals).map(|m| m.value).collect();
+        if let [.., x, y, gross] = a[..]
+            && x > 0.0
+            && y > 0.0
+            && same(money::cents(x + y), gross)
+        {
+            // A table is one run of rows; a later run starts afresh.
+            if rows.last().is_some_and(|(_, at)| i > at + 2) {
+                rows.clear();
+            }
+            rows.push((gross, i));
+        }
+    }
+    let &(last, at) = rows.last()?;
+    let above: f64 = rows[..rows.len() - 1].iter().map(|(g, _)| g).sum();
+    if rows.len() >= 3 && same(money::cents(above), last) {
+        return Some((last, at));
+    }
+    Some((money::cents(rows.iter().map(|(g, _)| g).sum()), at))
 }
 
 /// The sum of a receipt's items: the lines above its first total or
@@ -625,6 +706,36 @@ mod tests {
     fn payment_amounts_on_the_line_below_their_labels() {
         let t = "Total\n11.55\nNett Total\n11.55\nPaid Amount\n50.00\nChange\n38.45";
         assert_eq!(total(t), Some(11.55));
+    }
+
+    #[test]
+    fn a_total_read_as_a_whole_number_yields_to_the_arithmetic() {
+        // The tax table's rows add up to what was paid.
+        let t = "SANDWICH 1,79 B\nRIEGEL 2,97 B\nSUMME EUR 3690\nMastercard EUR\nB 7% 27,45 1,92 29,37\nC 19% 5,74 1,09 6,83";
+        assert_eq!(total(t), Some(36.2));
+        // A table's own total line is not added to its rows.
+        assert_eq!(
+            tax_table_gross(&["A 7% 0,63 9,04 9,67", "B 19% 2,21 11,63 13,84", "Summe % 2,84 20,67 23,51"])
+                .map(|(g, _)| g),
+            Some(23.51)
+        );
+        // The card payment.
+        let t =
+            "CHICKEN 3,99 E\nSEIFE 8,99 V\nBROT 6,48 E\nSUMME EUR 19,416\nMasterCard EUR 19,46\nA 0% 1,44 7,55 8,99";
+        assert_eq!(total(t), Some(19.46));
+        // A decimal comma read as a space.
+        let t = "Artikel 155,00\nTotal EuR 155 00\nBar EUR 200,00\nRückgeld EUR -45 00";
+        assert_eq!(total(t), Some(155.0));
+        let t = "Artikel 15,50\nTotal EUR 15 50\nBar EUR 20,00\nRückgeld EUR -4,50";
+        assert_eq!(total(t), Some(15.5));
+        // The cash handed over, no change given.
+        let t = "KIWIS 0,98 B\nRIEGEL 2,07 B\nSUMME EUR 272\nBAR EUR 27,42\nB 7% 23,45 1,64 25,09";
+        assert_eq!(total(t), Some(27.42));
+        // A total whose amount OCR lost is not the cash handed over below it.
+        let t = "Artikel 59,99\nTotal EUR nag\nBar EUR 100,00\nRückgeld EUR -40,01";
+        assert_eq!(total(t), Some(59.99));
+        // A tax table that agrees confirms the total.
+        assert_eq!(total("Brot 3,20\nSumme 3,20\nA 7% 2,99 0,21 3,20"), Some(3.2));
     }
 
     #[test]

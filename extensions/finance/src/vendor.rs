@@ -485,10 +485,16 @@ fn header_line(line: &str, legal: bool) -> bool {
 static LEGAL_FORM: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::unwrap_used)] // constant pattern
     Regex::new(
-        r"(?i)(?:^|\s)[$5]/[b8]\b|\b(?:s[do0]n\.?\s*b[h][do0]|s/b|bhd|berhad|ltd|limited|gmbh|mbh|b\.\s?v|bv|inc|llc|l\.l\.c|pte|pvt|plc|sarl|s\.a\.s|sas|sp\.?\s?z\s?o\.?\s?o|sp\.\s?[kj]|s\.c|s\.a|ag|e\.k|corp|corporation|oy|ab|a/s|aps|s\.r\.l|srl|s\.l|n\.v|pty)\b\.?",
+        r"(?i)(?:^|\s)[$5]/[b8]\b|\b(?:s[do0]n\.?\s*b[h][do0]|s/b|bhd|berhad|ltd|limited|g[mn]bh|mbh|b\.\s?v|bv|inc|llc|l\.l\.c|pte|pvt|plc|sarl|s\.a\.s|sas|sp\.?\s?z\s?o\.?\s?o|sp\.\s?[kj]|s\.c|s\.a|ag|e\.k|corp|corporation|oy|ab|a/s|aps|s\.r\.l|srl|s\.l|n\.v|pty)\b\.?",
     )
     .unwrap()
 });
+
+/// The first legal form in `text` written with a capital: `ab`, `ag` or
+/// `sa` in lower case are words of a sentence (`... in der Filiale ab.`).
+fn legal_form(text: &str) -> Option<regex::Match<'_>> {
+    LEGAL_FORM.find_iter(text).find(|m| m.as_str().chars().any(char::is_uppercase))
+}
 
 /// Words of a business's name: a trade, a kind of shop.
 const TRADE_WORDS: &[&str] = &[
@@ -767,7 +773,7 @@ fn id_line(line: &str) -> bool {
         && label.split_whitespace().count() <= 3
         && digits >= 4
         && letters <= 6
-        && !LEGAL_FORM.is_match(line)
+        && legal_form(line).is_none()
 }
 
 /// Whether a cell's words are a field label that names the seller.
@@ -931,7 +937,7 @@ fn letterhead(lines: &[&str], text: &str) -> Option<(usize, String)> {
             if skip.is_some_and(|(_, from, to, _)| col >= from && col < to) {
                 continue;
             }
-            let legal = LEGAL_FORM.is_match(cell);
+            let legal = legal_form(cell).is_some();
             let seller = seller_at == Some(i) || after_label.is_some();
             // Above the first price only: a payment terminal's slip below
             // names its provider and its website.
@@ -946,7 +952,7 @@ fn letterhead(lines: &[&str], text: &str) -> Option<(usize, String)> {
             {
                 continue;
             }
-            let form = LEGAL_FORM.find(cell);
+            let form = legal_form(cell);
             // `This invoice is issued by Sea Breeze Pvt Ltd ...`: the name
             // starts after the words that say who issued it.
             let by = form.and_then(|m| ISSUED_BY.find_iter(&cell[..m.start()]).last()).map_or(0, |b| b.end());
@@ -991,7 +997,7 @@ fn letterhead(lines: &[&str], text: &str) -> Option<(usize, String)> {
     // `HUP SENG`: an opening the next line ends; `TAN CHAY YEE` over
     // `BOOKS & STATIONERY`: the owner's name, then the trade; `CITY TOOLS`
     // over `SUPPLY SDN BHD`: a name that ends with its legal form.
-    let form = LEGAL_FORM.find(&name).map(|m| m.start());
+    let form = legal_form(&name).map(|m| m.start());
     let w = crate::labels::words(&name[..form.unwrap_or(name.len())]);
     let trade_only = !w.is_empty()
         && w.iter().all(|x| {
@@ -1000,7 +1006,7 @@ fn letterhead(lines: &[&str], text: &str) -> Option<(usize, String)> {
                 || ["&", "and", "dan"].contains(&x.as_str())
         });
     let opens = w.iter().any(|x| NAME_OPENERS.contains(&x.as_str()));
-    let plain = |l: &str| name_line(l) && !LEGAL_FORM.is_match(l);
+    let plain = |l: &str| name_line(l) && legal_form(l).is_none();
     if trade_only
         && !opens
         && let Some(above) = i.checked_sub(1).map(|p| lines[p].trim())
