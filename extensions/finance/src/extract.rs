@@ -711,6 +711,9 @@ mod styles {
         assert_eq!(read(t, "", "").0, "Tan Chay Yee Books & Stationery");
         let t = "SYARIKAT PERNIAGAAN\nHUP SENG\n(81109-A)\nNO 290, JALAN AIR PANAS, 53200 KUALA LUMPUR\nDATE: 29/12/2017\nDRILL BIT 1 22.26\nTOTAL 22.26\n";
         assert_eq!(read(t, "", "").0, "Syarikat Perniagaan Hup Seng");
+        // A copy's heading names no customer.
+        let t = "CUSTOMER COPY\nSRI ANGKASA TRADING SDN BHD\nNO 3 JALAN BESAR\nDATE: 09/05/2018\nITEM A 1 5.00 5.00\nTOTAL 5.00\n";
+        assert_eq!(read(t, "", "").0, "Sri Angkasa Trading");
         // A station's place over its company: a town one letter from a
         // customer label (`Klang`, `klant`) opens no bill-to block.
         let t = "PETRO STATION KM 25 JLN KLANG\nMINYAK BERSATU SDN BHD (12345-X)\nPump 05 RON95\nTotal RM 40.72\nCash RM 50.00\n";

@@ -662,14 +662,21 @@ const BILL_TO: &[&str] = &[
     "odbiorca",
 ];
 
-/// Whether a cell's words hold a bill-to label: as OCR writes it where it
-/// opens the cell, spelled right further in (`Details of Receiver (Billed
-/// to)`). A word of an address one letter from a label (`Jln Klang`, not
-/// `klant`) labels nothing.
-fn is_bill_to(w: &[String]) -> bool {
-    BILL_TO
-        .iter()
-        .any(|p| crate::labels::find_phrase(w, p).is_some_and(|(at, len)| at == 0 || w[at..at + len].join(" ") == *p))
+/// Whether a cell holds a bill-to label: as OCR writes it where it opens
+/// the cell, spelled right further in (`Details of Receiver (Billed to)`),
+/// and either alone (`Bill To`) or ending a label before a colon
+/// (`Customer Name: ...`). `Customer Copy` over a receipt names no
+/// customer, and a word of an address one letter from a label (`Jln
+/// Klang`, not `klant`) labels nothing.
+fn is_bill_to(cell: &str, w: &[String]) -> bool {
+    let label = cell.split_once(':').map(|(l, _)| crate::labels::words(l));
+    BILL_TO.iter().any(|p| {
+        crate::labels::find_phrase(w, p).is_some_and(|(at, len)| {
+            let ends_cell = at + len == w.len();
+            let labels = label.as_ref().is_some_and(|l| l.len() <= at + len + 2 && crate::labels::has_phrase(l, p));
+            (at == 0 || w[at..at + len].join(" ") == *p) && (ends_cell || labels)
+        })
+    })
 }
 
 /// Words that label the customer only as a cell's first word before a
@@ -917,7 +924,7 @@ fn letterhead(lines: &[&str], text: &str) -> Option<(usize, String)> {
                 seller_at = Some(i + 1);
                 continue;
             }
-            if is_bill_to(&w)
+            if is_bill_to(cell, &w)
                 || cell
                     .split_once(':')
                     .is_some_and(|(label, _)| BILL_TO_SHORT.contains(&label.trim().to_lowercase().as_str()))
