@@ -160,7 +160,13 @@ fn longest_run(values: &[f32], threshold: f32, gap: usize) -> (usize, usize) {
 /// off must hold no print, so a shadow across a photographed receipt is
 /// never cut away).
 fn document_bounds(img: &GrayImage) -> Option<(u32, u32, u32, u32)> {
-    if let Some(b) = bounds_above(img, PAPER) {
+    if let Some(b) = bounds_above(img, PAPER, false) {
+        return Some(b);
+    }
+    // A short receipt in a corner of a whole dark page: paper fills less
+    // than half of any column. Cut only when what is cut holds no print
+    // (a bright reflection is not the document).
+    if let Some(b) = bounds_above(img, PAPER, true).filter(|&b| !ink_outside(img, b)) {
         return Some(b);
     }
     let brightest = percentile(img, 0.97);
@@ -168,7 +174,7 @@ fn document_bounds(img: &GrayImage) -> Option<(u32, u32, u32, u32)> {
     if paper <= PAPER {
         return None;
     }
-    let b = bounds_above(img, paper)?;
+    let b = bounds_above(img, paper, false)?;
     (!ink_outside(img, b)).then_some(b)
 }
 
@@ -232,8 +238,10 @@ fn ink_outside(img: &GrayImage, b: (u32, u32, u32, u32)) -> bool {
 }
 
 /// The bounding box of the pixels brighter than `paper`, when cutting to it
-/// is worth it.
-fn bounds_above(img: &GrayImage, paper: u8) -> Option<(u32, u32, u32, u32)> {
+/// is worth it. The paper's columns are those over 40% paper, or with
+/// `short`, over 40% of the most any column holds (at least 10%): a short
+/// receipt on a tall page.
+fn bounds_above(img: &GrayImage, paper: u8, short: bool) -> Option<(u32, u32, u32, u32)> {
     let (w, h) = img.dimensions();
     if w < 64 || h < 64 {
         return None;
@@ -245,7 +253,8 @@ fn bounds_above(img: &GrayImage, paper: u8) -> Option<(u32, u32, u32, u32)> {
     let cols: Vec<f32> = (0..w)
         .map(|x| (0..h).step_by(step).filter(|&y| is_paper(x, y)).count() as f32 / h.div_ceil(step as u32) as f32)
         .collect();
-    let (x0, x1) = longest_run(&cols, 0.4, w as usize / 50);
+    let share = if short { (0.4 * cols.iter().copied().fold(0.0, f32::max)).max(0.1) } else { 0.4 };
+    let (x0, x1) = longest_run(&cols, share, w as usize / 50);
     if x1 <= x0 {
         return None;
     }
@@ -455,6 +464,26 @@ mod tests {
         assert!((300..=316).contains(&w) && (800..=816).contains(&h), "{w} {h}");
         // A page filling the image is left alone.
         assert_eq!(document_bounds(&page(300, 800, 10, 30)), None);
+        // A short receipt in a corner of a tall dark page: paper fills a
+        // third of its columns.
+        let mut img = GrayImage::from_pixel(1400, 1800, image::Luma([45]));
+        imageops::replace(&mut img, &page(500, 600, 8, 30), 850, 20);
+        let (x, y, w, h) = document_bounds(&img).unwrap();
+        assert!((840..=850).contains(&x) && (10..=20).contains(&y), "{x} {y}");
+        assert!((500..=516).contains(&w) && (600..=616).contains(&h), "{w} {h}");
+        // A bright patch on a dark photo of a dimly lit receipt is not
+        // the document.
+        let mut img = GrayImage::from_pixel(1400, 1800, image::Luma([45]));
+        imageops::replace(&mut img, &GrayImage::from_pixel(300, 500, image::Luma([250])), 100, 100);
+        imageops::replace(&mut img, &GrayImage::from_pixel(1000, 800, image::Luma([130])), 200, 850);
+        for row in 0..12 {
+            for y in 900 + row * 60..920 + row * 60 {
+                for x in (250..1150).filter(|x| x % 9 < 5) {
+                    img.put_pixel(x, y, image::Luma([40]));
+                }
+            }
+        }
+        assert_eq!(document_bounds(&img), None);
         // On a grey lid, too.
         let mut img = GrayImage::from_pixel(1000, 1000, image::Luma([166]));
         imageops::replace(&mut img, &page(300, 800, 10, 30), 600, 100);
