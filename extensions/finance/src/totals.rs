@@ -454,8 +454,7 @@ pub fn find(lines: &[&str], ocr: bool) -> Option<(Money, usize, u8)> {
     // carry cents (`SUMME EUR 3690` for 36,20; `19,416` for 19,46), is a
     // misread: of what the tax table's rows add up to and what the payment
     // lines say (`SUMME EUR 272` over `BAR EUR 27,42`), the one its digits
-    // are closest to (a digit or two apart)
-    // reads it better.
+    // are closest to (a digit or two apart) reads it better.
     if let Some(c) = best.as_ref().filter(|c| c.votes == 0 && with_cents >= 2 && !c.money.has_decimals)
         && let Some((v, j)) = taxed
             .into_iter()
