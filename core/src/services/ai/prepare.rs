@@ -160,13 +160,16 @@ fn longest_run(values: &[f32], threshold: f32, gap: usize) -> (usize, usize) {
 /// off must hold no print, so a shadow across a photographed receipt is
 /// never cut away).
 fn document_bounds(img: &GrayImage) -> Option<(u32, u32, u32, u32)> {
-    if let Some(b) = bounds_above(img, PAPER, false) {
+    let cols = paper_columns(img, PAPER)?;
+    if let Some(b) = bounds_in(img, PAPER, &cols, 0.4) {
         return Some(b);
     }
     // A short receipt in a corner of a whole dark page: paper fills less
-    // than half of any column. Cut only when what is cut holds no print
-    // (a bright reflection is not the document).
-    if let Some(b) = bounds_above(img, PAPER, true).filter(|&b| !ink_outside(img, b)) {
+    // than half of any column, so its columns are those over 40% of the
+    // most any column holds (at least 10%). Cut only when what is cut holds
+    // no print (a bright reflection is not the document).
+    let most = cols.iter().copied().fold(0.0, f32::max);
+    if let Some(b) = bounds_in(img, PAPER, &cols, (0.4 * most).max(0.1)).filter(|&b| !ink_outside(img, b)) {
         return Some(b);
     }
     let brightest = percentile(img, 0.97);
@@ -174,7 +177,7 @@ fn document_bounds(img: &GrayImage) -> Option<(u32, u32, u32, u32)> {
     if paper <= PAPER {
         return None;
     }
-    let b = bounds_above(img, paper, false)?;
+    let b = bounds_in(img, paper, &paper_columns(img, paper)?, 0.4)?;
     (!ink_outside(img, b)).then_some(b)
 }
 
@@ -237,24 +240,33 @@ fn ink_outside(img: &GrayImage, b: (u32, u32, u32, u32)) -> bool {
     printed >= 3
 }
 
-/// The bounding box of the pixels brighter than `paper`, when cutting to it
-/// is worth it. The paper's columns are those over 40% paper, or with
-/// `short`, over 40% of the most any column holds (at least 10%): a short
-/// receipt on a tall page.
-fn bounds_above(img: &GrayImage, paper: u8, short: bool) -> Option<(u32, u32, u32, u32)> {
+/// Pixels sampled along each column and row when finding the paper: every
+/// 4th, which is plenty for a bounding box.
+const BOUNDS_STEP: usize = 4;
+
+/// The share of each column's pixels brighter than `paper`; `None` for an
+/// image too small to cut.
+fn paper_columns(img: &GrayImage, paper: u8) -> Option<Vec<f32>> {
     let (w, h) = img.dimensions();
     if w < 64 || h < 64 {
         return None;
     }
-    // Shares of paper pixels per column, then per row within the paper's
-    // columns; sampled every 4th pixel, which is plenty for a bounding box.
-    let step = 4;
+    let n = h.div_ceil(BOUNDS_STEP as u32) as f32;
+    Some(
+        (0..w)
+            .map(|x| (0..h).step_by(BOUNDS_STEP).filter(|&y| img.get_pixel(x, y).0[0] > paper).count() as f32 / n)
+            .collect(),
+    )
+}
+
+/// The bounding box of the pixels brighter than `paper`, when cutting to it
+/// is worth it: the run of columns (`cols`, from `paper_columns`) over
+/// `share` paper, then the rows over 40% paper within them.
+fn bounds_in(img: &GrayImage, paper: u8, cols: &[f32], share: f32) -> Option<(u32, u32, u32, u32)> {
+    let (w, h) = img.dimensions();
+    let step = BOUNDS_STEP;
     let is_paper = |x: u32, y: u32| img.get_pixel(x, y).0[0] > paper;
-    let cols: Vec<f32> = (0..w)
-        .map(|x| (0..h).step_by(step).filter(|&y| is_paper(x, y)).count() as f32 / h.div_ceil(step as u32) as f32)
-        .collect();
-    let share = if short { (0.4 * cols.iter().copied().fold(0.0, f32::max)).max(0.1) } else { 0.4 };
-    let (x0, x1) = longest_run(&cols, share, w as usize / 50);
+    let (x0, x1) = longest_run(cols, share, w as usize / 50);
     if x1 <= x0 {
         return None;
     }

@@ -11,6 +11,7 @@
 //! we can link without a C build, and the method is a few lines.
 
 use image::{GrayImage, Luma};
+use imageproc::drawing::flood_fill_mut;
 use imageproc::geometric_transformations::{Border, Interpolation, Projection, warp_into};
 
 /// The steepest slope looked for, in degrees. A receipt turned further is
@@ -69,13 +70,14 @@ pub fn find(img: &GrayImage, ink: u8) -> Option<f32> {
     // Ink on a grid: every `step`-th pixel each way, then every k-th of
     // those when there are still too many.
     let step = ((pixels as f64 / 2_000_000.0).sqrt().ceil() as u32).max(1);
-    let (gw, gh) = (w.div_ceil(step) as usize, h.div_ceil(step) as usize);
-    let mut dark: Vec<bool> =
-        (0..gh * gw).map(|i| img.get_pixel((i % gw) as u32 * step, (i / gw) as u32 * step).0[0] < ink).collect();
-    clear_surround(&mut dark, gw, gh);
-    let points: Vec<(f32, f32)> = (0..gh * gw)
-        .filter(|&i| dark[i])
-        .map(|i| ((i % gw) as f32 * step as f32, (i / gw) as f32 * step as f32))
+    let mut dark = GrayImage::from_fn(w.div_ceil(step), h.div_ceil(step), |x, y| {
+        Luma([if img.get_pixel(x * step, y * step).0[0] < ink { 255 } else { 0 }])
+    });
+    clear_surround(&mut dark);
+    let points: Vec<(f32, f32)> = dark
+        .enumerate_pixels()
+        .filter(|(_, _, p)| p.0[0] == 255)
+        .map(|(x, y, _)| ((x * step) as f32, (y * step) as f32))
         .collect();
     if points.len() < 500 {
         return None;
@@ -110,31 +112,18 @@ pub fn find(img: &GrayImage, ink: u8) -> Option<f32> {
     (best.abs() >= MIN_DEGREES && top > level * 1.1).then_some(best)
 }
 
-/// Clears the dark cells connected to the grid's edge: the scanner's lid
-/// or table around the paper, and the wedges a page laid crooked leaves in
-/// the corners of its bounding box. Their straight edges would otherwise
-/// outweigh the text lines (a lid's edge is level whatever the paper's
-/// slope). Print stands on paper, apart from the edge.
-fn clear_surround(dark: &mut [bool], gw: usize, gh: usize) {
-    let mut stack: Vec<usize> = (0..gw).flat_map(|x| [x, (gh - 1) * gw + x]).collect();
-    stack.extend((0..gh).flat_map(|y| [y * gw, y * gw + gw - 1]));
-    while let Some(i) = stack.pop() {
-        if !dark[i] {
-            continue;
-        }
-        dark[i] = false;
-        let (x, y) = (i % gw, i / gw);
-        if x > 0 {
-            stack.push(i - 1);
-        }
-        if x + 1 < gw {
-            stack.push(i + 1);
-        }
-        if y > 0 {
-            stack.push(i - gw);
-        }
-        if y + 1 < gh {
-            stack.push(i + gw);
+/// Clears the dark cells (255) of the sampled grid connected to its edge:
+/// the scanner's lid or table around the paper, and the wedges a page laid
+/// crooked leaves in the corners of its bounding box. Their straight edges
+/// would otherwise outweigh the text lines (a lid's edge is level whatever
+/// the paper's slope). Print stands on paper, apart from the edge.
+fn clear_surround(dark: &mut GrayImage) {
+    let (gw, gh) = dark.dimensions();
+    let edge: Vec<(u32, u32)> =
+        (0..gw).flat_map(|x| [(x, 0), (x, gh - 1)]).chain((0..gh).flat_map(|y| [(0, y), (gw - 1, y)])).collect();
+    for (x, y) in edge {
+        if dark.get_pixel(x, y).0[0] == 255 {
+            flood_fill_mut(dark, x, y, Luma([0]));
         }
     }
 }
