@@ -247,11 +247,16 @@ fn is_tip_line(line: &str) -> bool {
 /// The last price on a line; at its end, OCR may have read the decimal
 /// comma as a space (`Total EUR 155 00`, `Rückgeld EUR -45 00`).
 fn price(line: &str) -> Option<Money> {
+    price_among(line, money::amounts(line))
+}
+
+/// `price` of a line whose amounts were read already.
+fn price_among(line: &str, amounts: Vec<Money>) -> Option<Money> {
     static SPACED_CENTS: LazyLock<Regex> = LazyLock::new(|| {
         #[allow(clippy::unwrap_used)] // constant pattern
         Regex::new(r"(?:^|\s)(-?\d{1,6}) (\d{2})\s*$").unwrap()
     });
-    let found = last_price(money::amounts(line));
+    let found = last_price(amounts);
     if found.as_ref().is_some_and(|m| m.has_decimals) {
         return found;
     }
@@ -371,7 +376,7 @@ pub fn find(lines: &[&str], ocr: bool) -> Option<(Money, usize, u8)> {
         }
         // A payment line's amount, on it or (OCR having split the columns)
         // alone on the next line.
-        let (m, next_line) = match price(line) {
+        let (m, next_line) = match price_among(line, amounts) {
             Some(m) => (m, false),
             None => {
                 let payment = [CARD_WORDS, CASH_WORDS, CHANGE_WORDS, ROUNDING_WORDS].iter().any(|l| any_word(&w, l));

@@ -1038,38 +1038,35 @@ const NAME_OPENERS: &[&str] = &["syarikat", "perniagaan", "pusat", "kilang", "to
 /// Whether `text` holds a word of three letters or more outside brackets:
 /// `(KL)` and `(M)` are tags, not names; `D.I.Y.` is a word.
 fn has_name_word(text: &str) -> bool {
-    let mut depth = 0u32;
     let mut run = 0;
-    for c in text.chars() {
+    for c in outside_brackets(text).chars() {
         match c {
-            '(' => depth += 1,
-            ')' => depth = depth.saturating_sub(1),
-            c if c.is_alphabetic() && depth == 0 => {
+            c if c.is_alphabetic() => {
                 run += 1;
                 if run >= 3 {
                     return true;
                 }
-                continue;
             }
-            '.' if run > 0 => continue,
-            _ => {}
+            '.' if run > 0 => {}
+            _ => run = 0,
         }
-        run = 0;
     }
     false
 }
 
-/// `text` without what stands in round brackets.
+/// `text` with what stands in round brackets, brackets and all, read as a
+/// space: `ABC (TAMAN DAYA) SDN BHD` is `ABC   SDN BHD`.
 fn outside_brackets(text: &str) -> String {
     let mut depth = 0u32;
     text.chars()
-        .filter(|&c| {
+        .map(|c| {
+            let inside = depth > 0 || c == '(';
             match c {
                 '(' => depth += 1,
                 ')' => depth = depth.saturating_sub(1),
-                _ => return depth == 0,
+                _ => {}
             }
-            false
+            if inside || c == ')' { ' ' } else { c }
         })
         .collect()
 }
