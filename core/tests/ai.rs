@@ -8,7 +8,9 @@ use crate::common;
 use std::sync::Arc;
 
 use base64::Engine;
-use common::docs::{Print, Row, pdf_blank, pdf_with_attachment, pdf_with_image, pdf_with_text, png, render};
+use common::docs::{
+    Print, Row, pdf_blank, pdf_with_attachment, pdf_with_image, pdf_with_image_and_glyphs, pdf_with_text, png, render,
+};
 use common::{call, new_library};
 use sd_core::{Core, ErrorCode, OpError};
 use serde_json::{Value, json};
@@ -246,6 +248,18 @@ async fn pdfs_use_their_text_layer_else_ocr_and_results_are_cached() {
     let again = ocr(&core, &scanned).await.unwrap();
     assert_eq!(again["cached"], true);
     assert_eq!(again["text"], out["text"]);
+
+    // A scan whose text layer is a font's glyph numbers, not text (a subset
+    // font numbers its glyphs from the space, 3, up: `pdftotext` gives
+    // `7RWDO\u{3}(85` for `Total EUR`): OCR'd as if it had none.
+    let glyphs: Vec<Vec<u16>> = rows(r)
+        .iter()
+        .map(|row| format!("{} {}", row.left, row.right.as_deref().unwrap_or("")))
+        .map(|line| line.chars().map(|c| if c == ' ' { 3 } else { (c as u16).saturating_sub(29) }).collect())
+        .collect();
+    let out = ocr(&core, &pdf_with_image_and_glyphs(&render(&rows(r), &print(3)), &glyphs)).await.unwrap();
+    assert_eq!(out["engine"], "pdf-ocr", "{}", out["text"]);
+    receipt_read(r, &out).unwrap_or_else(|e| panic!("{e}\n{}", out["text"]));
 
     // A PDF with a text layer is read without OCR, keeping its rows.
     let lines = vec![

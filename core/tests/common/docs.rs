@@ -190,23 +190,41 @@ fn win_ansi(s: &str) -> Vec<u8> {
 
 /// A PDF of one page holding only an image: no text layer, like a scan.
 pub fn pdf_with_image(img: &GrayImage) -> Vec<u8> {
+    pdf_with_image_and_glyphs(img, &[])
+}
+
+/// A PDF of one page holding an image and, over it, invisible text (render
+/// mode 3, as scanners lay their OCR over a scan) in a font with no map
+/// from its glyphs to Unicode, as subset fonts are sometimes embedded:
+/// each of `glyphs` is one line's glyph numbers.
+pub fn pdf_with_image_and_glyphs(img: &GrayImage, glyphs: &[Vec<u16>]) -> Vec<u8> {
     let (w, h) = img.dimensions();
     let jpg = jpeg(img);
     // Page size in points at 150 dpi.
     let (pw, ph) = (w as f32 * 72.0 / 150.0, h as f32 * 72.0 / 150.0);
-    let content = format!("q {pw:.2} 0 0 {ph:.2} 0 0 cm /Im1 Do Q");
+    let mut content = format!("q {pw:.2} 0 0 {ph:.2} 0 0 cm /Im1 Do Q\n").into_bytes();
+    if !glyphs.is_empty() {
+        content.extend_from_slice(format!("BT 3 Tr /F1 10 Tf 20 {:.2} Td 12 TL\n", ph - 30.0).as_bytes());
+        for line in glyphs {
+            let hex: String = line.iter().map(|g| format!("{g:04x}")).collect();
+            content.extend_from_slice(format!("<{hex}> Tj T*\n").as_bytes());
+        }
+        content.extend_from_slice(b"ET");
+    }
     assemble(&[
         b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
         format!(
-            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {pw:.2} {ph:.2}] /Resources << /XObject << /Im1 4 0 R >> >> /Contents 5 0 R >>"
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {pw:.2} {ph:.2}] /Resources << /XObject << /Im1 4 0 R >> /Font << /F1 6 0 R >> >> /Contents 5 0 R >>"
         )
         .into_bytes(),
         stream(
             &format!("/Type /XObject /Subtype /Image /Width {w} /Height {h} /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /DCTDecode"),
             &jpg,
         ),
-        stream("", content.as_bytes()),
+        stream("", &content),
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /Subset /Encoding /Identity-H /DescendantFonts [7 0 R] >>".to_vec(),
+        b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /Subset /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /DW 500 >>".to_vec(),
     ])
 }
 

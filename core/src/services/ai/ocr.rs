@@ -5,8 +5,11 @@
 //! clang at build time, a crash or hang inside Tesseract cannot take the
 //! daemon with it, and a run past its deadline is killed. PDFs go through
 //! poppler-utils (`pdfinfo`, `pdftotext`, `pdftoppm`) for the same reasons:
-//! the text layer when a page has one, otherwise the page is rasterised at
-//! 300 dpi and read by Tesseract.
+//! the text layer when a page has a usable one, otherwise the page is
+//! rasterised at 300 dpi and read by Tesseract. A text layer is unusable
+//! when it is nearly empty or when it is the font's glyph numbers rather
+//! than text, as `pdftotext` gives for a font embedded without a Unicode
+//! map (`7RWDO\u{3}(85` for `Total EUR`).
 //!
 //! Before Tesseract, an image is prepared (see [`prepare`]): cut to its paper
 //! and, when its text is small, enlarged. A page read badly is checked with
@@ -59,6 +62,12 @@ const MAX_STDERR: usize = 64 * 1024;
 const MAX_CHILD_OUTPUT: usize = 64 * 1024 * 1024;
 /// A PDF page with fewer non-blank characters has no usable text layer.
 const MIN_PAGE_TEXT: usize = 16;
+/// A PDF page whose text layer has at least this many characters no text
+/// holds (control characters, private-use code points, U+FFFD), and at
+/// least one in a hundred of its characters, reads its glyph numbers.
+const MIN_GARBLED_CHARS: usize = 3;
+/// Latin letters a text layer needs before its share of vowels is judged.
+const MIN_LETTERS_FOR_VOWELS: usize = 60;
 /// Tesseract's page segmentation mode (see the module comment).
 const PSM: &str = "4";
 /// A reading with fewer well-read words is checked for a turned page.
@@ -538,6 +547,31 @@ async fn pdf_pages(path: &Path) -> OpResult<u32> {
         .ok_or_else(|| OpError::invalid("the PDF has no pages, or is damaged"))
 }
 
+/// Whether a page's text layer, as `pdftotext` gives it, is text: enough
+/// of it, and not glyph numbers. A font embedded without a map from its
+/// glyphs to Unicode gives the glyph numbers. For a subset font those are
+/// letters shifted down the alphabet with control characters for spaces:
+/// no real text holds control characters, so a few of them mark the page.
+/// A simple font gives shifted letters alone, and these are mostly
+/// consonants: Latin-script text is a third or more vowels (invoices full of
+/// codes and numbers included), such shifts under a fifth.
+fn usable_text_layer(text: &str) -> bool {
+    let chars = text.chars().filter(|c| !c.is_whitespace()).count();
+    let garbled = text
+        .chars()
+        .filter(|&c| {
+            (c.is_control() && !c.is_whitespace())
+                || c == char::REPLACEMENT_CHARACTER
+                || matches!(c, '\u{e000}'..='\u{f8ff}' | '\u{f0000}'..)
+        })
+        .count();
+    let letters = text.chars().filter(char::is_ascii_alphabetic).count();
+    let vowels = text.chars().filter(|c| matches!(c.to_ascii_lowercase(), 'a' | 'e' | 'i' | 'o' | 'u' | 'y')).count();
+    chars >= MIN_PAGE_TEXT
+        && (garbled < MIN_GARBLED_CHARS || garbled * 100 < chars)
+        && (letters < MIN_LETTERS_FOR_VOWELS || vowels * 5 >= letters)
+}
+
 /// A line of `pdftotext -layout`: words joined by one space, except where a
 /// wide gap separates two columns of words (a letterhead beside an
 /// invoice's heading), which stays three spaces wide so a reader can tell
@@ -608,12 +642,8 @@ async fn pdf(data: &[u8], lang: &str) -> OpResult<OcrOutput> {
     let text = String::from_utf8_lossy(&text);
     // pdftotext ends every page with a form feed.
     let page_texts: Vec<&str> = text.split('\u{c}').take(pages as usize).collect();
-    let needs_ocr: Vec<u32> = (1..=pages)
-        .filter(|&p| {
-            let t = page_texts.get(p as usize - 1).copied().unwrap_or("");
-            t.chars().filter(|c| !c.is_whitespace()).count() < MIN_PAGE_TEXT
-        })
-        .collect();
+    let needs_ocr: Vec<u32> =
+        (1..=pages).filter(|&p| !usable_text_layer(page_texts.get(p as usize - 1).copied().unwrap_or(""))).collect();
     if needs_ocr.len() as u32 > MAX_OCR_PAGES {
         return Err(OpError::exhausted(format!(
             "the PDF has {} pages without a text layer; OCR reads at most {MAX_OCR_PAGES} such pages in one call: split it",
@@ -653,6 +683,39 @@ async fn pdf(data: &[u8], lang: &str) -> OpResult<OcrOutput> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_layer_of_glyph_numbers_is_not_text() {
+        let invoice = "Northwind Hosting B.V.\nKeizersgracht 100, 1015 AA Amsterdam\nInvoice INV-2023-0042\n\
+                       Invoice date: 14 March 2023\nDedicated server EUR 49.00\nVAT 21% EUR 10.29\nTotal EUR 59.29\n";
+        assert!(usable_text_layer(invoice));
+        // A subset font's glyph numbers: letters shifted by 29, spaces 3.
+        let subset: String = invoice
+            .chars()
+            .map(|c| {
+                if c == ' ' {
+                    '\u{3}'
+                } else if c == '\n' {
+                    c
+                } else {
+                    char::from(c as u8 - 29)
+                }
+            })
+            .collect();
+        assert!(!usable_text_layer(&subset), "{subset:?}");
+        // A simple font's shifted letters, all else kept: consonants, mostly.
+        let shift = |c: char| match c {
+            'a'..='z' => char::from(b'a' + (c as u8 - b'a' + 3) % 26),
+            'A'..='Z' => char::from(b'A' + (c as u8 - b'A' + 3) % 26),
+            c => c,
+        };
+        let simple: String = invoice.chars().map(shift).collect();
+        assert!(!usable_text_layer(&simple), "{simple:?}");
+        // A stray control character or private-use glyph (a bullet) in real text.
+        assert!(usable_text_layer(&format!("{invoice}\u{f0b7} Paid by card\u{7}")));
+        assert!(usable_text_layer("DE89 3704 0044 0532 0130 00 COBADEFFXXX 2026-05-01 49.00 EUR 12 x 4.00"));
+        assert!(!usable_text_layer("Page 1"));
+    }
 
     #[tokio::test]
     async fn a_child_that_writes_too_much_is_stopped_at_once_and_a_chatty_one_is_not_blocked() {
