@@ -474,6 +474,12 @@ const PAYMENT_WORDS: &[&str] = &[
     "tarjeta",
     "totale",
     "totaal",
+    "resit",
+    "jumlah",
+    "tunai",
+    "bayar",
+    "efectivo",
+    "contanti",
 ];
 /// Marks of mail that is not a receipt, by what it mostly is.
 const NOT_RECEIPT: &[(&str, &[&str])] = &[
@@ -846,6 +852,24 @@ mod styles {
         // OCR's `@` for a round `O` in a name of capitals.
         let t = "R@SSBERG\nMein Drogeriemarkt\nSeife 1,85 B\nSumme EUR 1,85\n20.05.2020 14:47\n";
         assert_eq!(read(t, "", "").0, "Rossberg");
+    }
+
+    #[test]
+    fn totals_and_payments_in_more_languages() {
+        // Malay: `JUMLAH BESAR` the total, `TUNAI` the cash, `BAKI` the change.
+        let t = "ALI BIN ABU ENTERPRISE\n(002512345-K)\nNO. 5, JLN PASAR, 09000 KULIM, KEDAH\nRESIT\nTARIKH : 12/12/2017\nBIL BARANG KUANTITI HARGA JUMLAH\n1 BAJA 3 15.00 45.00\n2 RACUN 1 22.00 22.00\nJUMLAH BESAR 67.00\nTUNAI 70.00\nBAKI 3.00\nTERIMA KASIH\n";
+        assert_eq!(read(t, "", ""), ("Ali Bin Abu Enterprise".into(), "2017-12-12".into(), 67.0, "MYR".into()));
+        // Spanish and Italian cash and change, the total's label lost.
+        let t = "CAFETERIA LA PLAZA\nC/ Mayor 12, 28013 Madrid\n2 CAFE CON LECHE 3,00\n1 TOSTADA 2,50\nT~T 5,50\nEFECTIVO 10,00\nCAMBIO 4,50\n15/03/2026 09:12\n";
+        assert_eq!(read(t, "", "").2, 5.5);
+        let t = "BAR CENTRALE\nVia Roma 1, 00184 Roma\nCAPPUCCINO 1,50\nCORNETTO 1,20\n~~~ 2,70\nCONTANTI 5,00\nRESTO 2,30\n15/03/2026 08:02\n";
+        assert_eq!(read(t, "", "").2, 2.7);
+        // A business named with a word one letter from an address's
+        // (`KANDAR`, `bandar`) or a heading's (`RETAILS`, `details`).
+        let t = "RESTORAN NASI KANDAR MAJU\nNO 5, JALAN BESAR, 84000 MUAR, JOHOR\nNASI KANDAR 15.00\nTOTAL 15.00\nCASH 20.00\nCHANGE 5.00\n02-05-2018\n";
+        assert_eq!(read(t, "", "").0, "Restoran Nasi Kandar Maju");
+        let t = "MEGA RETAILS SDN BHD\nLOT 2, JALAN BESAR, 84000 MUAR, JOHOR\nSOAP 15.00\nTOTAL 15.00\n02-05-2018\n";
+        assert_eq!(read(t, "", "").0, "Mega Retails");
     }
 
     fn is_receipt(text: &str, subject: &str) -> bool {

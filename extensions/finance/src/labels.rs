@@ -171,6 +171,23 @@ pub fn near(read: &str, want: &str) -> bool {
     ocr_distance(read, want) <= allowed
 }
 
+/// Whether a word read by OCR is `want` misread only in its look-alike
+/// characters (`TAMAM` for `TAMAN`): once in five to seven letters, twice
+/// from eight. Stricter than [`near`], for words that rule a line out:
+/// one edit of any kind turns `bandar` into `kandar` and `details` into
+/// `retails`, which name businesses.
+pub fn lookalike(read: &str, want: &str) -> bool {
+    let n = want.chars().count();
+    if read == want {
+        return true;
+    }
+    if n < 5 || read.chars().count() != n {
+        return false;
+    }
+    let allowed = if n >= 8 { 1.0 } else { 0.5 };
+    ocr_distance(read, want) <= allowed
+}
+
 /// Where `phrase` (words separated by spaces) stands in `words`: the index
 /// of its first word and how many words it took. A label word may have been
 /// split in two by OCR (`SU MME`).
@@ -243,5 +260,17 @@ mod tests {
         assert!(!has("Postal code", "total"));
         assert!(!has("Tote bag 3.00", "total"));
         assert!(!has("Pad Thai 20.82", "paid"));
+    }
+
+    #[test]
+    fn lookalikes_only() {
+        assert!(lookalike("tamam", "taman"));
+        assert!(lookalike("persiaran", "persiaran"));
+        assert!(lookalike("perslaran", "persiaran"));
+        assert!(!lookalike("kandar", "bandar"));
+        assert!(!lookalike("retails", "details"));
+        assert!(!lookalike("lumber", "number"));
+        assert!(!lookalike("flour", "floor"));
+        assert!(!lookalike("unlt", "unit"));
     }
 }

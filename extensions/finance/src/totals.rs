@@ -68,12 +68,20 @@ const PAID_LABELS: &[&str] = &[
     "gesamtsumme",
     "totaalbedrag",
     "wartosc brutto",
+    "jumlah besar",
+    "jumlah keseluruhan",
+    "jumlah bayaran",
+    "perlu dibayar",
+    "total bayar",
+    "total belanja",
 ];
 /// Labels of a subtotal: never the amount paid, and where items end.
 const SUBTOTAL_LABELS: &[&str] = &["subtotal", "zwischensumme", "sous total", "sub total"];
 /// Labels of a total that may not be the last word (a tip may follow).
-const TOTAL_LABELS: &[&str] =
-    &["total", "gesamt", "summe", "betrag", "totaal", "montant", "importe", "sum", "amount", "balance", "payment"];
+const TOTAL_LABELS: &[&str] = &[
+    "total", "gesamt", "summe", "betrag", "totaal", "montant", "importe", "importo", "sum", "amount", "balance",
+    "payment", "jumlah",
+];
 /// Words that make a line with "total" something else.
 const NOT_TOTAL: &[&str] = &[
     "subtotal",
@@ -91,6 +99,8 @@ const NOT_TOTAL: &[&str] = &[
     "sst",
     "hst",
     "pst",
+    "ppn",
+    "cukai",
     "mwst",
     "tva",
     "iva",
@@ -111,8 +121,14 @@ const NOT_TOTAL: &[&str] = &[
     "points",
     "cash",
     "tunai",
+    "efectivo",
+    "contanti",
     "tendered",
     "change",
+    "kembali",
+    "cambio",
+    "resto",
+    "troco",
     "ruckgeld",
     "wechselgeld",
     "previous",
@@ -197,9 +213,27 @@ const CARD_WORDS: &[&str] = &[
     "debit",
 ];
 /// Cash handed over, and change given back.
-const CASH_WORDS: &[&str] = &["cash", "bar", "tunai", "tendered", "gegeben", "especes", "contant", "gotowka"];
-const CHANGE_WORDS: &[&str] =
-    &["change", "ruckgeld", "wechselgeld", "baki", "kembalian", "rendu", "wisselgeld", "reszta"];
+const CASH_WORDS: &[&str] = &[
+    "cash", "bar", "tunai", "tendered", "gegeben", "especes", "contant", "gotowka", "efectivo", "contanti", "dinheiro",
+    "kontant",
+];
+const CHANGE_WORDS: &[&str] = &[
+    "change",
+    "ruckgeld",
+    "wechselgeld",
+    "baki",
+    "kembalian",
+    "kembali",
+    "rendu",
+    "wisselgeld",
+    "reszta",
+    "cambio",
+    "resto",
+    "troco",
+    "vuelto",
+    "vaxel",
+    "byttepenge",
+];
 /// Lines of a rounding adjustment.
 const ROUNDING_WORDS: &[&str] = &["rounding", "round", "rundung", "arrondi"];
 

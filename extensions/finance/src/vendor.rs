@@ -1078,7 +1078,9 @@ const HEADINGS: &[&str] = &["amount", "price", "rate", "particulars", "charges"]
 /// Whether a line's words name an address, a till or a heading (OCR's
 /// misspellings forgiven).
 fn not_letterhead(words: &[String]) -> bool {
-    words.iter().any(|x| NOT_LETTERHEAD.iter().any(|n| crate::labels::near(x, n)) || HEADINGS.contains(&x.as_str()))
+    words
+        .iter()
+        .any(|x| NOT_LETTERHEAD.iter().any(|n| crate::labels::lookalike(x, n)) || HEADINGS.contains(&x.as_str()))
 }
 
 /// Whether a line next to a chosen name can be the rest of it.
