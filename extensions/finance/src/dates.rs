@@ -200,14 +200,15 @@ fn month_named(word: &str) -> Option<u32> {
 const MONTH_WORD: &str = r"\p{L}{3,12}\.?";
 
 // A date may run into the next word where OCR lost a space
-// (`27/03/2018Time`), hence a letter after it as well as a word boundary.
+// (`27/03/2018Time`, `27/03/201814:22`), hence a letter or a time after it
+// as well as a word boundary.
 static ISO: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::unwrap_used)] // constant pattern
     Regex::new(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:\b|[A-Za-z])").unwrap()
 });
 static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::unwrap_used)] // constant pattern
-    Regex::new(r"\b(\d{1,2}) ?([-/.,]) ?(\d{1,2}) ?([-/.,]) ?(\d{4}|\d{2})(?:\b|[A-Za-z])").unwrap()
+    Regex::new(r"\b(\d{1,2}) ?([-/.,]) ?(\d{1,2}) ?([-/.,]) ?(\d{4}|\d{2})(?:\b|[A-Za-z]|\d{1,2}:\d{2})").unwrap()
 });
 static DAY_MONTH: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::unwrap_used)] // constant pattern
@@ -398,6 +399,9 @@ mod tests {
         assert_eq!(first("Datum: 04.04. 2020", eu), "2020-04-04");
         assert_eq!(first("Datum: 19.05, 2020", eu), "2020-05-19");
         assert_eq!(first("129362 19, 05 .2020 16: 04", eu), "2020-05-19");
+        // A time OCR ran into the year.
+        assert_eq!(first("Date: 27/03/201814:22", eu), "2018-03-27");
+        assert_eq!(first("27.03.20189:05", eu), "2018-03-27");
         // A day and month before the time have no year.
         assert_eq!(first("AS-Zeit 19.05, 16:04 Uhr", eu), "");
         assert_eq!(first("Summe 12,50 EUR", eu), "");

@@ -252,11 +252,12 @@ const ISSUE_DATE_LABELS: &[&str] = &[
 const EARLIEST: Date = Date { year: 1990, month: 1, day: 1 };
 
 /// A line with the characters OCR puts for digits inside a date (`2O18`,
-/// `27/O3/2018`, `l5.03.20`) read as digits.
+/// `27/O3/2018`, `l5.03.20`, `2O1B`, `1S/03/2018`) read as digits, where
+/// most of the date is digits.
 fn digits_fixed(line: &str) -> String {
     static DATEISH: LazyLock<Regex> = LazyLock::new(|| {
         #[allow(clippy::unwrap_used)] // constant pattern
-        Regex::new(r"\b[\dOoIl|]{1,4}[-/.][\dOoIl|]{1,2}[-/.][\dOoIl|]{2,4}\b").unwrap()
+        Regex::new(r"\b[\dOoIl|BSZ]{1,4}[-/.][\dOoIl|BSZ]{1,2}[-/.][\dOoIl|BSZ]{2,4}\b").unwrap()
     });
     // `Datum 11,04,20`: on a line labelled as a date, commas for dots.
     static COMMAS: LazyLock<Regex> = LazyLock::new(|| {
@@ -270,10 +271,18 @@ fn digits_fixed(line: &str) -> String {
     };
     DATEISH
         .replace_all(&line, |c: &regex::Captures<'_>| {
+            let digits = c[0].chars().filter(char::is_ascii_digit).count();
+            let marks = c[0].chars().filter(|ch| !ch.is_ascii_alphanumeric() && *ch != '|').count();
+            if digits * 3 < (c[0].len() - marks) * 2 {
+                return c[0].to_string();
+            }
             c[0].chars()
                 .map(|ch| match ch {
                     'O' | 'o' => '0',
                     'I' | 'l' | '|' => '1',
+                    'B' => '8',
+                    'S' => '5',
+                    'Z' => '2',
                     ch => ch,
                 })
                 .collect::<String>()
@@ -870,6 +879,20 @@ mod styles {
         assert_eq!(read(t, "", "").0, "Restoran Nasi Kandar Maju");
         let t = "MEGA RETAILS SDN BHD\nLOT 2, JALAN BESAR, 84000 MUAR, JOHOR\nSOAP 15.00\nTOTAL 15.00\n02-05-2018\n";
         assert_eq!(read(t, "", "").0, "Mega Retails");
+    }
+
+    #[test]
+    fn letters_ocr_reads_for_digits_in_a_date() {
+        let date = |line: &str| {
+            let t = format!("KEDAI ABC SDN BHD\nNO 1 JALAN X, 43000 KAJANG\n{line}\nTOTAL RM 5.00\n");
+            read(&t, "", "").1
+        };
+        assert_eq!(date("Date : 27/03/2O18"), "2018-03-27");
+        assert_eq!(date("Date : 27/03/2O1B"), "2018-03-27");
+        assert_eq!(date("Date : 1S/03/2018"), "2018-03-15");
+        assert_eq!(date("Date : l5.03.2018"), "2018-03-15");
+        // Letters that only look like a date stay letters.
+        assert_eq!(digits_fixed("REF SB/BZ/SSB"), "REF SB/BZ/SSB");
     }
 
     fn is_receipt(text: &str, subject: &str) -> bool {
