@@ -271,21 +271,7 @@ fn digits_fixed(line: &str) -> String {
     };
     DATEISH
         .replace_all(&line, |c: &regex::Captures<'_>| {
-            let digits = c[0].chars().filter(char::is_ascii_digit).count();
-            let marks = c[0].chars().filter(|ch| !ch.is_ascii_alphanumeric() && *ch != '|').count();
-            if digits * 3 < (c[0].len() - marks) * 2 {
-                return c[0].to_string();
-            }
-            c[0].chars()
-                .map(|ch| match ch {
-                    'O' | 'o' => '0',
-                    'I' | 'l' | '|' => '1',
-                    'B' => '8',
-                    'S' => '5',
-                    'Z' => '2',
-                    ch => ch,
-                })
-                .collect::<String>()
+            crate::money::misread_digits(&c[0]).unwrap_or_else(|| c[0].to_string())
         })
         .into_owned()
 }

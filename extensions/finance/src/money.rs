@@ -148,6 +148,14 @@ pub fn amounts(line: &str) -> Vec<Money> {
         Regex::new(r"(\d[.,]\d{2})(SR|ZR|[A-Z])\b").unwrap()
     });
     let line = &*TAX_CODE.replace_all(line, "$1 $2");
+    // OCR's letters for digits in a price (`15.9O`, `1S.90`).
+    static PRICE_LIKE: LazyLock<Regex> = LazyLock::new(|| {
+        #[allow(clippy::unwrap_used)] // constant pattern
+        Regex::new(r"(^|[^\w]|RM|RN)([\dOoIlSB]{1,6}[.,][\dOoIlSB]{2})\b").unwrap()
+    });
+    let line = &*PRICE_LIKE.replace_all(line, |c: &regex::Captures<'_>| {
+        format!("{}{}", &c[1], misread_digits(&c[2]).unwrap_or_else(|| c[2].to_string()))
+    });
     let mut out = Vec::new();
     for caps in MONEY.captures_iter(line) {
         let Some(num) = caps.name("num") else { continue };
@@ -185,8 +193,14 @@ pub fn amounts(line: &str) -> Vec<Money> {
         let raw = num.as_str();
         let spaced = raw.contains([' ', '\u{a0}', '\u{202f}']);
         let decimal_point = raw.rfind([',', '.']).is_some_and(|i| raw[i..].starts_with('.') && raw.len() - i <= 3);
-        let raw = if spaced && decimal_point && caps.name("pre").is_none() {
-            raw.rsplit([' ', '\u{a0}', '\u{202f}']).next().unwrap_or(raw)
+        // A space OCR put before the decimals (`15 .90`) parts nothing.
+        let tail = raw.rsplit([' ', '\u{a0}', '\u{202f}']).next().unwrap_or(raw);
+        let raw = if spaced
+            && decimal_point
+            && caps.name("pre").is_none()
+            && tail.starts_with(|c: char| c.is_ascii_digit())
+        {
+            tail
         } else {
             raw
         };
@@ -198,6 +212,28 @@ pub fn amounts(line: &str) -> Vec<Money> {
         out.push(Money { value, currency, marker, has_decimals, decimal_comma });
     }
     out
+}
+
+/// `token` with the letters OCR reads for digits (`O` `o` for 0, `I` `l`
+/// `|` for 1, `S` for 5, `B` for 8, `Z` for 2) read as digits, when at
+/// least two in three of its letters and digits are digits already: `2O1B`
+/// and `15.9O` are numbers, `SB` and `BOS` words.
+pub(crate) fn misread_digits(token: &str) -> Option<String> {
+    let digits = token.chars().filter(char::is_ascii_digit).count();
+    let alnum = token.chars().filter(|c| c.is_alphanumeric() || *c == '|').count();
+    (digits * 3 >= alnum * 2).then(|| {
+        token
+            .chars()
+            .map(|c| match c {
+                'O' | 'o' => '0',
+                'I' | 'l' | '|' => '1',
+                'S' => '5',
+                'B' => '8',
+                'Z' => '2',
+                c => c,
+            })
+            .collect()
+    })
 }
 
 /// Whether this amount looks like a price: it has a currency marker or two
@@ -228,6 +264,14 @@ mod tests {
         assert_eq!(one("TOTAL EUR 12,50"), (12.5, Some("EUR")));
         assert_eq!(one("Total: £9.99"), (9.99, Some("GBP")));
         assert_eq!(one("Summa 1 234,00 kr"), (1234.0, Some("SEK")));
+        // As OCR reads thermal print: letters for digits, a space before the
+        // decimals.
+        assert_eq!(one("TOTAL RM 15.9O"), (15.9, Some("MYR")));
+        assert_eq!(one("TOTAL 1S.90"), (15.9, None));
+        assert_eq!(one("TOTAL RM1S.90"), (15.9, Some("MYR")));
+        assert_eq!(one("TOTAL 15 .90"), (15.9, None));
+        assert_eq!(one("1 100.00"), (100.0, None));
+        assert!(amounts("SB.OS").is_empty());
         assert_eq!(one("Total CA$ 20.00"), (20.0, Some("CAD")));
         assert_eq!(one("Total 45.10"), (45.1, None));
         assert_eq!(one("Total 12.50 USD"), (12.5, Some("USD")));
