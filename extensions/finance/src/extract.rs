@@ -863,6 +863,9 @@ mod styles {
         // (`KANDAR`, `bandar`) or a heading's (`RETAILS`, `details`).
         let t = "RESTORAN NASI KANDAR MAJU\nNO 5, JALAN BESAR, 84000 MUAR, JOHOR\nNASI KANDAR 15.00\nTOTAL 15.00\nCASH 20.00\nCHANGE 5.00\n02-05-2018\n";
         assert_eq!(read(t, "", "").0, "Restoran Nasi Kandar Maju");
+        // A trade's words alone open the name the next line ends.
+        let t = "KEDAI MAKAN DAN MINUMAN\nAH SENG\nNO 5, JALAN BESAR, 84000 MUAR, JOHOR\nMEE 5.00\nTOTAL 5.00\n02-05-2018\n";
+        assert_eq!(read(t, "", "").0, "Kedai Makan Dan Minuman AH Seng");
         let t = "MEGA RETAILS SDN BHD\nLOT 2, JALAN BESAR, 84000 MUAR, JOHOR\nSOAP 15.00\nTOTAL 15.00\n02-05-2018\n";
         assert_eq!(read(t, "", "").0, "Mega Retails");
     }
