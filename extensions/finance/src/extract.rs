@@ -859,6 +859,9 @@ mod styles {
         assert_eq!(read(t, "", "").2, 5.5);
         let t = "BAR CENTRALE\nVia Roma 1, 00184 Roma\nCAPPUCCINO 1,50\nCORNETTO 1,20\n~~~ 2,70\nCONTANTI 5,00\nRESTO 2,30\n15/03/2026 08:02\n";
         assert_eq!(read(t, "", "").2, 2.7);
+        // `Balance` below the cash tendered is the change.
+        let t = "KEDAI ABC\nITEM A 10.00\nITEM B 5.00\nSUBTOTAL 15.00\nSST 6% 0.90\nTOTAL 15.90\nAmount Tendered 50.00\nBalance 34.10\n27/03/2018\n";
+        assert_eq!(read(t, "", "").2, 15.9);
         // A business named with a word one letter from an address's
         // (`KANDAR`, `bandar`) or a heading's (`RETAILS`, `details`).
         let t = "RESTORAN NASI KANDAR MAJU\nNO 5, JALAN BESAR, 84000 MUAR, JOHOR\nNASI KANDAR 15.00\nTOTAL 15.00\nCASH 20.00\nCHANGE 5.00\n02-05-2018\n";

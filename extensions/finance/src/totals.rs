@@ -398,6 +398,17 @@ pub fn find(lines: &[&str], ocr: bool) -> Option<(Money, usize, u8)> {
             with_cents += usize::from(m.has_decimals);
         }
         let w = words(line);
+        // `BALANCE` below the cash handed over is the change given back
+        // (`Amount Tendered 50.00` / `Balance 34.10`), not a balance due.
+        if cash.as_ref().is_some_and(|(_, at)| i <= at + 2)
+            && w.iter().any(|x| x == "balance")
+            && !any_word(&w, &["due", "payable", "outstanding", "owing", "to pay"])
+            && let Some(m) = price_among(line, amounts.clone())
+        {
+            change = Some(m.value.abs());
+            change_at = Some(i);
+            continue;
+        }
         if let Some(rank) = label_rank(line) {
             if let Some(m) = labelled_amount(lines, i).filter(|m| m.value > 0.0) {
                 // `PAID 50.00` above `CHANGE 34.70` is the cash handed over.
