@@ -86,6 +86,17 @@ const SIGNALS: &[Signal] = &[
     sig("MY", 1, "a Malaysian address word", r"\b(?:bandar|seksyen|kawasan perindustrian|jalan\s+\w+\s+\d+/\d+)\b"),
     sig("MY", 1, "a Malaysian street word", r"\b(?:jalan|jln|taman|tmn|lorong|persiaran|kampung)\b"),
     sig("MY", 2, "a Malaysian tax id", r"\bgst\s*(?:id|reg)|\bsst\s*(?:id|reg|no)"),
+    // Malaysia's GST numbers had twelve digits (`GST No: 000123456789`);
+    // Singapore's mix letters in.
+    sig("MY", 2, "a Malaysian tax id", r"\bgst\b[^0-9\n]{0,12}\b\d{12}\b"),
+    // `Co. No. 123456-A`, `Company Reg. No: 1234567-X`, `ROC 12345-T`.
+    sig(
+        "MY",
+        2,
+        "a Malaysian registration number",
+        r"\b(?:co\.?|company|roc|reg\.?)\s*(?:reg(?:istration)?\.?\s*)?(?:no\.?|number)?\s*:?\s*\d{4,12}\s?-\s?[a-z]\b",
+    ),
+    sig("MY", 1, "a Malay word", r"\b(?:kedai|syarikat|perniagaan|baki|sila|cukai)\b"),
     sig("MY", 3, "a Malaysian phone number", r"\+60[\s-]?\d"),
     // A company's or business's registration number, a check letter after
     // a dash, in brackets: `(861253-M)`, `(JM0123456-X)`, `(002345678-P)`.
@@ -97,6 +108,7 @@ const SIGNALS: &[Signal] = &[
     sig("SG", 3, "Singapore named", r"\bsingapore\b"),
     sig("SG", 2, "a Singapore legal form", r"\bpte\.?\s*ltd\b"),
     sig("SG", 3, "a Singapore phone number or id", r"\+65[\s-]?\d|\bUEN\b"),
+    sig("SG", 3, "a Singapore GST number", r"(?-i)\b[MD][2-9]-\d{7}-\d\b"),
     sig("IN", 3, "India named", r"\bindia\b"),
     sig("IN", 3, "an Indian tax id", r"\bgstin\b|\bcgst\b|\bsgst\b|\bigst\b"),
     sig("IN", 2, "an Indian legal form", r"\bpvt\.?\s*ltd\b|\bprivate limited\b"),
@@ -318,6 +330,15 @@ mod tests {
         assert_eq!(code("TAN SENG HARDWARE\nLot 5, 71000 Port Dickson", ""), "MY");
         assert_eq!(code("TAN SENG HARDWARE\nKampung Baru\nTel: 06-6471234", ""), "MY");
         assert!(infer("Tan Seng Hardware\nArt. 0123456-X", "").is_none());
+        // A GST number of twelve digits, a company number, a Malay word and
+        // a landline.
+        assert_eq!(code("ABC TRADING\nGST No: 000123456789", ""), "MY");
+        assert_eq!(code("ABC TRADING\nCo. No. 123456-A", ""), "MY");
+        assert_eq!(code("ABC TRADING\nCompany Reg. No: 1234567-X", ""), "MY");
+        assert_eq!(code("KEDAI ABC\nTEL: 03-12345678", ""), "MY");
+        assert_eq!(code("ABC PTE LTD\nGST Reg No: M2-1234567-8", ""), "SG");
+        assert!(infer("ABC TRADING\nTEL: 03-12345678", "").is_none());
+        assert!(infer("Invoice No. 12345-A", "").is_none());
         assert_eq!(code("Tel +86 10 6552 1234", ""), "CN");
     }
 }
