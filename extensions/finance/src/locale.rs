@@ -75,7 +75,7 @@ const COUNTRIES: &[(&str, &str, Order)] = &[
 /// tax id outright, 2 is a strong local habit, 1 a hint others share.
 const SIGNALS: &[Signal] = &[
     sig("MY", 3, "Malaysia named", r"\bmalaysia\b"),
-    sig("MY", 3, "a Malaysian legal form", r"\bsdn\.?\s*bhd\b|\(?\bs/b\b\)?|\bberhad\b"),
+    sig("MY", 3, "a Malaysian legal form", r"\bs[do0]n\.?\s*[b8][hn][do0]\b|\(?\bs/b\b\)?|\bberhad\b"),
     sig("MY", 1, "a Malaysian legal form", r"\bbhd\b|\benterprise\b|\bplt\b"),
     sig(
         "MY",
@@ -333,6 +333,7 @@ mod tests {
         // A GST number of twelve digits, a company number, a Malay word and
         // a landline.
         assert_eq!(code("ABC TRADING\nGST No: 000123456789", ""), "MY");
+        assert_eq!(code("ABC TRADING SDN BND", ""), "MY");
         assert_eq!(code("ABC TRADING\nCo. No. 123456-A", ""), "MY");
         assert_eq!(code("ABC TRADING\nCompany Reg. No: 1234567-X", ""), "MY");
         assert_eq!(code("KEDAI ABC\nTEL: 03-12345678", ""), "MY");

@@ -251,7 +251,7 @@ pub fn clean(raw: &str) -> String {
     // Legal forms of several words.
     static LEGAL_TAIL: LazyLock<Regex> = LazyLock::new(|| {
         #[allow(clippy::unwrap_used)] // constant pattern
-        Regex::new(r"(?i)[\s,]+(?:sp\.?\s*z\s*o\.?\s*o\.?|sp\.\s*[kj]\.?|s[do0]n\.?\s*b[h][do0]\.?|[s$5]/[b8]|private\s+limited|s\.?\s*de\s+r\.?\s*l\.?)$")
+        Regex::new(r"(?i)[\s,]+(?:sp\.?\s*z\s*o\.?\s*o\.?|sp\.\s*[kj]\.?|s[do0]n\.?\s*[b8][hn][do0]\.?|[s$5]/[b8]|private\s+limited|s\.?\s*de\s+r\.?\s*l\.?)$")
             .unwrap()
     });
     // "MEGAMART CO. (M) BHD": a one-letter country tag before the legal form.
@@ -485,7 +485,7 @@ fn header_line(line: &str, legal: bool) -> bool {
 static LEGAL_FORM: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::unwrap_used)] // constant pattern
     Regex::new(
-        r"(?i)(?:^|\s)[$5]/[b8]\b|\b(?:s[do0]n\.?\s*b[h][do0]|s/b|bhd|berhad|ltd|limited|g[mn]bh|mbh|b\.\s?v|bv|inc|llc|l\.l\.c|pte|pvt|plc|sarl|s\.a\.s|sas|sp\.?\s?z\s?o\.?\s?o|sp\.\s?[kj]|s\.c|s\.a|ag|e\.k|corp|corporation|oy|ab|a/s|aps|s\.r\.l|srl|s\.l|n\.v|pty)\b\.?",
+        r"(?i)(?:^|\s)[$5]/[b8]\b|\b(?:s[do0]n\.?\s*[b8][hn][do0]|s/b|bhd|berhad|ltd|limited|g[mn]bh|mbh|b\.\s?v|bv|inc|llc|l\.l\.c|pte|pvt|plc|sarl|s\.a\.s|sas|sp\.?\s?z\s?o\.?\s?o|sp\.\s?[kj]|s\.c|s\.a|ag|e\.k|corp|corporation|oy|ab|a/s|aps|s\.r\.l|srl|s\.l|n\.v|pty)\b\.?",
     )
     .unwrap()
 });
@@ -1249,6 +1249,8 @@ mod tests {
         assert_eq!(clean("Blue Bottle Coffee - Hayes Valley"), "Blue Bottle Coffee");
         assert_eq!(clean("‘SRI PINANG BAKERY:"), "Sri Pinang Bakery");
         assert_eq!(clean("BKL SAFETY SUPPLY SON BHD"), "Bkl Safety Supply");
+        assert_eq!(clean("BKL SAFETY SUPPLY SDN BND"), "Bkl Safety Supply");
+        assert_eq!(clean("BKL SAFETY SUPPLY SDN 8HD"), "Bkl Safety Supply");
         assert_eq!(clean("7 HARI MINIMART $/B"), "7 Hari Minimart");
         assert_eq!(clean("PERNIAGAAN CAHAYA MURN!"), "Perniagaan Cahaya Murni");
         assert_eq!(sender_name("Uber Receipts").as_deref(), Some("Uber"));
