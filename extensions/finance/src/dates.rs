@@ -178,6 +178,7 @@ const MONTHS: &[(&str, u32)] = &[
     ("mac", 3),
     ("julai", 7),
     ("ogos", 8),
+    ("disember", 12),
     ("dis", 12),
     ("jan", 1),
     ("feb", 2),
@@ -394,6 +395,7 @@ mod tests {
         assert_eq!(first("05MAR18", eu), "2018-03-05");
         assert_eq!(first("3 października 2021", eu), "2021-10-03");
         assert_eq!(first("05 MAR 2018", eu), "2018-03-05");
+        assert_eq!(first("05 Disember 2017", eu), "2017-12-05");
         assert_eq!(first("27-03-18 10:15", eu), "2018-03-27");
         // As OCR spaces and misreads separators.
         assert_eq!(first("Datum: 04.04. 2020", eu), "2020-04-04");
