@@ -63,8 +63,9 @@ const MAX_CHILD_OUTPUT: usize = 64 * 1024 * 1024;
 /// A PDF page with fewer non-blank characters has no usable text layer.
 const MIN_PAGE_TEXT: usize = 16;
 /// A PDF page whose text layer has at least this many characters no text
-/// holds (control characters, private-use code points, U+FFFD), and at
-/// least one in a hundred of its characters, reads its glyph numbers.
+/// holds (control characters, U+FFFD), and at least one in a hundred of
+/// its characters, reads its glyph numbers. Private-use code points are
+/// not counted: symbol fonts map their bullets and ticks there.
 const MIN_GARBLED_CHARS: usize = 3;
 /// Latin letters a text layer needs before its share of vowels is judged.
 const MIN_LETTERS_FOR_VOWELS: usize = 60;
@@ -557,14 +558,8 @@ async fn pdf_pages(path: &Path) -> OpResult<u32> {
 /// codes and numbers included), such shifts under a fifth.
 fn usable_text_layer(text: &str) -> bool {
     let chars = text.chars().filter(|c| !c.is_whitespace()).count();
-    let garbled = text
-        .chars()
-        .filter(|&c| {
-            (c.is_control() && !c.is_whitespace())
-                || c == char::REPLACEMENT_CHARACTER
-                || matches!(c, '\u{e000}'..='\u{f8ff}' | '\u{f0000}'..)
-        })
-        .count();
+    let garbled =
+        text.chars().filter(|&c| (c.is_control() && !c.is_whitespace()) || c == char::REPLACEMENT_CHARACTER).count();
     let letters = text.chars().filter(char::is_ascii_alphabetic).count();
     let vowels = text.chars().filter(|c| matches!(c.to_ascii_lowercase(), 'a' | 'e' | 'i' | 'o' | 'u' | 'y')).count();
     chars >= MIN_PAGE_TEXT
@@ -711,8 +706,9 @@ mod tests {
         };
         let simple: String = invoice.chars().map(shift).collect();
         assert!(!usable_text_layer(&simple), "{simple:?}");
-        // A stray control character or private-use glyph (a bullet) in real text.
+        // A stray control character, and a symbol font's bullets, in real text.
         assert!(usable_text_layer(&format!("{invoice}\u{f0b7} Paid by card\u{7}")));
+        assert!(usable_text_layer(&format!("{invoice}{}", "\u{f0b7} Item\n".repeat(20))));
         assert!(usable_text_layer("DE89 3704 0044 0532 0130 00 COBADEFFXXX 2026-05-01 49.00 EUR 12 x 4.00"));
         assert!(!usable_text_layer("Page 1"));
     }
