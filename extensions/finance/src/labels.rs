@@ -177,10 +177,10 @@ pub fn near(read: &str, want: &str) -> bool {
 /// one edit of any kind turns `bandar` into `kandar` and `details` into
 /// `retails`, which name businesses.
 pub fn lookalike(read: &str, want: &str) -> bool {
-    let n = want.chars().count();
     if read == want {
         return true;
     }
+    let n = want.chars().count();
     if n < 5 || read.chars().count() != n {
         return false;
     }

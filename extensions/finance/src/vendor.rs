@@ -1101,7 +1101,7 @@ fn outside_brackets(text: &str) -> String {
 const HEADINGS: &[&str] = &["amount", "price", "rate", "particulars", "charges"];
 
 /// Whether a line's words name an address, a till or a heading (OCR's
-/// misspellings forgiven).
+/// look-alike letters forgiven).
 fn not_letterhead(words: &[String]) -> bool {
     words
         .iter()
