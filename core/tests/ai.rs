@@ -182,12 +182,23 @@ async fn receipts_are_read_with_each_total_on_its_labels_line() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn jpeg_tiff_and_webp_images_are_read_too() {
+async fn jpeg_tiff_webp_bmp_and_gif_images_are_read_too() {
     let (core, _data) = core();
     let img = render(&rows(&RECEIPTS[5]), &print(0));
-    for format in [image::ImageFormat::Jpeg, image::ImageFormat::Tiff, image::ImageFormat::WebP] {
+    // In colour: what a scanner or a mail client saves (GIF has no grey).
+    let rgb = image::DynamicImage::ImageLuma8(img.clone()).to_rgb8();
+    for format in [
+        image::ImageFormat::Jpeg,
+        image::ImageFormat::Tiff,
+        image::ImageFormat::WebP,
+        image::ImageFormat::Bmp,
+        image::ImageFormat::Gif,
+    ] {
         let mut bytes = std::io::Cursor::new(Vec::new());
-        img.write_to(&mut bytes, format).unwrap();
+        match format {
+            image::ImageFormat::Bmp | image::ImageFormat::Gif => rgb.write_to(&mut bytes, format).unwrap(),
+            _ => img.write_to(&mut bytes, format).unwrap(),
+        }
         let out = ocr(&core, bytes.get_ref()).await.unwrap();
         receipt_read(&RECEIPTS[5], &out).unwrap_or_else(|e| panic!("{format:?}: {e}\n{}", out["text"]));
     }
@@ -314,7 +325,11 @@ async fn bad_documents_get_typed_errors() {
         assert_eq!(e.code, code, "{e}");
         assert!(e.message.contains(needle), "`{needle}` not in {e}");
     };
-    err(ocr(&core, b"just some text, not an image").await, ErrorCode::InvalidInput, "PNG, JPEG, TIFF, WebP or PDF");
+    err(
+        ocr(&core, b"just some text, not an image").await,
+        ErrorCode::InvalidInput,
+        "PNG, JPEG, TIFF, WebP, BMP, GIF or PDF",
+    );
     err(ocr(&core, b"").await, ErrorCode::InvalidInput, "empty");
     err(call(&core, "query:ai.ocr.v1", None, json!({ "data_base64": "%%%" })).await, ErrorCode::InvalidInput, "base64");
     // A PNG header claiming 20000 × 20000 pixels: refused before Tesseract.

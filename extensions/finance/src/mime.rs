@@ -256,9 +256,11 @@ fn walk(
         || ctype.starts_with("image/")
         || ctype == "text/html"
         || ctype.ends_with("/xml")
-        || [".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".html", ".htm", ".xml"]
-            .iter()
-            .any(|e| lower.ends_with(e));
+        || [
+            ".pdf", ".png", ".jpg", ".jpeg", ".jfif", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".html", ".htm", ".xml",
+        ]
+        .iter()
+        .any(|e| lower.ends_with(e));
     if !wanted {
         return;
     }

@@ -339,7 +339,7 @@ pub fn supported(name: &str) -> Option<&'static str> {
     Some(match ext {
         "eml" => "eml",
         "mbox" => "mbox",
-        "pdf" | "png" | "jpg" | "jpeg" | "tif" | "tiff" | "webp" => "ocr",
+        "pdf" | "png" | "jpg" | "jpeg" | "jfif" | "jpe" | "tif" | "tiff" | "webp" | "bmp" | "gif" => "ocr",
         "html" | "htm" => "html",
         "txt" => "txt",
         "xml" => "xml",

@@ -21,7 +21,7 @@ pub enum OcrSource<'a> {
         /// The sidecar's name.
         name: &'a str,
     },
-    /// The bytes of a PNG, JPEG, TIFF, WebP or PDF.
+    /// The bytes of a PNG, JPEG, TIFF, WebP, BMP, GIF or PDF.
     Bytes(&'a [u8]),
 }
 

@@ -35,7 +35,7 @@ pub struct OcrInput {
     /// Namespace of that sidecar (default: the caller's own).
     #[serde(default)]
     pub namespace: Option<String>,
-    /// The document itself, base64: PNG, JPEG, TIFF, WebP or PDF.
+    /// The document itself, base64: PNG, JPEG, TIFF, WebP, BMP, GIF or PDF.
     #[serde(default)]
     pub data_base64: Option<String>,
     /// Tesseract languages, e.g. `["eng", "deu"]` (default `eng`).

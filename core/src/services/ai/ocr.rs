@@ -132,6 +132,10 @@ enum Format {
     Jpeg,
     Tiff,
     Webp,
+    /// Read by converting to PNG first: Tesseract's Leptonica may be built
+    /// without them, and `prepare` then works on every image alike.
+    Bmp,
+    Gif,
     Pdf,
 }
 
@@ -145,11 +149,20 @@ fn sniff(data: &[u8]) -> OpResult<Format> {
         Format::Tiff
     } else if data.len() >= 12 && starts(b"RIFF") && &data[8..12] == b"WEBP" {
         Format::Webp
+    } else if starts(b"GIF87a") || starts(b"GIF89a") {
+        Format::Gif
+    } else if data.len() >= 18
+        && starts(b"BM")
+        && [12, 40, 52, 56, 64, 108, 124].contains(&data[14])
+        && data[15..18] == [0, 0, 0]
+    {
+        // `BM` alone starts too much text; the info header's size follows.
+        Format::Bmp
     } else if data.len() >= 5 && data[..1024.min(data.len())].windows(5).any(|w| w == b"%PDF-") {
         Format::Pdf
     } else {
         return Err(OpError::invalid(
-            "the data is not an image or PDF that OCR reads: send PNG, JPEG, TIFF, WebP or PDF bytes",
+            "the data is not an image or PDF that OCR reads: send PNG, JPEG, TIFF, WebP, BMP, GIF or PDF bytes",
         ));
     })
 }
@@ -304,7 +317,11 @@ pub async fn recognize(data: &[u8], languages: &[String]) -> OpResult<OcrOutput>
         return pdf(data, &lang).await;
     }
     check_image_size(data, format)?;
-    let lines = read_image(data.to_vec(), &lang, 1).await?;
+    let data = match format {
+        Format::Bmp | Format::Gif => as_png(data.to_vec()).await?,
+        _ => data.to_vec(),
+    };
+    let lines = read_image(data, &lang, 1).await?;
     Ok(output(lines, 1, "tesseract"))
 }
 
@@ -404,6 +421,21 @@ async fn upright(data: &[u8], lang: &str, page: u32) -> Option<Vec<OcrLine>> {
         }
     }
     Some(lines)
+}
+
+/// A BMP or GIF image (its first frame) as PNG, for Tesseract.
+async fn as_png(data: Vec<u8>) -> OpResult<Vec<u8>> {
+    tokio::task::spawn_blocking(move || {
+        let img = image::load_from_memory(&data)
+            .map_err(|e| OpError::invalid(format!("the image cannot be decoded ({e}); is the file damaged?")))?;
+        let mut png = std::io::Cursor::new(Vec::new());
+        img.to_luma8()
+            .write_to(&mut png, image::ImageFormat::Png)
+            .map_err(|e| OpError::internal(format!("cannot write the image as PNG: {e}")))?;
+        Ok(png.into_inner())
+    })
+    .await
+    .map_err(|e| OpError::internal(format!("converting the image for OCR failed: {e}")))?
 }
 
 fn check_image_size(data: &[u8], format: Format) -> OpResult<()> {
@@ -738,8 +770,11 @@ mod tests {
         assert_eq!(sniff(b"\x89PNG\r\n\x1a\nrest").unwrap(), Format::Png);
         assert_eq!(sniff(b"%PDF-1.7\n").unwrap(), Format::Pdf);
         assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 ").unwrap(), Format::Webp);
+        assert_eq!(sniff(b"GIF89a\x10\0").unwrap(), Format::Gif);
+        assert_eq!(sniff(b"BM\x36\0\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0").unwrap(), Format::Bmp);
+        assert!(sniff(b"BMW 320d, service invoice").is_err());
         let e = sniff(b"hello, world").unwrap_err();
-        assert!(e.message.contains("PNG, JPEG, TIFF, WebP or PDF"), "{e}");
+        assert!(e.message.contains("PNG, JPEG, TIFF, WebP, BMP, GIF or PDF"), "{e}");
     }
 
     #[test]
