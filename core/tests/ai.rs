@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use base64::Engine;
 use common::docs::{
-    Print, Row, pdf_blank, pdf_with_attachment, pdf_with_image, pdf_with_image_and_glyphs, pdf_with_text, png, render,
+    Print, Row, jpeg_with_orientation, pdf_blank, pdf_with_attachment, pdf_with_image, pdf_with_image_and_glyphs,
+    pdf_with_text, png, render,
 };
 use common::{call, new_library};
 use sd_core::{Core, ErrorCode, OpError};
@@ -202,6 +203,18 @@ async fn jpeg_tiff_webp_bmp_and_gif_images_are_read_too() {
         let out = ocr(&core, bytes.get_ref()).await.unwrap();
         receipt_read(&RECEIPTS[5], &out).unwrap_or_else(|e| panic!("{format:?}: {e}\n{}", out["text"]));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_is_read_the_way_its_exif_orientation_shows_it() {
+    let (core, _data) = core();
+    let upright = render(&rows(&RECEIPTS[2]), &print(0));
+    // Stored a quarter turn anticlockwise, with EXIF saying to turn it back.
+    let stored = image::imageops::rotate270(&upright);
+    let out = ocr(&core, &jpeg_with_orientation(&stored, 6)).await.unwrap();
+    receipt_read(&RECEIPTS[2], &out).unwrap_or_else(|e| panic!("{e}\n{}", out["text"]));
+    // Boxes in the picture as a viewer shows it: upright.
+    boxes_within(&out, &upright);
 }
 
 /// Every line's box lies within `img`: boxes are in the pixels of the

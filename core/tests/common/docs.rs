@@ -95,6 +95,23 @@ pub fn jpeg(img: &GrayImage) -> Vec<u8> {
     out.into_inner()
 }
 
+/// `img` as a JPEG whose EXIF says to show it turned (`orientation` as EXIF
+/// numbers it: 6 is a quarter turn clockwise), as phones store photos.
+pub fn jpeg_with_orientation(img: &GrayImage, orientation: u16) -> Vec<u8> {
+    let plain = jpeg(img);
+    // An APP1 segment: `Exif`, a big-endian TIFF header, and one IFD entry
+    // (tag 0x0112, SHORT, one value).
+    let mut exif = b"Exif\0\0MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01".to_vec();
+    exif.extend_from_slice(&orientation.to_be_bytes());
+    exif.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    let mut out = plain[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&(exif.len() as u16 + 2).to_be_bytes());
+    out.extend_from_slice(&exif);
+    out.extend_from_slice(&plain[2..]);
+    out
+}
+
 /// Assembles a PDF from its objects (each without `N 0 obj`), computing the
 /// cross-reference table. Object 1 must be the catalog.
 fn assemble(objects: &[Vec<u8>]) -> Vec<u8> {

@@ -77,7 +77,8 @@ const POOR_READING: usize = 10;
 /// reports about 1 for a guess and well over 2 for a clear page).
 const MIN_ORIENTATION_CONFIDENCE: f32 = 1.5;
 
-/// A bounding box in pixels of the page image (PDF pages: at 300 dpi).
+/// A bounding box in pixels of the page image as a viewer shows it (its
+/// EXIF orientation applied; PDF pages: at 300 dpi).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct BBox {
     /// Left edge.
@@ -319,7 +320,12 @@ pub async fn recognize(data: &[u8], languages: &[String]) -> OpResult<OcrOutput>
     check_image_size(data, format)?;
     let data = match format {
         Format::Bmp | Format::Gif => as_png(data.to_vec()).await?,
-        _ => data.to_vec(),
+        _ => {
+            let owned = data.to_vec();
+            tokio::task::spawn_blocking(move || upright_by_exif(&owned).unwrap_or(owned))
+                .await
+                .map_err(|e| OpError::internal(format!("reading the image's orientation failed: {e}")))?
+        }
     };
     let lines = read_image(data, &lang, 1).await?;
     Ok(output(lines, 1, "tesseract"))
@@ -421,6 +427,25 @@ async fn upright(data: &[u8], lang: &str, page: u32) -> Option<Vec<OcrLine>> {
         }
     }
     Some(lines)
+}
+
+/// The image turned as its EXIF orientation says a viewer shows it, as
+/// PNG: a phone stores a photo as its sensor saw it and records the turn,
+/// which neither Tesseract nor `prepare` would apply. `None` when there is
+/// no turn to make, or the image cannot be decoded (it is read as it is).
+fn upright_by_exif(data: &[u8]) -> Option<Vec<u8>> {
+    use image::ImageDecoder;
+    let mut decoder =
+        image::ImageReader::new(std::io::Cursor::new(data)).with_guessed_format().ok()?.into_decoder().ok()?;
+    let orientation = decoder.orientation().ok()?;
+    if orientation == image::metadata::Orientation::NoTransforms {
+        return None;
+    }
+    let mut img = image::DynamicImage::from_decoder(decoder).ok()?;
+    img.apply_orientation(orientation);
+    let mut png = std::io::Cursor::new(Vec::new());
+    img.to_luma8().write_to(&mut png, image::ImageFormat::Png).ok()?;
+    Some(png.into_inner())
 }
 
 /// A BMP or GIF image (its first frame) as PNG, for Tesseract.
