@@ -320,19 +320,14 @@ pub async fn recognize(data: &[u8], languages: &[String]) -> OpResult<OcrOutput>
     check_image_size(data, format)?;
     let data = match format {
         Format::Bmp | Format::Gif => as_png(data.to_vec()).await?,
-        _ => {
-            let owned = data.to_vec();
-            tokio::task::spawn_blocking(move || upright_by_exif(&owned).unwrap_or(owned))
-                .await
-                .map_err(|e| OpError::internal(format!("reading the image's orientation failed: {e}")))?
-        }
+        _ => data.to_vec(),
     };
     let lines = read_image(data, &lang, 1).await?;
     Ok(output(lines, 1, "tesseract"))
 }
 
 /// Prepares an image (see `prepare`) and reads it; boxes are given in the
-/// pixels of the image as it came.
+/// pixels of the image as it came, turned as its EXIF orientation says.
 async fn read_image(data: Vec<u8>, lang: &str, page: u32) -> OpResult<Vec<OcrLine>> {
     let started = std::time::Instant::now();
     let (prepared, data, done) = tokio::task::spawn_blocking(move || {
@@ -349,6 +344,7 @@ async fn read_image(data: Vec<u8>, lang: &str, page: u32) -> OpResult<Vec<OcrLin
         cropped = done.cropped,
         flattened = done.flattened,
         deskewed = ?done.deskew.map(|d| d.degrees),
+        oriented = done.oriented,
         scale = done.scale,
         line_height = ?done.line_height,
         quality = reading_quality(&lines),
@@ -429,35 +425,12 @@ async fn upright(data: &[u8], lang: &str, page: u32) -> Option<Vec<OcrLine>> {
     Some(lines)
 }
 
-/// The image turned as its EXIF orientation says a viewer shows it, as
-/// PNG: a phone stores a photo as its sensor saw it and records the turn,
-/// which neither Tesseract nor `prepare` would apply. `None` when there is
-/// no turn to make, or the image cannot be decoded (it is read as it is).
-fn upright_by_exif(data: &[u8]) -> Option<Vec<u8>> {
-    use image::ImageDecoder;
-    let mut decoder =
-        image::ImageReader::new(std::io::Cursor::new(data)).with_guessed_format().ok()?.into_decoder().ok()?;
-    let orientation = decoder.orientation().ok()?;
-    if orientation == image::metadata::Orientation::NoTransforms {
-        return None;
-    }
-    let mut img = image::DynamicImage::from_decoder(decoder).ok()?;
-    img.apply_orientation(orientation);
-    let mut png = std::io::Cursor::new(Vec::new());
-    img.to_luma8().write_to(&mut png, image::ImageFormat::Png).ok()?;
-    Some(png.into_inner())
-}
-
 /// A BMP or GIF image (its first frame) as PNG, for Tesseract.
 async fn as_png(data: Vec<u8>) -> OpResult<Vec<u8>> {
     tokio::task::spawn_blocking(move || {
         let img = image::load_from_memory(&data)
             .map_err(|e| OpError::invalid(format!("the image cannot be decoded ({e}); is the file damaged?")))?;
-        let mut png = std::io::Cursor::new(Vec::new());
-        img.to_luma8()
-            .write_to(&mut png, image::ImageFormat::Png)
-            .map_err(|e| OpError::internal(format!("cannot write the image as PNG: {e}")))?;
-        Ok(png.into_inner())
+        prepare::png(&img.to_luma8()).ok_or_else(|| OpError::internal("cannot write the image as PNG"))
     })
     .await
     .map_err(|e| OpError::internal(format!("converting the image for OCR failed: {e}")))?

@@ -1,4 +1,6 @@
-//! An image made ready for Tesseract: cut to the document when it was
+//! An image made ready for Tesseract: turned as its EXIF orientation says
+//! a viewer shows it (a phone stores the sensor's picture and records the
+//! turn, which Tesseract ignores), cut to the document when it was
 //! scanned or photographed on a darker background, turned level when its
 //! lines slope (see `skew`), and enlarged when its text is too small to
 //! read.
@@ -17,7 +19,8 @@
 
 use image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder};
 use image::imageops::{self, FilterType};
-use image::{GrayImage, ImageEncoder};
+use image::metadata::Orientation;
+use image::{DynamicImage, GrayImage, ImageDecoder, ImageEncoder};
 
 use super::skew::{self, Deskew};
 
@@ -57,18 +60,19 @@ pub struct Prepared {
     pub flattened: bool,
     /// How the page was turned to level its lines, if it was.
     pub deskew: Option<Deskew>,
+    /// Whether it was turned as its EXIF orientation says; the other steps
+    /// and their boxes are in the picture so turned.
+    pub oriented: bool,
 }
 
 /// Returns the image to give Tesseract, as PNG, or `None` when the original
 /// bytes are as good (nothing to cut or enlarge, or a format `image` cannot
 /// decode, which Tesseract may still read).
 pub fn prepare(data: &[u8], max_pixels: u64) -> (Option<Vec<u8>>, Prepared) {
-    let Ok(decoded) = image::load_from_memory(data) else {
+    let Some((mut gray, oriented)) = decode(data) else {
         return (None, Prepared { scale: 1.0, ..Default::default() });
     };
-    let mut gray = decoded.to_luma8();
-    drop(decoded);
-    let mut done = Prepared { scale: 1.0, ..Default::default() };
+    let mut done = Prepared { scale: 1.0, oriented, ..Default::default() };
     if let Some((x, y, w, h)) = document_bounds(&gray) {
         gray = imageops::crop_imm(&gray, x, y, w, h).to_image();
         done.cropped = true;
@@ -91,15 +95,32 @@ pub fn prepare(data: &[u8], max_pixels: u64) -> (Option<Vec<u8>>, Prepared) {
             done.scale = scale;
         }
     }
-    if !done.cropped && done.scale == 1.0 && !done.flattened && done.deskew.is_none() {
+    if !done.oriented && !done.cropped && done.scale == 1.0 && !done.flattened && done.deskew.is_none() {
         return (None, done);
     }
+    match png(&gray) {
+        Some(png) => (Some(png), done),
+        None => (None, Prepared { scale: 1.0, ..Default::default() }),
+    }
+}
+
+/// An image decoded as grey and turned as its EXIF orientation says, and
+/// whether it was turned; `None` when `image` cannot decode it.
+fn decode(data: &[u8]) -> Option<(GrayImage, bool)> {
+    let mut decoder =
+        image::ImageReader::new(std::io::Cursor::new(data)).with_guessed_format().ok()?.into_decoder().ok()?;
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).ok()?;
+    img.apply_orientation(orientation);
+    Some((img.to_luma8(), orientation != Orientation::NoTransforms))
+}
+
+/// A grey image as PNG, written fast (Tesseract reads it once).
+pub fn png(img: &GrayImage) -> Option<Vec<u8>> {
     let mut png = Vec::new();
     let encoder = PngEncoder::new_with_quality(&mut png, CompressionType::Fast, PngFilter::NoFilter);
-    match encoder.write_image(gray.as_raw(), gray.width(), gray.height(), image::ExtendedColorType::L8) {
-        Ok(()) => (Some(png), done),
-        Err(_) => (None, Prepared { scale: 1.0, ..Default::default() }),
-    }
+    encoder.write_image(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::L8).ok()?;
+    Some(png)
 }
 
 /// Turns an image clockwise by `degrees` (90, 180 or 270), as Tesseract's
@@ -114,10 +135,7 @@ pub fn rotate(data: &[u8], degrees: u32) -> Option<(Vec<u8>, u32, u32)> {
         270 => imageops::rotate270(&gray),
         _ => return None,
     };
-    let mut png = Vec::new();
-    let encoder = PngEncoder::new_with_quality(&mut png, CompressionType::Fast, PngFilter::NoFilter);
-    encoder.write_image(turned.as_raw(), turned.width(), turned.height(), image::ExtendedColorType::L8).ok()?;
-    Some((png, w, h))
+    Some((png(&turned)?, w, h))
 }
 
 /// A box `(x, y, width, height)` found in an image turned clockwise by
