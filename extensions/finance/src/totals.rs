@@ -241,6 +241,12 @@ fn any_word(w: &[String], list: &[&str]) -> bool {
     list.iter().any(|p| has_phrase(w, p))
 }
 
+/// Whether a line's words record a payment: a card, cash, change or a
+/// rounding.
+fn is_payment(w: &[String]) -> bool {
+    [CARD_WORDS, CASH_WORDS, CHANGE_WORDS, ROUNDING_WORDS].iter().any(|l| any_word(w, l))
+}
+
 /// Whether the words (a label's own words taken out) make a line something
 /// other than the amount paid.
 fn excluded(w: &[String]) -> bool {
@@ -314,7 +320,7 @@ fn labelled_amount(lines: &[&str], i: usize) -> Option<Money> {
         let w = words(next);
         if label_rank(next).is_some()
             || w.iter().any(|w| w.chars().filter(|c| c.is_alphabetic()).count() > 3)
-            || [CARD_WORDS, CASH_WORDS, CHANGE_WORDS, ROUNDING_WORDS].iter().any(|l| any_word(&w, l))
+            || is_payment(&w)
         {
             return None;
         }
@@ -423,13 +429,10 @@ pub fn find(lines: &[&str], ocr: bool) -> Option<(Money, usize, u8)> {
         // alone on the next line.
         let (m, next_line) = match price_among(line, amounts) {
             Some(m) => (m, false),
-            None => {
-                let payment = [CARD_WORDS, CASH_WORDS, CHANGE_WORDS, ROUNDING_WORDS].iter().any(|l| any_word(&w, l));
-                match labelled_amount(lines, i) {
-                    Some(m) if payment => (m, true),
-                    _ => continue,
-                }
-            }
+            None => match labelled_amount(lines, i) {
+                Some(m) if is_payment(&w) => (m, true),
+                _ => continue,
+            },
         };
         if any_word(&w, ROUNDING_WORDS) {
             rounding.push(m.value);
