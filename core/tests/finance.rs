@@ -450,10 +450,10 @@ async fn e_invoices_are_read_from_their_xml_where_the_printed_page_bears_it_out(
     assert_eq!(
         got,
         vec![
-            ("Printed Seller".to_string(), "2024-05-02".to_string(), 42.0, "EUR".to_string()),
-            ("Stadtwerke Musterstadt".to_string(), "2024-07-04".to_string(), 88.4, "EUR".to_string()),
-            ("Muster Werkzeuge".to_string(), "2024-03-15".to_string(), 119.0, "CHF".to_string()),
-            ("Leverancier".to_string(), "2024-06-30".to_string(), 121.0, "EUR".to_string()),
+            ("Printed Seller Ltd".to_string(), "2024-05-02".to_string(), 42.0, "EUR".to_string()),
+            ("Stadtwerke Musterstadt GmbH".to_string(), "2024-07-04".to_string(), 88.4, "EUR".to_string()),
+            ("Muster Werkzeuge GmbH".to_string(), "2024-03-15".to_string(), 119.0, "CHF".to_string()),
+            ("Leverancier B.V.".to_string(), "2024-06-30".to_string(), 121.0, "EUR".to_string()),
         ]
     );
 }

@@ -48,9 +48,11 @@ impl Settings {
     }
 }
 
-/// A vendor name reduced to letters and digits, for remembering choices.
+/// A vendor name without its legal form, reduced to letters and digits, for
+/// remembering choices: `Sinar Jaya Hardware` and `SINAR JAYA HARDWARE SDN
+/// BHD` are one business.
 pub fn vendor_key(vendor: &str) -> String {
-    crate::vendor::squash(vendor)
+    crate::vendor::squash(&crate::vendor::merchant(vendor))
 }
 
 fn settings_entry(client: &Client) -> Result<Option<(Uuid, BTreeMap<String, Value>)>> {

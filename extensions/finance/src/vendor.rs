@@ -1,5 +1,5 @@
-//! The merchant as a person writes it: "Trader Joe's", not
-//! `no-reply@traderjoes.com`, not "TRADER JOE'S #552", not "Acme Corp, Inc.".
+//! The business that was paid, named as it prints itself: "Trader Joe's",
+//! not `no-reply@traderjoes.com`, not "TRADER JOE'S #552".
 
 use std::sync::LazyLock;
 
@@ -7,7 +7,7 @@ use regex::Regex;
 
 use crate::extract::{Doc, Field, contains_word};
 
-/// Legal forms dropped from the end of a name.
+/// Legal forms [`merchant`] drops from the end of a name.
 const LEGAL: &[&str] = &[
     "inc",
     "inc.",
@@ -214,8 +214,11 @@ fn strip_suffix_ascii_ci<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
     (s.is_char_boundary(cut) && s[cut..].eq_ignore_ascii_case(suffix)).then(|| &s[..cut])
 }
 
-/// A name with legal forms, store numbers and branch suffixes removed, in a
-/// person's casing.
+/// A name as printed, without what is not part of it: store numbers,
+/// branch suffixes, registration numbers, a `.com`. The legal form stays
+/// (`Sinar Jaya Hardware Sdn Bhd`, `Acme Widgets, Inc.`): it is part of the
+/// business's name, and OCR's misreadings of it are mended. In a person's
+/// casing.
 pub fn clean(raw: &str) -> String {
     // `MURN!`: OCR's `!` or `|` for an `I` in a word of capitals.
     let raw: String = raw
@@ -248,6 +251,52 @@ pub fn clean(raw: &str) -> String {
         #[allow(clippy::unwrap_used)] // constant pattern
         Regex::new(r"\s+[-–|@]\s+.*$").unwrap()
     });
+    // "(861253-M)", "(Co. Reg. 12345-A)": registration numbers.
+    static REG_NO: LazyLock<Regex> = LazyLock::new(|| {
+        #[allow(clippy::unwrap_used)] // constant pattern
+        Regex::new(r"\s*\([^()]*\d[^()]*\)").unwrap()
+    });
+    // OCR's readings of Malaysia's legal forms: `SON BHD`, `SDN BND`,
+    // `SDN 8HD`, `$/B`.
+    static MISREAD_FORM: LazyLock<Regex> = LazyLock::new(|| {
+        #[allow(clippy::unwrap_used)] // constant pattern
+        Regex::new(r"(?i)\s(?:s[do0]n\.?\s*[b8][hn][do0]\.?|[s$5]/[b8])$").unwrap()
+    });
+    s = REG_NO.replace_all(&s, "").to_string();
+    s = BRANCH.replace(&s, "").to_string();
+    loop {
+        let before = s.clone();
+        s = STORE_NO.replace(&s, "").trim().trim_end_matches([',', ':']).trim().to_string();
+        if s == before {
+            break;
+        }
+    }
+    if let Some(m) = MISREAD_FORM.find(&s) {
+        let form = if m.as_str().contains('/') {
+            "S/B"
+        } else if s.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase) {
+            "SDN BHD"
+        } else {
+            "Sdn Bhd"
+        };
+        s = format!("{} {form}", &s[..m.start()]);
+    }
+    // "Amazon.com" is "Amazon".
+    for tld in [".com", ".co.uk", ".de", ".fr", ".ca", ".com.au", ".co", ".io", ".net"] {
+        if let Some(stem) = strip_suffix_ascii_ci(&s, tld)
+            && stem.len() > 2
+            && !s.contains(' ')
+        {
+            s = stem.to_string();
+        }
+    }
+    person_case(&s)
+}
+
+/// A name without its legal form or a country tag before it (`Megamart`
+/// for `Megamart Co. (M) Bhd`): what two names of one business share, for
+/// remembering a person's choices and comparing a name with a domain.
+pub fn merchant(name: &str) -> String {
     // Legal forms of several words.
     static LEGAL_TAIL: LazyLock<Regex> = LazyLock::new(|| {
         #[allow(clippy::unwrap_used)] // constant pattern
@@ -259,17 +308,10 @@ pub fn clean(raw: &str) -> String {
         #[allow(clippy::unwrap_used)] // constant pattern
         Regex::new(r"\s*\([A-Z]\)$").unwrap()
     });
-    // "(861253-M)", "(Co. Reg. 12345-A)": registration numbers.
-    static REG_NO: LazyLock<Regex> = LazyLock::new(|| {
-        #[allow(clippy::unwrap_used)] // constant pattern
-        Regex::new(r"\s*\([^()]*\d[^()]*\)").unwrap()
-    });
-    s = REG_NO.replace_all(&s, "").to_string();
-    s = BRANCH.replace(&s, "").to_string();
+    let mut s = name.trim().to_string();
     loop {
         let before = s.clone();
-        s = STORE_NO.replace(&s, "").trim().trim_end_matches([',', '.', ':']).trim().to_string();
-        s = LEGAL_TAIL.replace(&s, "").to_string();
+        s = LEGAL_TAIL.replace(&s, "").trim_end_matches([',', ' ']).to_string();
         s = COUNTRY_TAG.replace(&s, "").to_string();
         for form in LEGAL {
             if let Some(stem) = strip_suffix_ascii_ci(&s, form)
@@ -284,16 +326,7 @@ pub fn clean(raw: &str) -> String {
             break;
         }
     }
-    // "Amazon.com" is "Amazon".
-    for tld in [".com", ".co.uk", ".de", ".fr", ".ca", ".com.au", ".co", ".io", ".net"] {
-        if let Some(stem) = strip_suffix_ascii_ci(&s, tld)
-            && stem.len() > 2
-            && !s.contains(' ')
-        {
-            s = stem.to_string();
-        }
-    }
-    person_case(&s)
+    s
 }
 
 /// ALL-CAPS names as a person writes them; mixed case stays as it is.
@@ -328,7 +361,9 @@ fn person_case(s: &str) -> String {
                     start = true;
                 }
             }
-            out
+            // Legal forms keep their own capitals: `GmbH`, `LLC`.
+            const FORMS: &[&str] = &["GmbH", "GbR", "LLC", "LLP", "PLC", "SARL", "SAS", "SRL", "OHG"];
+            FORMS.iter().find(|f| f.eq_ignore_ascii_case(&out)).map_or(out, |f| (*f).to_string())
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -485,10 +520,25 @@ fn header_line(line: &str, legal: bool) -> bool {
 static LEGAL_FORM: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::unwrap_used)] // constant pattern
     Regex::new(
-        r"(?i)(?:^|\s)[$5]/[b8]\b|\b(?:s[do0]n\.?\s*[b8][hn][do0]|s/b|bhd|berhad|ltd|limited|g[mn]bh|mbh|b\.\s?v|bv|inc|llc|l\.l\.c|pte|pvt|plc|sarl|s\.a\.s|sas|sp\.?\s?z\s?o\.?\s?o|sp\.\s?[kj]|s\.c|s\.a|ag|e\.k|corp|corporation|oy|ab|a/s|aps|s\.r\.l|srl|s\.l|n\.v|pty)\b\.?",
+        r"(?i)(?:^|\s)[$5]/[b8]\b|\b(?:s[do0]n\.?\s*[b8][hn][do0]|s/b|sb|bhd|berhad|ltd|limited|g[mn]bh|mbh|b\.\s?v|bv|inc|llc|l\.l\.c|pte|pvt|plc|sarl|s\.a\.s|sas|sp\.?\s?z\s?o\.?\s?o|sp\.\s?[kj]|s\.c|s\.a|ag|e\.k|corp|corporation|oy|ab|a/s|aps|s\.r\.l|srl|s\.l|n\.v|pty)\b\.?",
     )
     .unwrap()
 });
+
+/// Where the legal form `form` of `text` ends, with the forms that follow
+/// it: `Pvt. Ltd.`, `GmbH & Co. KG`.
+fn legal_form_end(text: &str, form: &regex::Match<'_>) -> usize {
+    static MORE: LazyLock<Regex> = LazyLock::new(|| {
+        #[allow(clippy::unwrap_used)] // constant pattern
+        Regex::new(r"(?i)^[\s,&]*(?:co\.?\s*)?(?:kg|ohg|ltd|limited|bhd|berhad|inc|llc|plc|corp|corporation)\b\.?")
+            .unwrap()
+    });
+    let mut end = form.end();
+    while let Some(m) = MORE.find(&text[end..]).filter(|m| !m.is_empty()) {
+        end += m.end();
+    }
+    end
+}
 
 /// The first legal form in `text` written with a capital: `ab`, `ag` or
 /// `sa` in lower case are words of a sentence (`... in der Filiale ab.`).
@@ -989,7 +1039,7 @@ fn letterhead(lines: &[&str], text: &str) -> Option<(usize, String)> {
             // starts after the words that say who issued it.
             let by = form.and_then(|m| ISSUED_BY.find_iter(&cell[..m.start()]).last()).map_or(0, |b| b.end());
             let seller = seller || by > 0;
-            let name = form.map_or(cell, |m| cell[by..m.end()].trim());
+            let name = form.map_or(cell, |m| cell[by..legal_form_end(cell, &m)].trim());
             let stem = form.map_or(cell, |m| cell[by..m.start()].trim());
             // A legal form with no name before it (`(KL) SDN BHD`) ends a
             // name begun on the line above; further down (`SAS au capital
@@ -1182,7 +1232,7 @@ pub fn find(lines: &[&str], doc: &Doc<'_>) -> Option<Field<String>> {
             if let Some(narrow) = narrowed_to_domain(name, &squashed, &lower_body) {
                 *name = narrow;
             }
-            let n = squash(name);
+            let n = squash(&merchant(name));
             if n == squashed {
                 *conf += 0.25;
             } else if n.len() >= 3 && (squashed.contains(&n) || n.contains(&squashed)) {
@@ -1242,21 +1292,33 @@ mod tests {
     #[test]
     fn cleaning() {
         assert_eq!(clean("TRADER JOE'S #552"), "Trader Joe's");
-        assert_eq!(clean("Acme Widgets, Inc."), "Acme Widgets");
-        assert_eq!(clean("Müller GmbH"), "Müller");
+        assert_eq!(clean("Acme Widgets, Inc."), "Acme Widgets, Inc.");
+        assert_eq!(clean("MÜLLER GMBH"), "Müller GmbH");
         assert_eq!(clean("IKEA"), "IKEA");
         assert_eq!(clean("Amazon.com"), "Amazon");
         assert_eq!(clean("Blue Bottle Coffee - Hayes Valley"), "Blue Bottle Coffee");
         assert_eq!(clean("‘SRI PINANG BAKERY:"), "Sri Pinang Bakery");
-        assert_eq!(clean("BKL SAFETY SUPPLY SON BHD"), "Bkl Safety Supply");
-        assert_eq!(clean("BKL SAFETY SUPPLY SDN BND"), "Bkl Safety Supply");
-        assert_eq!(clean("BKL SAFETY SUPPLY SDN 8HD"), "Bkl Safety Supply");
-        assert_eq!(clean("7 HARI MINIMART $/B"), "7 Hari Minimart");
+        assert_eq!(clean("MR. D.I.Y. (M) SDN BHD (860671-D)"), "MR. D.I.Y. (M) Sdn Bhd");
+        // OCR's misreadings of a legal form are mended, not kept.
+        assert_eq!(clean("BKL SAFETY SUPPLY SON BHD"), "Bkl Safety Supply Sdn Bhd");
+        assert_eq!(clean("BKL SAFETY SUPPLY SDN BND"), "Bkl Safety Supply Sdn Bhd");
+        assert_eq!(clean("Bkl Safety Supply Sdn 8hd"), "Bkl Safety Supply Sdn Bhd");
+        assert_eq!(clean("7 HARI MINIMART $/B"), "7 Hari Minimart S/B");
         assert_eq!(clean("PERNIAGAAN CAHAYA MURN!"), "Perniagaan Cahaya Murni");
         assert_eq!(sender_name("Uber Receipts").as_deref(), Some("Uber"));
         assert_eq!(sender_name("no-reply"), None);
         // Lowercasing changes byte lengths here; nothing may slice wrongly.
-        assert_eq!(clean("İSTANBUL KEBAP LTD"), "İstanbul Kebap");
+        assert_eq!(clean("İSTANBUL KEBAP LTD"), "İstanbul Kebap Ltd");
+        assert_eq!(merchant("İstanbul Kebap Ltd"), "İstanbul Kebap");
+        assert_eq!(merchant("Megamart Co. (M) Bhd"), "Megamart");
+        assert_eq!(merchant("Bkl Safety Supply Sdn Bhd"), "Bkl Safety Supply");
+        assert_eq!(merchant("Acme Widgets, Inc."), "Acme Widgets");
+        assert_eq!(merchant("Serwery24 Sp. z o.o."), "Serwery24");
+        // A person's choice for one name of a business holds for its others.
+        assert_eq!(
+            crate::store::vendor_key("Sinar Jaya Hardware Sdn Bhd"),
+            crate::store::vendor_key("SINAR JAYA HARDWARE")
+        );
         assert_eq!(sender_name("ẞTORE İNC Receipts").as_deref(), Some("ẞtore İnc"));
     }
 
