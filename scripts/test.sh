@@ -9,7 +9,11 @@ echo "== cargo fmt --check" >&2
 cargo fmt --all --check
 (cd extensions && cargo fmt --all --check)
 echo "== build the extensions (wasm32, release)" >&2
-(cd extensions && cargo build --release --quiet)
+# One crate at a time, as `sd ext install <folder>` builds them: built
+# together, the workspace unifies their dependencies' features (memchr's
+# `default` for Finance reaches test-extension's serde_json), and the first
+# test to install test-extension from its folder would build it again.
+(cd extensions && for crate in finance test-extension; do cargo build --release --quiet -p "$crate"; done)
 (cd extensions && cargo clippy --release --quiet -- -D warnings)
 # `cargo clippy` checks every dependency a second time (check builds share
 # nothing with test builds) only to lint our own crates: minutes on 2 cores.
