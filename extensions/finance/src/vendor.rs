@@ -256,11 +256,11 @@ pub fn clean(raw: &str) -> String {
         #[allow(clippy::unwrap_used)] // constant pattern
         Regex::new(r"\s*\([^()]*\d[^()]*\)").unwrap()
     });
-    // OCR's readings of Malaysia's legal forms: `SON BHD`, `SDN BND`,
-    // `SDN 8HD`, `$/B`.
+    // OCR's readings of legal forms: `SON BHD`, `SDN BND`, `SDN 8HD`, `$/B`,
+    // `GnbH`.
     static MISREAD_FORM: LazyLock<Regex> = LazyLock::new(|| {
         #[allow(clippy::unwrap_used)] // constant pattern
-        Regex::new(r"(?i)\s(?:s[do0]n\.?\s*[b8][hn][do0]\.?|[s$5]/[b8])$").unwrap()
+        Regex::new(r"(?i)\s(?:(s[do0]n\.?\s*[b8][hn][do0]\.?)|([s$5]/[b8])|(g[mn]bh))$").unwrap()
     });
     s = REG_NO.replace_all(&s, "").to_string();
     s = BRANCH.replace(&s, "").to_string();
@@ -271,15 +271,18 @@ pub fn clean(raw: &str) -> String {
             break;
         }
     }
-    if let Some(m) = MISREAD_FORM.find(&s) {
-        let form = if m.as_str().contains('/') {
-            "S/B"
-        } else if s.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase) {
-            "SDN BHD"
-        } else {
-            "Sdn Bhd"
+    if let Some(c) = MISREAD_FORM.captures(&s)
+        && let Some(whole) = c.get(0)
+    {
+        let caps = s.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase);
+        let form = match (c.get(1).is_some(), c.get(2).is_some(), caps) {
+            (true, _, true) => "SDN BHD",
+            (true, _, false) => "Sdn Bhd",
+            (_, true, _) => "S/B",
+            (_, _, true) => "GMBH",
+            _ => "GmbH",
         };
-        s = format!("{} {form}", &s[..m.start()]);
+        s = format!("{} {form}", &s[..whole.start()]);
     }
     // "Amazon.com" is "Amazon".
     for tld in [".com", ".co.uk", ".de", ".fr", ".ca", ".com.au", ".co", ".io", ".net"] {
@@ -1294,6 +1297,7 @@ mod tests {
         assert_eq!(clean("TRADER JOE'S #552"), "Trader Joe's");
         assert_eq!(clean("Acme Widgets, Inc."), "Acme Widgets, Inc.");
         assert_eq!(clean("MÜLLER GMBH"), "Müller GmbH");
+        assert_eq!(clean("Sonne Drogeriemarkt GnbH"), "Sonne Drogeriemarkt GmbH");
         assert_eq!(clean("IKEA"), "IKEA");
         assert_eq!(clean("Amazon.com"), "Amazon");
         assert_eq!(clean("Blue Bottle Coffee - Hayes Valley"), "Blue Bottle Coffee");
