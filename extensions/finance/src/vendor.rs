@@ -271,19 +271,6 @@ pub fn clean(raw: &str) -> String {
             break;
         }
     }
-    if let Some(c) = MISREAD_FORM.captures(&s)
-        && let Some(whole) = c.get(0)
-    {
-        let caps = s.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase);
-        let form = match (c.get(1).is_some(), c.get(2).is_some(), caps) {
-            (true, _, true) => "SDN BHD",
-            (true, _, false) => "Sdn Bhd",
-            (_, true, _) => "S/B",
-            (_, _, true) => "GMBH",
-            _ => "GmbH",
-        };
-        s = format!("{} {form}", &s[..whole.start()]);
-    }
     // "Amazon.com" is "Amazon".
     for tld in [".com", ".co.uk", ".de", ".fr", ".ca", ".com.au", ".co", ".io", ".net"] {
         if let Some(stem) = strip_suffix_ascii_ci(&s, tld)
@@ -293,7 +280,21 @@ pub fn clean(raw: &str) -> String {
             s = stem.to_string();
         }
     }
-    person_case(&s)
+    // Mended after the casing, which has made a name of capitals `Sdn Bhd`.
+    let mut s = person_case(&s);
+    if let Some(c) = MISREAD_FORM.captures(&s)
+        && let Some(whole) = c.get(0)
+    {
+        let form = if c.get(1).is_some() {
+            "Sdn Bhd"
+        } else if c.get(2).is_some() {
+            "S/B"
+        } else {
+            "GmbH"
+        };
+        s = format!("{} {form}", &s[..whole.start()]);
+    }
+    s
 }
 
 /// A name without its legal form or a country tag before it (`Megamart`
