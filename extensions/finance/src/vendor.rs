@@ -52,6 +52,7 @@ const LEGAL: &[&str] = &[
     "private",
     "berhad",
     "s/b",
+    "sb",
     "plt",
     "co",
     "co.",
@@ -1316,6 +1317,7 @@ mod tests {
         assert_eq!(clean("İSTANBUL KEBAP LTD"), "İstanbul Kebap Ltd");
         assert_eq!(merchant("İstanbul Kebap Ltd"), "İstanbul Kebap");
         assert_eq!(merchant("Megamart Co. (M) Bhd"), "Megamart");
+        assert_eq!(merchant("Mynews Retail SB"), "Mynews Retail");
         assert_eq!(merchant("Bkl Safety Supply Sdn Bhd"), "Bkl Safety Supply");
         assert_eq!(merchant("Acme Widgets, Inc."), "Acme Widgets");
         assert_eq!(merchant("Serwery24 Sp. z o.o."), "Serwery24");
